@@ -1,0 +1,14 @@
+"""gunicorn settings shared by the three APIs; the bind address comes from the command line
+or GUNICORN_BIND."""
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") else None
+errorlog = "-"
+control_socket_disable = True  # three APIs on one host must not share one socket

@@ -1,0 +1,1 @@
+"""The three services: intake, casework, evaluation. Each owns its database and API."""

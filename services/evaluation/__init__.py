@@ -1,0 +1,11 @@
+"""Evaluation: contracts, the participation scorecard, evidence and audit for the buyer."""
+from shared.service import ServiceSpec, create_service_app
+
+
+def create_app(test_config: dict | None = None):
+    from .api import blp
+    from .handlers import HANDLERS
+    from .models import db, events
+    spec = ServiceSpec(name="evaluation", title="Evaluation 绩效评估服务", db=db, store=events,
+                       handlers=HANDLERS, blueprints=[blp])
+    return create_service_app(spec, test_config)

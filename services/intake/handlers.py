@@ -1,0 +1,23 @@
+"""What intake consumes: a need's fate at casework."""
+from .needs import follow_case
+
+CLOSED_AS = {"goals_met": "resolved", "partly_met": "resolved", "not_met": "unresolved",
+             "referred": "referred", "withdrawn": "unresolved"}
+
+
+def on_case_opened(event):
+    if event.data.get("need_id"):
+        follow_case(event.data["need_id"], "in_service", event.data["case_id"],
+                    f"event:{event.id}")
+
+
+def on_case_closed(event):
+    if event.data.get("need_id"):
+        follow_case(event.data["need_id"], CLOSED_AS[event.data["outcome"]],
+                    event.data["case_id"], f"event:{event.id}")
+
+
+HANDLERS = {
+    "case.opened": on_case_opened,
+    "case.closed": on_case_closed,
+}

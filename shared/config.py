@@ -1,0 +1,88 @@
+"""Configuration from environment variables, with an embedded default that needs no server.
+
+Embedded default: each service keeps a SQLite file and the broker is kombu's filesystem
+transport, both under SOCIALWORK_DATA_DIR (./var). Production names its URLs:
+SOCIALWORK_BROKER_URL, INTAKE_DATABASE_URL, CASEWORK_DATABASE_URL, EVALUATION_DATABASE_URL.
+"""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("intake", "casework", "evaluation")
+DEFAULT_PORTS = {"intake": 8001, "casework": 8002, "evaluation": 8003}
+DEV_JWT_KEY = "dev-only-jwt-key-not-for-production-use-0123456789"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable service."""
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("SOCIALWORK_DATA_DIR", "var")).resolve()
+
+
+def broker_url() -> str:
+    return os.environ.get("SOCIALWORK_BROKER_URL") or "filesystem://localhost/"
+
+
+def database_url(service: str) -> str:
+    url = os.environ.get(f"{service.upper()}_DATABASE_URL")
+    return url or f"sqlite:///{data_dir() / (service + '.db')}"
+
+
+def service_url(service: str) -> str:
+    """Where a service's HTTP API is reached by the others (event-log backfill)."""
+    default = f"http://127.0.0.1:{DEFAULT_PORTS[service]}"
+    return os.environ.get(f"{service.upper()}_URL", default).rstrip("/")
+
+
+def is_production() -> bool:
+    return os.environ.get("SOCIALWORK_ENV", "development") == "production"
+
+
+def jwt_key() -> str:
+    key = os.environ.get("SOCIALWORK_JWT_KEY")
+    if key:
+        return key
+    if is_production():
+        raise ConfigError("SOCIALWORK_JWT_KEY is required in production")
+    return DEV_JWT_KEY
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class MessagingConfig:
+    """Knobs of the event path; defaults suit both the embedded broker and RabbitMQ."""
+
+    broker_url: str = field(default_factory=broker_url)
+    publish_batch: int = field(default_factory=lambda: _int("SOCIALWORK_PUBLISH_BATCH", 500))
+    confirm_timeout: float = field(default_factory=lambda: _float("SOCIALWORK_CONFIRM_TIMEOUT", 15))
+    relay_idle_wait: float = field(default_factory=lambda: _float("SOCIALWORK_RELAY_IDLE", 0.05))
+    prefetch: int = field(default_factory=lambda: _int("SOCIALWORK_PREFETCH", 100))
+    max_attempts: int = field(default_factory=lambda: _int("SOCIALWORK_MAX_ATTEMPTS", 5))
+    retry_base_delay: float = field(default_factory=lambda: _float("SOCIALWORK_RETRY_DELAY", 0.5))
+    delivery_limit: int = field(default_factory=lambda: _int("SOCIALWORK_DELIVERY_LIMIT", 20))
+    sync_interval: float = field(default_factory=lambda: _float("SOCIALWORK_SYNC_INTERVAL", 10))
+    reconnect_delay: float = field(default_factory=lambda: _float("SOCIALWORK_RECONNECT", 0.5))
+
+    def broker_options(self) -> dict:
+        """Transport options: the filesystem broker lives in the data dir."""
+        if not self.broker_url.startswith("filesystem"):
+            return {}
+        folder = data_dir() / "broker"
+        for sub in ("messages", "control", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder / "messages"),
+            "data_folder_out": str(folder / "messages"),
+            "control_folder": str(folder / "control"),
+            "processed_folder": str(folder / "processed"),
+            "polling_interval": 0.05,
+        }

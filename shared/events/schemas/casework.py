@@ -1,0 +1,173 @@
+"""Events casework publishes: the agency's work and the residents' own participation."""
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from . import EventData, one_of, ref, refs
+
+METHODS = ("casework", "group_work", "community_work")
+LEADS = ("agency", "resident", "organization")
+MODES = ("in_person", "online")
+PROPOSERS = ("resident", "social_worker", "residents_committee", "party_organization")
+DECISION_MODES = ("informed", "consulted", "partnership", "delegated")
+GAS = validate.Range(min=-2, max=2)
+
+
+class Timed(EventData):
+    """Date, start and end: hours derive from the times, never typed in."""
+
+    date = fields.Date(required=True)
+    start = fields.Time(required=True)
+    end = fields.Time(required=True)
+
+    @validates_schema
+    def _ends_after_start(self, data, **_):
+        if data["end"] <= data["start"]:
+            raise ValidationError("end must be after start", "end")
+
+
+class CaseOpened(EventData):
+    case_id = ref()
+    agency_id = ref()
+    community_id = ref()
+    resident_ref = ref()
+    need_id = ref(allow_none=True, load_default=None)
+    worker_id = ref()
+    opened_on = fields.Date(required=True)
+
+
+class CaseGoalSet(EventData):
+    case_id = ref()
+    goal_id = ref()
+    domain = fields.Str(required=True, validate=validate.Length(1, 100))
+    baseline = fields.Int(required=True, validate=GAS)
+    set_on = fields.Date(required=True)
+
+
+class GoalOutcome(EventData):
+    goal_id = ref()
+    attainment = fields.Int(required=True, validate=GAS)
+
+
+class CaseClosed(EventData):
+    case_id = ref()
+    agency_id = ref()
+    community_id = ref()
+    resident_ref = ref()
+    need_id = ref(allow_none=True, load_default=None)
+    outcome = one_of(("goals_met", "partly_met", "not_met", "referred", "withdrawn"))
+    goal_outcomes = fields.List(fields.Nested(GoalOutcome), required=True)
+    closed_on = fields.Date(required=True)
+
+
+class SessionDelivered(Timed):
+    session_id = ref()
+    agency_id = ref()
+    community_id = ref()
+    method = one_of(METHODS)
+    mode = one_of(MODES)
+    case_id = ref(allow_none=True, load_default=None)
+    worker_ids = refs(validate=validate.Length(min=1))
+    led_by = one_of(LEADS)
+    leader_refs = refs(load_default=list)
+    attendee_refs = refs()
+    hours = fields.Float(required=True, validate=validate.Range(min=0, max=24))
+
+
+class CapacityActivityHeld(Timed):
+    activity_id = ref()
+    agency_id = ref()
+    community_id = ref()
+    kind = one_of(("training", "volunteer_service", "leader_cultivation", "org_incubation"))
+    led_by = one_of(LEADS)
+    organization_id = ref(allow_none=True, load_default=None)
+    leader_refs = refs(load_default=list)
+    attendee_refs = refs()
+    hours = fields.Float(required=True, validate=validate.Range(min=0, max=24))
+
+
+class VolunteerRegistered(EventData):
+    volunteer_id = ref()
+    resident_ref = ref()
+    agency_id = ref()
+    community_id = ref()
+    registered_on = fields.Date(required=True)
+
+
+class OrganizationFormed(EventData):
+    organization_id = ref()
+    agency_id = ref()
+    community_id = ref()
+    kind = fields.Str(required=True, validate=validate.Length(1, 100))
+    formed_on = fields.Date(required=True)
+    leader_refs = refs()
+    member_refs = refs()
+
+
+class TopicProposed(EventData):
+    topic_id = ref()
+    community_id = ref()
+    proposer_kind = one_of(PROPOSERS)
+    proposer_ref = ref(allow_none=True, load_default=None)
+    need_ids = refs(load_default=list)
+    channel = one_of(("in_person", "online", "council_meeting"))
+    proposed_on = fields.Date(required=True)
+
+    @validates_schema
+    def _resident_has_ref(self, data, **_):
+        if data["proposer_kind"] == "resident" and not data.get("proposer_ref"):
+            raise ValidationError("a resident's topic names its proposer", "proposer_ref")
+
+
+class MeetingHeld(Timed):
+    meeting_id = ref()
+    community_id = ref()
+    agency_id = ref()
+    topic_ids = refs()
+    attendee_refs = refs()
+    facilitated_by = one_of(LEADS)
+    mode = one_of(MODES)
+
+
+class DecisionMade(EventData):
+    decision_id = ref()
+    topic_id = ref()
+    meeting_id = ref()
+    community_id = ref()
+    votes_for = fields.Int(required=True, validate=validate.Range(min=0))
+    votes_against = fields.Int(required=True, validate=validate.Range(min=0))
+    abstentions = fields.Int(required=True, validate=validate.Range(min=0))
+    voter_refs = refs()
+    outcome = one_of(("adopted", "rejected", "deferred"))
+    decision_mode = one_of(DECISION_MODES)
+    decided_on = fields.Date(required=True)
+
+
+class DecisionProgressed(EventData):
+    decision_id = ref()
+    community_id = ref()
+    status = one_of(("in_progress", "done", "stalled"))
+    progress = fields.Int(required=True, validate=validate.Range(min=0, max=100))
+    on = fields.Date(required=True)
+
+
+class RecordCorrected(EventData):
+    record_type = fields.Str(required=True, validate=validate.Length(1, 64))
+    record_id = ref()
+    corrects_event_id = ref()
+    reason = fields.Str(required=True, validate=validate.Length(1, 500))
+    changes = fields.Dict(required=True)
+
+
+SCHEMAS = {
+    "case.opened": CaseOpened,
+    "case.goal_set": CaseGoalSet,
+    "case.closed": CaseClosed,
+    "session.delivered": SessionDelivered,
+    "capacity.activity_held": CapacityActivityHeld,
+    "volunteer.registered": VolunteerRegistered,
+    "organization.formed": OrganizationFormed,
+    "council.topic_proposed": TopicProposed,
+    "council.meeting_held": MeetingHeld,
+    "council.decision_made": DecisionMade,
+    "council.decision_progressed": DecisionProgressed,
+    "record.corrected": RecordCorrected,
+}

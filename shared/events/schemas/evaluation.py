@@ -1,0 +1,44 @@
+"""Events evaluation publishes: contracts, scorecards and verification samples."""
+from marshmallow import fields, validate
+
+from . import EventData, ref, refs
+
+
+class ContractAwarded(EventData):
+    contract_id = ref()
+    buyer_id = ref()
+    agency_id = ref()
+    community_ids = refs(validate=validate.Length(min=1))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    budget = fields.Decimal(required=True, as_string=True, validate=validate.Range(min=0))
+
+
+class ContractAmended(ContractAwarded):
+    version = fields.Int(required=True, validate=validate.Range(min=2))
+    reason = fields.Str(required=True, validate=validate.Length(1, 500))
+
+
+class ScorecardPublished(EventData):
+    contract_id = ref()
+    milestone_id = ref()
+    as_of = fields.Date(required=True)
+    total = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+    dimensions = fields.Dict(keys=fields.Str(), values=fields.Float(), required=True)
+    recommendation = fields.Str(required=True, validate=validate.Length(1, 200))
+
+
+class SurveySampleDrawn(EventData):
+    contract_id = ref()
+    wave_id = ref()
+    seed = fields.Int(required=True)
+    resident_refs = refs(validate=validate.Length(min=1))
+    release_until = fields.Date(required=True)
+
+
+SCHEMAS = {
+    "contract.awarded": ContractAwarded,
+    "contract.amended": ContractAmended,
+    "scorecard.published": ScorecardPublished,
+    "survey.sample_drawn": SurveySampleDrawn,
+}

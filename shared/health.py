@@ -1,0 +1,28 @@
+"""Liveness and readiness, the two endpoints that need no token."""
+from flask_smorest import Blueprint
+
+from . import bus
+from .service import current_service, database_ok
+
+blp = Blueprint("health", __name__, description="Liveness and readiness (no token needed)")
+
+
+def broker_ok() -> bool:
+    try:
+        with bus.connect(current_service().messaging) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        return False
+
+
+@blp.get("/healthz")
+def healthz():
+    return {"status": "ok", "service": current_service().spec.name}
+
+
+@blp.get("/readyz")
+def readyz():
+    checks = {"database": database_ok(), "broker": broker_ok()}
+    ready = all(checks.values())
+    return {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503

@@ -1,0 +1,95 @@
+"""The inbox: an event's effect is applied exactly once, whichever way it arrives.
+
+The event id is recorded in the same transaction as the handler's effect; a second delivery
+finds the id and changes nothing. Every delivery path (broker, retry, backfill, replay) ends here.
+"""
+import logging
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+
+from .events import Event, EnvelopeError, SchemaViolation, check_event
+from .eventstore import EventStore
+from .logging import reset_traceparent, set_traceparent
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Event], None]
+
+APPLIED, DUPLICATE = "applied", "duplicate"
+
+
+class Poison(Exception):
+    """The message can never be applied as it is: park it at once, with this reason."""
+
+
+class HandlerFailed(Exception):
+    """The handler raised: retry with back-off, park after the last attempt."""
+
+
+class StoreUnavailable(Exception):
+    """The service's own database is unreachable: not the message's fault; redeliver later."""
+
+
+def parse(body: bytes | str, handlers: dict[str, Handler]) -> Event:
+    """Envelope, catalogue and schema checks: anything failing here is poison."""
+    try:
+        event = Event.from_json(body)
+        check_event(event)
+    except (EnvelopeError, SchemaViolation) as exc:
+        raise Poison(str(exc)) from exc
+    if event.short_type not in handlers:
+        raise Poison(f"this service does not consume {event.type}")
+    return event
+
+
+class Inbox:
+    def __init__(self, store: EventStore, handlers: dict[str, Handler]):
+        self.store, self.handlers = store, handlers
+
+    def seen(self, event_id: str) -> bool:
+        return self.store.session.get(self.store.Inbox, event_id) is not None
+
+    def apply(self, event: Event, body: str, via: str) -> str:
+        session, store = self.store.session, self.store
+        token = set_traceparent(event.traceparent)
+        try:
+            if self.seen(event.id):
+                session.rollback()
+                return DUPLICATE
+            session.add(store.Inbox(event_id=event.id, source=event.source, seq=event.sequence,
+                                    type=event.short_type, body=body, via=via))
+            session.flush()  # claim the id before any effect
+            self.handlers[event.short_type](event)
+            session.execute(sa.delete(store.Parked).where(store.Parked.event_id == event.id))
+            session.commit()
+            return APPLIED
+        except (OperationalError, InterfaceError) as exc:
+            session.rollback()
+            raise StoreUnavailable(str(exc)) from exc
+        except IntegrityError as exc:
+            session.rollback()
+            if self.seen(event.id):
+                return DUPLICATE
+            raise HandlerFailed(f"{type(exc).__name__}: {exc.orig}") from exc
+        except Exception as exc:
+            session.rollback()
+            raise HandlerFailed(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            reset_traceparent(token)
+
+    def accounted(self, source: str, after: int, upto: int) -> int:
+        """Events of a source in (after, upto] applied or parked here."""
+        total = 0
+        for model in (self.store.Inbox, self.store.Parked):
+            total += self.store.session.scalar(
+                sa.select(sa.func.count()).select_from(model)
+                .where(model.source == source, model.seq > after, model.seq <= upto))
+        return total
+
+    def known_ids(self, ids: list[str]) -> set[str]:
+        found = set()
+        for model in (self.store.Inbox, self.store.Parked):
+            found |= set(self.store.session.scalars(
+                sa.select(model.event_id).where(model.event_id.in_(ids))))
+        return found

@@ -1,0 +1,184 @@
+"""One generic consumer for every service: the service hands it its handlers.
+
+Deliveries come from the service's queue, its retry queue (held until their back-off is due)
+and backfill; all of them go through `dispatch`, which applies through the inbox and decides
+what happens to a message that fails: retry with back-off, or park with the reason.
+Messages are acked only after their outcome is durable (applied, or re-published and confirmed).
+"""
+import hashlib
+import heapq
+import itertools
+import logging
+import socket
+import time
+from collections import Counter
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from kombu import Consumer
+
+from . import bus
+from .config import MessagingConfig
+from .events.envelope import canonical_json
+from .eventstore import EventStore
+from .inbox import APPLIED, HandlerFailed, Inbox, Poison, StoreUnavailable, parse
+from .sync import SourceSync, SyncSchedule
+
+log = logging.getLogger(__name__)
+
+
+def _text(body) -> str:
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+
+
+class Worker:
+    def __init__(self, service: str, store: EventStore, handlers: dict, cfg: MessagingConfig,
+                 jwt_key: str):
+        self.service, self.store, self.handlers, self.cfg = service, store, handlers, cfg
+        self.queues = bus.service_queues(service, handlers, cfg)
+        self.inbox = Inbox(store, handlers)
+        self.sync = SourceSync(self.inbox, handlers, self._deliver_backfill, jwt_key)
+        self.schedule = SyncSchedule(cfg.sync_interval)
+        self.stats = Counter()
+        self.control: bus.Publisher | None = None
+        self._held: list = []
+        self._tiebreak = itertools.count()
+        self._gap_upto: dict[str, int] = {}
+        self._stop = False
+
+    def stop(self, *_):
+        self._stop = True
+
+    # -- what happens to one message -------------------------------------------------------
+
+    def dispatch(self, body, via: str, attempt: int = 1) -> str:
+        """Apply, retry or park one message. Raises only when the store or broker is down."""
+        try:
+            event = parse(body, self.handlers)
+        except Poison as exc:
+            self._park(body, str(exc), attempt, None)
+            return "parked"
+        try:
+            outcome = self.inbox.apply(event, _text(body), via)
+        except HandlerFailed as exc:
+            if attempt >= self.cfg.max_attempts:
+                self._park(body, f"handler failed {attempt} times: {exc}", attempt, event)
+                return "parked"
+            self._retry(body, attempt + 1, str(exc), event)
+            return "retried"
+        self.stats[outcome] += 1
+        if outcome == APPLIED:
+            self._watch_sequence(event)
+        return outcome
+
+    def _watch_sequence(self, event) -> None:
+        """A source whose every event we consume must show no hole before this one."""
+        if event.sequence > 1 and self.sync.consumes_all_of(event.source):
+            Inbox_ = self.store.Inbox
+            previous = self.store.session.scalar(sa.select(sa.func.count()).where(
+                Inbox_.source == event.source, Inbox_.seq == event.sequence - 1))
+            self.store.session.rollback()
+            if not previous:
+                self.stats["gaps_seen"] += 1
+                self._gap_upto[event.source] = max(self._gap_upto.get(event.source, 0),
+                                                   event.sequence - 1)
+                self.schedule.soon()
+
+    def _retry(self, body, attempt: int, reason: str, event) -> None:
+        delay = self.cfg.retry_base_delay * 2 ** (attempt - 2)
+        headers = {"x-attempt": attempt, "x-retry-at": time.time() + delay,
+                   "x-last-error": reason[:1000]}
+        self.control.publish_batch([("", self.queues.retry.name, body, headers,
+                                     bus.properties(event.id, event.type))])
+        self.stats["retried"] += 1
+        log.warning("retrying %s in %.1fs (attempt %d): %s", event.id, delay, attempt, reason)
+
+    def _park(self, body, reason: str, attempts: int, event) -> None:
+        message_id = event.id if event else hashlib.sha256(
+            body if isinstance(body, bytes) else body.encode()).hexdigest()[:32]
+        headers = {"x-parked-reason": reason[:2000], "x-attempts": attempts,
+                   "x-parked-at": datetime.now(timezone.utc).isoformat(),
+                   "x-service": self.service}
+        self.control.publish_batch([(bus.DEAD_EXCHANGE.name, self.service, body, headers,
+                                     bus.properties(message_id, event.type if event else ""))])
+        if event is not None:
+            self.store.session.merge(self.store.Parked(
+                event_id=event.id, source=event.source, seq=event.sequence, reason=reason))
+            self.store.session.commit()
+        self.stats["parked"] += 1
+        log.error("parked %s: %s", message_id, reason)
+
+    def _deliver_backfill(self, raw: dict, via: str) -> None:
+        self.dispatch(canonical_json(raw), via)
+
+    # -- the consuming loop ------------------------------------------------------------------
+
+    def _on_main(self, message) -> None:
+        self.dispatch(message.body, "broker", 1)
+        message.ack()
+
+    def _on_retry(self, message) -> None:
+        due = float(message.headers.get("x-retry-at", 0))
+        heapq.heappush(self._held, (due, next(self._tiebreak), message))
+
+    def _release_due(self) -> float:
+        """Dispatch held retries that are due; returns seconds until the next one."""
+        while self._held and self._held[0][0] <= time.time():
+            _, _, message = heapq.heappop(self._held)
+            self.dispatch(message.body, "retry", int(message.headers.get("x-attempt", 2)))
+            message.ack()
+        return self._held[0][0] - time.time() if self._held else 1.0
+
+    def _sync_if_due(self) -> None:
+        if not self.schedule.ready():
+            return
+        gaps, self._gap_upto = self._gap_upto, {}
+        for source in self.sync.sources:
+            try:
+                self.sync.check(source, gaps.get(source))
+            except Exception as exc:  # the source is down: the next check tries again
+                self.store.session.rollback()
+                log.warning("sync with %s failed: %s", source, exc)
+
+    def _wait_for_store(self) -> None:
+        """Consume nothing while our own database is down, so no delivery is wasted."""
+        while not self._stop:
+            try:
+                self.store.session.execute(sa.text("SELECT 1"))
+                self.store.session.rollback()
+                return
+            except Exception as exc:
+                self.store.session.rollback()
+                log.warning("database unavailable: %s", exc)
+                time.sleep(self.cfg.reconnect_delay)
+
+    def run_forever(self) -> None:
+        while not self._stop:
+            try:
+                self._wait_for_store()
+                with bus.connect(self.cfg) as conn:
+                    bus.declare(conn, *self.queues.all())
+                    self._consume(conn)
+            except StoreUnavailable as exc:
+                log.warning("database lost mid-message, will redeliver: %s", exc)
+            except Exception as exc:
+                log.warning("worker interrupted: %s", exc)
+            self._held.clear()  # unacked: the broker hands them out again
+            if not self._stop:
+                time.sleep(self.cfg.reconnect_delay)
+
+    def _consume(self, conn) -> None:
+        self.control = bus.Publisher(conn, self.cfg.confirm_timeout)
+        main, retry = conn.channel(), conn.channel()
+        with Consumer(main, [self.queues.main], on_message=self._on_main,
+                      prefetch_count=self.cfg.prefetch), \
+             Consumer(retry, [self.queues.retry], on_message=self._on_retry,
+                      prefetch_count=self.cfg.prefetch):
+            log.info("worker consuming", extra={"queue": self.queues.main.name})
+            while not self._stop:
+                wait = self._release_due()
+                self._sync_if_due()
+                try:
+                    conn.drain_events(timeout=max(0.05, min(wait, 1.0)))
+                except socket.timeout:
+                    conn.heartbeat_check()
