@@ -85,12 +85,18 @@ class Platform:
     def kill(self, name: str) -> None:
         self.signal(name, signal.SIGKILL)
 
-    def stop_all(self) -> None:
-        for name in self.procs:
+    def stop_all(self, grace: float = 15) -> None:
+        """SIGTERM to every process at once, SIGKILL to whatever outlives the grace period."""
+        running = [p.popen for p in self.procs.values() if p.popen and p.popen.poll() is None]
+        for popen in running:
+            os.killpg(popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for popen in running:
             try:
-                self.stop(name)
+                popen.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.kill(name)
+                os.killpg(popen.pid, signal.SIGKILL)
+                popen.wait()
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -4,14 +4,11 @@ import json
 import logging
 
 import click
-import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
 from . import auth, deadletters, outbox
-from .events import CATALOGUE, Event
-from .events.catalogue import source_types
-from .events.chain import audit
+from .eventlog import integrity_reports
 from .logging import setup as setup_logging
 from .relay import Relay
 from .service import current_service, on_stop
@@ -92,24 +89,10 @@ def sync_command():
     _echo({"backfilled": worker.sync.backfilled, "stats": dict(worker.stats)})
 
 
-def integrity_reports() -> list[dict]:
-    """Chain audit of every source whose every event this service consumes."""
-    rt = current_service()
-    Inbox = rt.store.Inbox
-    reports = []
-    consumed = set(rt.spec.handlers)
-    for source in sorted({CATALOGUE[short].source for short in consumed}):
-        if not set(source_types(source)) <= consumed:
-            continue
-        bodies = rt.store.session.scalars(sa.select(Inbox.body).where(Inbox.source == source))
-        reports.append(audit(source, (Event.from_json(b) for b in bodies)).as_dict())
-    return reports
-
-
 @click.command("integrity", help="Sequence gaps and hash-chain breaks per source.")
 @with_appcontext
 def integrity_command():
-    _echo(integrity_reports())
+    _echo(integrity_reports(current_service()))
 
 
 @click.command("init-db", help="Create this service's tables if they do not exist.")

@@ -71,12 +71,14 @@ class MessagingConfig:
     delivery_limit: int = field(default_factory=lambda: _int("SOCIALWORK_DELIVERY_LIMIT", 20))
     sync_interval: float = field(default_factory=lambda: _float("SOCIALWORK_SYNC_INTERVAL", 10))
     reconnect_delay: float = field(default_factory=lambda: _float("SOCIALWORK_RECONNECT", 0.5))
+    data_dir: Path = field(default_factory=data_dir)
+    service_urls: dict = field(default_factory=lambda: {s: service_url(s) for s in SERVICES})
 
     def broker_options(self) -> dict:
         """Transport options: the filesystem broker lives in the data dir."""
         if not self.broker_url.startswith("filesystem"):
             return {}
-        folder = data_dir() / "broker"
+        folder = self.data_dir / "broker"
         for sub in ("messages", "control", "processed"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         return {

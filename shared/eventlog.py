@@ -2,11 +2,15 @@
 truth that consumers backfill from when a message went missing."""
 import json
 
+import sqlalchemy as sa
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from . import auth, outbox
-from .service import current_service
+from .events import CATALOGUE, Event
+from .events.catalogue import source_types
+from .events.chain import audit
+from .service import Runtime, current_service
 
 blp = Blueprint("events", __name__, url_prefix="/events",
                 description="The service's own event log (CloudEvents, in sequence order)")
@@ -61,3 +65,34 @@ def count_events(args):
     return {"source": store.source, "head": outbox.head_seq(store),
             "count": outbox.count_between(store, args["after"], args["upto"],
                                           _types(args["types"]))}
+
+
+def integrity_reports(rt: Runtime) -> list[dict]:
+    """Chain audit of every source whose every event this service consumes."""
+    Inbox = rt.store.Inbox
+    consumed = set(rt.spec.handlers)
+    reports = []
+    for source in sorted({CATALOGUE[short].source for short in consumed}):
+        if not set(source_types(source)) <= consumed:
+            continue
+        bodies = rt.store.session.scalars(sa.select(Inbox.body).where(Inbox.source == source))
+        reports.append(audit(source, (Event.from_json(b) for b in bodies)).as_dict())
+    return reports
+
+
+class ChainReportOut(Schema):
+    source = fields.Str()
+    events = fields.Int()
+    head = fields.Int()
+    gaps = fields.List(fields.List(fields.Int()), metadata={"description": "missing ranges"})
+    breaks = fields.List(fields.Int(), metadata={"description": "sequences whose prevhash "
+                                                 "is not the previous event's hash"})
+    intact = fields.Bool()
+
+
+@blp.get("/integrity")
+@blp.response(200, ChainReportOut(many=True))
+def integrity():
+    """Sequence gaps and hash-chain breaks in the sources this service receives in full."""
+    auth.require("ops_admin", "buyer_auditor")
+    return integrity_reports(current_service())

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import requests
 
-from . import auth, config
+from . import auth
 from .events import CATALOGUE
 from .events.catalogue import source_types
 from .inbox import Inbox
@@ -30,8 +30,8 @@ def sources_of(handlers) -> dict[str, list[str]]:
 
 
 class SourceSync:
-    def __init__(self, inbox: Inbox, handlers, deliver, jwt_key: str):
-        self.inbox, self.deliver, self.jwt_key = inbox, deliver, jwt_key
+    def __init__(self, inbox: Inbox, handlers, deliver, jwt_key: str, urls: dict):
+        self.inbox, self.deliver, self.jwt_key, self.urls = inbox, deliver, jwt_key, urls
         self.sources = sources_of(handlers)
         self.previous_head: dict[str, int] = {}
         self.backfilled = 0
@@ -42,7 +42,7 @@ class SourceSync:
 
     def _get(self, source: str, path: str, **params) -> dict:
         token = auth.mint(self.jwt_key, "service", f"sync{source}", ttl=300)
-        url = config.service_url(source.strip("/")) + path
+        url = self.urls[source.strip("/")] + path
         response = self.http.get(url, params=params, timeout=10,
                                  headers={"Authorization": f"Bearer {token}"})
         response.raise_for_status()
@@ -62,6 +62,7 @@ class SourceSync:
         reply = self._get(source, "/events/count", after=after, upto=max(upto, after),
                           types=types)
         self.previous_head[source] = reply["head"]
+        upto = min(upto, reply["head"])  # a forged sequence number must not move the cursor
         fetched = 0
         if upto > after:
             if self.inbox.accounted(source, after, upto) < reply["count"]:

@@ -37,7 +37,8 @@ class Worker:
         self.service, self.store, self.handlers, self.cfg = service, store, handlers, cfg
         self.queues = bus.service_queues(service, handlers, cfg)
         self.inbox = Inbox(store, handlers)
-        self.sync = SourceSync(self.inbox, handlers, self._deliver_backfill, jwt_key)
+        self.sync = SourceSync(self.inbox, handlers, self._deliver_backfill, jwt_key,
+                               cfg.service_urls)
         self.schedule = SyncSchedule(cfg.sync_interval)
         self.stats = Counter()
         self.control: bus.Publisher | None = None

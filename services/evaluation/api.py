@@ -6,10 +6,15 @@ from shared import auth
 from shared.errors import ApiError
 
 from .contracts import award
-from .models import Contract, db, events
-from .schemas import ContractIn, ContractOut, EventCounts
+from .models import Contract, EventTally, db
+from .schemas import ContractIn, ContractOut, CountsQuery, EventCounts
 
 blp = Blueprint("evaluation", __name__, description="Contracts and outcomes")
+
+
+def buyer_communities(buyer_id: str) -> set[str]:
+    contracts = db.session.scalars(sa.select(Contract).where(Contract.buyer_id == buyer_id))
+    return {community for contract in contracts for community in contract.community_ids}
 
 
 @blp.post("/contracts")
@@ -34,11 +39,15 @@ def get_contract(contract_id):
 
 
 @blp.get("/event-counts")
+@blp.arguments(CountsQuery, location="query")
 @blp.response(200, EventCounts)
-def event_counts():
+def event_counts(args):
     """How many events of each type evaluation has received (each counted once)."""
-    auth.require("buyer_auditor", "ops_admin")
-    Inbox = events.Inbox
-    rows = db.session.execute(sa.select(Inbox.type, sa.func.count()).group_by(Inbox.type))
-    by_type = {t: n for t, n in rows}
+    claims = auth.require("buyer_auditor", "ops_admin")
+    query = sa.select(EventTally.type, sa.func.sum(EventTally.count)).group_by(EventTally.type)
+    if args.get("community_id"):
+        query = query.where(EventTally.community_id == args["community_id"])
+    if claims.role == "buyer_auditor":  # only the communities of the buyer's contracts
+        query = query.where(EventTally.community_id.in_(buyer_communities(claims.buyer_id)))
+    by_type = {t: int(n) for t, n in db.session.execute(query)}
     return {"total": sum(by_type.values()), "by_type": by_type}

@@ -1,14 +1,21 @@
 """What evaluation consumes: everything intake and casework publish.
 
-The inbox already keeps each event (once) as evaluation's event log; projections are
-computed from it, so a handler has nothing more to do until the scorecard issue adds them.
+The inbox keeps each event once, as the event log the projections are built from; the
+tally counts them by type and community (the scorecard's projections come with its issue).
 """
 from shared.events import CATALOGUE
 
-
-def keep(event):
-    """The inbox row written in the same transaction is the record."""
+from .models import EventTally, db
 
 
-HANDLERS = {short: keep for short, spec in CATALOGUE.items()
+def tally(event):
+    key = (event.short_type, event.data.get("community_id") or "-")
+    row = db.session.get(EventTally, key)
+    if row is None:
+        row = EventTally(type=key[0], community_id=key[1], count=0)
+        db.session.add(row)
+    row.count += 1
+
+
+HANDLERS = {short: tally for short, spec in CATALOGUE.items()
             if spec.source in ("/intake", "/casework")}

@@ -20,3 +20,11 @@ class Contract(db.Model):
     budget = sa.Column(sa.Numeric(14, 2), nullable=False)
     version = sa.Column(sa.Integer, nullable=False, default=1)
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class EventTally(db.Model):
+    """Events received, by type and community: a counter, so an effect applied twice shows."""
+    __tablename__ = "event_tally"
+    type = sa.Column(sa.String(120), primary_key=True)
+    community_id = sa.Column(sa.String(64), primary_key=True)
+    count = sa.Column(sa.BigInteger, nullable=False, default=0)

@@ -31,3 +31,7 @@ class ContractOut(Schema):
 class EventCounts(Schema):
     total = fields.Int()
     by_type = fields.Dict(keys=fields.Str(), values=fields.Int())
+
+
+class CountsQuery(Schema):
+    community_id = fields.Str(validate=validate.Length(1, 64))

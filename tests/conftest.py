@@ -1,0 +1,151 @@
+"""Backends for the suite: the embedded default (SQLite files + kombu's filesystem broker) and
+the real thing (PostgreSQL + RabbitMQ on this machine, each test session in its own databases
+and RabbitMQ virtual host). Under CI=true a missing server fails the tests that need it."""
+import os
+import socket
+import subprocess
+import uuid
+from contextlib import contextmanager
+from unittest import mock
+
+import pytest
+
+from shared import auth
+
+CI = os.environ.get("CI") == "true"
+JWT_KEY = "test-key-" + "x" * 40
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+SERVICES = ("intake", "casework", "evaluation")
+FAST = {"SOCIALWORK_SYNC_INTERVAL": "2", "SOCIALWORK_RETRY_DELAY": "0.2",
+        "SOCIALWORK_MAX_ATTEMPTS": "3", "SOCIALWORK_RELAY_IDLE": "0.02",
+        "SOCIALWORK_JWT_KEY": JWT_KEY, "GUNICORN_WORKERS": "2"}
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def require_servers() -> None:
+    missing = [name for name, port in (("RabbitMQ", 5672), ("PostgreSQL", 5432))
+               if not _port_open(port)]
+    if missing:
+        message = f"{' and '.join(missing)} not reachable on 127.0.0.1"
+        if CI:
+            pytest.fail(f"{message}: required under CI=true")
+        pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rabbitmqctl(*args: str) -> str:
+    return subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True,
+                          text=True, timeout=120).stdout
+
+
+def _psql(sql: str) -> None:
+    import psycopg
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+class Backend:
+    """One isolated set of databases and broker space, described as environment variables."""
+
+    def __init__(self, kind: str, tmp_path, vhost: str | None = None):
+        self.kind, self.name = kind, f"swt_{uuid.uuid4().hex[:10]}"
+        self.own_vhost = vhost is None
+        self.vhost = vhost or self.name
+        self.ports = {s: free_port() for s in SERVICES}
+        self.env = {**FAST, "SOCIALWORK_DATA_DIR": str(tmp_path / self.name)}
+        self.env.update({f"{s.upper()}_URL": f"http://127.0.0.1:{p}"
+                         for s, p in self.ports.items()})
+        if kind == "real":
+            require_servers()
+            if self.own_vhost:
+                add_vhost(self.vhost)
+            self.env["SOCIALWORK_BROKER_URL"] = f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}"
+            for s in SERVICES:
+                _psql(f"CREATE DATABASE {self.name}_{s}")
+                self.env[f"{s.upper()}_DATABASE_URL"] = (
+                    f"postgresql://postgres@127.0.0.1:5432/{self.name}_{s}")
+
+    @contextmanager
+    def environ(self):
+        with mock.patch.dict(os.environ, self.env):
+            yield
+
+    def app(self, service: str):
+        """An in-process app on this backend, with its tables."""
+        import importlib
+        with self.environ():
+            app = importlib.import_module(f"services.{service}").create_app()
+            with app.app_context():
+                app.extensions["socialwork"].spec.db.create_all()
+        return app
+
+    def token(self, role: str, **scope) -> str:
+        return auth.mint(JWT_KEY, role, scope.pop("sub", f"test-{role}"), **scope)
+
+    def drop(self) -> None:
+        if self.kind != "real":
+            return
+        for s in SERVICES:
+            _psql(f"DROP DATABASE IF EXISTS {self.name}_{s} WITH (FORCE)")
+        if self.own_vhost:
+            rabbitmqctl("delete_vhost", self.vhost)
+
+
+def add_vhost(name: str) -> None:
+    rabbitmqctl("add_vhost", name)
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+
+
+@pytest.fixture(scope="session")
+def session_vhost():
+    """One virtual host for tests that never consume from the broker (in-process API tests)."""
+    require_servers()
+    name = f"swt_api_{uuid.uuid4().hex[:8]}"
+    add_vhost(name)
+    yield name
+    rabbitmqctl("delete_vhost", name)
+
+
+@pytest.fixture(params=["embedded", "real"])
+def backend(request, tmp_path):
+    """Fresh databases of each kind for one in-process test; the broker space is shared."""
+    vhost = request.getfixturevalue("session_vhost") if request.param == "real" else None
+    b = Backend(request.param, tmp_path, vhost)
+    yield b
+    b.drop()
+
+
+@pytest.fixture(params=["embedded", "real"])
+def isolated(request, tmp_path):
+    """A backend of each kind with its own broker space too: for tests that run processes."""
+    b = Backend(request.param, tmp_path)
+    yield b
+    b.drop()
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    b = Backend("embedded", tmp_path)
+    yield b
+    b.drop()
+
+
+@pytest.fixture
+def real(tmp_path):
+    b = Backend("real", tmp_path)
+    yield b
+    b.drop()
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,66 @@
+"""Helpers for tests that run the platform as real processes and wait on conditions."""
+import os
+import time
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from services.run import Platform
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
+    """Poll `predicate` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+@contextmanager
+def running_platform(backend, tmp_path):
+    platform = Platform(env={**os.environ, **backend.env}, ports=dict(backend.ports),
+                        log_dir=tmp_path / f"logs-{backend.name}")
+    platform.start_all()
+    try:
+        platform.wait_ready(timeout=90)
+        yield platform
+    except BaseException:
+        dump_logs(platform)
+        raise
+    finally:
+        platform.stop_all()
+
+
+def dump_logs(platform, lines: int = 30) -> None:
+    if not platform.log_dir or not platform.log_dir.exists():
+        return
+    for log in sorted(platform.log_dir.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"----- {log.name} -----")
+        print("\n".join(tail))
+
+
+def scalar(app, statement):
+    """Run one query in an app's own database."""
+    with app.app_context():
+        db = app.extensions["socialwork"].spec.db
+        try:
+            return db.session.scalar(statement)
+        finally:
+            db.session.rollback()
+
+
+def count(app, model, *where) -> int:
+    return scalar(app, sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def need_payload(community_id: str, **overrides) -> dict:
+    payload = {"community_id": community_id, "category": "elderly_care", "urgency": "routine",
+               "channel": "walk_in", "description": "独居老人需要助餐服务",
+               "resident_ref": "r-0001"}
+    payload.update(overrides)
+    return payload

@@ -1,0 +1,130 @@
+"""The HTTP surface every service shares: tokens, JSON errors, OpenAPI, the event log."""
+import time
+
+import jwt
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import JWT_KEY, bearer
+from tests.helpers import need_payload
+
+
+@pytest.fixture
+def intake(backend):
+    app = backend.app("intake")
+    return app, app.test_client(), backend
+
+
+def test_health_needs_no_token(intake):
+    _, client, _ = intake
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["checks"] == {"database": True,
+                                                                 "broker": True}
+
+
+@pytest.mark.parametrize("path", ["/needs", "/openapi.json", "/events", "/events/integrity"])
+def test_every_other_endpoint_needs_a_token(intake, path):
+    _, client, _ = intake
+    response = client.get(path)
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthenticated"
+    assert response.json["error"]["message_zh"]
+
+
+def _claims(**extra):
+    now = int(time.time())
+    return {"sub": "u1", "role": "intake_clerk", "community_ids": ["c1"], "iat": now,
+            "exp": now + 60, **extra}
+
+
+@pytest.mark.parametrize("token, code", [
+    (jwt.encode(_claims(exp=int(time.time()) - 5), JWT_KEY, "HS256"), "token_expired"),
+    (jwt.encode(_claims(), "another-key-" + "y" * 40, "HS256"), "token_invalid"),
+    (jwt.encode(_claims(role="mayor"), JWT_KEY, "HS256"), "token_invalid"),
+    (jwt.encode(_claims(community_ids=None), JWT_KEY, "HS256"), "token_invalid"),
+    (jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, JWT_KEY, "HS256"),
+     "token_invalid"),
+    ("not-a-jwt", "token_invalid"),
+])
+def test_bad_tokens_are_refused(intake, token, code):
+    _, client, _ = intake
+    response = client.get("/needs", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == code
+
+
+def test_a_clerk_works_only_in_its_own_community(intake):
+    _, client, backend = intake
+    mine = bearer(backend.token("intake_clerk", community_ids=["c1"]))
+    other = bearer(backend.token("intake_clerk", community_ids=["c2"]))
+    created = client.post("/needs", json=need_payload("c1"), headers=mine)
+    assert created.status_code == 201
+    need_id = created.json["id"]
+    refused = client.post("/needs", json=need_payload("c1"), headers=other)
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "out_of_scope"
+    assert client.get(f"/needs/{need_id}", headers=other).status_code == 404
+    assert client.get("/needs", headers=other).json == []
+    assert [n["id"] for n in client.get("/needs", headers=mine).json] == [need_id]
+
+
+def test_roles_outside_the_endpoint_are_forbidden(intake):
+    _, client, backend = intake
+    worker = bearer(backend.token("social_worker", agency_id="a1"))
+    response = client.get("/needs", headers=worker)
+    assert response.status_code == 403 and response.json["error"]["code"] == "forbidden"
+    assert client.get("/events", headers=bearer(backend.token(
+        "intake_clerk", community_ids=["c1"]))).status_code == 403
+
+
+def test_invalid_input_is_422_with_each_field_and_reason(intake):
+    app, client, backend = intake
+    headers = bearer(backend.token("intake_clerk", community_ids=["c1"]))
+    response = client.post("/needs", json={"community_id": "c1", "category": "astrology",
+                                           "urgency": "routine", "channel": "walk_in",
+                                           "description": "x" * 5000, "phone": "138"},
+                           headers=headers)
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "invalid_input" and error["message_zh"] == "输入数据无效"
+    assert set(error["fields"]) == {"category", "description", "phone"}
+    assert "Must be one of" in error["fields"]["category"][0]
+    with app.app_context():
+        store = app.extensions["socialwork"].store
+        assert store.session.scalar(sa.select(sa.func.count()).select_from(store.Outbox)) == 0
+
+
+def test_not_json_and_unknown_paths_are_json_errors(intake):
+    _, client, backend = intake
+    headers = bearer(backend.token("intake_clerk", community_ids=["c1"]))
+    assert client.get("/needs/nope", headers=headers).json["error"]["code"] == "not_found"
+    response = client.post("/needs", data="{", headers={**headers,
+                                                       "Content-Type": "application/json"})
+    assert response.status_code in (400, 422) and "error" in response.json
+
+
+def test_openapi_is_generated_from_the_schemas(intake):
+    _, client, backend = intake
+    spec = client.get("/openapi.json", headers=bearer(backend.token("ops_admin"))).json
+    assert spec["openapi"].startswith("3.")
+    assert {"/needs", "/needs/{need_id}", "/events", "/events/count"} <= set(spec["paths"])
+    need_in = spec["components"]["schemas"]["NeedIn"]
+    assert "elderly_care" in need_in["properties"]["category"]["enum"]
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_the_event_log_serves_the_outbox_in_order(intake):
+    _, client, backend = intake
+    clerk = bearer(backend.token("intake_clerk", community_ids=["c1"]))
+    ids = [client.post("/needs", json=need_payload("c1"), headers=clerk).json["id"]
+           for _ in range(5)]
+    service = bearer(backend.token("service"))
+    page = client.get("/events?after=1&limit=2", headers=service).json
+    assert page["head"] == 5 and page["next_after"] == 3
+    assert [e["data"]["need_id"] for e in page["events"]] == ids[1:3]
+    assert [e["sequence"] for e in page["events"]] == ["00000000000000000002",
+                                                       "00000000000000000003"]
+    count = client.get("/events/count?after=0&upto=4&types=need.reported", headers=service)
+    assert count.json == {"source": "/intake", "head": 5, "count": 4}
+    assert client.get("/events?types=case.opened", headers=service).json["events"] == []
+    assert client.get("/events?limit=0", headers=service).status_code == 422
