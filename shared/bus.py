@@ -75,7 +75,7 @@ def properties(message_id: str, event_type: str) -> dict:
     """AMQP properties of an event message (CloudEvents structured mode)."""
     return {"message_id": message_id, "type": event_type, "content_type": CONTENT_TYPE,
             "content_encoding": "utf-8", "delivery_mode": 2,
-            "timestamp": datetime.now(timezone.utc)}
+            "timestamp": int(datetime.now(timezone.utc).timestamp())}
 
 
 class Publisher:

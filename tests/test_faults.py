@@ -1,0 +1,119 @@
+"""Faults on the event path: the broker stopped and started mid-stream, a consumer and a
+relay killed with SIGKILL, a purged queue. Afterwards every event's effect is present exactly
+once (the tally is a counter, so a double apply would show), and nothing is parked."""
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from shared import deadletters
+from tests.conftest import rabbitmqctl
+from tests.helpers import count, running_platform, wait_until
+from tests.streams import messaging, produce_needs, queued, tally, unpublished
+
+N = 5000
+
+
+def _producer(app, community: str, n: int):
+    progress = []
+    thread = threading.Thread(target=produce_needs, args=(app, community, n, progress),
+                              daemon=True)
+    thread.start()
+    return thread, progress
+
+
+def _assert_exactly_once(b, apps, community: str, n: int):
+    intake, casework, evaluation = apps
+    wait_until(lambda: tally(evaluation, community) >= n and queued(casework, community) >= n,
+               300, f"{n} events applied at casework and evaluation", interval=1)
+    assert tally(evaluation, community) == n
+    assert queued(casework, community) == n
+    store = evaluation.extensions["socialwork"].store
+    assert count(evaluation, store.Inbox, store.Inbox.type == "need.reported") == n
+    assert count(evaluation, store.Parked) == 0
+    assert unpublished(intake) == 0
+    cfg = messaging(b)
+    for app in (casework, evaluation):
+        rt = app.extensions["socialwork"]
+        assert deadletters.list_parked(cfg, rt.queues) == []
+
+
+def _apps(b):
+    return b.app("intake"), b.app("casework"), b.app("evaluation")
+
+
+def test_broker_stopped_and_started_mid_stream(real, tmp_path):
+    apps = _apps(real)
+    with running_platform(real, tmp_path):
+        thread, progress = _producer(apps[0], "c-broker", N)
+        wait_until(lambda: tally(apps[2], "c-broker") >= 500, 120, "the stream to flow")
+        rabbitmqctl("stop_app")
+        try:
+            written = len(progress)
+            wait_until(lambda: len(progress) >= min(N, written + 1000), 120,
+                       "events recorded while the broker is down")
+        finally:
+            rabbitmqctl("start_app")
+            rabbitmqctl("await_startup")
+        thread.join(timeout=300)
+        _assert_exactly_once(real, apps, "c-broker", N)
+
+
+def test_consumer_and_relay_killed_mid_stream(isolated, tmp_path):
+    apps = _apps(isolated)
+    with running_platform(isolated, tmp_path) as platform:
+        thread, progress = _producer(apps[0], "c-kill", N)
+        wait_until(lambda: tally(apps[2], "c-kill") >= 1000, 180, "the stream to flow")
+        platform.kill("evaluation-worker")
+        platform.kill("casework-worker")
+        wait_until(lambda: unpublished(apps[0]) > 0, 60, "a relay batch in flight")
+        platform.kill("intake-relay")
+        written = len(progress)
+        wait_until(lambda: len(progress) >= min(N, written + 500), 120,
+                   "events recorded while relay and consumers are dead")
+        for name in ("intake-relay", "casework-worker", "evaluation-worker"):
+            platform.start(name)
+        thread.join(timeout=300)
+        _assert_exactly_once(isolated, apps, "c-kill", N)
+
+
+def test_a_purged_queue_is_repaired_from_the_event_log(isolated, tmp_path):
+    intake, casework, evaluation = _apps(isolated)
+    with running_platform(isolated, tmp_path) as platform:
+        platform.stop("casework-worker")
+        produce_needs(intake, "c-purge", 50)
+        wait_until(lambda: tally(evaluation, "c-purge") == 50, 60, "evaluation to have all")
+        wait_until(lambda: unpublished(intake) == 0, 60, "the relay to publish all")
+        rt = casework.extensions["socialwork"]
+        from shared import bus
+        with bus.connect(messaging(isolated)) as conn:
+            purged = rt.queues.main(conn.default_channel).purge()
+        assert purged == 50
+        platform.start("casework-worker")
+        wait_until(lambda: queued(casework, "c-purge") == 50, 60,
+                   "backfill from intake's event log")
+        store = rt.store
+        assert count(casework, store.Inbox, store.Inbox.via == "backfill") == 50
+        assert queued(casework, "c-purge") == 50
+
+
+@pytest.mark.parametrize("victim", ["intake-api"])
+def test_api_restart_keeps_the_outbox(isolated, tmp_path, victim):
+    """Events committed before an API dies are published after: the outbox is the truth."""
+    intake, casework, evaluation = _apps(isolated)
+    with running_platform(isolated, tmp_path) as platform:
+        platform.stop("intake-relay")
+        produce_needs(intake, "c-api", 20)
+        platform.kill(victim)
+        platform.start("intake-relay")
+        wait_until(lambda: tally(evaluation, "c-api") == 20, 60, "all 20 after the restart")
+        platform.start(victim)
+        assert queued(casework, "c-api") == 20 or wait_until(
+            lambda: queued(casework, "c-api") == 20, 60, "casework")
+        assert scalar_inbox_vias(evaluation) <= {"broker", "backfill"}
+
+
+def scalar_inbox_vias(app) -> set:
+    store = app.extensions["socialwork"].store
+    with app.app_context():
+        return set(store.session.scalars(sa.select(store.Inbox.via).distinct()))

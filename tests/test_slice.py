@@ -1,0 +1,64 @@
+"""The thin vertical slice, as real processes (gunicorn APIs, workers, relays) on each backend:
+a contract tells casework who serves where; a need reaches casework's queue and evaluation's
+counts; a case opened at casework moves the need at intake to in service."""
+import requests
+import sqlalchemy as sa
+
+from tests.conftest import bearer
+from tests.helpers import need_payload, running_platform, wait_until
+
+
+def test_need_to_case_round_trip(isolated, tmp_path):
+    b = isolated
+    buyer = bearer(b.token("buyer_auditor", buyer_id="b1"))
+    clerk = bearer(b.token("intake_clerk", community_ids=["c1"]))
+    worker = bearer(b.token("social_worker", agency_id="a1", sub="w1"))
+    ops = bearer(b.token("ops_admin"))
+    with running_platform(b, tmp_path) as p:
+        intake, casework, evaluation = (p.url(s) for s in ("intake", "casework", "evaluation"))
+        contract = requests.post(evaluation + "/contracts", headers=buyer, json={
+            "id": "k1", "agency_id": "a1", "community_ids": ["c1"], "budget": "300000",
+            "period_start": "2020-01-01", "period_end": "2099-12-31"})
+        assert contract.status_code == 201, contract.text
+        need = requests.post(intake + "/needs", json=need_payload("c1"), headers=clerk).json()
+
+        def queued():
+            queue = requests.get(casework + "/intake-queue", headers=worker).json()
+            return [n for n in queue if n["need_id"] == need["id"]]
+        assert wait_until(queued, 60, "the need in casework's intake queue")[0]["category"] == \
+            "elderly_care"
+
+        case = requests.post(casework + "/cases", json={"need_id": need["id"]}, headers=worker)
+        assert case.status_code == 201, case.text
+        again = requests.post(casework + "/cases", json={"need_id": need["id"]}, headers=worker)
+        assert again.status_code == 409
+
+        def in_service():
+            current = requests.get(f"{intake}/needs/{need['id']}", headers=clerk).json()
+            return current if current["status"] == "in_service" else None
+        current = wait_until(in_service, 60, "the need to follow its case")
+        assert current["case_id"] == case.json()["id"]
+        assert [h["status"] for h in current["history"]] == ["reported", "in_service"]
+
+        def counted():
+            counts = requests.get(evaluation + "/event-counts", headers=ops).json()["by_type"]
+            return counts if counts.get("case.opened") == 1 else None
+        assert wait_until(counted, 60, "evaluation's counts") == {"need.reported": 1,
+                                                                  "case.opened": 1}
+        # another agency sees nothing of this queue and cannot open cases from it
+        other = bearer(b.token("social_worker", agency_id="a2"))
+        assert requests.get(casework + "/intake-queue", headers=other).json() == []
+        stranger = requests.post(casework + "/cases", json={"need_id": need["id"]},
+                                 headers=other)
+        assert stranger.status_code == 404
+        # a buyer sees the counts of its own contracts' communities only
+        foreign = bearer(b.token("buyer_auditor", buyer_id="b2"))
+        assert requests.get(evaluation + "/event-counts", headers=foreign).json()["total"] == 0
+        # the broker carried them: backfill is the repair path, not the normal one
+        evaluation_app = b.app("evaluation")
+        store = evaluation_app.extensions["socialwork"].store
+        with evaluation_app.app_context():
+            assert set(store.session.scalars(sa.select(store.Inbox.via))) == {"broker"}
+        report = requests.get(evaluation + "/events/integrity", headers=ops).json()
+        assert sorted((r["source"], r["head"], r["intact"]) for r in report) == [
+            ("/casework", 1, True), ("/intake", 1, True)]
