@@ -51,17 +51,16 @@ class Inbox:
         return self.store.session.get(self.store.Inbox, event_id) is not None
 
     def apply(self, event: Event, body: str, via: str) -> str:
+        """Claim the id, apply the handler, commit: all or nothing. A duplicate fails the
+        claim (primary key) and changes nothing."""
         session, store = self.store.session, self.store
         token = set_traceparent(event.traceparent)
         try:
-            if self.seen(event.id):
-                session.rollback()
-                return DUPLICATE
             session.add(store.Inbox(event_id=event.id, source=event.source, seq=event.sequence,
                                     type=event.short_type, body=body, via=via))
-            session.flush()  # claim the id before any effect
+            session.flush()
             self.handlers[event.short_type](event)
-            session.execute(sa.delete(store.Parked).where(store.Parked.event_id == event.id))
+            self._unpark(event, via)
             session.commit()
             return APPLIED
         except (OperationalError, InterfaceError) as exc:
@@ -70,6 +69,8 @@ class Inbox:
         except IntegrityError as exc:
             session.rollback()
             if self.seen(event.id):
+                self._unpark(event, via)
+                session.commit()
                 return DUPLICATE
             raise HandlerFailed(f"{type(exc).__name__}: {exc.orig}") from exc
         except Exception as exc:
@@ -77,6 +78,11 @@ class Inbox:
             raise HandlerFailed(f"{type(exc).__name__}: {exc}") from exc
         finally:
             reset_traceparent(token)
+
+    def _unpark(self, event: Event, via: str) -> None:
+        if via == "replay":
+            self.store.session.execute(
+                sa.delete(self.store.Parked).where(self.store.Parked.event_id == event.id))
 
     def accounted(self, source: str, after: int, upto: int) -> int:
         """Events of a source in (after, upto] applied or parked here."""

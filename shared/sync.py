@@ -52,24 +52,31 @@ class SourceSync:
         return self._get(source, "/events/count", after=0, upto=0)["head"]
 
     def check(self, source: str, upto: int | None = None) -> int:
-        """Verify (cursor, upto]; upto defaults to the head seen at the previous check."""
-        store = self.inbox.store
-        cursor = store.session.get(store.Cursor, source) or store.Cursor(
-            source=source, verified_seq=0)
-        after = cursor.verified_seq
+        """Verify (cursor, upto]; upto defaults to the head seen at the previous check.
+
+        No transaction stays open across an HTTP call: the source may be waiting on us.
+        """
+        session, store = self.inbox.store.session, self.inbox.store
+        cursor = session.get(store.Cursor, source)
+        after = cursor.verified_seq if cursor else 0
+        session.rollback()
         upto = self.previous_head.get(source, 0) if upto is None else upto
         types = ",".join(self.sources[source])
         reply = self._get(source, "/events/count", after=after, upto=max(upto, after),
                           types=types)
         self.previous_head[source] = reply["head"]
         upto = min(upto, reply["head"])  # a forged sequence number must not move the cursor
+        if upto <= after:
+            return 0
         fetched = 0
-        if upto > after:
-            if self.inbox.accounted(source, after, upto) < reply["count"]:
-                fetched = self._backfill(source, after, upto, types)
-            cursor.verified_seq = upto
-        store.session.add(cursor)
-        store.session.commit()
+        have = self.inbox.accounted(source, after, upto)
+        session.rollback()
+        if have < reply["count"]:
+            fetched = self._backfill(source, after, upto, types)
+        cursor = session.get(store.Cursor, source) or store.Cursor(source=source)
+        cursor.verified_seq = max(cursor.verified_seq or 0, upto)
+        session.add(cursor)
+        session.commit()
         return fetched
 
     def _backfill(self, source: str, after: int, upto: int, types: str) -> int:

@@ -25,6 +25,7 @@ from .inbox import APPLIED, HandlerFailed, Inbox, Poison, StoreUnavailable, pars
 from .sync import SourceSync, SyncSchedule
 
 log = logging.getLogger(__name__)
+MAX_DEFERRALS = 30
 
 
 def _text(body) -> str:
@@ -45,6 +46,8 @@ class Worker:
         self._held: list = []
         self._tiebreak = itertools.count()
         self._gap_upto: dict[str, int] = {}
+        self._last_seq: dict[str, int] = {}
+        self._deferrals = 0
         self._stop = False
 
     def stop(self, *_):
@@ -74,7 +77,9 @@ class Worker:
 
     def _watch_sequence(self, event) -> None:
         """A source whose every event we consume must show no hole before this one."""
-        if event.sequence > 1 and self.sync.consumes_all_of(event.source):
+        contiguous = self._last_seq.get(event.source) == event.sequence - 1
+        self._last_seq[event.source] = event.sequence
+        if event.sequence > 1 and not contiguous and self.sync.consumes_all_of(event.source):
             Inbox_ = self.store.Inbox
             previous = self.store.session.scalar(sa.select(sa.func.count()).where(
                 Inbox_.source == event.source, Inbox_.seq == event.sequence - 1))
@@ -115,7 +120,8 @@ class Worker:
     # -- the consuming loop ------------------------------------------------------------------
 
     def _on_main(self, message) -> None:
-        self.dispatch(message.body, "broker", 1)
+        via = "replay" if (message.headers or {}).get("x-replayed") else "broker"
+        self.dispatch(message.body, via, 1)
         message.ack()
 
     def _on_retry(self, message) -> None:
@@ -130,9 +136,19 @@ class Worker:
             message.ack()
         return self._held[0][0] - time.time() if self._held else 1.0
 
-    def _sync_if_due(self) -> None:
+    def _backlog(self, conn) -> int:
+        _, depth, _ = self.queues.main(conn.default_channel).queue_declare(passive=True)
+        return depth
+
+    def _sync_if_due(self, conn) -> None:
+        """Verify sources when due, but not while our own queue still holds a backlog:
+        those events are not lost, only waiting (up to MAX_DEFERRALS checks in a row)."""
         if not self.schedule.ready():
             return
+        if self._deferrals < MAX_DEFERRALS and self._backlog(conn) > 0:
+            self._deferrals += 1
+            return
+        self._deferrals = 0
         gaps, self._gap_upto = self._gap_upto, {}
         for source in self.sync.sources:
             try:
@@ -178,7 +194,7 @@ class Worker:
             log.info("worker consuming", extra={"queue": self.queues.main.name})
             while not self._stop:
                 wait = self._release_due()
-                self._sync_if_due()
+                self._sync_if_due(conn)
                 try:
                     conn.drain_events(timeout=max(0.05, min(wait, 1.0)))
                 except socket.timeout:
