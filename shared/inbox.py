@@ -3,6 +3,7 @@
 The event id is recorded in the same transaction as the handler's effect; a second delivery
 finds the id and changes nothing. Every delivery path (broker, retry, backfill, replay) ends here.
 """
+import json
 import logging
 from typing import Callable
 
@@ -20,7 +21,14 @@ APPLIED, DUPLICATE = "applied", "duplicate"
 
 
 class Poison(Exception):
-    """The message can never be applied as it is: park it at once, with this reason."""
+    """The message can never be applied as it is: park it at once, with this reason.
+
+    `meta` holds whatever identity the message showed (id, source, sequence, type), so the
+    parked copy can be named and backfill does not fetch it again."""
+
+    def __init__(self, reason: str, meta: dict | None = None):
+        super().__init__(reason)
+        self.meta = meta or {}
 
 
 class HandlerFailed(Exception):
@@ -31,15 +39,26 @@ class StoreUnavailable(Exception):
     """The service's own database is unreachable: not the message's fault; redeliver later."""
 
 
+def _identity(body) -> dict:
+    try:
+        raw = json.loads(body)
+        seq = int(raw.get("sequence"))
+    except (ValueError, TypeError, AttributeError):
+        return {}
+    if not all(isinstance(raw.get(k), str) for k in ("id", "source", "type")):
+        return {}
+    return {"id": raw["id"], "source": raw["source"], "sequence": seq, "type": raw["type"]}
+
+
 def parse(body: bytes | str, handlers: dict[str, Handler]) -> Event:
     """Envelope, catalogue and schema checks: anything failing here is poison."""
     try:
         event = Event.from_json(body)
         check_event(event)
     except (EnvelopeError, SchemaViolation) as exc:
-        raise Poison(str(exc)) from exc
+        raise Poison(str(exc), _identity(body)) from exc
     if event.short_type not in handlers:
-        raise Poison(f"this service does not consume {event.type}")
+        raise Poison(f"this service does not consume {event.type}", _identity(body))
     return event
 
 

@@ -60,13 +60,15 @@ class Worker:
         try:
             event = parse(body, self.handlers)
         except Poison as exc:
-            self._park(body, str(exc), attempt, None)
+            self._park(body, str(exc), attempt, exc.meta)
             return "parked"
         try:
             outcome = self.inbox.apply(event, _text(body), via)
         except HandlerFailed as exc:
             if attempt >= self.cfg.max_attempts:
-                self._park(body, f"handler failed {attempt} times: {exc}", attempt, event)
+                self._park(body, f"handler failed {attempt} times: {exc}", attempt,
+                           {"id": event.id, "source": event.source,
+                            "sequence": event.sequence, "type": event.type})
                 return "parked"
             self._retry(body, attempt + 1, str(exc), event)
             return "retried"
@@ -99,17 +101,19 @@ class Worker:
         self.stats["retried"] += 1
         log.warning("retrying %s in %.1fs (attempt %d): %s", event.id, delay, attempt, reason)
 
-    def _park(self, body, reason: str, attempts: int, event) -> None:
-        message_id = event.id if event else hashlib.sha256(
-            body if isinstance(body, bytes) else body.encode()).hexdigest()[:32]
+    def _park(self, body, reason: str, attempts: int, meta: dict) -> None:
+        """Dead-letter queue first (confirmed), then the parked row, then the caller acks."""
+        raw = body if isinstance(body, bytes) else body.encode()
+        message_id = meta.get("id") or hashlib.sha256(raw).hexdigest()[:32]
         headers = {"x-parked-reason": reason[:2000], "x-attempts": attempts,
                    "x-parked-at": datetime.now(timezone.utc).isoformat(),
                    "x-service": self.service}
         self.control.publish_batch([(bus.DEAD_EXCHANGE.name, self.service, body, headers,
-                                     bus.properties(message_id, event.type if event else ""))])
-        if event is not None:
+                                     bus.properties(message_id, meta.get("type", "")))])
+        if meta:
             self.store.session.merge(self.store.Parked(
-                event_id=event.id, source=event.source, seq=event.sequence, reason=reason))
+                event_id=meta["id"], source=meta["source"][:64], seq=meta["sequence"],
+                reason=reason))
             self.store.session.commit()
         self.stats["parked"] += 1
         log.error("parked %s: %s", message_id, reason)

@@ -1,0 +1,188 @@
+"""What consumers do with what arrives: duplicates, out-of-order events, poison messages
+(parked with the reason while the stream keeps flowing, replayed once the cause is fixed),
+forged and damaged streams (sequence gaps, hash-chain breaks), and the wire format as an
+independent AMQP client sees it."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from services.run import ROOT
+from shared import deadletters
+from shared.events.envelope import GENESIS_HASH
+from tests.conftest import bearer
+from tests.helpers import need_payload, running_platform, wait_until
+from tests.streams import (FORGED_BASE, forge, messaging, need_data, publish_events,
+                           publish_raw, queued, tally)
+
+
+@pytest.fixture
+def platform(isolated, tmp_path):
+    with running_platform(isolated, tmp_path) as p:
+        yield p, isolated, isolated.app("casework"), isolated.app("evaluation")
+
+
+def parked(backend, app) -> dict:
+    rows = deadletters.list_parked(messaging(backend), app.extensions["socialwork"].queues)
+    return {row.message_id: row for row in rows}
+
+
+def queued_need(casework, need_id) -> dict | None:
+    from services.casework.models import QueuedNeed
+    with casework.app_context():
+        db = casework.extensions["socialwork"].spec.db
+        row = db.session.execute(sa.select(QueuedNeed.status, QueuedNeed.urgency).where(
+            QueuedNeed.need_id == need_id)).one_or_none()
+        db.session.rollback()
+    return row._asdict() if row else None
+
+
+def flask_cli(backend, service: str, *args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "flask", "--app", f"services.{service}",
+                           *args], env={**os.environ, **backend.env}, cwd=ROOT, check=True,
+                          capture_output=True, text=True, timeout=120).stdout
+
+
+def test_duplicates_have_one_effect(platform):
+    _, b, casework, evaluation = platform
+    event = forge("need.reported", need_data("dup-1", "c-dup"), FORGED_BASE + 1)
+    publish_events(b, event, event, event)
+    wait_until(lambda: tally(evaluation, "c-dup") == 1 and queued(casework, "c-dup") == 1,
+               60, "the first copy to be applied")
+    marker = forge("need.reported", need_data("dup-2", "c-dup"), FORGED_BASE + 2)
+    publish_events(b, event, marker)  # a late copy, then a marker that follows it
+    wait_until(lambda: tally(evaluation, "c-dup") == 2, 60, "the marker")
+    assert queued(casework, "c-dup") == 2 and tally(evaluation, "c-dup") == 2
+
+
+def test_out_of_order_events_are_applied_once_their_cause_arrives(platform):
+    _, b, casework, evaluation = platform
+    withdrawn = forge("need.withdrawn", {"need_id": "ooo-1", "community_id": "c-ooo",
+                                         "reason": "resident_request",
+                                         "withdrawn_at": "2026-03-02T08:00:00Z"},
+                      FORGED_BASE + 12)
+    reported = forge("need.reported", need_data("ooo-1", "c-ooo"), FORGED_BASE + 11)
+    publish_events(b, withdrawn, reported)
+    wait_until(lambda: (queued_need(casework, "ooo-1") or {}).get("status") == "withdrawn",
+               60, "the withdrawal after its need")
+    assert tally(evaluation, "c-ooo", "need.withdrawn") == 1
+    assert tally(evaluation, "c-ooo", "need.reported") == 1
+    assert parked(b, casework) == {}
+
+
+def test_poison_is_parked_with_the_reason_and_the_stream_flows(platform):
+    p, b, casework, evaluation = platform
+    publish_raw(b, "need.reported", [b"{not json"])
+    bad_schema = forge("need.reported", need_data("bad-1", "c-poison", category="astrology"),
+                       FORGED_BASE + 21)
+    unknown = json.loads(forge("need.reported", need_data("unk-1", "c-poison"),
+                               FORGED_BASE + 22).to_json())
+    unknown["type"] = "cn.socialwork.need.teleported.v1"
+    ghost = forge("need.triaged", {"need_id": "ghost-1", "community_id": "c-poison",
+                                   "category": "health", "urgency": "urgent",
+                                   "status": "triaged", "referred_to": None,
+                                   "triaged_at": "2026-03-02T08:00:00Z"}, FORGED_BASE + 23)
+    publish_events(b, bad_schema, ghost)
+    publish_raw(b, "need.reported", [json.dumps(unknown)])
+
+    def all_parked():
+        rows = parked(b, casework)
+        return rows if len(rows) == 4 else None
+    rows = wait_until(all_parked, 90, "four parked messages at casework")
+    reasons = {mid: row.reason for mid, row in rows.items()}
+    assert "body is not JSON" in " ".join(reasons.values())
+    assert "category" in reasons[bad_schema.id]
+    assert "unknown event type" in reasons[unknown["id"]]
+    assert "has not reached casework yet" in reasons[ghost.id]
+    assert "3 times" in reasons[ghost.id] and rows[ghost.id].attempts == 3
+    # evaluation parks the malformed three and applies the triage it can record
+    wait_until(lambda: len(parked(b, evaluation)) == 3, 60, "three parked at evaluation")
+    assert tally(evaluation, "c-poison", "need.triaged") == 1
+
+    # the stream keeps flowing: a real need goes through
+    clerk = bearer(b.token("intake_clerk", community_ids=["c-flow"]))
+    created = requests.post(p.url("intake") + "/needs", json=need_payload("c-flow"),
+                            headers=clerk)
+    assert created.status_code == 201
+    wait_until(lambda: queued(casework, "c-flow") == 1, 60, "a good need after the poison")
+
+    # fix the cause (the need arrives), then replay the parked triage: applied once
+    publish_events(b, forge("need.reported", need_data("ghost-1", "c-poison"),
+                            FORGED_BASE + 24))
+    wait_until(lambda: queued_need(casework, "ghost-1") is not None, 60, "the ghost's need")
+    assert "replayed 1" in flask_cli(b, "casework", "dead", "replay", "--id", ghost.id)
+    wait_until(lambda: queued_need(casework, "ghost-1")["urgency"] == "urgent", 60,
+               "the replayed triage")
+    assert set(parked(b, casework)) == set(rows) - {ghost.id}
+    listed = json.loads(flask_cli(b, "casework", "dead", "list"))
+    assert {row["message_id"] for row in listed} == set(rows) - {ghost.id}
+    # replaying poison parks it again, with its reason
+    flask_cli(b, "casework", "dead", "replay", "--id", bad_schema.id)
+    wait_until(lambda: bad_schema.id in parked(b, casework), 60, "the poison parked again")
+
+
+def test_gaps_and_broken_hashes_are_reported(platform):
+    p, b, casework, evaluation = platform
+    first = forge("record.corrected", {"record_type": "session", "record_id": "s1",
+                                       "corrects_event_id": "e0", "reason": "typo",
+                                       "changes": {"hours": 2}}, 1, source="/casework")
+    tampered = forge("record.corrected", {**first.data, "record_id": "s2"}, 2,
+                     source="/casework", prevhash="f" * 64)
+    after_gap = forge("record.corrected", {**first.data, "record_id": "s4"}, 4,
+                      source="/casework", prevhash=GENESIS_HASH)
+    publish_events(b, first, tampered, after_gap)
+    ops = bearer(b.token("ops_admin"))
+
+    def report():
+        rows = requests.get(p.url("evaluation") + "/events/integrity", headers=ops).json()
+        casework_row = [r for r in rows if r["source"] == "/casework"]
+        return casework_row[0] if casework_row and casework_row[0]["events"] == 3 else None
+    row = wait_until(report, 60, "the casework chain audit")
+    assert row["breaks"] == [2] and row["gaps"] == [[3, 3]] and not row["intact"]
+    assert json.loads(flask_cli(b, "evaluation", "integrity"))[0]["breaks"] == [2]
+
+
+def test_an_independent_client_reads_cloudevents_off_the_exchange(real, tmp_path):
+    """pika, not kombu, binds its own queue to socialwork.events and validates the message."""
+    import pika
+    from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq
+    from cloudevents.core.formats.json import JSONFormat
+
+    params = pika.URLParameters(real.env["SOCIALWORK_BROKER_URL"])
+    connection = pika.BlockingConnection(params)
+    channel = connection.channel()
+    channel.exchange_declare("socialwork.events", exchange_type="topic", durable=True)
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, "socialwork.events", routing_key="need.*")
+    try:
+        with running_platform(real, tmp_path) as p:
+            clerk = bearer(real.token("intake_clerk", community_ids=["c-wire"]))
+            need = requests.post(p.url("intake") + "/needs", json=need_payload("c-wire"),
+                                 headers=clerk).json()
+
+            def fetch():
+                method, props, body = channel.basic_get(queue, auto_ack=True)
+                return (method, props, body) if method else None
+            method, props, body = wait_until(fetch, 60, "the message on the test queue")
+    finally:
+        connection.close()
+    event = from_rabbitmq(RabbitMQMessage(headers=props.headers or {},
+                                          content_type=props.content_type, body=body),
+                          JSONFormat())  # the SDK validates required attributes and types
+    assert event.get_specversion() == "1.0"
+    assert event.get_type() == "cn.socialwork.need.reported.v1"
+    assert event.get_source() == "/intake" and event.get_subject() == f"need/{need['id']}"
+    assert event.get_datacontenttype() == "application/json" and event.get_time() is not None
+    assert event.get_extension("sequence") == "00000000000000000001"
+    assert event.get_extension("prevhash") == GENESIS_HASH
+    assert event.get_data()["need_id"] == need["id"]
+    assert "description" not in event.get_data()  # free text stays at intake
+    assert method.routing_key == "need.reported"
+    assert props.message_id == event.get_id()
+    assert props.content_type == "application/cloudevents+json"
+    assert props.delivery_mode == 2 and props.timestamp > 1_700_000_000
+    assert props.type == event.get_type()
