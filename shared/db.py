@@ -1,4 +1,6 @@
 """One SQLAlchemy extension per service, so each owns its tables and its database alone."""
+import uuid
+
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -10,6 +12,11 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def new_id() -> str:
+    """Record ids: random UUIDs, so ids never reveal counts or order."""
+    return str(uuid.uuid4())
 
 
 def make_db() -> SQLAlchemy:

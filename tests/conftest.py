@@ -133,6 +133,14 @@ def isolated(request, tmp_path):
     b.drop()
 
 
+@pytest.fixture(scope="module", params=["embedded", "real"])
+def isolated_module(request, tmp_path_factory):
+    """As `isolated`, shared by the tests of one module (they keep to their own ids)."""
+    b = Backend(request.param, tmp_path_factory.mktemp("backend"))
+    yield b
+    b.drop()
+
+
 @pytest.fixture
 def embedded(tmp_path):
     b = Backend("embedded", tmp_path)

@@ -20,10 +20,11 @@ from tests.streams import (FORGED_BASE, forge, messaging, need_data, publish_eve
                            publish_raw, queued, tally)
 
 
-@pytest.fixture
-def platform(isolated, tmp_path):
-    with running_platform(isolated, tmp_path) as p:
-        yield p, isolated, isolated.app("casework"), isolated.app("evaluation")
+@pytest.fixture(scope="module")
+def platform(isolated_module, tmp_path_factory):
+    b = isolated_module
+    with running_platform(b, tmp_path_factory.mktemp("platform")) as p:
+        yield p, b, b.app("casework"), b.app("evaluation")
 
 
 def parked(backend, app) -> dict:

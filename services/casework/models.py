@@ -1,17 +1,11 @@
 """Casework's tables: the communities its agencies serve, the intake queue, cases."""
-import uuid
-
 import sqlalchemy as sa
 
-from shared.db import make_db
+from shared.db import make_db, new_id
 from shared.eventstore import EventStore, utcnow
 
 db = make_db()
 events = EventStore(db, "/casework")
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class ServedCommunity(db.Model):

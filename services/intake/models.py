@@ -1,17 +1,11 @@
 """Intake's tables: needs and their status history (residents come with the intake issue)."""
-import uuid
-
 import sqlalchemy as sa
 
-from shared.db import make_db
+from shared.db import make_db, new_id
 from shared.eventstore import EventStore, utcnow
 
 db = make_db()
 events = EventStore(db, "/intake")
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class Need(db.Model):

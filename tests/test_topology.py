@@ -1,0 +1,57 @@
+"""RabbitMQ holds the queues as the wire contract says, and its own safety net works: a
+message redelivered past the delivery limit is dead-lettered, and `dead list` shows why."""
+import json
+
+import pika
+
+from shared import bus, deadletters
+from tests.conftest import rabbitmqctl
+from tests.helpers import wait_until
+from tests.streams import messaging
+
+
+def test_queues_are_quorum_with_limit_and_at_least_once_dead_lettering(real):
+    cfg = messaging(real)
+    queues = bus.service_queues("casework", ["need.reported", "contract.awarded"], cfg)
+    with bus.connect(cfg) as conn:
+        bus.declare(conn, *queues.all())
+    listed = json.loads(rabbitmqctl("list_queues", "-p", real.vhost, "name", "type",
+                                    "arguments", "--formatter", "json"))
+    by_name = {q["name"]: q for q in listed}
+    assert {"casework.events", "casework.retry", "casework.dead"} <= set(by_name)
+    assert {q["type"] for q in by_name.values()} == {"quorum"}
+    args = {name: value for name, _type, value in by_name["casework.events"]["arguments"]}
+    assert args["x-delivery-limit"] == cfg.delivery_limit
+    assert args["x-dead-letter-exchange"] == "socialwork.dead"
+    assert args["x-dead-letter-strategy"] == "at-least-once"
+    assert args["x-overflow"] == "reject-publish"
+    bindings = json.loads(rabbitmqctl("list_bindings", "-p", real.vhost, "source_name",
+                                      "destination_name", "routing_key", "--formatter",
+                                      "json"))
+    keys = {b["routing_key"] for b in bindings if b["source_name"] == "socialwork.events"
+            and b["destination_name"] == "casework.events"}
+    assert keys == {"need.reported", "contract.awarded"}
+
+
+def test_the_broker_dead_letters_a_message_past_its_delivery_limit(real):
+    real.env["SOCIALWORK_DELIVERY_LIMIT"] = "2"
+    cfg = messaging(real)
+    queues = bus.service_queues("casework", ["need.reported"], cfg)
+    with bus.connect(cfg) as conn:
+        bus.declare(conn, *queues.all())
+        bus.Publisher(conn, cfg.confirm_timeout).publish_batch([
+            (bus.EXCHANGE.name, "need.reported", b"crashes its consumer", {},
+             bus.properties("crasher-1", "cn.socialwork.need.reported.v1"))])
+    connection = pika.BlockingConnection(pika.URLParameters(real.env["SOCIALWORK_BROKER_URL"]))
+    channel = connection.channel()
+
+    def redeliver():  # a consumer that dies before acking, again and again
+        method, _, _ = channel.basic_get("casework.events")
+        if method:
+            channel.basic_nack(method.delivery_tag, requeue=True)
+        return method is None
+    wait_until(redeliver, 30, "the message to leave casework.events")
+    connection.close()
+    rows = wait_until(lambda: deadletters.list_parked(cfg, queues), 30, "the parked copy")
+    assert [r.message_id for r in rows] == ["crasher-1"]
+    assert rows[0].reason == "broker: delivery_limit"
