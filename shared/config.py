@@ -40,13 +40,19 @@ def is_production() -> bool:
     return os.environ.get("SOCIALWORK_ENV", "development") == "production"
 
 
-def jwt_key() -> str:
-    key = os.environ.get("SOCIALWORK_JWT_KEY")
-    if key:
-        return key
+def secret(name: str, dev_value: str) -> str:
+    """A secret from the environment; only outside production may it fall back to a
+    development value, so a production service without its secrets refuses to start."""
+    value = os.environ.get(name)
+    if value:
+        return value
     if is_production():
-        raise ConfigError("SOCIALWORK_JWT_KEY is required in production")
-    return DEV_JWT_KEY
+        raise ConfigError(f"{name} is required in production")
+    return dev_value
+
+
+def jwt_key() -> str:
+    return secret("SOCIALWORK_JWT_KEY", DEV_JWT_KEY)
 
 
 def _float(name: str, default: float) -> float:

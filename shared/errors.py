@@ -1,9 +1,11 @@
 """JSON errors for every API: status, a stable code, the reason in Chinese and English,
-and for invalid input the fields with their reasons."""
+and for invalid input the fields with their reasons (`fields` in English, `fields_zh`)."""
 import logging
 
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
+
+from .i18n import translate
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class ApiError(Exception):
                  "message_zh": self.message_zh}
         if self.fields:
             error["fields"] = self.fields
+            error["fields_zh"] = translate(self.fields)
         error.update(self.extra)
         return {"error": error}
 

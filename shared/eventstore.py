@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
+from .db import UtcDateTime
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -28,8 +30,8 @@ class EventStore:
             subject = sa.Column(sa.String(200), nullable=False)
             body = sa.Column(sa.Text, nullable=False)
             hash = sa.Column(sa.String(64), nullable=False)
-            created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
-            published_at = sa.Column(sa.DateTime(timezone=True), index=True)
+            created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+            published_at = sa.Column(UtcDateTime, index=True)
 
         class SourceHead(Model):
             __tablename__ = "event_source_head"
@@ -45,14 +47,14 @@ class EventStore:
             type = sa.Column(sa.String(120), nullable=False)
             body = sa.Column(sa.Text, nullable=False)
             via = sa.Column(sa.String(16), nullable=False)
-            received_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+            received_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
             __table_args__ = (sa.Index("ix_event_inbox_source_seq", "source", "seq"),)
 
         class SourceCursor(Model):
             __tablename__ = "event_cursor"
             source = sa.Column(sa.String(64), primary_key=True)
             verified_seq = sa.Column(sa.BigInteger, nullable=False, default=0)
-            checked_at = sa.Column(sa.DateTime(timezone=True))
+            checked_at = sa.Column(UtcDateTime)
 
         class ParkedEvent(Model):
             __tablename__ = "event_parked"
@@ -60,7 +62,7 @@ class EventStore:
             source = sa.Column(sa.String(64), nullable=False)
             seq = sa.Column(sa.BigInteger, nullable=False)
             reason = sa.Column(sa.Text, nullable=False)
-            parked_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+            parked_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 
         self.Outbox, self.Head, self.Inbox = OutboxEvent, SourceHead, InboxEvent
         self.Cursor, self.Parked = SourceCursor, ParkedEvent

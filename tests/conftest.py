@@ -1,7 +1,9 @@
 """Backends for the suite: the embedded default (SQLite files + kombu's filesystem broker) and
 the real thing (PostgreSQL + RabbitMQ on this machine, each test session in its own databases
 and RabbitMQ virtual host). Under CI=true a missing server fails the tests that need it."""
+import json
 import os
+import re
 import socket
 import subprocess
 import uuid
@@ -19,6 +21,34 @@ SERVICES = ("intake", "casework", "evaluation")
 FAST = {"SOCIALWORK_SYNC_INTERVAL": "2", "SOCIALWORK_RETRY_DELAY": "0.2",
         "SOCIALWORK_MAX_ATTEMPTS": "3", "SOCIALWORK_RELAY_IDLE": "0.02",
         "SOCIALWORK_JWT_KEY": JWT_KEY, "GUNICORN_WORKERS": "2"}
+
+
+PII_SEEN: set[str] = set()
+ID_NUMBER = re.compile(r"\d{17}[\dXx]")
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def remember_pii(*values) -> None:
+    """Personal data a test gave intake: no event may ever carry it."""
+    PII_SEEN.update(str(v).strip() for v in values if v)
+
+
+def assert_no_pii_in_intake_events(database_url: str) -> None:
+    """Every event intake published in this backend, checked for names, phones, ID numbers."""
+    import sqlalchemy as sa
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("event_outbox"):
+                return
+            bodies = conn.execute(sa.text("SELECT body FROM event_outbox")).scalars().all()
+    finally:
+        engine.dispose()
+    for body in bodies:
+        data = json.dumps(json.loads(body)["data"], ensure_ascii=False)
+        leaked = [v for v in PII_SEEN if v in data]
+        assert not leaked and not ID_NUMBER.search(data) and not MOBILE.search(data), \
+            f"personal data in an intake event: {data}"
 
 
 def _port_open(port: int) -> bool:
@@ -93,6 +123,12 @@ class Backend:
         return auth.mint(JWT_KEY, role, scope.pop("sub", f"test-{role}"), **scope)
 
     def drop(self) -> None:
+        from shared.config import database_url
+        with self.environ():
+            intake_url = database_url("intake")
+        if self.kind != "real" or intake_url.startswith("postgresql"):
+            if not intake_url.startswith("sqlite") or os.path.exists(intake_url[10:]):
+                assert_no_pii_in_intake_events(intake_url)
         if self.kind != "real":
             return
         for s in SERVICES:

@@ -60,7 +60,18 @@ def count(app, model, *where) -> int:
 
 def need_payload(community_id: str, **overrides) -> dict:
     payload = {"community_id": community_id, "category": "elderly_care", "urgency": "routine",
-               "channel": "walk_in", "description": "独居老人需要助餐服务",
-               "resident_ref": "r-0001"}
+               "channel": "walk_in", "description": "独居老人需要助餐服务"}
     payload.update(overrides)
     return payload
+
+
+def seed_community(intake_app, community_id: str, grid_ids=("g1",)) -> None:
+    """Reference data a test needs before it records anything in a community."""
+    from services.intake.models import Community, Grid, db
+    with intake_app.app_context():
+        db.session.add(Community(id=community_id, name=f"{community_id} 社区"))
+        db.session.flush()
+        for grid_id in grid_ids:
+            db.session.add(Grid(id=f"{community_id}-{grid_id}", community_id=community_id,
+                                name=f"{grid_id} 网格"))
+        db.session.commit()

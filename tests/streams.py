@@ -6,20 +6,21 @@ from shared import bus
 from shared.config import MessagingConfig
 from shared.events import Event
 from shared.events.envelope import GENESIS_HASH
-from tests.helpers import count, scalar
+from tests.helpers import count, scalar, seed_community
 
 FORGED_BASE = 10**9  # forged events sit far above any real sequence
 
 
 def produce_needs(intake_app, community_id: str, n: int, progress: list | None = None):
-    """Record n needs through intake's own code path (domain row + outbox, one commit each)."""
+    """Record n needs through intake's own code path (domain row + outbox, one commit each)
+    in a community it creates first."""
     from services.intake.needs import record_need
+    seed_community(intake_app, community_id)
     with intake_app.app_context():
         for i in range(n):
             record_need({"community_id": community_id, "category": "health",
                          "urgency": "routine", "channel": "hotline",
-                         "description": f"需求 {i}", "resident_ref": f"r-{i % 97}"},
-                        by="test-producer")
+                         "description": f"需求 {i}"}, by="test-producer")
             if progress is not None:
                 progress.append(i)
 

@@ -6,12 +6,14 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import JWT_KEY, bearer
-from tests.helpers import need_payload
+from tests.helpers import need_payload, seed_community
 
 
 @pytest.fixture
 def intake(backend):
     app = backend.app("intake")
+    for community in ("c1", "c2"):
+        seed_community(app, community)
     return app, app.test_client(), backend
 
 
@@ -35,21 +37,26 @@ def test_every_other_endpoint_needs_a_token(intake, path):
 def _claims(**extra):
     now = int(time.time())
     return {"sub": "u1", "role": "intake_clerk", "community_ids": ["c1"], "iat": now,
-            "exp": now + 60, **extra}
+            "exp": now + 3600, **extra}
 
 
-@pytest.mark.parametrize("token, code", [
-    (jwt.encode(_claims(exp=int(time.time()) - 5), JWT_KEY, "HS256"), "token_expired"),
-    (jwt.encode(_claims(), "another-key-" + "y" * 40, "HS256"), "token_invalid"),
-    (jwt.encode(_claims(role="mayor"), JWT_KEY, "HS256"), "token_invalid"),
-    (jwt.encode(_claims(community_ids=None), JWT_KEY, "HS256"), "token_invalid"),
-    (jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, JWT_KEY, "HS256"),
+def _signed(**extra) -> str:
+    return jwt.encode(_claims(**extra), JWT_KEY, "HS256")
+
+
+# tokens are made when the test runs, not when it is collected
+@pytest.mark.parametrize("make_token, code", [
+    (lambda: _signed(exp=int(time.time()) - 5), "token_expired"),
+    (lambda: jwt.encode(_claims(), "another-key-" + "y" * 40, "HS256"), "token_invalid"),
+    (lambda: _signed(role="mayor"), "token_invalid"),
+    (lambda: _signed(community_ids=None), "token_invalid"),
+    (lambda: jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, JWT_KEY, "HS256"),
      "token_invalid"),
-    ("not-a-jwt", "token_invalid"),
-])
-def test_bad_tokens_are_refused(intake, token, code):
+    (lambda: "not-a-jwt", "token_invalid"),
+], ids=["expired", "wrong-key", "unknown-role", "no-scope", "no-exp", "garbage"])
+def test_bad_tokens_are_refused(intake, make_token, code):
     _, client, _ = intake
-    response = client.get("/needs", headers=bearer(token))
+    response = client.get("/needs", headers=bearer(make_token()))
     assert response.status_code == 401
     assert response.json["error"]["code"] == code
 
@@ -89,6 +96,8 @@ def test_invalid_input_is_422_with_each_field_and_reason(intake):
     assert error["code"] == "invalid_input" and error["message_zh"] == "输入数据无效"
     assert set(error["fields"]) == {"category", "description", "phone"}
     assert "Must be one of" in error["fields"]["category"][0]
+    assert error["fields_zh"]["category"][0].startswith("必须是以下之一")
+    assert error["fields_zh"]["phone"] == ["未知字段"]
     with app.app_context():
         store = app.extensions["socialwork"].store
         assert store.session.scalar(sa.select(sa.func.count()).select_from(store.Outbox)) == 0

@@ -15,7 +15,7 @@ from services.run import ROOT
 from shared import deadletters
 from shared.events.envelope import GENESIS_HASH
 from tests.conftest import bearer
-from tests.helpers import need_payload, running_platform, wait_until
+from tests.helpers import need_payload, running_platform, seed_community, wait_until
 from tests.streams import (FORGED_BASE, forge, messaging, need_data, publish_events,
                            publish_raw, queued, tally)
 
@@ -23,6 +23,7 @@ from tests.streams import (FORGED_BASE, forge, messaging, need_data, publish_eve
 @pytest.fixture(scope="module")
 def platform(isolated_module, tmp_path_factory):
     b = isolated_module
+    seed_community(b.app("intake"), "c-flow")
     with running_platform(b, tmp_path_factory.mktemp("platform")) as p:
         yield p, b, b.app("casework"), b.app("evaluation")
 
@@ -159,6 +160,7 @@ def test_an_independent_client_reads_cloudevents_off_the_exchange(real, tmp_path
     channel.exchange_declare("socialwork.events", exchange_type="topic", durable=True)
     queue = channel.queue_declare("", exclusive=True).method.queue
     channel.queue_bind(queue, "socialwork.events", routing_key="need.*")
+    seed_community(real.app("intake"), "c-wire")
     try:
         with running_platform(real, tmp_path) as p:
             clerk = bearer(real.token("intake_clerk", community_ids=["c-wire"]))

@@ -5,7 +5,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.conftest import bearer
-from tests.helpers import need_payload, running_platform, wait_until
+from tests.helpers import need_payload, running_platform, seed_community, wait_until
 
 
 def test_need_to_case_round_trip(isolated, tmp_path):
@@ -14,6 +14,7 @@ def test_need_to_case_round_trip(isolated, tmp_path):
     clerk = bearer(b.token("intake_clerk", community_ids=["c1"]))
     worker = bearer(b.token("social_worker", agency_id="a1", sub="w1"))
     ops = bearer(b.token("ops_admin"))
+    seed_community(b.app("intake"), "c1")
     with running_platform(b, tmp_path) as p:
         intake, casework, evaluation = (p.url(s) for s in ("intake", "casework", "evaluation"))
         contract = requests.post(evaluation + "/contracts", headers=buyer, json={

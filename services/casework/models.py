@@ -1,7 +1,7 @@
 """Casework's tables: the communities its agencies serve, the intake queue, cases."""
 import sqlalchemy as sa
 
-from shared.db import make_db, new_id
+from shared.db import UtcDateTime, make_db, new_id
 from shared.eventstore import EventStore, utcnow
 
 db = make_db()
@@ -30,7 +30,7 @@ class QueuedNeed(db.Model):
     urgency = sa.Column(sa.String(16), nullable=False)
     safety_flag = sa.Column(sa.Boolean, nullable=False)
     channel = sa.Column(sa.String(32), nullable=False)
-    reported_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
+    reported_at = sa.Column(UtcDateTime, nullable=False)
     status = sa.Column(sa.String(16), nullable=False, default="awaiting")
 
 
@@ -44,4 +44,4 @@ class Case(db.Model):
     worker_id = sa.Column(sa.String(64), nullable=False)
     opened_on = sa.Column(sa.Date, nullable=False)
     status = sa.Column(sa.String(16), nullable=False, default="open")
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)

@@ -2,7 +2,7 @@
 which its inbox keeps as the event log its projections are built from."""
 import sqlalchemy as sa
 
-from shared.db import make_db
+from shared.db import UtcDateTime, make_db
 from shared.eventstore import EventStore, utcnow
 
 db = make_db()
@@ -19,7 +19,7 @@ class Contract(db.Model):
     period_end = sa.Column(sa.Date, nullable=False)
     budget = sa.Column(sa.Numeric(14, 2), nullable=False)
     version = sa.Column(sa.Integer, nullable=False, default=1)
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 
 
 class EventTally(db.Model):

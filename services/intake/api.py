@@ -1,25 +1,207 @@
-"""Intake's HTTP API: needs (residents come with the intake issue)."""
+"""Intake's HTTP API: communities and grids, households, residents (with personal data only
+through logged reads), needs and their life cycle, the access log."""
+from datetime import datetime, time, timedelta, timezone
+
 import sqlalchemy as sa
+from flask import request
 from flask_smorest import Blueprint
 
 from shared import auth
 from shared.errors import ApiError
+from shared.i18n import bilingual
 
-from .models import Need, NeedStatusChange, db
-from .needs import record_need
-from .schemas import NeedIn, NeedOut, NeedQuery
+from . import residents as people
+from .importer import import_roster
+from .models import (AccessLog, Community, Grid, Household, Need, NeedStatusChange, Resident,
+                     db)
+from .needs import close, record_need, triage, withdraw
+from .schemas import (AccessLogOut, AccessLogQuery, CloseIn, CommunityIn, CommunityOut, GridIn,
+                      GridOut, HouseholdIn, HouseholdOut, ImportResult, NeedIn, NeedOut,
+                      NeedQuery, NeedUpdate, ResidentDetail, ResidentIn, ResidentMatch,
+                      ResidentOut, ResidentQuery, ResidentUpdate, TriageIn, WithdrawIn)
 
-blp = Blueprint("needs", __name__, url_prefix="/needs", description="Residents' needs")
-CLERKS = ("intake_clerk", "ops_admin")
+blp = Blueprint("intake", __name__, description="Communities, residents and their needs")
+CLERK = ("intake_clerk",)
+CLERK_OR_OPS = ("intake_clerk", "ops_admin")
+NO_FILE = bilingual("Attach the roster as the form field `file`", "请以表单字段 file 上传名册")
+ONE_LOOKUP = bilingual("Search by exactly one of name, phone or id_number",
+                       "请按姓名、电话或身份证号中的一项查询")
 
 
-def _scoped(query):
-    """A clerk sees only its communities; the filter lives in the query, not the view."""
+def _communities_in_scope():
+    """The communities the caller may see: a clerk's own, or all for ops."""
     claims = auth.claims()
     if claims.role == "intake_clerk":
-        query = query.where(Need.community_id.in_(claims.community_ids))
-    return query
+        return list(claims.community_ids)
+    return sa.select(Community.id).scalar_subquery()
 
+
+def _not_found(what: str, key: str) -> ApiError:
+    return ApiError(404, f"{what} {key} not found", f"未找到 {key}")
+
+
+# -- communities and grids ---------------------------------------------------------------
+
+@blp.post("/communities")
+@blp.arguments(CommunityIn)
+@blp.response(201, CommunityOut)
+def create_community(data):
+    auth.require("ops_admin")
+    if db.session.get(Community, data["id"]):
+        raise ApiError(409, f"Community {data['id']} exists", f"社区 {data['id']} 已存在")
+    community = Community(**data)
+    db.session.add(community)
+    db.session.commit()
+    return community
+
+
+@blp.get("/communities")
+@blp.response(200, CommunityOut(many=True))
+def list_communities():
+    auth.require(*CLERK_OR_OPS)
+    return db.session.scalars(sa.select(Community).where(
+        Community.id.in_(_communities_in_scope())).order_by(Community.id)).all()
+
+
+@blp.post("/communities/<community_id>/grids")
+@blp.arguments(GridIn)
+@blp.response(201, GridOut)
+def create_grid(data, community_id):
+    auth.require(*CLERK_OR_OPS)
+    auth.require_community(community_id)
+    if db.session.get(Community, community_id) is None:
+        raise _not_found("Community", community_id)
+    if db.session.get(Grid, data["id"]):
+        raise ApiError(409, f"Grid {data['id']} exists", f"网格 {data['id']} 已存在")
+    grid = Grid(community_id=community_id, **data)
+    db.session.add(grid)
+    db.session.commit()
+    return grid
+
+
+@blp.get("/communities/<community_id>/grids")
+@blp.response(200, GridOut(many=True))
+def list_grids(community_id):
+    auth.require(*CLERK_OR_OPS)
+    auth.require_community(community_id)
+    return db.session.scalars(sa.select(Grid).where(Grid.community_id == community_id)
+                              .order_by(Grid.id)).all()
+
+
+# -- households and residents ------------------------------------------------------------
+
+@blp.post("/households")
+@blp.arguments(HouseholdIn)
+@blp.response(201, HouseholdOut)
+def create_household(data):
+    auth.require(*CLERK)
+    auth.require_community(data["community_id"])
+    people.community_or_422(data["community_id"])
+    people.grid_in(data["community_id"], data["grid_id"])
+    household = Household(community_id=data["community_id"], grid_id=data["grid_id"],
+                          household_type=data["household_type"],
+                          address_sealed=people.vault().seal(data["address"]))
+    db.session.add(household)
+    db.session.commit()
+    return household
+
+
+@blp.post("/residents")
+@blp.arguments(ResidentIn)
+@blp.response(201, ResidentOut)
+def register_resident(data):
+    claims = auth.require(*CLERK)
+    auth.require_community(data["community_id"])
+    return people.register(data, claims.sub)
+
+
+@blp.post("/residents/import")
+@blp.response(200, ImportResult)
+def import_residents():
+    """Multipart form: `file` (.csv UTF-8 or .xlsx) and `community_id`."""
+    claims = auth.require(*CLERK)
+    community_id = request.form.get("community_id", "")
+    auth.require_community(community_id)
+    people.community_or_422(community_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError(422, fields={"file": [NO_FILE]})
+    return import_roster(upload.filename or "", upload.read(), community_id, claims.sub)
+
+
+def _resident_in_scope(ref: str) -> Resident:
+    resident = db.session.scalar(sa.select(Resident).where(
+        Resident.ref == ref, Resident.community_id.in_(_communities_in_scope())))
+    if resident is None:
+        raise _not_found("Resident", ref)
+    return resident
+
+
+@blp.get("/residents")
+@blp.arguments(ResidentQuery, location="query")
+@blp.response(200, ResidentMatch(many=True))
+def search_residents(args):
+    """Find residents of one's communities by part of the name, or exactly by phone or ID
+    number. Every match shown is a read of personal data and is logged."""
+    claims = auth.require(*CLERK)
+    lookups = [k for k in ("name", "phone", "id_number") if k in args]
+    if len(lookups) != 1:
+        raise ApiError(422, fields={"query": [ONE_LOOKUP]})
+    communities = list(claims.community_ids)
+    if "name" in args:
+        found = people.names_matching(communities, args["name"], args["limit"])
+    else:
+        kind = "phone" if "phone" in args else "id"
+        found = people.by_identifier(communities, kind, args[lookups[0]])
+    names = {r.ref: people.vault().open(r.name_sealed) for r in found}
+    people.log_access(claims, "search", list(names), ["name"], args["purpose"])
+    for resident in found:
+        resident.name = names[resident.ref]
+    return found
+
+
+@blp.get("/residents/<ref>")
+@blp.response(200, ResidentDetail)
+def get_resident(ref):
+    """A resident with personal data: the read is logged with its purpose."""
+    claims = auth.require(*CLERK)
+    resident = _resident_in_scope(ref)
+    purpose = request.args.get("purpose", "resident record")[:200]
+    resident.personal = people.reveal(resident, claims, "read", purpose)
+    return resident
+
+
+@blp.patch("/residents/<ref>")
+@blp.arguments(ResidentUpdate)
+@blp.response(200, ResidentOut)
+def update_resident(changes, ref):
+    claims = auth.require(*CLERK)
+    return people.update(_resident_in_scope(ref), changes, claims.sub)
+
+
+@blp.get("/access-log")
+@blp.arguments(AccessLogQuery, location="query")
+@blp.response(200, AccessLogOut(many=True))
+@blp.paginate(page_size=100, max_page_size=1000)
+def access_log(args, pagination_parameters):
+    auth.require("ops_admin")
+    query = sa.select(AccessLog)
+    for key in ("actor", "resident_ref"):
+        if key in args:
+            query = query.where(getattr(AccessLog, key) == args[key])
+    if "since" in args:
+        query = query.where(AccessLog.at >= args["since"])
+    return _page(query.order_by(AccessLog.id.desc()), pagination_parameters)
+
+
+def _page(query, pagination):
+    pagination.item_count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    return db.session.scalars(query.offset(pagination.first_item)
+                              .limit(pagination.page_size)).all()
+
+
+# -- needs ---------------------------------------------------------------------------------
 
 def _with_history(need: Need) -> Need:
     need.history = db.session.scalars(sa.select(NeedStatusChange).where(
@@ -27,32 +209,91 @@ def _with_history(need: Need) -> Need:
     return need
 
 
-@blp.post("")
+def _need_in_scope(need_id: str) -> Need:
+    need = db.session.scalar(sa.select(Need).where(
+        Need.id == need_id, Need.community_id.in_(_communities_in_scope())))
+    if need is None:
+        raise _not_found("Need", need_id)
+    return need
+
+
+def _day_start(day) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+@blp.post("/needs")
 @blp.arguments(NeedIn)
 @blp.response(201, NeedOut)
 def create_need(data):
-    auth.require(*CLERKS)
-    claims = auth.require_community(data["community_id"])
+    claims = auth.require(*CLERK)
+    auth.require_community(data["community_id"])
     return _with_history(record_need(data, claims.sub))
 
 
-@blp.get("")
+@blp.get("/needs")
 @blp.arguments(NeedQuery, location="query")
 @blp.response(200, NeedOut(many=True))
-def list_needs(args):
-    auth.require(*CLERKS)
-    query = _scoped(sa.select(Need))
-    if "status" in args:
-        query = query.where(Need.status == args["status"])
-    needs = db.session.scalars(query.order_by(Need.reported_at.desc()).limit(args["limit"]))
+@blp.paginate(page_size=50, max_page_size=500)
+def list_needs(args, pagination_parameters):
+    """Needs of one's communities, newest first, filtered; pages via page and page_size
+    (the X-Pagination header tells the total)."""
+    auth.require(*CLERK_OR_OPS)
+    query = sa.select(Need).where(Need.community_id.in_(_communities_in_scope()))
+    for key in ("status", "category", "urgency", "grid_id", "community_id", "safety_flag"):
+        if key in args:
+            query = query.where(getattr(Need, key) == args[key])
+    if "resident_ref" in args:
+        query = query.join(Resident).where(Resident.ref == args["resident_ref"])
+    if "reported_from" in args:
+        query = query.where(Need.reported_at >= _day_start(args["reported_from"]))
+    if "reported_to" in args:
+        query = query.where(Need.reported_at < _day_start(args["reported_to"] +
+                                                          timedelta(days=1)))
+    needs = _page(query.order_by(Need.reported_at.desc(), Need.id), pagination_parameters)
     return [_with_history(n) for n in needs]
 
 
-@blp.get("/<need_id>")
+@blp.get("/needs/<need_id>")
 @blp.response(200, NeedOut)
 def get_need(need_id):
-    auth.require(*CLERKS)
-    need = db.session.scalar(_scoped(sa.select(Need).where(Need.id == need_id)))
-    if need is None:
-        raise ApiError(404, f"Need {need_id} not found", f"未找到需求 {need_id}")
+    auth.require(*CLERK_OR_OPS)
+    return _with_history(_need_in_scope(need_id))
+
+
+@blp.patch("/needs/<need_id>")
+@blp.arguments(NeedUpdate)
+@blp.response(200, NeedOut)
+def update_need(data, need_id):
+    auth.require(*CLERK)
+    need = _need_in_scope(need_id)
+    need.description = data["description"]
+    db.session.commit()
     return _with_history(need)
+
+
+@blp.post("/needs/<need_id>/triage")
+@blp.arguments(TriageIn)
+@blp.response(200, NeedOut)
+def triage_need(data, need_id):
+    claims = auth.require(*CLERK)
+    if data["status"] == "referred" and not data.get("referred_to"):
+        raise ApiError(422, fields={"referred_to": ["Missing data for required field."]})
+    return _with_history(triage(_need_in_scope(need_id), data, claims.sub))
+
+
+@blp.post("/needs/<need_id>/withdraw")
+@blp.arguments(WithdrawIn)
+@blp.response(200, NeedOut)
+def withdraw_need(data, need_id):
+    claims = auth.require(*CLERK)
+    return _with_history(withdraw(_need_in_scope(need_id), data["reason"], claims.sub,
+                                  data.get("note")))
+
+
+@blp.post("/needs/<need_id>/close")
+@blp.arguments(CloseIn)
+@blp.response(200, NeedOut)
+def close_need(data, need_id):
+    claims = auth.require(*CLERK)
+    return _with_history(close(_need_in_scope(need_id), data["status"], claims.sub,
+                               data.get("note")))

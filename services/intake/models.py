@@ -1,28 +1,119 @@
-"""Intake's tables: needs and their status history (residents come with the intake issue)."""
+"""Intake's tables. Personal data (names, phones, ID numbers, birth dates, addresses) is kept
+only here, only encrypted (`*_sealed`), with keyed hashes for de-duplication."""
+import secrets
+
 import sqlalchemy as sa
 
-from shared.db import make_db, new_id
+from shared.db import UtcDateTime, make_db, new_id
 from shared.eventstore import EventStore, utcnow
 
 db = make_db()
 events = EventStore(db, "/intake")
 
 
+def pseudonym(prefix: str) -> str:
+    """A reference that can leave intake: random, so it reveals nothing about the person."""
+    return f"{prefix}-{secrets.token_hex(8)}"
+
+
+class Community(db.Model):
+    __tablename__ = "community"
+    id = sa.Column(sa.String(64), primary_key=True)
+    name = sa.Column(sa.String(200), nullable=False)
+    street = sa.Column(sa.String(200))
+    created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class Grid(db.Model):
+    """A grid (网格) or building (楼栋) within a community."""
+    __tablename__ = "grid"
+    id = sa.Column(sa.String(64), primary_key=True)
+    community_id = sa.Column(sa.String(64), sa.ForeignKey("community.id"), nullable=False,
+                             index=True)
+    name = sa.Column(sa.String(200), nullable=False)
+    kind = sa.Column(sa.String(16), nullable=False, default="grid")
+
+
+class Household(db.Model):
+    __tablename__ = "household"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    ref = sa.Column(sa.String(32), nullable=False, unique=True,
+                    default=lambda: pseudonym("h"))
+    community_id = sa.Column(sa.String(64), sa.ForeignKey("community.id"), nullable=False,
+                             index=True)
+    grid_id = sa.Column(sa.String(64), sa.ForeignKey("grid.id"), nullable=False)
+    household_type = sa.Column(sa.String(16), nullable=False)
+    address_sealed = sa.Column(sa.Text)
+    created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class Resident(db.Model):
+    __tablename__ = "resident"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    ref = sa.Column(sa.String(32), nullable=False, unique=True,
+                    default=lambda: pseudonym("r"))
+    community_id = sa.Column(sa.String(64), sa.ForeignKey("community.id"), nullable=False,
+                             index=True)
+    grid_id = sa.Column(sa.String(64), sa.ForeignKey("grid.id"), nullable=False)
+    household_id = sa.Column(sa.String(36), sa.ForeignKey("household.id"))
+    gender = sa.Column(sa.String(8), nullable=False)
+    age_band = sa.Column(sa.String(8), nullable=False)
+    flags = sa.Column(sa.JSON, nullable=False, default=list)
+    name_sealed = sa.Column(sa.Text, nullable=False)
+    birth_date_sealed = sa.Column(sa.Text)
+    phone_sealed = sa.Column(sa.Text)
+    phone_hash = sa.Column(sa.String(64), unique=True)
+    id_number_sealed = sa.Column(sa.Text)
+    id_number_hash = sa.Column(sa.String(64), unique=True)
+    registered_by = sa.Column(sa.String(120), nullable=False)
+    registered_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+    updated_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+    household = db.relationship(Household)
+
+
+class AccessLog(db.Model):
+    """Every read or release of a resident's personal data: who, what, when, why."""
+    __tablename__ = "access_log"
+    id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    at = sa.Column(UtcDateTime, nullable=False, default=utcnow, index=True)
+    actor = sa.Column(sa.String(120), nullable=False, index=True)
+    role = sa.Column(sa.String(32), nullable=False)
+    action = sa.Column(sa.String(32), nullable=False)
+    resident_ref = sa.Column(sa.String(32), nullable=False, index=True)
+    fields = sa.Column(sa.JSON, nullable=False)
+    purpose = sa.Column(sa.String(200), nullable=False)
+
+
 class Need(db.Model):
     __tablename__ = "need"
     id = sa.Column(sa.String(36), primary_key=True, default=new_id)
-    community_id = sa.Column(sa.String(64), nullable=False, index=True)
-    grid_id = sa.Column(sa.String(64))
-    resident_ref = sa.Column(sa.String(64))
-    category = sa.Column(sa.String(32), nullable=False)
+    community_id = sa.Column(sa.String(64), sa.ForeignKey("community.id"), nullable=False,
+                             index=True)
+    grid_id = sa.Column(sa.String(64), sa.ForeignKey("grid.id"))
+    resident_id = sa.Column(sa.String(36), sa.ForeignKey("resident.id"))
+    household_id = sa.Column(sa.String(36), sa.ForeignKey("household.id"))
+    category = sa.Column(sa.String(32), nullable=False, index=True)
     urgency = sa.Column(sa.String(16), nullable=False)
     safety_flag = sa.Column(sa.Boolean, nullable=False, default=False)
     channel = sa.Column(sa.String(32), nullable=False)
     description = sa.Column(sa.Text, nullable=False)
-    status = sa.Column(sa.String(16), nullable=False, default="reported")
+    status = sa.Column(sa.String(16), nullable=False, default="reported", index=True)
+    referred_to = sa.Column(sa.String(200))
     case_id = sa.Column(sa.String(64))
-    reported_by = sa.Column(sa.String(64), nullable=False)
-    reported_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    reported_by = sa.Column(sa.String(120), nullable=False)
+    reported_at = sa.Column(UtcDateTime, nullable=False, default=utcnow, index=True)
+
+    resident = db.relationship(Resident)
+    household = db.relationship(Household)
+
+    @property
+    def resident_ref(self):
+        return self.resident.ref if self.resident else None
+
+    @property
+    def household_ref(self):
+        return self.household.ref if self.household else None
 
 
 class NeedStatusChange(db.Model):
@@ -32,4 +123,5 @@ class NeedStatusChange(db.Model):
     need_id = sa.Column(sa.String(36), sa.ForeignKey("need.id"), nullable=False, index=True)
     status = sa.Column(sa.String(16), nullable=False)
     changed_by = sa.Column(sa.String(120), nullable=False)
-    changed_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    changed_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+    note = sa.Column(sa.String(500))

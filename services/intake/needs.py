@@ -1,34 +1,126 @@
-"""Recording needs and moving their status, each change with its event in one transaction."""
+"""Needs and their life cycle. Each change of status is recorded with who and when, and the
+changes others must learn of (reported, triaged, withdrawn) publish their event in the same
+transaction. Free-text descriptions never leave intake."""
+from datetime import datetime
+
 from shared import outbox
+from shared.errors import ApiError
 from shared.eventstore import utcnow
+from shared.i18n import bilingual
 
-from .models import Need, NeedStatusChange, db, events
+from .models import Need, NeedStatusChange, Resident, db, events
+from .residents import community_or_422, grid_in, household_in
+
+# status -> the statuses it may move to
+TRANSITIONS = {
+    "reported": {"triaged", "referred", "in_service", "withdrawn"},
+    "triaged": {"referred", "in_service", "resolved", "unresolved", "withdrawn"},
+    "referred": {"in_service", "resolved", "unresolved", "withdrawn"},
+    "in_service": {"resolved", "unresolved", "referred"},
+    "resolved": set(), "unresolved": set(), "withdrawn": set(),
+}
+SAFETY_CATEGORIES = {"elderly_care", "child_youth", "disability", "family_relations",
+                     "health"}
+VULNERABLE_FLAGS = {"living_alone", "disability", "elderly", "child"}
+RESIDENT_ELSEWHERE = bilingual("No such resident in this community", "此社区中没有该居民")
+IN_FUTURE = bilingual("A need cannot be reported in the future", "报告时间不能晚于现在")
 
 
-def _history(need: Need, status: str, by: str) -> None:
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def safety_flag(category: str, urgency: str, concern: bool, resident: Resident | None) -> bool:
+    """An urgent safety case: the clerk saw a safety concern, or an urgent need of a
+    vulnerable group (by category, or a resident flagged living alone, disabled, elderly or
+    a child)."""
+    vulnerable = category in SAFETY_CATEGORIES or (
+        resident is not None and VULNERABLE_FLAGS & set(resident.flags))
+    return concern or (urgency == "urgent" and bool(vulnerable))
+
+
+def move(need: Need, status: str, by: str, note: str | None = None) -> None:
+    if status not in TRANSITIONS[need.status]:
+        raise ApiError(409, f"A need cannot go from {need.status} to {status}",
+                       f"需求状态不能从 {need.status} 变为 {status}", code="invalid_transition")
     need.status = status
-    db.session.add(NeedStatusChange(need_id=need.id, status=status, changed_by=by))
+    db.session.add(NeedStatusChange(need_id=need.id, status=status, changed_by=by, note=note))
 
 
-def record_need(fields: dict, by: str) -> Need:
-    need = Need(**fields, reported_by=by, reported_at=utcnow())
+def record_need(data: dict, by: str) -> Need:
+    community_or_422(data["community_id"])
+    resident = None
+    if data.get("resident_ref"):
+        resident = db.session.query(Resident).filter_by(ref=data["resident_ref"]).first()
+        if resident is None or resident.community_id != data["community_id"]:
+            raise ApiError(422, fields={"resident_ref": [RESIDENT_ELSEWHERE]})
+    household = household_in(data["community_id"], data.get("household_ref"))
+    grid_id = data.get("grid_id") or (resident.grid_id if resident else None) or (
+        household.grid_id if household else None)
+    if grid_id:
+        grid_in(data["community_id"], grid_id)
+    reported_at = data.get("reported_at") or utcnow()
+    if reported_at > utcnow():
+        raise ApiError(422, fields={"reported_at": [IN_FUTURE]})
+    concern = data.get("safety_concern", False)
+    urgency = "urgent" if concern else data["urgency"]
+    need = Need(community_id=data["community_id"], grid_id=grid_id,
+                resident_id=resident.id if resident else None,
+                household_id=household.id if household else None, category=data["category"],
+                urgency=urgency, channel=data["channel"], description=data["description"],
+                safety_flag=safety_flag(data["category"], urgency, concern, resident),
+                status="reported", reported_by=by, reported_at=reported_at)
+    need.resident, need.household = resident, household
     db.session.add(need)
     db.session.flush()
-    _history(need, "reported", by)
+    db.session.add(NeedStatusChange(need_id=need.id, status="reported", changed_by=by))
     outbox.append(events, "need.reported", f"need/{need.id}", {
         "need_id": need.id, "community_id": need.community_id, "grid_id": need.grid_id,
-        "resident_ref": need.resident_ref, "household_ref": None,
+        "resident_ref": need.resident_ref, "household_ref": need.household_ref,
         "category": need.category, "urgency": need.urgency, "safety_flag": need.safety_flag,
-        "channel": need.channel,
-        "reported_at": need.reported_at.isoformat().replace("+00:00", "Z")})
+        "channel": need.channel, "reported_at": iso(need.reported_at)})
+    db.session.commit()
+    return need
+
+
+def triage(need: Need, data: dict, by: str) -> Need:
+    """Confirm or correct category and urgency; refer on if another body should serve it."""
+    move(need, data["status"], by, data.get("note"))
+    need.category = data.get("category", need.category)
+    need.urgency = data.get("urgency", need.urgency)
+    need.referred_to = data.get("referred_to")
+    need.safety_flag = need.safety_flag or safety_flag(need.category, need.urgency, False,
+                                                       need.resident)
+    outbox.append(events, "need.triaged", f"need/{need.id}", {
+        "need_id": need.id, "community_id": need.community_id, "category": need.category,
+        "urgency": need.urgency, "status": need.status, "referred_to": need.referred_to,
+        "triaged_at": iso(utcnow())})
+    db.session.commit()
+    return need
+
+
+def withdraw(need: Need, reason: str, by: str, note: str | None) -> Need:
+    move(need, "withdrawn", by, note or reason)
+    outbox.append(events, "need.withdrawn", f"need/{need.id}", {
+        "need_id": need.id, "community_id": need.community_id, "reason": reason,
+        "withdrawn_at": iso(utcnow())})
+    db.session.commit()
+    return need
+
+
+def close(need: Need, status: str, by: str, note: str | None) -> Need:
+    """Resolved or unresolved by intake itself (e.g. after a referral elsewhere)."""
+    move(need, status, by, note)
     db.session.commit()
     return need
 
 
 def follow_case(need_id: str, status: str, case_id: str, cause: str) -> None:
-    """A case opened or closed at casework moves the need it came from (handler side)."""
+    """A case opened or closed at casework moves the need it came from (handler side).
+    A need already closed keeps its status; the case is still linked."""
     need = db.session.get(Need, need_id)
     if need is None:
         raise LookupError(f"need {need_id} is not known here")
     need.case_id = case_id
-    _history(need, status, cause)
+    if status in TRANSITIONS[need.status]:
+        move(need, status, cause)

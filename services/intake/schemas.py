@@ -1,24 +1,162 @@
-"""Intake's API contract."""
+"""Intake's API contract (marshmallow): what clerks send and what they get back."""
 from marshmallow import Schema, fields, validate
 
-from shared.events.schemas import CHANNELS, NEED_CATEGORIES, URGENCIES
+from shared.events.schemas import CHANNELS, GENDERS, HOUSEHOLD_TYPES, NEED_CATEGORIES, URGENCIES
+
+from .needs import TRANSITIONS
+from .residents import EXPLICIT_FLAGS
+
+ID = validate.Length(1, 64)
+REF = validate.Length(1, 32)
+
+
+class CommunityIn(Schema):
+    id = fields.Str(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
+    name = fields.Str(required=True, validate=validate.Length(1, 200))
+    street = fields.Str(load_default=None, validate=validate.Length(1, 200))
+
+
+class CommunityOut(Schema):
+    id = fields.Str()
+    name = fields.Str()
+    street = fields.Str(allow_none=True)
+
+
+class GridIn(Schema):
+    id = fields.Str(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
+    name = fields.Str(required=True, validate=validate.Length(1, 200))
+    kind = fields.Str(load_default="grid", validate=validate.OneOf(("grid", "building")))
+
+
+class GridOut(Schema):
+    id = fields.Str()
+    community_id = fields.Str()
+    name = fields.Str()
+    kind = fields.Str()
+
+
+class HouseholdIn(Schema):
+    community_id = fields.Str(required=True, validate=ID)
+    grid_id = fields.Str(required=True, validate=ID)
+    household_type = fields.Str(required=True, validate=validate.OneOf(
+        [t for t in HOUSEHOLD_TYPES if t != "unknown"]))
+    address = fields.Str(load_default=None, validate=validate.Length(1, 300))
+
+
+class HouseholdOut(Schema):
+    ref = fields.Str()
+    community_id = fields.Str()
+    grid_id = fields.Str()
+    household_type = fields.Str()
+
+
+class ResidentIn(Schema):
+    community_id = fields.Str(required=True, validate=ID)
+    grid_id = fields.Str(required=True, validate=ID)
+    household_ref = fields.Str(load_default=None, validate=REF)
+    name = fields.Str(required=True, validate=validate.Length(1, 50))
+    gender = fields.Str(load_default=None, validate=validate.OneOf(
+        [g for g in GENDERS if g != "unknown"]))
+    birth_date = fields.Date(load_default=None)
+    phone = fields.Str(load_default=None, validate=validate.Length(5, 20))
+    id_number = fields.Str(load_default=None, validate=validate.Length(15, 20))
+    flags = fields.List(fields.Str(validate=validate.OneOf(EXPLICIT_FLAGS)), load_default=list)
+
+
+class ResidentUpdate(Schema):
+    grid_id = fields.Str(validate=ID)
+    household_ref = fields.Str(allow_none=True, validate=REF)
+    name = fields.Str(validate=validate.Length(1, 50))
+    gender = fields.Str(validate=validate.OneOf([g for g in GENDERS if g != "unknown"]))
+    birth_date = fields.Date()
+    phone = fields.Str(validate=validate.Length(5, 20))
+    id_number = fields.Str(validate=validate.Length(15, 20))
+    flags = fields.List(fields.Str(validate=validate.OneOf(EXPLICIT_FLAGS)))
+
+
+class ResidentOut(Schema):
+    """Without personal data: what a list or a pseudonymous view shows."""
+    ref = fields.Str()
+    community_id = fields.Str()
+    grid_id = fields.Str()
+    household_ref = fields.Function(lambda r: r.household.ref if r.household else None)
+    gender = fields.Str()
+    age_band = fields.Str()
+    flags = fields.List(fields.Str())
+    registered_at = fields.DateTime()
+
+
+class PersonalData(Schema):
+    name = fields.Str()
+    phone = fields.Str(allow_none=True)
+    id_number = fields.Str(allow_none=True)
+    birth_date = fields.Str(allow_none=True)
+
+
+class ResidentDetail(ResidentOut):
+    personal = fields.Nested(PersonalData)
+
+
+class ResidentMatch(ResidentOut):
+    name = fields.Str()
+
+
+class ResidentQuery(Schema):
+    name = fields.Str(validate=validate.Length(1, 50),
+                      metadata={"description": "part of the name"})
+    phone = fields.Str(validate=validate.Length(5, 20))
+    id_number = fields.Str(validate=validate.Length(15, 20))
+    limit = fields.Int(load_default=20, validate=validate.Range(1, 100))
+    purpose = fields.Str(load_default="resident lookup", validate=validate.Length(1, 200))
+
+
+class ImportResult(Schema):
+    imported = fields.Int()
+    residents = fields.List(fields.Dict())
+    failed = fields.List(fields.Dict(), metadata={"description": "row number and reasons"})
 
 
 class NeedIn(Schema):
-    community_id = fields.Str(required=True, validate=validate.Length(1, 64))
-    grid_id = fields.Str(load_default=None, validate=validate.Length(1, 64))
-    resident_ref = fields.Str(load_default=None, validate=validate.Length(1, 64))
+    community_id = fields.Str(required=True, validate=ID)
+    grid_id = fields.Str(load_default=None, validate=ID)
+    resident_ref = fields.Str(load_default=None, validate=REF)
+    household_ref = fields.Str(load_default=None, validate=REF)
     category = fields.Str(required=True, validate=validate.OneOf(NEED_CATEGORIES))
     urgency = fields.Str(required=True, validate=validate.OneOf(URGENCIES))
-    safety_flag = fields.Bool(load_default=False)
+    safety_concern = fields.Bool(load_default=False)
     channel = fields.Str(required=True, validate=validate.OneOf(CHANNELS))
     description = fields.Str(required=True, validate=validate.Length(1, 4000))
+    reported_at = fields.AwareDateTime(load_default=None, default_timezone=None)
+
+
+class NeedUpdate(Schema):
+    description = fields.Str(required=True, validate=validate.Length(1, 4000))
+
+
+class TriageIn(Schema):
+    status = fields.Str(required=True, validate=validate.OneOf(("triaged", "referred")))
+    category = fields.Str(validate=validate.OneOf(NEED_CATEGORIES))
+    urgency = fields.Str(validate=validate.OneOf(URGENCIES))
+    referred_to = fields.Str(load_default=None, validate=validate.Length(1, 200))
+    note = fields.Str(load_default=None, validate=validate.Length(1, 500))
+
+
+class WithdrawIn(Schema):
+    reason = fields.Str(required=True, validate=validate.OneOf(
+        ("resolved_elsewhere", "resident_request", "duplicate", "moved_away", "other")))
+    note = fields.Str(load_default=None, validate=validate.Length(1, 500))
+
+
+class CloseIn(Schema):
+    status = fields.Str(required=True, validate=validate.OneOf(("resolved", "unresolved")))
+    note = fields.Str(load_default=None, validate=validate.Length(1, 500))
 
 
 class StatusChangeOut(Schema):
     status = fields.Str()
     changed_by = fields.Str()
     changed_at = fields.DateTime()
+    note = fields.Str(allow_none=True)
 
 
 class NeedOut(Schema):
@@ -26,19 +164,43 @@ class NeedOut(Schema):
     community_id = fields.Str()
     grid_id = fields.Str(allow_none=True)
     resident_ref = fields.Str(allow_none=True)
+    household_ref = fields.Str(allow_none=True)
     category = fields.Str()
     urgency = fields.Str()
     safety_flag = fields.Bool()
     channel = fields.Str()
     description = fields.Str()
     status = fields.Str()
+    referred_to = fields.Str(allow_none=True)
     case_id = fields.Str(allow_none=True)
+    reported_by = fields.Str()
     reported_at = fields.DateTime()
     history = fields.List(fields.Nested(StatusChangeOut))
 
 
 class NeedQuery(Schema):
-    status = fields.Str(validate=validate.OneOf(
-        ("reported", "triaged", "referred", "in_service", "resolved", "unresolved",
-         "withdrawn")))
-    limit = fields.Int(load_default=50, validate=validate.Range(1, 500))
+    status = fields.Str(validate=validate.OneOf(tuple(TRANSITIONS)))
+    category = fields.Str(validate=validate.OneOf(NEED_CATEGORIES))
+    urgency = fields.Str(validate=validate.OneOf(URGENCIES))
+    grid_id = fields.Str(validate=ID)
+    community_id = fields.Str(validate=ID)
+    resident_ref = fields.Str(validate=REF)
+    safety_flag = fields.Bool()
+    reported_from = fields.Date(metadata={"description": "on or after this day (UTC)"})
+    reported_to = fields.Date(metadata={"description": "on or before this day (UTC)"})
+
+
+class AccessLogOut(Schema):
+    at = fields.DateTime()
+    actor = fields.Str()
+    role = fields.Str()
+    action = fields.Str()
+    resident_ref = fields.Str()
+    fields_ = fields.List(fields.Str(), data_key="fields", attribute="fields")
+    purpose = fields.Str()
+
+
+class AccessLogQuery(Schema):
+    actor = fields.Str(validate=validate.Length(1, 120))
+    resident_ref = fields.Str(validate=REF)
+    since = fields.AwareDateTime(default_timezone=None)

@@ -1,0 +1,273 @@
+"""Registering and updating residents; revealing personal data only through `reveal`, which
+writes the access log. Events carry the pseudonymous ref and coarse demographics only."""
+from datetime import date
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from shared import outbox
+from shared.auth import Claims
+from shared.errors import ApiError
+from shared.eventstore import utcnow
+from shared.i18n import bilingual
+
+from . import idcard
+from .models import AccessLog, Community, Grid, Household, Resident, db, events
+from .privacy import Vault
+
+EXPLICIT_FLAGS = ("living_alone", "disability", "low_income")
+GRID_ELSEWHERE = bilingual("The grid is not in this community", "该网格不属于此社区")
+HOUSEHOLD_ELSEWHERE = bilingual("No such household in this community", "此社区中没有该户")
+BIRTH_MISMATCH = bilingual("The birth date differs from the one in the ID number",
+                           "出生日期与身份证号中的不一致")
+GENDER_MISMATCH = bilingual("The gender differs from the one in the ID number",
+                            "性别与身份证号中的不一致")
+NEEDS_GENDER = bilingual("Give the gender, or an ID number to read it from",
+                         "请填写性别，或填写身份证号以推算性别")
+UNKNOWN_COMMUNITY = bilingual("No such community", "社区不存在")
+
+
+def vault() -> Vault:
+    return current_app.extensions["intake_vault"]
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def age_band(born: date | None, day: date | None = None) -> str:
+    if born is None:
+        return "unknown"
+    age = age_on(born, day or date.today())
+    for upper, band in ((17, "0-17"), (34, "18-34"), (59, "35-59"), (69, "60-69"),
+                        (79, "70-79")):
+        if age <= upper:
+            return band
+    return "80+"
+
+
+def all_flags(explicit: list[str], born: date | None) -> list[str]:
+    """The clerk's flags plus those the age implies (elderly from 60, child under 18)."""
+    flags = set(explicit)
+    if born is not None:
+        age = age_on(born, date.today())
+        flags |= {"elderly"} if age >= 60 else set()
+        flags |= {"child"} if age < 18 else set()
+    return sorted(flags)
+
+
+def community_or_422(community_id: str) -> Community:
+    community = db.session.get(Community, community_id)
+    if community is None:
+        raise ApiError(422, fields={"community_id": [UNKNOWN_COMMUNITY]})
+    return community
+
+
+def grid_in(community_id: str, grid_id: str, field: str = "grid_id") -> Grid:
+    grid = db.session.get(Grid, grid_id)
+    if grid is None or grid.community_id != community_id:
+        raise ApiError(422, fields={field: [GRID_ELSEWHERE]})
+    return grid
+
+
+def household_in(community_id: str, ref: str | None) -> Household | None:
+    if ref is None:
+        return None
+    household = db.session.scalar(sa.select(Household).where(Household.ref == ref))
+    if household is None or household.community_id != community_id:
+        raise ApiError(422, fields={"household_ref": [HOUSEHOLD_ELSEWHERE]})
+    return household
+
+
+def _identity(data: dict) -> dict:
+    """Check and normalise identifiers; derive birth date and gender from the ID number."""
+    problems, out = {}, {}
+    if data.get("id_number"):
+        number = idcard.normalise_id(data["id_number"])
+        problem = idcard.id_problem(number)
+        if problem:
+            problems["id_number"] = [problem]
+        else:
+            out["id_number"] = number
+            born, gender = idcard.birth_date_of(number), idcard.gender_of(number)
+            if data.get("birth_date") and data["birth_date"] != born:
+                problems["birth_date"] = [BIRTH_MISMATCH]
+            if data.get("gender") and data["gender"] != gender:
+                problems["gender"] = [GENDER_MISMATCH]
+            out["birth_date"], out["gender"] = born, gender
+    if data.get("phone"):
+        phone = idcard.normalise_phone(data["phone"])
+        problem = idcard.phone_problem(phone)
+        if problem:
+            problems["phone"] = [problem]
+        out["phone"] = phone
+    if problems:
+        raise ApiError(422, fields=problems)
+    return out
+
+
+def _duplicate(id_hash: str | None, phone_hash: str | None, exclude: str | None = None):
+    conditions = [c for c in (Resident.id_number_hash == id_hash if id_hash else None,
+                              Resident.phone_hash == phone_hash if phone_hash else None)
+                  if c is not None]
+    if not conditions:
+        return None
+    query = sa.select(Resident).where(sa.or_(*conditions))
+    if exclude:
+        query = query.where(Resident.id != exclude)
+    return db.session.scalars(query).first()
+
+
+def _conflict(existing: Resident) -> ApiError:
+    return ApiError(409, f"Resident already registered as {existing.ref}",
+                    f"该居民已登记，编号 {existing.ref}", code="duplicate_resident",
+                    resident_ref=existing.ref)
+
+
+def demographics(resident: Resident) -> dict:
+    household = resident.household
+    return {"resident_ref": resident.ref, "community_id": resident.community_id,
+            "grid_id": resident.grid_id, "household_ref": household.ref if household else None,
+            "household_type": household.household_type if household else "unknown",
+            "age_band": resident.age_band, "gender": resident.gender,
+            "flags": list(resident.flags)}
+
+
+def build(data: dict, actor: str) -> Resident:
+    """A new resident in the session, with its event; the caller commits."""
+    community_or_422(data["community_id"])
+    grid_in(data["community_id"], data["grid_id"])
+    household = household_in(data["community_id"], data.get("household_ref"))
+    ident = {**data, **_identity(data)}
+    if not ident.get("gender"):
+        raise ApiError(422, fields={"gender": [NEEDS_GENDER]})
+    v = vault()
+    id_hash, phone_hash = v.blind("id", ident.get("id_number")), v.blind("phone",
+                                                                         ident.get("phone"))
+    existing = _duplicate(id_hash, phone_hash)
+    if existing:
+        raise _conflict(existing)
+    born = ident.get("birth_date")
+    resident = Resident(
+        community_id=data["community_id"], grid_id=data["grid_id"],
+        household_id=household.id if household else None, gender=ident["gender"],
+        age_band=age_band(born), flags=all_flags(data.get("flags", []), born),
+        name_sealed=v.seal(data["name"].strip()),
+        birth_date_sealed=v.seal(born.isoformat()) if born else None,
+        phone_sealed=v.seal(ident.get("phone")), phone_hash=phone_hash,
+        id_number_sealed=v.seal(ident.get("id_number")), id_number_hash=id_hash,
+        registered_by=actor)
+    resident.household = household
+    db.session.add(resident)
+    db.session.flush()
+    outbox.append(events, "resident.registered", f"resident/{resident.ref}",
+                  {**demographics(resident), "registered_on": date.today().isoformat()})
+    return resident
+
+
+def register(data: dict, actor: str) -> Resident:
+    resident = build(data, actor)
+    return _commit_or_conflict(resident, data)
+
+
+def _commit_or_conflict(resident: Resident, data: dict) -> Resident:
+    try:
+        db.session.commit()
+    except IntegrityError:  # registered concurrently by someone else
+        db.session.rollback()
+        v = vault()
+        ident = _identity(data)
+        existing = _duplicate(v.blind("id", ident.get("id_number")),
+                              v.blind("phone", ident.get("phone")))
+        if existing:
+            raise _conflict(existing)
+        raise
+    return resident
+
+
+def update(resident: Resident, changes: dict, actor: str) -> Resident:
+    """Change what was registered; a change of demographics publishes resident.updated."""
+    before = demographics(resident)
+    v = vault()
+    if "grid_id" in changes:
+        grid_in(resident.community_id, changes["grid_id"])
+        resident.grid_id = changes["grid_id"]
+    if "household_ref" in changes:
+        household = household_in(resident.community_id, changes["household_ref"])
+        resident.household, resident.household_id = household, household and household.id
+    if "name" in changes:
+        resident.name_sealed = v.seal(changes["name"].strip())
+    ident = _identity(changes)
+    if "id_number" in ident or "phone" in ident:
+        existing = _duplicate(v.blind("id", ident.get("id_number")),
+                              v.blind("phone", ident.get("phone")), exclude=resident.id)
+        if existing:
+            raise _conflict(existing)
+    if "phone" in ident:
+        resident.phone_sealed, resident.phone_hash = v.seal(ident["phone"]), v.blind(
+            "phone", ident["phone"])
+    if "id_number" in ident:
+        resident.id_number_sealed = v.seal(ident["id_number"])
+        resident.id_number_hash = v.blind("id", ident["id_number"])
+    born = ident.get("birth_date") or changes.get("birth_date")
+    if born:
+        resident.birth_date_sealed = v.seal(born.isoformat())
+    else:
+        born = _birth_date(resident)
+    if ident.get("gender") or changes.get("gender"):
+        resident.gender = ident.get("gender") or changes["gender"]
+    explicit = changes.get("flags", [f for f in resident.flags if f in EXPLICIT_FLAGS])
+    resident.age_band, resident.flags = age_band(born), all_flags(explicit, born)
+    resident.updated_at = utcnow()
+    db.session.flush()
+    after = demographics(resident)
+    if after != before:
+        outbox.append(events, "resident.updated", f"resident/{resident.ref}",
+                      {**after, "updated_on": date.today().isoformat()})
+    return _commit_or_conflict(resident, changes)
+
+
+def _birth_date(resident: Resident) -> date | None:
+    raw = vault().open(resident.birth_date_sealed)
+    return date.fromisoformat(raw) if raw else None
+
+
+def reveal(resident: Resident, claims: Claims, action: str, purpose: str) -> dict:
+    """The resident's personal data, decrypted; the read is written to the access log in
+    the same transaction as nothing else, and committed before the data is returned."""
+    v = vault()
+    personal = {"name": v.open(resident.name_sealed), "phone": v.open(resident.phone_sealed),
+                "id_number": v.open(resident.id_number_sealed),
+                "birth_date": v.open(resident.birth_date_sealed)}
+    log_access(claims, action, [resident.ref], sorted(k for k, val in personal.items() if val),
+               purpose)
+    return personal
+
+
+def log_access(claims: Claims, action: str, refs: list[str], fields: list[str],
+               purpose: str) -> None:
+    for ref in refs:
+        db.session.add(AccessLog(actor=claims.sub, role=claims.role, action=action,
+                                 resident_ref=ref, fields=fields, purpose=purpose))
+    db.session.commit()
+
+
+def names_matching(community_ids, fragment: str, limit: int) -> list[Resident]:
+    """Name search decrypts in memory: encrypted names cannot be matched in SQL."""
+    v, fragment, found = vault(), fragment.strip(), []
+    candidates = db.session.scalars(sa.select(Resident).where(
+        Resident.community_id.in_(community_ids)).order_by(Resident.registered_at))
+    for resident in candidates:
+        if fragment in v.open(resident.name_sealed):
+            found.append(resident)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def by_identifier(community_ids, kind: str, raw: str) -> list[Resident]:
+    value = idcard.normalise_id(raw) if kind == "id" else idcard.normalise_phone(raw)
+    column = Resident.id_number_hash if kind == "id" else Resident.phone_hash
+    return db.session.scalars(sa.select(Resident).where(
+        column == vault().blind(kind, value), Resident.community_id.in_(community_ids))).all()
