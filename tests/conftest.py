@@ -24,8 +24,9 @@ FAST = {"SOCIALWORK_SYNC_INTERVAL": "2", "SOCIALWORK_RETRY_DELAY": "0.2",
 
 
 PII_SEEN: set[str] = set()
-ID_NUMBER = re.compile(r"\d{17}[\dXx]")
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# bounded by anything but hex digits, so pieces of UUIDs and hashes do not count
+ID_NUMBER = re.compile(r"(?<![0-9a-fA-F])\d{17}[\dXx](?![0-9a-fA-F])")
+MOBILE = re.compile(r"(?<![0-9a-fA-F])1[3-9]\d{9}(?![0-9a-fA-F])")
 
 
 def remember_pii(*values) -> None:

@@ -459,3 +459,13 @@ def test_bulk_import_refuses_what_it_cannot_read(intake):
     assert client.post("/residents/import", headers=other, data={
         "community_id": "c1", "file": (io.BytesIO(roster_csv([])), "x.csv")}
     ).status_code == 403
+
+
+def test_production_refuses_to_start_without_its_secrets(backend):
+    from shared.config import ConfigError
+    backend.env["SOCIALWORK_ENV"] = "production"
+    with pytest.raises(ConfigError, match="INTAKE_DATA_KEYS"):
+        backend.app("intake")
+    backend.env.pop("SOCIALWORK_JWT_KEY")
+    with pytest.raises(ConfigError, match="SOCIALWORK_JWT_KEY"):
+        backend.app("casework")

@@ -4,7 +4,7 @@ counts; a case opened at casework moves the need at intake to in service."""
 import requests
 import sqlalchemy as sa
 
-from tests.conftest import bearer
+from tests.conftest import bearer, remember_pii
 from tests.helpers import need_payload, running_platform, seed_community, wait_until
 
 
@@ -21,7 +21,13 @@ def test_need_to_case_round_trip(isolated, tmp_path):
             "id": "k1", "agency_id": "a1", "community_ids": ["c1"], "budget": "300000",
             "period_start": "2020-01-01", "period_end": "2099-12-31"})
         assert contract.status_code == 201, contract.text
-        need = requests.post(intake + "/needs", json=need_payload("c1"), headers=clerk).json()
+        remember_pii("黄桂兰")
+        resident = requests.post(intake + "/residents", headers=clerk, json={
+            "community_id": "c1", "grid_id": "c1-g1", "name": "黄桂兰", "gender": "female",
+            "birth_date": "1946-02-02", "flags": ["living_alone"]}).json()
+        need = requests.post(intake + "/needs", headers=clerk, json=need_payload(
+            "c1", resident_ref=resident["ref"])).json()
+        assert need["grid_id"] == "c1-g1"
 
         def queued():
             queue = requests.get(casework + "/intake-queue", headers=worker).json()
@@ -44,8 +50,8 @@ def test_need_to_case_round_trip(isolated, tmp_path):
         def counted():
             counts = requests.get(evaluation + "/event-counts", headers=ops).json()["by_type"]
             return counts if counts.get("case.opened") == 1 else None
-        assert wait_until(counted, 60, "evaluation's counts") == {"need.reported": 1,
-                                                                  "case.opened": 1}
+        assert wait_until(counted, 60, "evaluation's counts") == {
+            "resident.registered": 1, "need.reported": 1, "case.opened": 1}
         # another agency sees nothing of this queue and cannot open cases from it
         other = bearer(b.token("social_worker", agency_id="a2"))
         assert requests.get(casework + "/intake-queue", headers=other).json() == []
@@ -62,4 +68,4 @@ def test_need_to_case_round_trip(isolated, tmp_path):
             assert set(store.session.scalars(sa.select(store.Inbox.via))) == {"broker"}
         report = requests.get(evaluation + "/events/integrity", headers=ops).json()
         assert sorted((r["source"], r["head"], r["intact"]) for r in report) == [
-            ("/casework", 1, True), ("/intake", 1, True)]
+            ("/casework", 1, True), ("/intake", 2, True)]
