@@ -41,6 +41,11 @@ def bilingual(en: str, zh: str) -> str:
     return en
 
 
+def bilingual_pattern(en_regex: str, zh_template: str) -> None:
+    """A message with variable parts: `en_regex` matches it, groups go into `zh_template`."""
+    _PATTERNS.insert(0, (re.compile(en_regex), zh_template))
+
+
 def to_zh(message: str) -> str:
     if message in _DECLARED:
         return _DECLARED[message]

@@ -22,6 +22,7 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
 
 @contextmanager
 def running_platform(backend, tmp_path):
+    backend.ensure()
     platform = Platform(env={**os.environ, **backend.env}, ports=dict(backend.ports),
                         log_dir=tmp_path / f"logs-{backend.name}")
     platform.start_all()

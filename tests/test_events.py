@@ -12,6 +12,7 @@ HANDOUT = {
                 "need.withdrawn"],
     "/casework": ["case.opened", "case.goal_set", "case.closed", "session.delivered",
                   "capacity.activity_held", "volunteer.registered", "organization.formed",
+                  "organization.updated",
                   "council.topic_proposed", "council.meeting_held", "council.decision_made",
                   "council.decision_progressed", "record.corrected"],
     "/evaluation": ["contract.awarded", "contract.amended", "scorecard.published",

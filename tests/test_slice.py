@@ -35,6 +35,9 @@ def test_need_to_case_round_trip(isolated, tmp_path):
         assert wait_until(queued, 60, "the need in casework's intake queue")[0]["category"] == \
             "elderly_care"
 
+        admin = bearer(b.token("agency_admin", agency_id="a1"))
+        assert requests.post(casework + "/workers", json={"id": "w1", "name": "李社工"},
+                             headers=admin).status_code == 201
         case = requests.post(casework + "/cases", json={"need_id": need["id"]}, headers=worker)
         assert case.status_code == 201, case.text
         again = requests.post(casework + "/cases", json={"need_id": need["id"]}, headers=worker)
@@ -53,11 +56,11 @@ def test_need_to_case_round_trip(isolated, tmp_path):
         assert wait_until(counted, 60, "evaluation's counts") == {
             "resident.registered": 1, "need.reported": 1, "case.opened": 1}
         # another agency sees nothing of this queue and cannot open cases from it
-        other = bearer(b.token("social_worker", agency_id="a2"))
+        other = bearer(b.token("agency_admin", agency_id="a2"))
         assert requests.get(casework + "/intake-queue", headers=other).json() == []
         stranger = requests.post(casework + "/cases", json={"need_id": need["id"]},
                                  headers=other)
-        assert stranger.status_code == 404
+        assert stranger.status_code == 403
         # a buyer sees the counts of its own contracts' communities only
         foreign = bearer(b.token("buyer_auditor", buyer_id="b2"))
         assert requests.get(evaluation + "/event-counts", headers=foreign).json()["total"] == 0

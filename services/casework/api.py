@@ -1,42 +1,296 @@
-"""Casework's HTTP API: the intake queue and cases (the full domain comes with its issue)."""
+"""Casework's HTTP API: the agency's roster, the intake queue, cases, sessions, capacity
+building, the council, corrections. Agencies write their own records; buyers read the
+records of their contracts; nobody edits evidence except through a correction."""
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
 from shared import auth
 from shared.errors import ApiError
 
-from .cases import open_case, served_communities
-from .models import Case, QueuedNeed, db
-from .schemas import CaseIn, CaseOut, QueuedNeedOut
+from . import activities, cases, council
+from .corrections import correct
+from .models import (CapacityActivity, Case, CaseNote, Correction, CouncilDecision,
+                     CouncilMeeting, CouncilTopic, DecisionProgress, Organization, QueuedNeed,
+                     Session, Volunteer, Worker, db)
+from .schemas import (ActivityIn, ActivityOut, CaseDetail, CaseIn, CaseOut, CloseIn,
+                      CorrectionIn, CorrectionOut, DecisionIn, DecisionOut, GoalIn, GoalOut,
+                      ListQuery, MeetingIn, MeetingOut, NoteIn, NoteOut, OrganizationIn,
+                      OrganizationOut, OrganizationUpdate, ProgressIn, ProgressOut,
+                      QueuedNeedOut, SessionIn, SessionOut, TopicIn, TopicOut, VolunteerIn,
+                      VolunteerOut, WorkerIn, WorkerOut, WorkerUpdate)
+from .scope import acting_worker, get_own, get_readable, readable, served_today
 
-blp = Blueprint("casework", __name__, description="Intake queue and cases")
-AGENCY = ("social_worker", "agency_admin")
+blp = Blueprint("casework", __name__, description="Cases, sessions, capacity building, council")
 
+
+def _listed(model, args, order):
+    query = readable(model, sa.select(model))
+    if "community_id" in args:
+        query = query.where(model.community_id == args["community_id"])
+    day = getattr(model, "date", None) or getattr(model, "proposed_on", None) or getattr(
+        model, "registered_on", None) or getattr(model, "formed_on", None)
+    if day is not None and "date_from" in args:
+        query = query.where(day >= args["date_from"])
+    if day is not None and "date_to" in args:
+        query = query.where(day <= args["date_to"])
+    return db.session.scalars(query.order_by(order)).all()
+
+
+# -- roster ----------------------------------------------------------------------------------
+
+@blp.get("/workers")
+@blp.response(200, WorkerOut(many=True))
+def list_workers():
+    claims = auth.require("social_worker", "agency_admin")
+    return db.session.scalars(sa.select(Worker).where(Worker.agency_id == claims.agency_id)
+                              .order_by(Worker.id)).all()
+
+
+@blp.post("/workers")
+@blp.arguments(WorkerIn)
+@blp.response(201, WorkerOut)
+def add_worker(data):
+    claims = auth.require("agency_admin")
+    if db.session.get(Worker, data["id"]):
+        raise ApiError(409, f"Worker {data['id']} exists", f"社工 {data['id']} 已存在")
+    worker = Worker(agency_id=claims.agency_id, **data)
+    db.session.add(worker)
+    db.session.commit()
+    return worker
+
+
+@blp.patch("/workers/<worker_id>")
+@blp.arguments(WorkerUpdate)
+@blp.response(200, WorkerOut)
+def update_worker(data, worker_id):
+    claims = auth.require("agency_admin")
+    worker = get_own(Worker, worker_id, claims, "社工")
+    for key, value in data.items():
+        setattr(worker, key, value)
+    db.session.commit()
+    return worker
+
+
+# -- intake queue and cases ------------------------------------------------------------------
 
 @blp.get("/intake-queue")
 @blp.response(200, QueuedNeedOut(many=True))
 def intake_queue():
-    claims = auth.require(*AGENCY)
+    claims = auth.require("social_worker", "agency_admin")
     return db.session.scalars(sa.select(QueuedNeed).where(
         QueuedNeed.status == "awaiting",
-        QueuedNeed.community_id.in_(served_communities(claims.agency_id)))
-        .order_by(QueuedNeed.reported_at)).all()
+        QueuedNeed.community_id.in_(served_today(claims.agency_id)))
+        .order_by(QueuedNeed.safety_flag.desc(), QueuedNeed.reported_at)).all()
 
 
 @blp.post("/cases")
 @blp.arguments(CaseIn)
 @blp.response(201, CaseOut)
 def create_case(data):
-    claims = auth.require(*AGENCY)
-    return open_case(data, claims.agency_id, claims.sub)
+    return cases.open_case(data, acting_worker())
+
+
+@blp.get("/cases")
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, CaseOut(many=True))
+def list_cases(args):
+    return _listed(Case, args, Case.opened_on.desc())
 
 
 @blp.get("/cases/<case_id>")
-@blp.response(200, CaseOut)
+@blp.response(200, CaseDetail)
 def get_case(case_id):
-    claims = auth.require(*AGENCY)
-    case = db.session.scalar(sa.select(Case).where(Case.id == case_id,
-                                                   Case.agency_id == claims.agency_id))
-    if case is None:
-        raise ApiError(404, f"Case {case_id} not found", f"未找到个案 {case_id}")
+    case = get_readable(Case, case_id, "个案")
+    case.goals = cases.goals_of(case)
+    case.notes = db.session.scalars(sa.select(CaseNote).where(CaseNote.case_id == case.id)
+                                    .order_by(CaseNote.id)).all()
+    if auth.claims().role == "buyer_auditor":  # evidence, not the worker's case notes
+        case.notes = []
+    case.session_ids = db.session.scalars(sa.select(Session.id).where(
+        Session.case_id == case.id).order_by(Session.date)).all()
     return case
+
+
+@blp.post("/cases/<case_id>/goals")
+@blp.arguments(GoalIn)
+@blp.response(201, GoalOut)
+def add_goal(data, case_id):
+    claims = acting_worker()
+    return cases.set_goal(get_own(Case, case_id, claims, "个案"), data)
+
+
+@blp.post("/cases/<case_id>/notes")
+@blp.arguments(NoteIn)
+@blp.response(201, NoteOut)
+def add_note(data, case_id):
+    claims = acting_worker()
+    return cases.add_note(get_own(Case, case_id, claims, "个案"), data, claims.sub)
+
+
+@blp.post("/cases/<case_id>/close")
+@blp.arguments(CloseIn)
+@blp.response(200, CaseOut)
+def close_case(data, case_id):
+    claims = acting_worker()
+    return cases.close_case(get_own(Case, case_id, claims, "个案"), data)
+
+
+# -- sessions and capacity building ----------------------------------------------------------
+
+@blp.post("/sessions")
+@blp.arguments(SessionIn)
+@blp.response(201, SessionOut)
+def create_session(data):
+    return activities.record_session(data, acting_worker())
+
+
+@blp.get("/sessions")
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, SessionOut(many=True))
+def list_sessions(args):
+    return _listed(Session, args, Session.date.desc())
+
+
+@blp.get("/sessions/<session_id>")
+@blp.response(200, SessionOut)
+def get_session(session_id):
+    return get_readable(Session, session_id, "服务记录")
+
+
+@blp.post("/activities")
+@blp.arguments(ActivityIn)
+@blp.response(201, ActivityOut)
+def create_activity(data):
+    return activities.record_activity(data, acting_worker())
+
+
+@blp.get("/activities")
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, ActivityOut(many=True))
+def list_activities(args):
+    return _listed(CapacityActivity, args, CapacityActivity.date.desc())
+
+
+@blp.post("/volunteers")
+@blp.arguments(VolunteerIn)
+@blp.response(201, VolunteerOut)
+def create_volunteer(data):
+    return activities.register_volunteer(data, acting_worker())
+
+
+@blp.get("/volunteers")
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, VolunteerOut(many=True))
+def list_volunteers(args):
+    return _listed(Volunteer, args, Volunteer.registered_on.desc())
+
+
+@blp.post("/organizations")
+@blp.arguments(OrganizationIn)
+@blp.response(201, OrganizationOut)
+def create_organization(data):
+    return activities.form_organization(data, acting_worker())
+
+
+@blp.get("/organizations")
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, OrganizationOut(many=True))
+def list_organizations(args):
+    return _listed(Organization, args, Organization.formed_on.desc())
+
+
+@blp.patch("/organizations/<organization_id>")
+@blp.arguments(OrganizationUpdate)
+@blp.response(200, OrganizationOut)
+def update_organization(data, organization_id):
+    claims = acting_worker()
+    return activities.update_organization(
+        get_own(Organization, organization_id, claims, "组织"), data)
+
+
+# -- the council ---------------------------------------------------------------------------
+
+@blp.post("/council/topics")
+@blp.arguments(TopicIn)
+@blp.response(201, TopicOut)
+def create_topic(data):
+    return council.propose_topic(data, acting_worker())
+
+
+@blp.get("/council/topics")
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, TopicOut(many=True))
+def list_topics(args):
+    return _listed(CouncilTopic, args, CouncilTopic.proposed_on.desc())
+
+
+@blp.post("/council/meetings")
+@blp.arguments(MeetingIn)
+@blp.response(201, MeetingOut)
+def create_meeting(data):
+    return council.hold_meeting(data, acting_worker())
+
+
+@blp.get("/council/meetings")
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, MeetingOut(many=True))
+def list_meetings(args):
+    return _listed(CouncilMeeting, args, CouncilMeeting.date.desc())
+
+
+@blp.post("/council/meetings/<meeting_id>/decisions")
+@blp.arguments(DecisionIn)
+@blp.response(201, DecisionOut)
+def create_decision(data, meeting_id):
+    claims = acting_worker()
+    return council.decide(data, claims, get_own(CouncilMeeting, meeting_id, claims, "会议"))
+
+
+@blp.get("/council/decisions")
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, DecisionOut(many=True))
+def list_decisions(args):
+    return _listed(CouncilDecision, args, CouncilDecision.decided_on.desc())
+
+
+@blp.post("/council/decisions/<decision_id>/progress")
+@blp.arguments(ProgressIn)
+@blp.response(201, ProgressOut)
+def add_progress(data, decision_id):
+    claims = acting_worker()
+    decision = get_own(CouncilDecision, decision_id, claims, "决定")
+    return council.follow_through(decision, data, claims.sub)
+
+
+@blp.get("/council/decisions/<decision_id>/progress")
+@blp.response(200, ProgressOut(many=True))
+def list_progress(decision_id):
+    decision = get_readable(CouncilDecision, decision_id, "决定")
+    return db.session.scalars(sa.select(DecisionProgress).where(
+        DecisionProgress.decision_id == decision.id).order_by(DecisionProgress.on,
+                                                              DecisionProgress.id)).all()
+
+
+# -- corrections ---------------------------------------------------------------------------
+
+@blp.post("/corrections")
+@blp.arguments(CorrectionIn)
+@blp.response(201, CorrectionOut)
+def create_correction(data):
+    return correct(data, acting_worker())
+
+
+@blp.get("/corrections")
+@blp.response(200, CorrectionOut(many=True))
+def list_corrections():
+    claims = auth.require("social_worker", "agency_admin", "buyer_auditor")
+    query = sa.select(Correction)
+    if claims.role != "buyer_auditor":
+        query = query.where(Correction.agency_id == claims.agency_id)
+    else:
+        from .models import ServedCommunity
+        query = query.where(Correction.agency_id.in_(sa.select(ServedCommunity.agency_id).where(
+            ServedCommunity.buyer_id == claims.buyer_id)))
+    return db.session.scalars(query.order_by(Correction.id)).all()
+
+

@@ -1,9 +1,9 @@
-"""What casework consumes: needs from intake, contracts from evaluation."""
+"""What casework consumes: needs and residents from intake, contracts from evaluation."""
 from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from .models import QueuedNeed, ServedCommunity, db
+from .models import KnownResident, QueuedNeed, ServedCommunity, db
 
 
 def on_need_reported(event):
@@ -33,6 +33,21 @@ def on_need_withdrawn(event):
         need.status = "withdrawn"
 
 
+def on_resident(event):
+    """registered or updated: the latest demographics, by intake's sequence, whichever
+    order the events arrive in."""
+    d = event.data
+    resident = db.session.get(KnownResident, d["resident_ref"]) or KnownResident(
+        ref=d["resident_ref"], source_seq=0)
+    if resident.source_seq > event.sequence:
+        return
+    resident.source_seq = event.sequence
+    resident.community_id, resident.grid_id = d["community_id"], d["grid_id"]
+    resident.age_band, resident.gender = d["age_band"], d["gender"]
+    resident.household_type, resident.flags = d["household_type"], d["flags"]
+    db.session.add(resident)
+
+
 def on_contract(event):
     """awarded or amended: the newest version's communities and period replace older ones,
     whichever order the events arrive in."""
@@ -47,7 +62,7 @@ def on_contract(event):
     for community_id in d["community_ids"]:
         db.session.add(ServedCommunity(
             contract_id=d["contract_id"], contract_version=version,
-            community_id=community_id, agency_id=d["agency_id"],
+            community_id=community_id, agency_id=d["agency_id"], buyer_id=d["buyer_id"],
             period_start=date.fromisoformat(d["period_start"]),
             period_end=date.fromisoformat(d["period_end"])))
 
@@ -56,6 +71,8 @@ HANDLERS = {
     "need.reported": on_need_reported,
     "need.triaged": on_need_triaged,
     "need.withdrawn": on_need_withdrawn,
+    "resident.registered": on_resident,
+    "resident.updated": on_resident,
     "contract.awarded": on_contract,
     "contract.amended": on_contract,
 }

@@ -1,4 +1,9 @@
-"""Casework's tables: the communities its agencies serve, the intake queue, cases."""
+"""Casework's tables: who serves where (from contracts), residents known from intake's events
+(pseudonymous), the agency's workers, cases, sessions, capacity building and the council.
+
+Evidence is append-only in effect: each record keeps the id of the event that published it,
+and a change after the fact is a Correction (with the reason, the values before and after)
+published as record.corrected."""
 import sqlalchemy as sa
 
 from shared.db import UtcDateTime, make_db, new_id
@@ -6,17 +11,43 @@ from shared.eventstore import EventStore, utcnow
 
 db = make_db()
 events = EventStore(db, "/casework")
+Refs = sa.JSON  # lists of pseudonymous resident references
 
 
 class ServedCommunity(db.Model):
-    """Which agency serves which community, and when: learnt from contract events."""
+    """Which agency serves which community for which buyer, and when: from contract events."""
     __tablename__ = "served_community"
     contract_id = sa.Column(sa.String(64), primary_key=True)
     community_id = sa.Column(sa.String(64), primary_key=True)
     contract_version = sa.Column(sa.Integer, nullable=False)
     agency_id = sa.Column(sa.String(64), nullable=False, index=True)
+    buyer_id = sa.Column(sa.String(64), nullable=False, index=True)
     period_start = sa.Column(sa.Date, nullable=False)
     period_end = sa.Column(sa.Date, nullable=False)
+
+
+class KnownResident(db.Model):
+    """A resident registered at intake, as its events describe them: no personal data."""
+    __tablename__ = "known_resident"
+    ref = sa.Column(sa.String(64), primary_key=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    grid_id = sa.Column(sa.String(64), nullable=False)
+    age_band = sa.Column(sa.String(8), nullable=False)
+    gender = sa.Column(sa.String(8), nullable=False)
+    household_type = sa.Column(sa.String(16), nullable=False)
+    flags = sa.Column(sa.JSON, nullable=False)
+    source_seq = sa.Column(sa.BigInteger, nullable=False)
+
+
+class Worker(db.Model):
+    """An agency's social workers and admins; `id` is the token's `sub`."""
+    __tablename__ = "worker"
+    id = sa.Column(sa.String(120), primary_key=True)
+    agency_id = sa.Column(sa.String(64), nullable=False, index=True)
+    name = sa.Column(sa.String(100), nullable=False)
+    role = sa.Column(sa.String(16), nullable=False)
+    active = sa.Column(sa.Boolean, nullable=False, default=True)
+    created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 
 
 class QueuedNeed(db.Model):
@@ -41,7 +72,192 @@ class Case(db.Model):
     community_id = sa.Column(sa.String(64), nullable=False)
     resident_ref = sa.Column(sa.String(64), nullable=False)
     need_id = sa.Column(sa.String(64), sa.ForeignKey("queued_need.need_id"))
-    worker_id = sa.Column(sa.String(64), nullable=False)
+    worker_id = sa.Column(sa.String(120), nullable=False)
     opened_on = sa.Column(sa.Date, nullable=False)
     status = sa.Column(sa.String(16), nullable=False, default="open")
+    outcome = sa.Column(sa.String(16))
+    closed_on = sa.Column(sa.Date)
+    event_id = sa.Column(sa.String(64))
     created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class CaseGoal(db.Model):
+    """A goal on the goal-attainment scale: baseline and attainment from -2 to +2."""
+    __tablename__ = "case_goal"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    case_id = sa.Column(sa.String(36), sa.ForeignKey("case.id"), nullable=False, index=True)
+    domain = sa.Column(sa.String(100), nullable=False)
+    description = sa.Column(sa.Text, nullable=False)
+    baseline = sa.Column(sa.Integer, nullable=False)
+    attainment = sa.Column(sa.Integer)
+    set_on = sa.Column(sa.Date, nullable=False)
+    event_id = sa.Column(sa.String(64))
+
+
+class CaseNote(db.Model):
+    """Assessments, notes and referrals: written once, never edited."""
+    __tablename__ = "case_note"
+    id = sa.Column(sa.Integer, primary_key=True)
+    case_id = sa.Column(sa.String(36), sa.ForeignKey("case.id"), nullable=False, index=True)
+    kind = sa.Column(sa.String(16), nullable=False)
+    text = sa.Column(sa.Text, nullable=False)
+    referred_to = sa.Column(sa.String(200))
+    author = sa.Column(sa.String(120), nullable=False)
+    written_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class TimedRecord:
+    """Sessions, activities and meetings: a day, a start and an end; hours derive from them."""
+    date = sa.Column(sa.Date, nullable=False, index=True)
+    start = sa.Column(sa.Time, nullable=False)
+    end = sa.Column(sa.Time, nullable=False)
+    hours = sa.Column(sa.Float, nullable=False)
+    location = sa.Column(sa.String(200), nullable=False)
+    mode = sa.Column(sa.String(16), nullable=False)
+    attendee_refs = sa.Column(Refs, nullable=False)
+    recorded_by = sa.Column(sa.String(120), nullable=False)
+    recorded_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+    event_id = sa.Column(sa.String(64))
+
+
+class Session(TimedRecord, db.Model):
+    """A service session: casework, group work or community work."""
+    __tablename__ = "session"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    agency_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    method = sa.Column(sa.String(16), nullable=False)
+    topic = sa.Column(sa.String(200), nullable=False)
+    case_id = sa.Column(sa.String(36), sa.ForeignKey("case.id"))
+    worker_ids = sa.Column(sa.JSON, nullable=False)
+    led_by = sa.Column(sa.String(16), nullable=False)
+    leader_refs = sa.Column(Refs, nullable=False)
+
+
+class CapacityActivity(TimedRecord, db.Model):
+    """Training, volunteer service, leader cultivation, organisation incubation."""
+    __tablename__ = "capacity_activity"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    agency_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    kind = sa.Column(sa.String(24), nullable=False)
+    topic = sa.Column(sa.String(200), nullable=False)
+    worker_ids = sa.Column(sa.JSON, nullable=False)
+    led_by = sa.Column(sa.String(16), nullable=False)
+    organization_id = sa.Column(sa.String(36), sa.ForeignKey("organization.id"))
+    leader_refs = sa.Column(Refs, nullable=False)
+
+
+class WorkerBooking(db.Model):
+    """A worker's time in a session or activity, so nobody is in two places at once."""
+    __tablename__ = "worker_booking"
+    id = sa.Column(sa.Integer, primary_key=True)
+    worker_id = sa.Column(sa.String(120), nullable=False)
+    date = sa.Column(sa.Date, nullable=False)
+    start = sa.Column(sa.Time, nullable=False)
+    end = sa.Column(sa.Time, nullable=False)
+    record_type = sa.Column(sa.String(24), nullable=False)
+    record_id = sa.Column(sa.String(36), nullable=False)
+    __table_args__ = (sa.Index("ix_worker_booking_worker_date", "worker_id", "date"),)
+
+
+class Volunteer(db.Model):
+    __tablename__ = "volunteer"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    resident_ref = sa.Column(sa.String(64), nullable=False)
+    agency_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False)
+    skills = sa.Column(sa.JSON, nullable=False)
+    registered_on = sa.Column(sa.Date, nullable=False)
+    event_id = sa.Column(sa.String(64))
+    __table_args__ = (sa.UniqueConstraint("resident_ref", "community_id"),)
+
+
+class Organization(db.Model):
+    """A resident self-organisation the agency incubates (自组织)."""
+    __tablename__ = "organization"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    agency_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False)
+    name = sa.Column(sa.String(200), nullable=False)
+    kind = sa.Column(sa.String(100), nullable=False)
+    status = sa.Column(sa.String(16), nullable=False)
+    formed_on = sa.Column(sa.Date, nullable=False)
+    leader_refs = sa.Column(Refs, nullable=False)
+    member_refs = sa.Column(Refs, nullable=False)
+    event_id = sa.Column(sa.String(64))
+
+
+class CouncilTopic(db.Model):
+    """A topic put to the residents' consultative council (协商议事会)."""
+    __tablename__ = "council_topic"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    agency_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False)
+    title = sa.Column(sa.String(200), nullable=False)
+    description = sa.Column(sa.Text, nullable=False)
+    proposer_kind = sa.Column(sa.String(24), nullable=False)
+    proposer_ref = sa.Column(sa.String(64))
+    need_ids = sa.Column(sa.JSON, nullable=False)
+    channel = sa.Column(sa.String(16), nullable=False)
+    proposed_on = sa.Column(sa.Date, nullable=False)
+    status = sa.Column(sa.String(16), nullable=False, default="proposed")
+    event_id = sa.Column(sa.String(64))
+
+
+class CouncilMeeting(TimedRecord, db.Model):
+    __tablename__ = "council_meeting"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    agency_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False)
+    topic_ids = sa.Column(sa.JSON, nullable=False)
+    facilitated_by = sa.Column(sa.String(16), nullable=False)
+    minutes = sa.Column(sa.Text, nullable=False)
+
+
+class CouncilDecision(db.Model):
+    __tablename__ = "council_decision"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    agency_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False)
+    topic_id = sa.Column(sa.String(36), sa.ForeignKey("council_topic.id"), nullable=False)
+    meeting_id = sa.Column(sa.String(36), sa.ForeignKey("council_meeting.id"), nullable=False)
+    votes_for = sa.Column(sa.Integer, nullable=False)
+    votes_against = sa.Column(sa.Integer, nullable=False)
+    abstentions = sa.Column(sa.Integer, nullable=False)
+    voter_refs = sa.Column(Refs, nullable=False)
+    outcome = sa.Column(sa.String(16), nullable=False)
+    decision_mode = sa.Column(sa.String(16), nullable=False)
+    decided_on = sa.Column(sa.Date, nullable=False)
+    summary = sa.Column(sa.Text, nullable=False)
+    event_id = sa.Column(sa.String(64))
+    __table_args__ = (sa.UniqueConstraint("topic_id", "meeting_id"),)
+
+
+class DecisionProgress(db.Model):
+    """Follow-through of an adopted decision: progress, done or stalled, with dates."""
+    __tablename__ = "decision_progress"
+    id = sa.Column(sa.Integer, primary_key=True)
+    decision_id = sa.Column(sa.String(36), sa.ForeignKey("council_decision.id"),
+                            nullable=False, index=True)
+    status = sa.Column(sa.String(16), nullable=False)
+    progress = sa.Column(sa.Integer, nullable=False)
+    on = sa.Column(sa.Date, nullable=False)
+    note = sa.Column(sa.Text)
+    recorded_by = sa.Column(sa.String(120), nullable=False)
+    event_id = sa.Column(sa.String(64))
+
+
+class Correction(db.Model):
+    """A change to evidence after the fact: what, why, by whom, the values before and after."""
+    __tablename__ = "correction"
+    id = sa.Column(sa.Integer, primary_key=True)
+    record_type = sa.Column(sa.String(24), nullable=False)
+    record_id = sa.Column(sa.String(36), nullable=False, index=True)
+    agency_id = sa.Column(sa.String(64), nullable=False)
+    reason = sa.Column(sa.String(500), nullable=False)
+    before = sa.Column(sa.JSON, nullable=False)
+    after = sa.Column(sa.JSON, nullable=False)
+    corrected_by = sa.Column(sa.String(120), nullable=False)
+    corrected_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+    event_id = sa.Column(sa.String(64))

@@ -97,9 +97,21 @@ class OrganizationFormed(EventData):
     agency_id = ref()
     community_id = ref()
     kind = fields.Str(required=True, validate=validate.Length(1, 100))
+    status = one_of(("incubating", "active"))
     formed_on = fields.Date(required=True)
     leader_refs = refs()
     member_refs = refs()
+
+
+class OrganizationUpdated(EventData):
+    """Members join or leave, leaders change, the organisation becomes active or dormant."""
+    organization_id = ref()
+    agency_id = ref()
+    community_id = ref()
+    status = one_of(("incubating", "active", "dormant", "dissolved"))
+    leader_refs = refs()
+    member_refs = refs()
+    on = fields.Date(required=True)
 
 
 class TopicProposed(EventData):
@@ -165,6 +177,7 @@ SCHEMAS = {
     "capacity.activity_held": CapacityActivityHeld,
     "volunteer.registered": VolunteerRegistered,
     "organization.formed": OrganizationFormed,
+    "organization.updated": OrganizationUpdated,
     "council.topic_proposed": TopicProposed,
     "council.meeting_held": MeetingHeld,
     "council.decision_made": DecisionMade,

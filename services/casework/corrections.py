@@ -1,0 +1,76 @@
+"""Corrections: evidence is never edited silently. A correction names the record, the reason
+and the new values; it is checked like the original, kept with the values before and after,
+and published as record.corrected, so the buyer sees what changed, when and why."""
+from datetime import date, time
+
+from marshmallow import ValidationError
+
+from shared.errors import ApiError
+from shared.i18n import bilingual
+
+from .activities import check_context
+from .council import check_votes
+from .evidence import check_times, publish
+from .models import (CapacityActivity, Correction, CouncilDecision, CouncilMeeting, Session,
+                     db)
+from .schemas import ActivityIn, DecisionIn, MeetingIn, SessionIn
+
+TIMED = {"date", "start", "end", "location", "mode", "attendee_refs"}
+CORRECTABLE = {  # record type -> (model, schema, fields a correction may change)
+    "session": (Session, SessionIn, TIMED | {"topic", "leader_refs"}),
+    "capacity_activity": (CapacityActivity, ActivityIn, TIMED | {"topic", "leader_refs"}),
+    "council_meeting": (CouncilMeeting, MeetingIn, TIMED | {"minutes"}),
+    "council_decision": (CouncilDecision, DecisionIn, {
+        "votes_for", "votes_against", "abstentions", "voter_refs", "outcome",
+        "decision_mode"}),
+}
+NOT_CORRECTABLE = bilingual("This field cannot be corrected", "该字段不可更正")
+NOTHING_CHANGES = bilingual("The correction changes nothing", "更正内容与原记录相同")
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, (date, time)) else value
+
+
+def correct(data: dict, claims) -> Correction:
+    model, schema, allowed = CORRECTABLE[data["record_type"]]
+    record = db.session.get(model, data["record_id"])
+    if record is None or record.agency_id != claims.agency_id:
+        raise ApiError(404, f"{data['record_type']} {data['record_id']} not found",
+                       "未找到要更正的记录")
+    extra = set(data["changes"]) - allowed
+    if extra:
+        raise ApiError(422, fields={f"changes.{k}": [NOT_CORRECTABLE] for k in sorted(extra)})
+    try:
+        changes = schema(partial=True).load(data["changes"])
+    except ValidationError as exc:
+        raise ApiError(422, fields={f"changes.{k}": v for k, v in exc.messages.items()})
+    before = {k: _plain(getattr(record, k)) for k in changes}
+    after = {k: _plain(v) for k, v in changes.items()}
+    if before == after:
+        raise ApiError(422, fields={"changes": [NOTHING_CHANGES]})
+    for key, value in changes.items():
+        setattr(record, key, value)
+    _recheck(data["record_type"], record, claims)
+    correction = Correction(record_type=data["record_type"], record_id=record.id,
+                            agency_id=claims.agency_id, reason=data["reason"], before=before,
+                            after=after, corrected_by=claims.sub)
+    return publish(correction, "record.corrected", lambda c: {
+        "record_type": c.record_type, "record_id": c.record_id,
+        "corrects_event_id": record.event_id, "reason": c.reason, "changes": c.after})
+
+
+def _recheck(record_type: str, record, claims) -> None:
+    """The corrected record must pass the checks the original passed."""
+    if record_type == "council_decision":
+        check_votes(db.session.get(CouncilMeeting, record.meeting_id), {
+            "votes_for": record.votes_for, "votes_against": record.votes_against,
+            "abstentions": record.abstentions, "voter_refs": record.voter_refs})
+        return
+    record.hours = check_times(record.date, record.start, record.end)
+    check_context({"community_id": record.community_id, "date": record.date,
+                   "start": record.start, "end": record.end,
+                   "attendee_refs": record.attendee_refs,
+                   "leader_refs": getattr(record, "leader_refs", []),
+                   "worker_ids": getattr(record, "worker_ids", [])},
+                  claims, record_type, record.id)
