@@ -50,11 +50,12 @@ class Platform:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    def init_databases(self) -> None:
+    def migrate_databases(self) -> None:
+        """Bring every service's database to the newest migration (Flask-Migrate)."""
         for service in self.ports:
             subprocess.run([sys.executable, "-m", "flask", "--app", f"services.{service}",
-                            "init-db"], env=self.env, cwd=ROOT, check=True,
-                           stdout=subprocess.DEVNULL)
+                            "db", "upgrade"], env=self.env, cwd=ROOT, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def start(self, name: str) -> None:
         proc = self.procs[name]
@@ -66,7 +67,7 @@ class Platform:
                                       stderr=subprocess.STDOUT, start_new_session=True)
 
     def start_all(self) -> None:
-        self.init_databases()
+        self.migrate_databases()
         # consumers first, so their queues exist before the relays publish
         for kind in ("worker", "api", "relay"):
             for name in self.procs:

@@ -95,13 +95,6 @@ def integrity_command():
     _echo(integrity_reports(current_service()))
 
 
-@click.command("init-db", help="Create this service's tables if they do not exist.")
-@with_appcontext
-def init_db_command():
-    current_service().spec.db.create_all()
-    click.echo(f"{current_service().spec.name}: tables ready")
-
-
 @click.command("token", help="Mint a development token.")
 @click.option("--role", required=True, type=click.Choice(auth.ROLES))
 @click.option("--sub", default="dev-user")
@@ -121,6 +114,6 @@ def token_command(role, sub, communities, agency, buyer, ttl):
 
 def register(app) -> None:
     for command in (worker_command, relay_command, outbox_group, dead_group, sync_command,
-                    integrity_command, token_command, init_db_command):
+                    integrity_command, token_command):
         app.cli.add_command(command)
     logging.getLogger(__name__).debug("commands registered")

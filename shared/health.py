@@ -2,7 +2,7 @@
 from flask_smorest import Blueprint
 
 from . import bus
-from .service import current_service, database_ok
+from .service import current_service, database_ok, migrations_current
 
 blp = Blueprint("health", __name__, description="Liveness and readiness (no token needed)")
 
@@ -23,6 +23,7 @@ def healthz():
 
 @blp.get("/readyz")
 def readyz():
-    checks = {"database": database_ok(), "broker": broker_ok()}
+    checks = {"database": database_ok(), "broker": broker_ok(),
+              "migrations": migrations_current()}
     ready = all(checks.values())
     return {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503

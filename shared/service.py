@@ -3,9 +3,11 @@ event store, handlers and blueprints, and gets the same API surface, health, aut
 event log and ops commands."""
 import signal
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request
+from flask_migrate import Migrate
 from flask_smorest import Api
 
 from . import auth, bus, config, errors
@@ -26,6 +28,11 @@ class ServiceSpec:
     @property
     def source(self) -> str:
         return self.store.source
+
+    @property
+    def migrations(self) -> Path:
+        """Each service's Alembic scripts live in services/<name>/migrations."""
+        return Path(__file__).resolve().parent.parent / "services" / self.name / "migrations"
 
 
 @dataclass
@@ -84,6 +91,8 @@ def create_service_app(spec: ServiceSpec, test_config: dict | None = None) -> Fl
                           engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     app.json.ensure_ascii = False
     spec.db.init_app(app)
+    Migrate(app, spec.db, directory=str(spec.migrations), render_as_batch=True,
+            compare_type=True)
     app.extensions["socialwork"] = Runtime(spec, config.MessagingConfig())
 
     api = Api(app)
@@ -102,13 +111,31 @@ def create_service_app(spec: ServiceSpec, test_config: dict | None = None) -> Fl
     return app
 
 
+def migrations_current() -> bool:
+    """The database is at the newest migration this code knows."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    migrate = current_app.extensions["migrate"]
+    head = ScriptDirectory.from_config(migrate.migrate.get_config(migrate.directory)
+                                       ).get_current_head()
+    session = current_service().spec.db.session
+    try:  # on the session's own connection: a second one would wait on SQLite's lock
+        return MigrationContext.configure(session.connection()).get_current_revision() == head
+    except Exception:
+        return False
+    finally:
+        session.rollback()
+
+
 def database_ok() -> bool:
+    session = current_service().spec.db.session
     try:
-        current_service().spec.db.session.execute(sa.text("SELECT 1"))
+        session.execute(sa.text("SELECT 1"))
         return True
     except Exception:
-        current_service().spec.db.session.rollback()
         return False
+    finally:
+        session.rollback()
 
 
 def on_stop(callback) -> None:
