@@ -12,3 +12,14 @@ keepalive = 5
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") else None
 errorlog = "-"
 control_socket_disable = True  # three APIs on one host must not share one socket
+
+# Prometheus: every gunicorn worker writes its metrics to a shared folder, so a scrape of
+# any worker sums them all (prometheus_client multiprocess mode).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="socialwork-metrics-")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)

@@ -24,8 +24,18 @@ GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 class Proc:
     name: str
     argv: list[str]
+    env: dict = field(default_factory=dict)
     popen: subprocess.Popen | None = None
     restarts: int = 0
+
+
+def default_probe_ports(ports: dict) -> dict:
+    """Health/metrics ports of workers (9101…) and relays (9201…), in service order."""
+    out = {}
+    for i, service in enumerate(ports):
+        out[f"{service}-worker"] = 9101 + i
+        out[f"{service}-relay"] = 9201 + i
+    return out
 
 
 @dataclass
@@ -33,9 +43,11 @@ class Platform:
     env: dict = field(default_factory=lambda: dict(os.environ))
     ports: dict = field(default_factory=lambda: dict(config.DEFAULT_PORTS))
     log_dir: Path | None = None
+    probe_ports: dict | None = None
     procs: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        self.probe_ports = self.probe_ports or default_probe_ports(self.ports)
         for service, port in self.ports.items():
             self.env.setdefault(f"{service.upper()}_URL", f"http://127.0.0.1:{port}")
         flask = [sys.executable, "-m", "flask", "--app"]
@@ -44,11 +56,16 @@ class Platform:
             self.procs[f"{service}-api"] = Proc(f"{service}-api", [
                 sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF),
                 "-b", f"127.0.0.1:{port}", "--name", f"{service}-api", f"{app}.wsgi:app"])
-            self.procs[f"{service}-worker"] = Proc(f"{service}-worker", flask + [app, "worker"])
-            self.procs[f"{service}-relay"] = Proc(f"{service}-relay", flask + [app, "relay"])
+            for kind in ("worker", "relay"):
+                name = f"{service}-{kind}"
+                self.procs[name] = Proc(name, flask + [app, kind], env={
+                    "SOCIALWORK_PROBE_PORT": str(self.probe_ports[name])})
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def probe_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.probe_ports[name]}"
 
     def migrate_databases(self) -> None:
         """Bring every service's database to the newest migration (Flask-Migrate)."""
@@ -63,7 +80,8 @@ class Platform:
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")
-        proc.popen = subprocess.Popen(proc.argv, env=self.env, cwd=ROOT, stdout=out,
+        proc.popen = subprocess.Popen(proc.argv, env={**self.env, **proc.env}, cwd=ROOT,
+                                      stdout=out,
                                       stderr=subprocess.STDOUT, start_new_session=True)
 
     def start_all(self) -> None:
@@ -125,7 +143,9 @@ def banner(platform: Platform) -> str:
     lines = ["", "社区社会工作服务平台已启动 / The platform is running:"]
     for service in platform.ports:
         url = platform.url(service)
-        lines.append(f"  {service:<11} {url}   (API docs: {url}/openapi.json)")
+        lines.append(f"  {service:<11} {url}   (API docs: {url}/openapi.json; health of "
+                     f"worker :{platform.probe_ports[service + '-worker']}, relay "
+                     f":{platform.probe_ports[service + '-relay']})")
     lines += ["", "Tokens for each role (development key):",
               "  .venv/bin/flask --app services.intake token --role intake_clerk --community c1",
               "  .venv/bin/flask --app services.casework token --role social_worker --agency a1",

@@ -2,6 +2,7 @@
 relay, look at the outbox and the dead letters, replay, backfill, audit, mint tokens."""
 import json
 import logging
+import os
 
 import click
 from flask import current_app
@@ -10,6 +11,7 @@ from flask.cli import with_appcontext
 from . import auth, deadletters, outbox
 from .eventlog import integrity_reports
 from .logging import setup as setup_logging
+from .probe import serve
 from .relay import Relay
 from .service import current_service, on_stop
 from .worker import Worker
@@ -19,6 +21,14 @@ def _echo(value) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
+def _probe(heartbeat, name: str) -> None:
+    """Health and metrics over HTTP when SOCIALWORK_PROBE_PORT is set (compose sets it)."""
+    port = os.environ.get("SOCIALWORK_PROBE_PORT")
+    if port:
+        serve(os.environ.get("SOCIALWORK_PROBE_HOST", "127.0.0.1"), int(port), heartbeat,
+              current_app.config["JWT_KEY"], name)
+
+
 @click.command("worker", help="Consume this service's events until stopped.")
 @with_appcontext
 def worker_command():
@@ -26,6 +36,7 @@ def worker_command():
     setup_logging(rt.spec.name, "worker")
     worker = Worker(rt.spec.name, rt.store, rt.spec.handlers, rt.messaging,
                     current_app.config["JWT_KEY"])
+    _probe(worker.heartbeat, f"{rt.spec.name}-worker")
     on_stop(worker.stop)
     worker.run_forever()
 
@@ -35,7 +46,8 @@ def worker_command():
 def relay_command():
     rt = current_service()
     setup_logging(rt.spec.name, "relay")
-    relay = Relay(rt.store, rt.messaging)
+    relay = Relay(rt.store, rt.messaging, rt.spec.name)
+    _probe(relay.heartbeat, f"{rt.spec.name}-relay")
     on_stop(relay.stop)
     relay.run_forever()
 

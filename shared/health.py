@@ -1,7 +1,9 @@
 """Liveness and readiness, the two endpoints that need no token."""
+from flask import Response
 from flask_smorest import Blueprint
 
-from . import bus
+from . import auth, bus
+from .metrics import exposition
 from .service import current_service, database_ok, migrations_current
 
 blp = Blueprint("health", __name__, description="Liveness and readiness (no token needed)")
@@ -27,3 +29,11 @@ def readyz():
               "migrations": migrations_current()}
     ready = all(checks.values())
     return {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
+
+
+@blp.get("/metrics")
+def prometheus_metrics():
+    """Prometheus exposition of this API (all gunicorn workers); needs an ops_admin token."""
+    auth.require("ops_admin")
+    body, content_type = exposition()
+    return Response(body, content_type=content_type)

@@ -8,18 +8,21 @@ import time
 
 import sqlalchemy as sa
 
-from . import bus
+from . import bus, metrics
 from .config import MessagingConfig
 from .eventstore import EventStore, utcnow
+from .probe import Heartbeat
 from .events.envelope import type_name
 
 log = logging.getLogger(__name__)
 
 
 class Relay:
-    def __init__(self, store: EventStore, cfg: MessagingConfig):
+    def __init__(self, store: EventStore, cfg: MessagingConfig, service: str = ""):
         self.store, self.cfg = store, cfg
+        self.service = service or store.source.strip("/")
         self.published = 0
+        self.heartbeat = Heartbeat()
         self._stop = False
 
     def stop(self, *_):
@@ -33,6 +36,13 @@ class Relay:
             .order_by(Outbox.seq).limit(self.cfg.publish_batch)).all()
         self.store.session.rollback()  # release the read snapshot before publishing
         return rows
+
+    def _unpublished(self) -> int:
+        Outbox = self.store.Outbox
+        count = self.store.session.scalar(sa.select(sa.func.count()).select_from(Outbox).where(
+            Outbox.published_at.is_(None)))
+        self.store.session.rollback()
+        return count
 
     def _mark(self, seqs) -> None:
         Outbox = self.store.Outbox
@@ -50,6 +60,7 @@ class Relay:
             for _seq, event_id, short, body in rows)
         self._mark([row.seq for row in rows])
         self.published += len(rows)
+        metrics.PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
     def run_forever(self) -> None:
@@ -62,12 +73,18 @@ class Relay:
                     self._loop(publisher)
             except Exception as exc:  # broker or database gone: back off and reconnect
                 self.store.session.rollback()
+                self.heartbeat.beat(connected=False)
                 log.warning("relay interrupted: %s", exc)
                 time.sleep(self.cfg.reconnect_delay)
 
     def _loop(self, publisher: bus.Publisher) -> None:
         while not self._stop:
-            if self.publish_pending(publisher) < self.cfg.publish_batch:
+            self.heartbeat.beat()
+            full_batch = self.publish_pending(publisher) == self.cfg.publish_batch
+            # caught up means no backlog; only while busy is it worth a count
+            metrics.OUTBOX_BACKLOG.labels(self.service).set(
+                self._unpublished() if full_batch else 0)
+            if not full_batch:
                 time.sleep(self.cfg.relay_idle_wait)
                 if publisher.confirming:
                     publisher.conn.heartbeat_check()

@@ -10,10 +10,10 @@ from flask import Flask, current_app, g, request
 from flask_migrate import Migrate
 from flask_smorest import Api
 
-from . import auth, bus, config, errors
+from . import auth, bus, config, errors, metrics
 from .db import engine_options
 from .eventstore import EventStore
-from .logging import new_traceparent, reset_traceparent, set_traceparent
+from .logging import current_traceparent, new_traceparent, reset_traceparent, set_traceparent
 
 
 @dataclass
@@ -55,11 +55,16 @@ def current_service() -> Runtime:
 
 def _trace_in():
     g.trace_token = set_traceparent(request.headers.get("traceparent") or new_traceparent())
+    g.timer = metrics.Timer()
 
 
 def _trace_out(response):
-    from .logging import current_traceparent
     response.headers["traceparent"] = current_traceparent() or ""
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    service = current_service().spec.name
+    metrics.REQUESTS.labels(service, request.method, endpoint, response.status_code).inc()
+    if "timer" in g:
+        metrics.LATENCY.labels(service, request.method, endpoint).observe(g.timer.seconds())
     return response
 
 

@@ -17,15 +17,21 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from kombu import Consumer
 
-from . import bus
+from . import bus, metrics
 from .config import MessagingConfig
 from .events.envelope import canonical_json
 from .eventstore import EventStore
+from .probe import Heartbeat
 from .inbox import APPLIED, HandlerFailed, Inbox, Poison, StoreUnavailable, parse
 from .sync import SourceSync, SyncSchedule
 
 log = logging.getLogger(__name__)
 MAX_DEFERRALS = 30
+
+
+def _age_seconds(rfc3339: str) -> float:
+    sent = datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
+    return max(0.0, (datetime.now(timezone.utc) - sent).total_seconds())
 
 
 def _text(body) -> str:
@@ -48,6 +54,7 @@ class Worker:
         self._gap_upto: dict[str, int] = {}
         self._last_seq: dict[str, int] = {}
         self._deferrals = 0
+        self.heartbeat = Heartbeat()
         self._stop = False
 
     def stop(self, *_):
@@ -73,7 +80,9 @@ class Worker:
             self._retry(body, attempt + 1, str(exc), event)
             return "retried"
         self.stats[outcome] += 1
+        metrics.CONSUMED.labels(self.service, outcome, via).inc()
         if outcome == APPLIED:
+            metrics.LAG.labels(self.service).set(_age_seconds(event.time))
             self._watch_sequence(event)
         return outcome
 
@@ -99,6 +108,7 @@ class Worker:
         self.control.publish_batch([("", self.queues.retry.name, body, headers,
                                      bus.properties(event.id, event.type))])
         self.stats["retried"] += 1
+        metrics.RETRIED.labels(self.service).inc()
         log.warning("retrying %s in %.1fs (attempt %d): %s", event.id, delay, attempt, reason)
 
     def _park(self, body, reason: str, attempts: int, meta: dict) -> None:
@@ -116,6 +126,7 @@ class Worker:
                 reason=reason))
             self.store.session.commit()
         self.stats["parked"] += 1
+        metrics.PARKED.labels(self.service).inc()
         log.error("parked %s: %s", message_id, reason)
 
     def _deliver_backfill(self, raw: dict, via: str) -> None:
@@ -142,6 +153,7 @@ class Worker:
 
     def _backlog(self, conn) -> int:
         _, depth, _ = self.queues.main(conn.default_channel).queue_declare(passive=True)
+        metrics.QUEUE_DEPTH.labels(self.service).set(depth)
         return depth
 
     def _sync_if_due(self, conn) -> None:
@@ -153,6 +165,7 @@ class Worker:
             self._deferrals += 1
             return
         self._deferrals = 0
+        self.heartbeat = Heartbeat()
         gaps, self._gap_upto = self._gap_upto, {}
         for source in self.sync.sources:
             try:
@@ -184,6 +197,7 @@ class Worker:
                 log.warning("database lost mid-message, will redeliver: %s", exc)
             except Exception as exc:
                 log.warning("worker interrupted: %s", exc)
+            self.heartbeat.beat(connected=False)
             self._held.clear()  # unacked: the broker hands them out again
             if not self._stop:
                 time.sleep(self.cfg.reconnect_delay)
@@ -197,6 +211,7 @@ class Worker:
                       prefetch_count=self.cfg.prefetch):
             log.info("worker consuming", extra={"queue": self.queues.main.name})
             while not self._stop:
+                self.heartbeat.beat()
                 wait = self._release_due()
                 self._sync_if_due(conn)
                 try:

@@ -23,8 +23,11 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
 @contextmanager
 def running_platform(backend, tmp_path):
     backend.ensure()
+    from tests.conftest import free_port
     platform = Platform(env={**os.environ, **backend.env}, ports=dict(backend.ports),
-                        log_dir=tmp_path / f"logs-{backend.name}")
+                        log_dir=tmp_path / f"logs-{backend.name}",
+                        probe_ports={f"{s}-{k}": free_port() for s in backend.ports
+                                     for k in ("worker", "relay")})
     platform.start_all()
     try:
         platform.wait_ready(timeout=90)

@@ -21,11 +21,12 @@ def test_health_needs_no_token(intake):
     _, client, _ = intake
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json["checks"] == {"database": True,
-                                                                 "broker": True}
+    assert ready.status_code == 200 and ready.json["checks"] == {
+        "database": True, "broker": True, "migrations": True}
 
 
-@pytest.mark.parametrize("path", ["/needs", "/openapi.json", "/events", "/events/integrity"])
+@pytest.mark.parametrize("path", ["/needs", "/openapi.json", "/events", "/events/integrity",
+                                  "/metrics"])
 def test_every_other_endpoint_needs_a_token(intake, path):
     _, client, _ = intake
     response = client.get(path)
@@ -137,3 +138,44 @@ def test_the_event_log_serves_the_outbox_in_order(intake):
     assert count.json == {"source": "/intake", "head": 5, "count": 4}
     assert client.get("/events?types=case.opened", headers=service).json["events"] == []
     assert client.get("/events?limit=0", headers=service).status_code == 422
+
+
+def test_metrics_count_requests_for_ops(intake):
+    _, client, backend = intake
+    clerk = bearer(backend.token("intake_clerk", community_ids=["c1"]))
+    client.post("/needs", json=need_payload("c1"), headers=clerk)
+    assert client.get("/metrics", headers=clerk).status_code == 403
+    text = client.get("/metrics", headers=bearer(backend.token("ops_admin"))).text
+    line = next(l for l in text.splitlines() if l.startswith("socialwork_http_requests_total")
+                and 'endpoint="/needs"' in l and 'method="POST"' in l)
+    assert 'status="201"' in line and float(line.rsplit(" ", 1)[1]) >= 1
+    assert "socialwork_http_request_seconds_bucket" in text
+
+
+def test_the_trace_follows_a_request_into_its_event_and_the_consumer_logs(intake, capsys):
+    import json as _json
+    import logging
+
+    from shared.events import Event
+    from shared.logging import reset_traceparent, set_traceparent, setup
+    app, client, backend = intake
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    clerk = bearer(backend.token("intake_clerk", community_ids=["c1"]))
+    response = client.post("/needs", json=need_payload("c1"),
+                           headers={**clerk, "traceparent": trace})
+    assert response.headers["traceparent"] == trace
+    store = app.extensions["socialwork"].store
+    with app.app_context():
+        body = store.session.scalars(sa.select(store.Outbox.body)).one()
+    event = Event.from_json(body)
+    assert event.traceparent == trace
+    setup("casework", "worker")  # what a consumer does with it: its log lines carry the id
+    token = set_traceparent(event.traceparent)
+    try:
+        logging.getLogger("shared.worker").warning("applied %s", event.id)
+    finally:
+        reset_traceparent(token)
+        logging.getLogger().handlers.clear()
+    line = _json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert line["service"] == "casework" and line["process"] == "worker"

@@ -69,6 +69,16 @@ def test_need_to_case_round_trip(isolated, tmp_path):
         store = evaluation_app.extensions["socialwork"].store
         with evaluation_app.app_context():
             assert set(store.session.scalars(sa.select(store.Inbox.via))) == {"broker"}
+        # workers and relays report health and what they did
+        for name in ("intake-relay", "evaluation-worker", "casework-worker"):
+            assert requests.get(p.probe_url(name) + "/healthz").json()["status"] == "ok"
+        assert requests.get(p.probe_url("evaluation-worker") + "/metrics").status_code == 401
+        consumed = requests.get(p.probe_url("evaluation-worker") + "/metrics",
+                                headers=ops).text
+        assert 'socialwork_events_consumed_total{outcome="applied",service="evaluation",' \
+               'via="broker"} 3.0' in consumed
+        published = requests.get(p.probe_url("intake-relay") + "/metrics", headers=ops).text
+        assert 'socialwork_events_published_total{service="intake"} 2.0' in published
         report = requests.get(evaluation + "/events/integrity", headers=ops).json()
         assert sorted((r["source"], r["head"], r["intact"]) for r in report) == [
             ("/casework", 1, True), ("/intake", 2, True)]
