@@ -189,3 +189,19 @@ def test_an_independent_client_reads_cloudevents_off_the_exchange(real, tmp_path
     assert props.content_type == "application/cloudevents+json"
     assert props.delivery_mode == 2 and props.timestamp > 1_700_000_000
     assert props.type == event.get_type()
+
+
+def test_projections_rebuild_from_the_event_log_to_the_same_figures(platform):
+    _, b, _, evaluation = platform
+    from services.evaluation.models import EventTally
+    query = sa.select(EventTally.type, EventTally.community_id, EventTally.count).order_by(
+        EventTally.type, EventTally.community_id)
+    with evaluation.app_context():
+        db = evaluation.extensions["socialwork"].spec.db
+        before = db.session.execute(query).all()
+        db.session.rollback()
+    assert before  # the other tests of this module left events behind
+    output = evaluation.test_cli_runner().invoke(args=["rebuild-projections"]).output
+    assert output.startswith("rebuilt from")
+    with evaluation.app_context():
+        assert db.session.execute(query).all() == before

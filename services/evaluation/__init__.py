@@ -8,4 +8,7 @@ def create_app(test_config: dict | None = None):
     from .models import db, events
     spec = ServiceSpec(name="evaluation", title="Evaluation 绩效评估服务", db=db, store=events,
                        handlers=HANDLERS, blueprints=[blp])
-    return create_service_app(spec, test_config)
+    app = create_service_app(spec, test_config)
+    from .cli import register
+    register(app)
+    return app

@@ -1,0 +1,164 @@
+"""docker-compose.yml, proven without a Docker engine: it passes `docker-compose config`,
+it refuses to render without its secrets, and every service's command runs natively with
+its compose environment (hosts mapped to this machine's RabbitMQ and PostgreSQL) until the
+platform is ready, carries a need through to evaluation, and stops cleanly."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+import yaml
+
+from services.run import ROOT
+from services.topology import definitions
+from tests.conftest import CI, bearer, free_port
+from tests.helpers import need_payload, wait_until
+
+APP_PROCESSES = {f"{s}-{k}" for s in ("intake", "casework", "evaluation")
+                 for k in ("api", "worker", "relay")}
+SECRETS = ("SOCIALWORK_JWT_KEY", "INTAKE_HASH_KEY", "RABBITMQ_PASSWORD", "POSTGRES_PASSWORD",
+           "INTAKE_DB_PASSWORD", "CASEWORK_DB_PASSWORD", "EVALUATION_DB_PASSWORD")
+
+
+def env_file(tmp_path, filled: bool = True) -> Path:
+    import secrets
+
+    from cryptography.fernet import Fernet
+    lines = []
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        key = line.split("=", 1)[0]
+        if filled and key in SECRETS:
+            line = f"{key}={secrets.token_urlsafe(24)}"
+        elif filled and key == "INTAKE_DATA_KEYS":
+            line = f"{key}={Fernet.generate_key().decode()}"
+        lines.append(line)
+    path = tmp_path / ("filled.env" if filled else "empty.env")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def compose(env: Path, *args: str) -> subprocess.CompletedProcess:
+    if not shutil.which("docker-compose"):
+        message = "docker-compose is not installed (.ci/run installs Debian's package)"
+        pytest.fail(message) if CI else pytest.skip(message)
+    return subprocess.run(["docker-compose", "-f", str(ROOT / "docker-compose.yml"),
+                           "--env-file", str(env), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def rendered(tmp_path) -> dict:
+    result = compose(env_file(tmp_path), "config")
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_compose_config_is_valid_and_complete(tmp_path):
+    services = rendered(tmp_path)["services"]
+    assert APP_PROCESSES | {"rabbitmq", "postgres", "migrate"} == set(services)
+    for name in APP_PROCESSES:
+        service = services[name]
+        assert service["restart"] == "unless-stopped" and service["healthcheck"]["test"]
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert service["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+        assert service["environment"]["SOCIALWORK_ENV"] == "production"
+        holds_keys = "INTAKE_DATA_KEYS" in service["environment"]
+        assert holds_keys == name.startswith("intake"), name
+        assert "POSTGRES_PASSWORD" not in service["environment"]
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["rabbitmq"]["healthcheck"] and services["postgres"]["healthcheck"]
+
+
+def test_compose_refuses_to_render_without_secrets(tmp_path):
+    result = compose(env_file(tmp_path, filled=False), "config")
+    assert result.returncode != 0 and "in .env" in result.stderr
+
+
+def test_the_rabbitmq_definitions_file_is_what_the_code_declares():
+    committed = json.loads((ROOT / "deploy/rabbitmq/definitions.json").read_text())
+    assert committed == json.loads(json.dumps(definitions())), \
+        "regenerate: python -m services.topology > deploy/rabbitmq/definitions.json"
+    queues = {q["name"]: q for q in committed["queues"]}
+    assert queues["evaluation.events"]["arguments"]["x-queue-type"] == "quorum"
+    assert queues["casework.events"]["arguments"]["x-dead-letter-exchange"] == "socialwork.dead"
+
+
+def _native_env(service: dict, real, ports: dict, data_dir: Path) -> dict:
+    """The compose environment with compose's hosts mapped to this machine: the servers'
+    URLs point at the test's own databases and virtual host, the APIs at free ports."""
+    env = {k: str(v) for k, v in service.get("environment", {}).items()}
+    for key in ("SOCIALWORK_BROKER_URL", "INTAKE_DATABASE_URL", "CASEWORK_DATABASE_URL",
+                "EVALUATION_DATABASE_URL"):
+        compose_host = urlsplit(env[key]).hostname
+        assert compose_host in ("rabbitmq", "postgres")
+        env[key] = real.env[key]
+    for api, port in ports.items():
+        key = f"{api.split('-')[0].upper()}_URL"
+        assert urlsplit(env[key]).hostname == api
+        env[key] = f"http://127.0.0.1:{port}"
+    return {**os.environ, **env, "SOCIALWORK_DATA_DIR": str(data_dir),
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+
+def test_every_compose_command_runs_natively(real, tmp_path):
+    services = rendered(tmp_path)["services"]
+    real.ensure()
+    ports = {f"{s}-api": free_port() for s in ("intake", "casework", "evaluation")}
+    migrate = services["migrate"]
+    done = subprocess.run(migrate["command"], env=_native_env(migrate, real, ports, tmp_path),
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    running, probes = {}, {}
+    try:
+        for name in sorted(APP_PROCESSES):
+            service = services[name]
+            env = _native_env(service, real, ports, tmp_path)
+            if name in ports:
+                env["PORT"], env["GUNICORN_BIND"] = str(ports[name]), f"127.0.0.1:{ports[name]}"
+            else:
+                probes[name] = free_port()
+                env["SOCIALWORK_PROBE_PORT"], env["SOCIALWORK_PROBE_HOST"] = (
+                    str(probes[name]), "127.0.0.1")
+            log = open(tmp_path / f"{name}.log", "wb")
+            running[name] = subprocess.Popen(service["command"], env=env, cwd=ROOT,
+                                             stdout=log, stderr=subprocess.STDOUT,
+                                             start_new_session=True)
+
+        def ready():
+            urls = [f"http://127.0.0.1:{p}/readyz" for p in ports.values()]
+            urls += [f"http://127.0.0.1:{p}/healthz" for p in probes.values()]
+            try:
+                return all(requests.get(u, timeout=2).status_code == 200 for u in urls)
+            except requests.RequestException:
+                return False
+        wait_until(ready, 90, "every API ready and every worker and relay healthy", 0.5)
+
+        key = services["intake-api"]["environment"]["SOCIALWORK_JWT_KEY"]
+        from shared import auth
+        ops = bearer(auth.mint(key, "ops_admin", "ops"))
+        clerk = bearer(auth.mint(key, "intake_clerk", "clerk", community_ids=["c-compose"]))
+        intake = f"http://127.0.0.1:{ports['intake-api']}"
+        assert requests.post(intake + "/communities", json={"id": "c-compose", "name": "T"},
+                             headers=ops).status_code == 201
+        assert requests.post(intake + "/needs", json=need_payload("c-compose"),
+                             headers=clerk).status_code == 201
+        counts = f"http://127.0.0.1:{ports['evaluation-api']}/event-counts"
+        wait_until(lambda: requests.get(counts, headers=ops).json()["by_type"].get(
+            "need.reported") == 1, 60, "the need at evaluation")
+    finally:
+        for popen in running.values():
+            if popen.poll() is None:
+                os.killpg(popen.pid, signal.SIGTERM)
+        codes = {}
+        for name, popen in running.items():
+            try:
+                codes[name] = popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(popen.pid, signal.SIGKILL)
+                codes[name] = "killed"
+    assert codes == {name: 0 for name in running}, codes
