@@ -144,6 +144,16 @@ def test_a_case_from_the_queue_with_goals_notes_and_closing(world):
     assert world.get(f"/cases/{case_id}", world.buyer).json["notes"] == []
 
 
+def test_workers_see_the_residents_of_communities_they_serve(world):
+    mine = world.get("/residents", world.w1).json
+    assert [r["ref"] for r in mine] == sorted(RESIDENTS)
+    assert set(mine[0]) == {"ref", "community_id", "grid_id", "age_band", "gender",
+                            "household_type", "flags"}
+    assert [r["ref"] for r in world.get("/residents", world.other).json] == ["r-c2-1"]
+    assert world.get("/residents?community_id=c2", world.w1).json == []
+    assert world.get("/residents", world.buyer).status_code == 403
+
+
 def test_cases_stay_within_the_agency_and_its_contracts(world):
     assert world.post("/cases", {"need_id": "n1"}, world.other).status_code == 403
     case_id = world.post("/cases", {"need_id": "n1"}, world.w1).json["id"]

@@ -10,13 +10,15 @@ from shared.errors import ApiError
 from . import activities, cases, council
 from .corrections import correct
 from .models import (CapacityActivity, Case, CaseNote, Correction, CouncilDecision,
-                     CouncilMeeting, CouncilTopic, DecisionProgress, Organization, QueuedNeed,
-                     Session, Volunteer, Worker, db)
+                     CouncilMeeting, CouncilTopic, DecisionProgress, KnownResident, Organization,
+                     QueuedNeed, Session, Volunteer, Worker, db)
 from .schemas import (ActivityIn, ActivityOut, CaseDetail, CaseIn, CaseOut, CloseIn,
                       CorrectionIn, CorrectionOut, DecisionIn, DecisionOut, GoalIn, GoalOut,
-                      ListQuery, MeetingIn, MeetingOut, NoteIn, NoteOut, OrganizationIn,
+                      KnownResidentOut, ListQuery, MeetingIn, MeetingOut, NoteIn, NoteOut,
+                      OrganizationIn,
                       OrganizationOut, OrganizationUpdate, ProgressIn, ProgressOut,
-                      QueuedNeedOut, SessionIn, SessionOut, TopicIn, TopicOut, VolunteerIn,
+                      QueuedNeedOut, ResidentQuery, SessionIn, SessionOut, TopicIn, TopicOut,
+                      VolunteerIn,
                       VolunteerOut, WorkerIn, WorkerOut, WorkerUpdate)
 from .scope import acting_worker, get_own, get_readable, readable, served_today
 
@@ -71,7 +73,22 @@ def update_worker(data, worker_id):
     return worker
 
 
-# -- intake queue and cases ------------------------------------------------------------------
+# -- residents, intake queue and cases ------------------------------------------------------
+
+@blp.get("/residents")
+@blp.arguments(ResidentQuery, location="query")
+@blp.response(200, KnownResidentOut(many=True))
+def list_residents(args):
+    """Residents of the communities the agency serves today, by pseudonymous reference (for
+    sign-in lists); names stay at intake."""
+    claims = auth.require("social_worker", "agency_admin")
+    query = sa.select(KnownResident).where(
+        KnownResident.community_id.in_(served_today(claims.agency_id)))
+    for key in ("community_id", "grid_id"):
+        if key in args:
+            query = query.where(getattr(KnownResident, key) == args[key])
+    return db.session.scalars(query.order_by(KnownResident.ref)).all()
+
 
 @blp.get("/intake-queue")
 @blp.response(200, QueuedNeedOut(many=True))

@@ -34,6 +34,21 @@ class WorkerOut(Schema):
     active = fields.Bool()
 
 
+class KnownResidentOut(Schema):
+    ref = fields.Str()
+    community_id = fields.Str()
+    grid_id = fields.Str()
+    age_band = fields.Str()
+    gender = fields.Str()
+    household_type = fields.Str()
+    flags = fields.List(fields.Str())
+
+
+class ResidentQuery(Schema):
+    community_id = fields.Str(validate=ID)
+    grid_id = fields.Str(validate=ID)
+
+
 class QueuedNeedOut(Schema):
     need_id = fields.Str()
     community_id = fields.Str()
