@@ -25,3 +25,25 @@ def test_readiness_reports_a_database_behind_its_migrations(backend):
         downgrade(revision="base")
     response = client.get("/readyz")
     assert response.status_code == 503 and response.json["checks"]["migrations"] is False
+
+
+def test_contracts_recorded_before_versions_get_their_history(backend):
+    """The migration that added contract terms keeps existing contracts whole."""
+    from flask_migrate import downgrade, upgrade
+    import sqlalchemy as sa
+    app = backend.app("evaluation")
+    db = app.extensions["socialwork"].spec.db
+    with app.app_context():
+        downgrade(revision="b17d3da0400c")  # the initial schema
+        db.session.execute(sa.text(
+            "INSERT INTO contract (id, buyer_id, agency_id, community_ids, period_start, "
+            "period_end, budget, version, created_at) VALUES ('old', 'b1', 'a1', '[\"c1\"]', "
+            "'2025-01-01', '2025-12-31', 1000, 1, '2025-01-01 00:00:00')"))
+        db.session.commit()
+        upgrade()
+        row = db.session.execute(sa.text(
+            "SELECT c.milestones, v.version, v.reason FROM contract c JOIN contract_version v "
+            "ON v.contract_id = c.id WHERE c.id = 'old'")).one()
+        db.session.rollback()
+    milestones = row[0] if isinstance(row[0], list) else __import__("json").loads(row[0])
+    assert milestones == [] and row[1] == 1 and row[2] == "recorded before versions were kept"

@@ -1,15 +1,36 @@
-"""Evaluation's HTTP API: contracts and event counts (the scorecard comes with its issue)."""
+"""Evaluation's HTTP API: contracts with their indicator framework and versions, the measure
+catalogue and default template, event counts (the scorecard comes with its issue)."""
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
 from shared import auth
 from shared.errors import ApiError
 
-from .contracts import award
-from .models import Contract, EventTally, db
-from .schemas import ContractIn, ContractOut, CountsQuery, EventCounts
+from .contracts import amend, award
+from .framework import MEASURES, default_framework
+from .models import Contract, ContractVersion, EventTally, db
+from .schemas import (ContractAmend, ContractIn, ContractOut, ContractVersionOut, CountsQuery,
+                      EventCounts, TemplateOut)
 
 blp = Blueprint("evaluation", __name__, description="Contracts and outcomes")
+READERS = ("buyer_auditor", "agency_admin", "social_worker", "ops_admin")
+
+
+def _visible(query):
+    """A buyer sees its contracts, an agency the contracts it serves, ops all of them."""
+    claims = auth.require(*READERS)
+    if claims.role == "buyer_auditor":
+        return query.where(Contract.buyer_id == claims.buyer_id)
+    if claims.role in ("agency_admin", "social_worker"):
+        return query.where(Contract.agency_id == claims.agency_id)
+    return query
+
+
+def _contract(contract_id: str) -> Contract:
+    contract = db.session.scalar(_visible(sa.select(Contract).where(Contract.id == contract_id)))
+    if contract is None:
+        raise ApiError(404, f"Contract {contract_id} not found", f"未找到合同 {contract_id}")
+    return contract
 
 
 def buyer_communities(buyer_id: str) -> set[str]:
@@ -17,25 +38,52 @@ def buyer_communities(buyer_id: str) -> set[str]:
     return {community for contract in contracts for community in contract.community_ids}
 
 
+@blp.get("/templates/default")
+@blp.response(200, TemplateOut)
+def default_template():
+    """The default indicator framework (four empowerment dimensions) and every measure."""
+    auth.require(*READERS)
+    return {"framework": default_framework(),
+            "measures": [{"key": k, "name_zh": zh, "name_en": en, "unit": unit,
+                          "higher_is_better": higher}
+                         for k, (zh, en, unit, higher) in MEASURES.items()]}
+
+
 @blp.post("/contracts")
 @blp.arguments(ContractIn)
 @blp.response(201, ContractOut)
 def create_contract(data):
     claims = auth.require("buyer_auditor")
-    return award(data, claims.buyer_id)
+    return award(data, claims.buyer_id, claims.sub)
+
+
+@blp.get("/contracts")
+@blp.response(200, ContractOut(many=True))
+def list_contracts():
+    return db.session.scalars(_visible(sa.select(Contract)).order_by(Contract.id)).all()
 
 
 @blp.get("/contracts/<contract_id>")
 @blp.response(200, ContractOut)
 def get_contract(contract_id):
-    claims = auth.require("buyer_auditor", "ops_admin")
-    query = sa.select(Contract).where(Contract.id == contract_id)
-    if claims.role == "buyer_auditor":
-        query = query.where(Contract.buyer_id == claims.buyer_id)
-    contract = db.session.scalar(query)
-    if contract is None:
-        raise ApiError(404, f"Contract {contract_id} not found", f"未找到合同 {contract_id}")
-    return contract
+    return _contract(contract_id)
+
+
+@blp.patch("/contracts/<contract_id>")
+@blp.arguments(ContractAmend)
+@blp.response(200, ContractOut)
+def amend_contract(changes, contract_id):
+    """Adjust weights, targets, milestones, communities, period or budget: a new version."""
+    claims = auth.require("buyer_auditor")
+    return amend(_contract(contract_id), changes, claims.sub)
+
+
+@blp.get("/contracts/<contract_id>/versions")
+@blp.response(200, ContractVersionOut(many=True))
+def contract_versions(contract_id):
+    contract = _contract(contract_id)
+    return db.session.scalars(sa.select(ContractVersion).where(
+        ContractVersion.contract_id == contract.id).order_by(ContractVersion.version)).all()
 
 
 @blp.get("/event-counts")

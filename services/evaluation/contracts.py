@@ -1,19 +1,79 @@
-"""Awarding contracts: the record and contract.awarded commit together."""
+"""Contracts as records: the buyer awards and amends them; every version of the terms is
+kept whole, and each publishes contract.awarded or contract.amended (casework learns from
+them who serves whom, and when)."""
+from datetime import date
+from decimal import Decimal
+
 from shared import outbox
 from shared.errors import ApiError
 
-from .models import Contract, db, events
+from .framework import default_framework, framework_problems, milestone_problems
+from .models import Contract, ContractVersion, db, events
+
+TERMS = ("agency_id", "community_ids", "period_start", "period_end", "budget", "milestones",
+         "targets", "framework")
 
 
-def award(data: dict, buyer_id: str) -> Contract:
+def _plain(value):
+    if isinstance(value, (date, Decimal)):
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def terms(contract: Contract) -> dict:
+    return {key: _plain(getattr(contract, key)) for key in TERMS}
+
+
+def _check(contract: Contract) -> None:
+    problems = {**framework_problems(contract.framework),
+                **milestone_problems(contract.milestones, contract.period_start,
+                                     contract.period_end)}
+    if contract.period_end < contract.period_start:
+        problems["period_end"] = ["period_end must not be before period_start"]
+    if problems:
+        raise ApiError(422, fields=problems)
+
+
+def _event_data(contract: Contract) -> dict:
+    return {"contract_id": contract.id, "buyer_id": contract.buyer_id,
+            "agency_id": contract.agency_id, "community_ids": list(contract.community_ids),
+            "period_start": contract.period_start.isoformat(),
+            "period_end": contract.period_end.isoformat(), "budget": str(contract.budget)}
+
+
+def _record_version(contract: Contract, reason: str, by: str) -> None:
+    db.session.add(ContractVersion(contract_id=contract.id, version=contract.version,
+                                   terms=terms(contract), reason=reason, changed_by=by))
+
+
+def award(data: dict, buyer_id: str, by: str) -> Contract:
     if db.session.get(Contract, data["id"]) is not None:
         raise ApiError(409, f"Contract {data['id']} exists", f"合同 {data['id']} 已存在")
+    data = {**data, "framework": data.get("framework") or default_framework(),
+            "milestones": _plain(data["milestones"]), "targets": data["targets"]}
     contract = Contract(**data, buyer_id=buyer_id, version=1)
+    _check(contract)
     db.session.add(contract)
-    outbox.append(events, "contract.awarded", f"contract/{contract.id}", {
-        "contract_id": contract.id, "buyer_id": buyer_id, "agency_id": contract.agency_id,
-        "community_ids": list(contract.community_ids),
-        "period_start": contract.period_start.isoformat(),
-        "period_end": contract.period_end.isoformat(), "budget": str(contract.budget)})
+    db.session.flush()
+    _record_version(contract, "awarded", by)
+    outbox.append(events, "contract.awarded", f"contract/{contract.id}", _event_data(contract))
+    db.session.commit()
+    return contract
+
+
+def amend(contract: Contract, changes: dict, by: str) -> Contract:
+    """A new version of the terms; the old one stays as it was."""
+    reason = changes.pop("reason")
+    for key, value in changes.items():
+        setattr(contract, key, _plain(value) if key == "milestones" else value)
+    _check(contract)
+    contract.version += 1
+    _record_version(contract, reason, by)
+    outbox.append(events, "contract.amended", f"contract/{contract.id}",
+                  {**_event_data(contract), "version": contract.version, "reason": reason})
     db.session.commit()
     return contract

@@ -18,8 +18,22 @@ class Contract(db.Model):
     period_start = sa.Column(sa.Date, nullable=False)
     period_end = sa.Column(sa.Date, nullable=False)
     budget = sa.Column(sa.Numeric(14, 2), nullable=False)
+    milestones = sa.Column(sa.JSON, nullable=False, default=list)
+    targets = sa.Column(sa.JSON, nullable=False, default=dict)
+    framework = sa.Column(sa.JSON, nullable=False, default=list)
     version = sa.Column(sa.Integer, nullable=False, default=1)
     created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class ContractVersion(db.Model):
+    """Every version of a contract's terms, kept whole: what the buyer agreed to, when."""
+    __tablename__ = "contract_version"
+    contract_id = sa.Column(sa.String(64), sa.ForeignKey("contract.id"), primary_key=True)
+    version = sa.Column(sa.Integer, primary_key=True)
+    terms = sa.Column(sa.JSON, nullable=False)
+    reason = sa.Column(sa.String(500), nullable=False)
+    changed_by = sa.Column(sa.String(120), nullable=False)
+    changed_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 
 
 class EventTally(db.Model):

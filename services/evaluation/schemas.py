@@ -1,20 +1,70 @@
 """Evaluation's API contract."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+ID = validate.Length(1, 64)
+
+
+class IndicatorSchema(Schema):
+    measure = fields.Str(required=True, validate=validate.Length(1, 64))
+    weight = fields.Float(required=True, validate=validate.Range(0, 100),
+                          metadata={"description": "share of the dimension; 0 = monitored"})
+    target = fields.Float(required=True, validate=validate.Range(min=0))
+
+
+class DimensionSchema(Schema):
+    key = fields.Str(required=True, validate=validate.Regexp(r"^[a-z_]{1,32}$"))
+    name_zh = fields.Str(required=True, validate=validate.Length(1, 50))
+    name_en = fields.Str(required=True, validate=validate.Length(1, 100))
+    weight = fields.Float(required=True, validate=validate.Range(0, 100))
+    indicators = fields.List(fields.Nested(IndicatorSchema), required=True,
+                             validate=validate.Length(1, 30))
+
+
+class MilestoneSchema(Schema):
+    id = fields.Str(required=True, validate=ID)
+    due = fields.Date(required=True)
+    share = fields.Float(required=True, validate=validate.Range(0, 1),
+                         metadata={"description": "share of the budget paid at this milestone"})
+    min_score = fields.Float(load_default=60, validate=validate.Range(0, 100),
+                             metadata={"description": "total score for full payment"})
+
+
+class TargetsSchema(Schema):
+    """Deliverables the contract buys, for the whole period."""
+    cases = fields.Int(load_default=0, validate=validate.Range(min=0))
+    service_hours = fields.Float(load_default=0, validate=validate.Range(min=0))
+    sessions = fields.Int(load_default=0, validate=validate.Range(min=0))
+    activities = fields.Int(load_default=0, validate=validate.Range(min=0))
+
 
 class ContractIn(Schema):
-    id = fields.Str(required=True, validate=validate.Length(1, 64))
-    agency_id = fields.Str(required=True, validate=validate.Length(1, 64))
-    community_ids = fields.List(fields.Str(validate=validate.Length(1, 64)), required=True,
+    id = fields.Str(required=True, validate=ID)
+    agency_id = fields.Str(required=True, validate=ID)
+    community_ids = fields.List(fields.Str(validate=ID), required=True,
                                 validate=validate.Length(min=1))
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     budget = fields.Decimal(required=True, as_string=True, validate=validate.Range(min=0))
+    milestones = fields.List(fields.Nested(MilestoneSchema), load_default=list)
+    targets = fields.Nested(TargetsSchema, load_default=dict)
+    framework = fields.List(fields.Nested(DimensionSchema), load_default=None,
+                            metadata={"description": "omit for the default template"})
 
     @validates_schema
     def _period(self, data, **_):
         if data["period_end"] < data["period_start"]:
             raise ValidationError("period_end must not be before period_start", "period_end")
+
+
+class ContractAmend(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(2, 500))
+    agency_id = fields.Str(validate=ID)
+    community_ids = fields.List(fields.Str(validate=ID), validate=validate.Length(min=1))
+    period_end = fields.Date()
+    budget = fields.Decimal(as_string=True, validate=validate.Range(min=0))
+    milestones = fields.List(fields.Nested(MilestoneSchema))
+    targets = fields.Nested(TargetsSchema)
+    framework = fields.List(fields.Nested(DimensionSchema))
 
 
 class ContractOut(Schema):
@@ -25,7 +75,31 @@ class ContractOut(Schema):
     period_start = fields.Date()
     period_end = fields.Date()
     budget = fields.Decimal(as_string=True)
+    milestones = fields.List(fields.Dict())
+    targets = fields.Dict()
+    framework = fields.List(fields.Dict())
     version = fields.Int()
+
+
+class ContractVersionOut(Schema):
+    version = fields.Int()
+    terms = fields.Dict()
+    reason = fields.Str()
+    changed_by = fields.Str()
+    changed_at = fields.DateTime()
+
+
+class MeasureOut(Schema):
+    key = fields.Str()
+    name_zh = fields.Str()
+    name_en = fields.Str()
+    unit = fields.Str()
+    higher_is_better = fields.Bool()
+
+
+class TemplateOut(Schema):
+    framework = fields.List(fields.Dict())
+    measures = fields.List(fields.Nested(MeasureOut))
 
 
 class EventCounts(Schema):
