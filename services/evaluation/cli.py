@@ -7,12 +7,14 @@ from shared.events import Event
 
 from .handlers import HANDLERS
 from .models import EventTally, db, events
+from .projections import PROJECTION_TABLES
 
 
 def rebuild() -> int:
     """Replay every event in the inbox through the handlers, in each source's order, into
     empty projections, in one transaction: the figures come out as if consumed afresh."""
-    db.session.execute(sa.delete(EventTally))
+    for table in (EventTally, *PROJECTION_TABLES):
+        db.session.execute(sa.delete(table))
     count = 0
     rows = db.session.scalars(sa.select(events.Inbox.body).order_by(
         events.Inbox.source, events.Inbox.seq))

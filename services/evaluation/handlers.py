@@ -1,11 +1,11 @@
 """What evaluation consumes: everything intake and casework publish.
 
-The inbox keeps each event once, as the event log the projections are built from; the
-tally counts them by type and community (the scorecard's projections come with its issue).
-"""
+The inbox keeps each event once, as the event log; each event is counted in the tally and
+projected (services/evaluation/projections.py) in the same transaction."""
 from shared.events import CATALOGUE
 
 from .models import EventTally, db
+from .projections import PROJECTORS
 
 
 def tally(event):
@@ -17,5 +17,12 @@ def tally(event):
     row.count += 1
 
 
-HANDLERS = {short: tally for short, spec in CATALOGUE.items()
+def consume(event):
+    tally(event)
+    project = PROJECTORS.get(event.short_type)
+    if project is not None:
+        project(event)
+
+
+HANDLERS = {short: consume for short, spec in CATALOGUE.items()
             if spec.source in ("/intake", "/casework")}

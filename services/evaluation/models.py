@@ -42,3 +42,60 @@ class EventTally(db.Model):
     type = sa.Column(sa.String(120), primary_key=True)
     community_id = sa.Column(sa.String(64), primary_key=True)
     count = sa.Column(sa.BigInteger, nullable=False, default=0)
+
+
+# -- projections: built only from consumed events, rebuilt from the event log -------------
+
+class ResidentFact(db.Model):
+    """A registered resident as intake's events describe them (coarse demographics only)."""
+    __tablename__ = "resident_fact"
+    ref = sa.Column(sa.String(64), primary_key=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    grid_id = sa.Column(sa.String(64), nullable=False)
+    age_band = sa.Column(sa.String(8), nullable=False)
+    gender = sa.Column(sa.String(8), nullable=False)
+    household_type = sa.Column(sa.String(16), nullable=False)
+    flags = sa.Column(sa.JSON, nullable=False)
+    registered_on = sa.Column(sa.Date)
+    source_seq = sa.Column(sa.BigInteger, nullable=False)
+
+
+class Act(db.Model):
+    """One thing a resident did, on a day, with the rung of the participation ladder it
+    shows: 1 served, 2 participant, 3 contributor, 4 co-decider, 5 leader."""
+    __tablename__ = "act"
+    id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    event_id = sa.Column(sa.String(64), nullable=False, index=True)
+    resident_ref = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    on = sa.Column(sa.Date, nullable=False, index=True)
+    kind = sa.Column(sa.String(16), nullable=False)
+    rung = sa.Column(sa.Integer, nullable=False)
+    __table_args__ = (sa.UniqueConstraint("event_id", "resident_ref", "kind"),)
+
+
+class Initiative(db.Model):
+    """A topic, session or activity, and whether residents initiated or led it."""
+    __tablename__ = "initiative"
+    record_id = sa.Column(sa.String(64), primary_key=True)
+    kind = sa.Column(sa.String(16), nullable=False)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    on = sa.Column(sa.Date, nullable=False, index=True)
+    resident_led = sa.Column(sa.Boolean, nullable=False)
+
+
+class TopicFact(db.Model):
+    """A council topic through its cycle: proposed, decided, carried out."""
+    __tablename__ = "topic_fact"
+    topic_id = sa.Column(sa.String(64), primary_key=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    proposer_kind = sa.Column(sa.String(24))
+    proposer_ref = sa.Column(sa.String(64))
+    proposed_on = sa.Column(sa.Date)
+    decision_id = sa.Column(sa.String(64), index=True)
+    outcome = sa.Column(sa.String(16))
+    decision_mode = sa.Column(sa.String(16))
+    decided_on = sa.Column(sa.Date)
+    progress = sa.Column(sa.Integer)
+    progress_status = sa.Column(sa.String(16))
+    progress_on = sa.Column(sa.Date)

@@ -1,0 +1,149 @@
+"""Projections of the event log: who did what (acts on the participation ladder), which
+initiatives residents led, each council topic's cycle. Built only from consumed events; a
+correction re-projects the record it corrects."""
+from datetime import date
+
+import sqlalchemy as sa
+
+from shared.events import Event
+
+from .models import Act, Initiative, ResidentFact, TopicFact, db, events
+
+SERVED, PARTICIPANT, CONTRIBUTOR, CO_DECIDER, LEADER = 1, 2, 3, 4, 5
+RUNGS = {"served": SERVED, "attended": PARTICIPANT, "volunteered": CONTRIBUTOR,
+         "proposed": CONTRIBUTOR, "voted": CO_DECIDER, "member": CO_DECIDER, "led": LEADER}
+
+
+def _day(value: str) -> date:
+    return date.fromisoformat(value[:10])
+
+
+def _acts(event, refs, kind: str, community_id: str, on: date) -> None:
+    for ref in dict.fromkeys(refs):  # once per resident, in order
+        db.session.add(Act(event_id=event.id, resident_ref=ref, community_id=community_id,
+                           on=on, kind=kind, rung=RUNGS[kind]))
+
+
+def _initiative(record_id: str, kind: str, community_id: str, on: date, resident_led: bool):
+    row = db.session.get(Initiative, record_id) or Initiative(record_id=record_id)
+    row.kind, row.community_id, row.on, row.resident_led = kind, community_id, on, resident_led
+    db.session.add(row)
+
+
+def _topic(topic_id: str, community_id: str) -> TopicFact:
+    row = db.session.get(TopicFact, topic_id)
+    if row is None:
+        row = TopicFact(topic_id=topic_id, community_id=community_id)
+        db.session.add(row)
+    return row
+
+
+def resident(event) -> None:
+    d = event.data
+    row = db.session.get(ResidentFact, d["resident_ref"])
+    if row is not None and row.source_seq > event.sequence:
+        return
+    row = row or ResidentFact(ref=d["resident_ref"])
+    row.community_id, row.grid_id, row.age_band = d["community_id"], d["grid_id"], d["age_band"]
+    row.gender, row.household_type, row.flags = d["gender"], d["household_type"], d["flags"]
+    row.registered_on = _day(d["registered_on"]) if "registered_on" in d else row.registered_on
+    row.source_seq = event.sequence
+    db.session.add(row)
+
+
+def case_opened(event) -> None:
+    d = event.data
+    _acts(event, [d["resident_ref"]], "served", d["community_id"], _day(d["opened_on"]))
+
+
+def session(event) -> None:
+    d, on = event.data, _day(event.data["date"])
+    kind = "served" if d["method"] == "casework" else "attended"
+    _acts(event, d["attendee_refs"], kind, d["community_id"], on)
+    _acts(event, d["leader_refs"], "led", d["community_id"], on)
+    _initiative(d["session_id"], "session", d["community_id"], on, d["led_by"] != "agency")
+
+
+def activity(event) -> None:
+    d, on = event.data, _day(event.data["date"])
+    kind = "volunteered" if d["kind"] == "volunteer_service" else "attended"
+    _acts(event, d["attendee_refs"], kind, d["community_id"], on)
+    _acts(event, d["leader_refs"], "led", d["community_id"], on)
+    _initiative(d["activity_id"], "activity", d["community_id"], on, d["led_by"] != "agency")
+
+
+def volunteer(event) -> None:
+    d = event.data
+    _acts(event, [d["resident_ref"]], "volunteered", d["community_id"],
+          _day(d["registered_on"]))
+
+
+def organization(event) -> None:
+    d = event.data
+    on = _day(d.get("formed_on") or d["on"])
+    _acts(event, d["member_refs"], "member", d["community_id"], on)
+    _acts(event, d["leader_refs"], "led", d["community_id"], on)
+
+
+def topic_proposed(event) -> None:
+    d, on = event.data, _day(event.data["proposed_on"])
+    row = _topic(d["topic_id"], d["community_id"])
+    row.proposer_kind, row.proposer_ref, row.proposed_on = (
+        d["proposer_kind"], d["proposer_ref"], on)
+    if d["proposer_kind"] == "resident":
+        _acts(event, [d["proposer_ref"]], "proposed", d["community_id"], on)
+    _initiative(d["topic_id"], "topic", d["community_id"], on, d["proposer_kind"] == "resident")
+
+
+def meeting(event) -> None:
+    d = event.data
+    _acts(event, d["attendee_refs"], "attended", d["community_id"], _day(d["date"]))
+
+
+def decision(event) -> None:
+    d, on = event.data, _day(event.data["decided_on"])
+    row = _topic(d["topic_id"], d["community_id"])
+    if row.decided_on is None or on >= row.decided_on:  # a later decision supersedes
+        row.decision_id, row.outcome = d["decision_id"], d["outcome"]
+        row.decision_mode, row.decided_on = d["decision_mode"], on
+    _acts(event, d["voter_refs"], "voted", d["community_id"], on)
+
+
+def progressed(event) -> None:
+    d, on = event.data, _day(event.data["on"])
+    row = db.session.scalar(sa.select(TopicFact).where(TopicFact.decision_id == d["decision_id"]))
+    if row is None:  # the decision has not arrived yet: retried until it has
+        raise LookupError(f"decision {d['decision_id']} not projected yet")
+    if row.progress_on is None or on >= row.progress_on:
+        row.progress, row.progress_status, row.progress_on = d["progress"], d["status"], on
+
+
+def corrected(event) -> None:
+    """Re-project the corrected record: the original event with the corrected values, under
+    the original event's id, replacing what it projected before."""
+    body = db.session.scalar(sa.select(events.Inbox.body).where(
+        events.Inbox.event_id == event.data["corrects_event_id"]))
+    if body is None:
+        raise LookupError("the corrected event has not arrived yet")
+    original = Event.from_json(body)
+    if original.short_type not in CORRECTABLE:
+        return
+    merged = Event(**{**original.__dict__, "data": {**original.data,
+                                                    **event.data["changes"]}})
+    db.session.execute(sa.delete(Act).where(Act.event_id == original.id))
+    CORRECTABLE[original.short_type](merged)
+
+
+CORRECTABLE = {"session.delivered": session, "capacity.activity_held": activity,
+               "council.meeting_held": meeting, "council.decision_made": decision}
+
+PROJECTORS = {
+    "resident.registered": resident, "resident.updated": resident,
+    "case.opened": case_opened, "session.delivered": session,
+    "capacity.activity_held": activity, "volunteer.registered": volunteer,
+    "organization.formed": organization, "organization.updated": organization,
+    "council.topic_proposed": topic_proposed, "council.meeting_held": meeting,
+    "council.decision_made": decision, "council.decision_progressed": progressed,
+    "record.corrected": corrected,
+}
+PROJECTION_TABLES = (Act, Initiative, TopicFact, ResidentFact)
