@@ -24,10 +24,10 @@ def session(sid, day, attendees, led_by="agency", leaders=(), method="group_work
         "leader_refs": list(leaders), "attendee_refs": attendees, **timed(day)})
 
 
-def topic(tid, day, kind, ref=None):
+def topic(tid, day, kind, ref=None, needs=()):
     return ("council.topic_proposed", {"topic_id": tid, "community_id": "c1",
                                        "proposer_kind": kind, "proposer_ref": ref,
-                                       "need_ids": [], "channel": "in_person",
+                                       "need_ids": list(needs), "channel": "in_person",
                                        "proposed_on": day})
 
 
@@ -43,17 +43,44 @@ def progress(did, day, status, value):
                                             "status": status, "progress": value, "on": day})
 
 
-def resident(ref, grid):
+def resident(i):
     return ("resident.registered", {
-        "resident_ref": ref, "community_id": "c1", "grid_id": grid, "household_ref": None,
-        "household_type": "nuclear", "age_band": "35-59", "gender": "female", "flags": [],
-        "registered_on": "2025-12-01"})
+        "resident_ref": f"r{i}", "community_id": "c1", "grid_id": "g1" if i <= 3 else "g2",
+        "household_ref": None, "household_type": "nuclear",
+        "age_band": "60-69" if i <= 2 else "35-59", "gender": "female" if i <= 4 else "male",
+        "flags": [], "registered_on": "2025-12-01"})
 
 
+def need(nid, day, channel):
+    return ("need.reported", {"need_id": nid, "community_id": "c1", "grid_id": None,
+                              "resident_ref": None, "household_ref": None,
+                              "category": "health", "urgency": "routine",
+                              "safety_flag": False, "channel": channel,
+                              "reported_at": f"{day}T08:00:00Z"})
+
+
+def organization(oid, day, members, leaders):
+    return ("organization.formed", {**BASE, "organization_id": oid, "kind": "mutual_aid",
+                                    "status": "active", "formed_on": day,
+                                    "leader_refs": leaders, "member_refs": members})
+
+
+CASE = {**BASE, "case_id": "k1", "resident_ref": "r1", "need_id": "n1"}
 STORY = [
-    *[resident(f"r{i}", "g1" if i <= 3 else "g2") for i in range(1, 7)],
-    ("case.opened", {**BASE, "case_id": "k1", "resident_ref": "r1", "need_id": None,
-                     "worker_id": "w1", "opened_on": "2026-01-10"}),
+    *[resident(i) for i in range(1, 9)],          # r7, r8 registered, never take part
+    need("n1", "2026-01-05", "walk_in"), need("n2", "2026-02-20", "online"),
+    need("n3", "2026-03-10", "hotline"), need("n4", "2026-08-01", "online"),
+    ("case.opened", {**CASE, "worker_id": "w1", "opened_on": "2026-01-10"}),
+    ("case.closed", {**CASE, "outcome": "goals_met", "goal_outcomes": [],
+                     "closed_on": "2026-03-01"}),
+    organization("o1", "2026-02-20", ["r2", "r6"], ["r6"]),
+    organization("o2", "2026-03-01", ["r6", "r4"], ["r6"]),
+    ("capacity.activity_held", {**BASE, "activity_id": "a-2", "kind": "volunteer_service",
+                                "led_by": "organization", "organization_id": "o1",
+                                "leader_refs": ["r6"], "attendee_refs": ["r2"],
+                                **timed("2026-05-10", "09:00", "12:00"), "hours": 3.0}),
+    ("volunteer.registered", {**BASE, "volunteer_id": "v2", "resident_ref": "r5",
+                              "registered_on": "2026-04-01"}),
     session("s1", "2026-02-01", ["r1", "r2", "r3"]),
     ("capacity.activity_held", {**BASE, "activity_id": "a-1", "kind": "training",
                                 "led_by": "agency", "organization_id": None,
@@ -61,7 +88,7 @@ STORY = [
                                 **timed("2026-02-15")}),
     ("volunteer.registered", {**BASE, "volunteer_id": "v1", "resident_ref": "r2",
                               "registered_on": "2026-03-01"}),
-    topic("t1", "2026-03-05", "resident", "r3"),
+    topic("t1", "2026-03-05", "resident", "r3", needs=["n2"]),
     topic("t2", "2026-03-06", "social_worker"),
     topic("t3", "2026-03-07", "resident", "r5"),
     ("council.meeting_held", {**BASE, "meeting_id": "m1", "topic_ids": ["t1", "t2", "t3"],
@@ -103,30 +130,32 @@ def measured(app, fn, scope=PERIOD):
 
 def test_the_participation_ladder(evaluation):
     result = measured(evaluation, measures.ladder)
-    # r1 served→voted (4); r2 volunteered, voted (4); r3 proposed t1, adopted and carried out
-    # (5); r4 attended (2); r5 proposed (3); r6 led a session (5); r9 is in c2; s3 is later
+    # r1 served, then voted (4); r2 volunteered, voted, member of o1 (4); r3 proposed t1,
+    # adopted and carried out (5); r4 trained, then joined o2 (4); r5 proposed (3); r6 leads
+    # a session and both organisations (5); r9 is in c2; s3 is after the period
     assert result["residents"] == 6
-    assert result["highest"] == {"served": 0, "participant": 1, "contributor": 1,
-                                 "co_decider": 2, "leader": 2}
-    assert result["at_least"] == {"served": 6, "participant": 6, "contributor": 5,
-                                  "co_decider": 4, "leader": 2}
+    assert result["highest"] == {"served": 0, "participant": 0, "contributor": 1,
+                                 "co_decider": 3, "leader": 2}
+    assert result["at_least"] == {"served": 6, "participant": 6, "contributor": 6,
+                                  "co_decider": 5, "leader": 2}
     conversion = {k: v["value"] for k, v in result["conversion"].items()}
-    assert conversion == {"served_to_participant": 1.0, "participant_to_contributor": 0.8333,
-                          "contributor_to_co_decider": 0.8, "co_decider_to_leader": 0.5}
+    assert conversion == {"served_to_participant": 1.0, "participant_to_contributor": 1.0,
+                          "contributor_to_co_decider": 0.8333, "co_decider_to_leader": 0.4}
 
 
 def test_the_ladder_of_one_grid(evaluation):
     scope = measures.Scope(("c1",), PERIOD.start, PERIOD.end, grid_id="g2")
     result = measured(evaluation, measures.ladder, scope)
-    assert result["residents"] == 3  # r4, r5, r6
-    assert result["highest"] == {"served": 0, "participant": 1, "contributor": 1,
-                                 "co_decider": 0, "leader": 1}
+    assert result["residents"] == 3  # r4, r5, r6 (r7, r8 took no part)
+    assert result["highest"] == {"served": 0, "participant": 0, "contributor": 1,
+                                 "co_decider": 1, "leader": 1}
 
 
 def test_the_dependency_ratio(evaluation):
-    # in the period: s1, a-1, t2 by the agency; t1, t3 by residents, s2 resident-led
+    # in the period: s1, a-1, t2 by the agency; t1, t3 by residents, s2 resident-led, a-2
+    # led by o1
     assert measured(evaluation, measures.dependency_ratio) == {
-        "value": 0.5, "numerator": 3, "denominator": 6}
+        "value": 0.5714, "numerator": 4, "denominator": 7}
     first_quarter = measures.Scope(("c1",), date(2026, 1, 1), date(2026, 3, 31))
     assert measured(evaluation, measures.dependency_ratio, first_quarter)["value"] == 0.4
 
@@ -156,11 +185,15 @@ def test_follow_through_and_stalled_decisions(evaluation):
 
 
 def test_a_correction_re_projects_the_record(evaluation):
+    import sqlalchemy as sa
+
+    from shared.events import Event
     with evaluation.app_context():
         store = evaluation.extensions["socialwork"].store
-        import sqlalchemy as sa
-        training_event = store.session.scalar(sa.select(store.Inbox.event_id).where(
+        bodies = store.session.scalars(sa.select(store.Inbox.body).where(
             store.Inbox.type == "capacity.activity_held"))
+        training_event = next(e.id for e in map(Event.from_json, bodies)
+                              if e.data["activity_id"] == "a-1")
     feed_more = [("record.corrected", {"record_type": "capacity_activity", "record_id": "a-1",
                                        "corrects_event_id": training_event,
                                        "reason": "漏登", "changes": {
@@ -170,7 +203,7 @@ def test_a_correction_re_projects_the_record(evaluation):
         event = forge(*feed_more[0], 500, source="/casework")
         inbox.apply(event, event.to_json(), "test")
     result = measured(evaluation, measures.ladder)
-    assert result["residents"] == 7 and result["highest"]["participant"] == 2
+    assert result["residents"] == 7 and result["highest"]["participant"] == 1
 
 
 def test_rebuilding_gives_the_same_figures(evaluation):
@@ -184,3 +217,62 @@ def test_rebuilding_gives_the_same_figures(evaluation):
                                                 measures.topic_adoption, measures.response,
                                                 measures.follow_through)]
     assert after == before
+
+
+def test_traceability_of_needs(evaluation):
+    # n1 became case k1 after 5 days, n2 was taken up by topic t1, n3 by nothing; n4 is later
+    assert measured(evaluation, measures.traceability) == {
+        "traced": {"value": 0.6667, "numerator": 2, "denominator": 3},
+        "median_days_to_case": 5}
+
+
+def test_breadth_and_stability(evaluation):
+    assert measured(evaluation, measures.breadth) == {"value": 0.75, "numerator": 6,
+                                                      "denominator": 8}
+    first_quarter = measures.Scope(("c1",), date(2026, 1, 1), date(2026, 3, 31))
+    # everyone but r5 (March only) took part in both February and March
+    assert measured(evaluation, measures.stability, first_quarter) == {
+        "value": 0.8333, "numerator": 5, "denominator": 6}
+
+
+def test_representativeness(evaluation):
+    # registered: 4 women, 4 men; 2 aged 60-69, 6 aged 35-59; 3 in g1, 5 in g2
+    # participants r1-r6: 4 women, 2 men; 2 aged 60-69; 3 in g1, 3 in g2
+    result = measured(evaluation, measures.representativeness)
+    assert result["gap"] == {"gender": 0.1667, "age_band": 0.0833, "grid_id": 0.125,
+                             "household_type": 0.0}
+    assert result["without_demographics"]["numerator"] == 0
+
+
+def test_capacity_to_leadership(evaluation):
+    # r4 trained on 15 February and joined o2 on 1 March
+    assert measured(evaluation, measures.capacity_to_leadership) == {
+        "converted": {"value": 1.0, "numerator": 1, "denominator": 1}, "median_days": 14}
+
+
+def test_organisations_and_volunteers(evaluation):
+    # o1 ran a-2 on 10 May, o2 nothing; r2 served in a-2, r5 only registered
+    assert measured(evaluation, measures.organisational_vitality)["value"] == 0.5
+    result = measured(evaluation, measures.volunteer_activation)
+    assert result["active"] == {"value": 0.5, "numerator": 1, "denominator": 2}
+    # a-2: 3 hours by 2 residents; s1 and s2: 2 hours by one worker each
+    assert (result["volunteer_hours"], result["worker_hours"], result["hours_ratio"]) == (
+        6.0, 4.0, 1.5)
+
+
+def test_service_to_participation(evaluation):
+    # k1 closed on 1 March; r1 attended the council meeting on 20 March
+    assert measured(evaluation, measures.service_to_participation)["value"] == 1.0
+    late = measures.Scope(("c1",), date(2026, 3, 2), date(2026, 6, 30))
+    assert measured(evaluation, measures.service_to_participation, late)["denominator"] == 0
+
+
+def test_decision_mode_channels_and_outputs(evaluation):
+    assert measured(evaluation, measures.decision_mode) == {
+        "counts": {"consulted": 2, "delegated": 1},
+        "resident_power": {"value": 0.3333, "numerator": 1, "denominator": 3}}
+    assert measured(evaluation, measures.channels) == {
+        "digital": {"value": 0.1667, "numerator": 1, "denominator": 6},
+        "sessions": {"online": 0, "in_person": 2}}
+    assert measured(evaluation, measures.outputs) == {
+        "cases": 1, "sessions": 2, "service_hours": 4.0, "activities": 2}

@@ -63,7 +63,8 @@ def record_session(data: dict, claims) -> Session:
 
 def activity_data(a: CapacityActivity) -> dict:
     return {"activity_id": a.id, "agency_id": a.agency_id, "community_id": a.community_id,
-            "kind": a.kind, "led_by": a.led_by, "organization_id": a.organization_id,
+            "kind": a.kind, "worker_ids": a.worker_ids, "led_by": a.led_by,
+            "organization_id": a.organization_id,
             "leader_refs": a.leader_refs, "attendee_refs": a.attendee_refs, "hours": a.hours,
             **timed_data(a)}
 

@@ -7,7 +7,8 @@ from statistics import median
 
 import sqlalchemy as sa
 
-from .models import Act, Initiative, ResidentFact, TopicFact, db
+from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, ResidentFact,
+                     TopicFact, TopicNeed, VolunteerFact, db)
 from .projections import LEADER
 
 RUNG_NAMES = {1: "served", 2: "participant", 3: "contributor", 4: "co_decider", 5: "leader"}
@@ -103,3 +104,168 @@ def follow_through(scope: Scope) -> dict:
     return {"carried_out": ratio(done, len(rows)),
             "mean_progress": round(sum(progress) / len(progress), 2) if progress else None,
             "stalled": ratio(stalled, len(rows))}
+
+
+ACTIVE_WINDOW = timedelta(days=90)
+LEADERSHIP_WINDOW = timedelta(days=180)
+LEADERSHIP_ACTS = ("proposed", "led", "member")
+DEMOGRAPHICS = ("age_band", "gender", "household_type", "grid_id")
+
+
+def _participants(scope: Scope) -> set[str]:
+    """Unique residents who acted (rung participant or above) in the period."""
+    return set(db.session.scalars(sa.select(Act.resident_ref).where(
+        *_in(scope, Act.community_id, Act.on), Act.rung >= 2).distinct()))
+
+
+def _registered(scope: Scope):
+    return sa.select(ResidentFact).where(
+        ResidentFact.community_id.in_(scope.communities),
+        sa.or_(ResidentFact.registered_on.is_(None), ResidentFact.registered_on <= scope.end))
+
+
+def traceability(scope: Scope) -> dict:
+    """Needs reported in the period that led to a case or a council topic / needs reported;
+    median days from need to case."""
+    needs = db.session.execute(sa.select(NeedFact.need_id, NeedFact.reported_on).where(
+        *_in(scope, NeedFact.community_id, NeedFact.reported_on))).all()
+    ids = [n for n, _ in needs]
+    opened = dict(db.session.execute(sa.select(CaseFact.need_id, sa.func.min(
+        CaseFact.opened_on)).where(CaseFact.need_id.in_(ids)).group_by(CaseFact.need_id)).all())
+    topical = set(db.session.scalars(sa.select(TopicNeed.need_id).where(
+        TopicNeed.need_id.in_(ids))))
+    days = [(opened[n] - day).days for n, day in needs if opened.get(n)]
+    return {"traced": ratio(sum(1 for n in ids if n in opened or n in topical), len(ids)),
+            "median_days_to_case": median(days) if days else None}
+
+
+def breadth(scope: Scope) -> dict:
+    registered = db.session.scalar(sa.select(sa.func.count()).select_from(
+        _registered(scope).subquery()))
+    return ratio(len(_participants(scope)), registered)
+
+
+def stability(scope: Scope) -> dict:
+    """Participants active in two or more distinct months of the period (a quarter)."""
+    rows = db.session.execute(sa.select(Act.resident_ref, Act.on).where(
+        *_in(scope, Act.community_id, Act.on), Act.rung >= 2)).all()
+    months: dict[str, set] = {}
+    for ref, day in rows:
+        months.setdefault(ref, set()).add((day.year, day.month))
+    return ratio(sum(1 for m in months.values() if len(m) >= 2), len(months))
+
+
+def representativeness(scope: Scope) -> dict:
+    """Per demographic: 1/2 × Σ |share among participants − share among registered|
+    (0 = participants mirror the community), and the share of participants unknown here."""
+    registered = {r.ref: r for r in db.session.scalars(_registered(scope))}
+    participants = _participants(scope)
+    known = [registered[p] for p in participants if p in registered]
+    gaps = {}
+    for attribute in DEMOGRAPHICS:
+        groups = {getattr(r, attribute) for r in registered.values()}
+        def share(rows, group):
+            return sum(1 for r in rows if getattr(r, attribute) == group) / len(rows)
+        gaps[attribute] = round(0.5 * sum(abs(share(known, g) - share(registered.values(), g))
+                                          for g in groups), 4) if known else None
+    return {"gap": gaps, "without_demographics": ratio(len(participants) - len(known),
+                                                       len(participants))}
+
+
+def capacity_to_leadership(scope: Scope) -> dict:
+    """Residents trained in the period who within 180 days propose a topic, lead, or found or
+    join a resident organisation / residents trained; median days to that first act."""
+    trained = dict(db.session.execute(sa.select(Act.resident_ref, sa.func.min(Act.on)).where(
+        *_in(scope, Act.community_id, Act.on), Act.kind == "trained").group_by(
+        Act.resident_ref)).all())
+    days = []
+    for ref, first in trained.items():
+        later = db.session.scalar(sa.select(sa.func.min(Act.on)).where(
+            Act.resident_ref == ref, Act.kind.in_(LEADERSHIP_ACTS), Act.on >= first,
+            Act.on <= first + LEADERSHIP_WINDOW))
+        if later is not None:
+            days.append((later - first).days)
+    return {"converted": ratio(len(days), len(trained)),
+            "median_days": median(days) if days else None}
+
+
+def organisational_vitality(scope: Scope) -> dict:
+    """Organisations with a self-led activity in the 90 days to the period's end / formed."""
+    formed = db.session.scalars(sa.select(OrganizationFact.organization_id).where(
+        OrganizationFact.community_id.in_(scope.communities),
+        OrganizationFact.formed_on <= scope.end)).all()
+    active = set(db.session.scalars(sa.select(Initiative.organization_id).where(
+        Initiative.organization_id.in_(formed), Initiative.resident_led,
+        Initiative.on > scope.end - ACTIVE_WINDOW, Initiative.on <= scope.end)))
+    return ratio(len(active), len(formed))
+
+
+def volunteer_activation(scope: Scope) -> dict:
+    """Volunteers who served in the 90 days to the period's end / registered volunteers;
+    volunteer hours / social worker hours in the period."""
+    volunteers = db.session.scalars(sa.select(VolunteerFact.resident_ref).where(
+        VolunteerFact.community_id.in_(scope.communities),
+        VolunteerFact.registered_on <= scope.end)).all()
+    served = set(db.session.scalars(sa.select(Act.resident_ref).where(
+        Act.resident_ref.in_(volunteers), Act.kind == "volunteered",
+        Act.community_id.in_(scope.communities), Act.on > scope.end - ACTIVE_WINDOW,
+        Act.on <= scope.end)))
+    rows = db.session.execute(sa.select(Initiative.detail, Initiative.hours,
+                                        Initiative.workers, Initiative.helpers).where(
+        *_in(scope, Initiative.community_id, Initiative.on),
+        Initiative.kind.in_(("session", "activity")))).all()
+    volunteer_hours = sum(h * n for detail, h, _, n in rows if detail == "volunteer_service")
+    worker_hours = sum(h * w for _, h, w, _ in rows)
+    return {"active": ratio(len(served), len(volunteers)),
+            "volunteer_hours": volunteer_hours, "worker_hours": worker_hours,
+            "hours_ratio": round(volunteer_hours / worker_hours, 4) if worker_hours else None}
+
+
+def service_to_participation(scope: Scope) -> dict:
+    """Cases closed in the period whose resident takes part, trains or volunteers within
+    90 days of closing / cases closed: the conversion the buyer pays for."""
+    closed = db.session.execute(sa.select(CaseFact.resident_ref, CaseFact.closed_on).where(
+        *_in(scope, CaseFact.community_id, CaseFact.closed_on))).all()
+    converted = sum(1 for ref, day in closed if db.session.scalar(
+        sa.select(sa.func.count()).select_from(Act).where(
+            Act.resident_ref == ref, Act.rung >= 2, Act.on > day,
+            Act.on <= day + ACTIVE_WINDOW)))
+    return ratio(converted, len(closed))
+
+
+def decision_mode(scope: Scope) -> dict:
+    """How decided topics were decided (Arnstein-style), and the share decided by residents
+    with partners or delegated to them."""
+    modes = db.session.scalars(sa.select(TopicFact.decision_mode).where(
+        *_in(scope, TopicFact.community_id, TopicFact.decided_on),
+        TopicFact.outcome != "deferred")).all()
+    counts = {mode: modes.count(mode) for mode in sorted(set(modes))}
+    return {"counts": counts, "resident_power": ratio(
+        sum(1 for m in modes if m in ("partnership", "delegated")), len(modes))}
+
+
+def channels(scope: Scope) -> dict:
+    """Needs and topics that came in digitally; sessions online and in person."""
+    needs = db.session.scalars(sa.select(NeedFact.channel).where(
+        *_in(scope, NeedFact.community_id, NeedFact.reported_on))).all()
+    rows = db.session.execute(sa.select(Initiative.kind, Initiative.channel).where(
+        *_in(scope, Initiative.community_id, Initiative.on),
+        Initiative.kind.in_(("topic", "session")))).all()
+    topics = [c for kind, c in rows if kind == "topic"]
+    sessions = [c for kind, c in rows if kind == "session"]
+    digital = sum(1 for c in needs if c == "online") + sum(1 for c in topics if c == "online")
+    return {"digital": ratio(digital, len(needs) + len(topics)),
+            "sessions": {"online": sessions.count("online"),
+                         "in_person": sessions.count("in_person")}}
+
+
+def outputs(scope: Scope) -> dict:
+    """What the contract buys, as delivered: cases opened, sessions and their hours,
+    capacity-building activities."""
+    cases = db.session.scalar(sa.select(sa.func.count()).select_from(CaseFact).where(
+        *_in(scope, CaseFact.community_id, CaseFact.opened_on)))
+    rows = db.session.execute(sa.select(Initiative.kind, Initiative.hours).where(
+        *_in(scope, Initiative.community_id, Initiative.on))).all()
+    return {"cases": cases, "sessions": sum(1 for k, _ in rows if k == "session"),
+            "service_hours": sum(h for k, h in rows if k == "session"),
+            "activities": sum(1 for k, _ in rows if k == "activity")}

@@ -69,19 +69,68 @@ class Act(db.Model):
     resident_ref = sa.Column(sa.String(64), nullable=False, index=True)
     community_id = sa.Column(sa.String(64), nullable=False, index=True)
     on = sa.Column(sa.Date, nullable=False, index=True)
-    kind = sa.Column(sa.String(16), nullable=False)
+    kind = sa.Column(sa.String(24), nullable=False)
     rung = sa.Column(sa.Integer, nullable=False)
     __table_args__ = (sa.UniqueConstraint("event_id", "resident_ref", "kind"),)
 
 
 class Initiative(db.Model):
-    """A topic, session or activity, and whether residents initiated or led it."""
+    """A topic, session or activity, whether residents initiated or led it, and for sessions
+    and activities their hours, workers and resident helpers (volunteer hours)."""
     __tablename__ = "initiative"
     record_id = sa.Column(sa.String(64), primary_key=True)
     kind = sa.Column(sa.String(16), nullable=False)
+    detail = sa.Column(sa.String(24))
     community_id = sa.Column(sa.String(64), nullable=False, index=True)
     on = sa.Column(sa.Date, nullable=False, index=True)
     resident_led = sa.Column(sa.Boolean, nullable=False)
+    organization_id = sa.Column(sa.String(64), index=True)
+    channel = sa.Column(sa.String(16))
+    hours = sa.Column(sa.Float, nullable=False, default=0)
+    workers = sa.Column(sa.Integer, nullable=False, default=0)
+    helpers = sa.Column(sa.Integer, nullable=False, default=0)
+
+
+class TopicNeed(db.Model):
+    """A need a council topic takes up."""
+    __tablename__ = "topic_need"
+    topic_id = sa.Column(sa.String(64), primary_key=True)
+    need_id = sa.Column(sa.String(64), primary_key=True, index=True)
+
+
+class NeedFact(db.Model):
+    """A need reported at intake (cases and topics name the needs they take up)."""
+    __tablename__ = "need_fact"
+    need_id = sa.Column(sa.String(64), primary_key=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    channel = sa.Column(sa.String(16), nullable=False)
+    reported_on = sa.Column(sa.Date, nullable=False, index=True)
+
+
+class CaseFact(db.Model):
+    __tablename__ = "case_fact"
+    case_id = sa.Column(sa.String(64), primary_key=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    resident_ref = sa.Column(sa.String(64), nullable=False)
+    need_id = sa.Column(sa.String(64))
+    opened_on = sa.Column(sa.Date)
+    closed_on = sa.Column(sa.Date)
+    outcome = sa.Column(sa.String(16))
+
+
+class OrganizationFact(db.Model):
+    __tablename__ = "organization_fact"
+    organization_id = sa.Column(sa.String(64), primary_key=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    formed_on = sa.Column(sa.Date, nullable=False)
+    status = sa.Column(sa.String(16), nullable=False)
+
+
+class VolunteerFact(db.Model):
+    __tablename__ = "volunteer_fact"
+    resident_ref = sa.Column(sa.String(64), primary_key=True)
+    community_id = sa.Column(sa.String(64), primary_key=True)
+    registered_on = sa.Column(sa.Date, nullable=False)
 
 
 class TopicFact(db.Model):

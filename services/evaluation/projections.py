@@ -7,10 +7,13 @@ import sqlalchemy as sa
 
 from shared.events import Event
 
-from .models import Act, Initiative, ResidentFact, TopicFact, db, events
+from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, ResidentFact,
+                     TopicFact, TopicNeed, VolunteerFact, db, events)
 
 SERVED, PARTICIPANT, CONTRIBUTOR, CO_DECIDER, LEADER = 1, 2, 3, 4, 5
-RUNGS = {"served": SERVED, "attended": PARTICIPANT, "volunteered": CONTRIBUTOR,
+TRAINING = ("training", "leader_cultivation", "org_incubation")
+RUNGS = {"served": SERVED, "attended": PARTICIPANT, "trained": PARTICIPANT,
+         "volunteered": CONTRIBUTOR, "registered_volunteer": CONTRIBUTOR,
          "proposed": CONTRIBUTOR, "voted": CO_DECIDER, "member": CO_DECIDER, "led": LEADER}
 
 
@@ -24,10 +27,22 @@ def _acts(event, refs, kind: str, community_id: str, on: date) -> None:
                            on=on, kind=kind, rung=RUNGS[kind]))
 
 
-def _initiative(record_id: str, kind: str, community_id: str, on: date, resident_led: bool):
+def _initiative(record_id: str, kind: str, community_id: str, on: date, resident_led: bool,
+                **detail):
     row = db.session.get(Initiative, record_id) or Initiative(record_id=record_id)
     row.kind, row.community_id, row.on, row.resident_led = kind, community_id, on, resident_led
+    for key, value in {"hours": 0, "workers": 0, "helpers": 0, **detail}.items():
+        setattr(row, key, value)
     db.session.add(row)
+
+
+def _get_or_add(model, **key):
+    row = db.session.get(model, tuple(key.values()) if len(key) > 1 else next(
+        iter(key.values())))
+    if row is None:
+        row = model(**key)
+        db.session.add(row)
+    return row
 
 
 def _topic(topic_id: str, community_id: str) -> TopicFact:
@@ -51,9 +66,30 @@ def resident(event) -> None:
     db.session.add(row)
 
 
+def need_reported(event) -> None:
+    d = event.data
+    row = _get_or_add(NeedFact, need_id=d["need_id"])
+    row.community_id, row.channel = d["community_id"], d["channel"]
+    row.reported_on = _day(d["reported_at"])
+
+
+def _case(d) -> CaseFact:
+    row = _get_or_add(CaseFact, case_id=d["case_id"])
+    row.community_id, row.resident_ref, row.need_id = (
+        d["community_id"], d["resident_ref"], d["need_id"])
+    return row
+
+
 def case_opened(event) -> None:
     d = event.data
+    _case(d).opened_on = _day(d["opened_on"])
     _acts(event, [d["resident_ref"]], "served", d["community_id"], _day(d["opened_on"]))
+
+
+def case_closed(event) -> None:
+    d = event.data
+    row = _case(d)
+    row.closed_on, row.outcome = _day(d["closed_on"]), d["outcome"]
 
 
 def session(event) -> None:
@@ -61,26 +97,37 @@ def session(event) -> None:
     kind = "served" if d["method"] == "casework" else "attended"
     _acts(event, d["attendee_refs"], kind, d["community_id"], on)
     _acts(event, d["leader_refs"], "led", d["community_id"], on)
-    _initiative(d["session_id"], "session", d["community_id"], on, d["led_by"] != "agency")
+    _initiative(d["session_id"], "session", d["community_id"], on, d["led_by"] != "agency",
+                detail=d["method"], channel=d["mode"], hours=d["hours"],
+                workers=len(d["worker_ids"]), helpers=len(d["leader_refs"]))
 
 
 def activity(event) -> None:
     d, on = event.data, _day(event.data["date"])
-    kind = "volunteered" if d["kind"] == "volunteer_service" else "attended"
+    volunteering = d["kind"] == "volunteer_service"
+    kind = "volunteered" if volunteering else "trained" if d["kind"] in TRAINING else "attended"
     _acts(event, d["attendee_refs"], kind, d["community_id"], on)
     _acts(event, d["leader_refs"], "led", d["community_id"], on)
-    _initiative(d["activity_id"], "activity", d["community_id"], on, d["led_by"] != "agency")
+    helpers = len(d["leader_refs"]) + (len(d["attendee_refs"]) if volunteering else 0)
+    _initiative(d["activity_id"], "activity", d["community_id"], on, d["led_by"] != "agency",
+                detail=d["kind"], organization_id=d["organization_id"], hours=d["hours"],
+                workers=len(d.get("worker_ids", [])), helpers=helpers)
 
 
 def volunteer(event) -> None:
     d = event.data
-    _acts(event, [d["resident_ref"]], "volunteered", d["community_id"],
+    _get_or_add(VolunteerFact, resident_ref=d["resident_ref"],
+                community_id=d["community_id"]).registered_on = _day(d["registered_on"])
+    _acts(event, [d["resident_ref"]], "registered_volunteer", d["community_id"],
           _day(d["registered_on"]))
 
 
 def organization(event) -> None:
     d = event.data
     on = _day(d.get("formed_on") or d["on"])
+    row = _get_or_add(OrganizationFact, organization_id=d["organization_id"])
+    row.community_id, row.status = d["community_id"], d["status"]
+    row.formed_on = _day(d["formed_on"]) if "formed_on" in d else row.formed_on or on
     _acts(event, d["member_refs"], "member", d["community_id"], on)
     _acts(event, d["leader_refs"], "led", d["community_id"], on)
 
@@ -92,7 +139,10 @@ def topic_proposed(event) -> None:
         d["proposer_kind"], d["proposer_ref"], on)
     if d["proposer_kind"] == "resident":
         _acts(event, [d["proposer_ref"]], "proposed", d["community_id"], on)
-    _initiative(d["topic_id"], "topic", d["community_id"], on, d["proposer_kind"] == "resident")
+    for need_id in d["need_ids"]:
+        _get_or_add(TopicNeed, topic_id=d["topic_id"], need_id=need_id)
+    _initiative(d["topic_id"], "topic", d["community_id"], on, d["proposer_kind"] == "resident",
+                channel=d["channel"])
 
 
 def meeting(event) -> None:
@@ -139,11 +189,13 @@ CORRECTABLE = {"session.delivered": session, "capacity.activity_held": activity,
 
 PROJECTORS = {
     "resident.registered": resident, "resident.updated": resident,
-    "case.opened": case_opened, "session.delivered": session,
+    "need.reported": need_reported, "case.opened": case_opened, "case.closed": case_closed,
+    "session.delivered": session,
     "capacity.activity_held": activity, "volunteer.registered": volunteer,
     "organization.formed": organization, "organization.updated": organization,
     "council.topic_proposed": topic_proposed, "council.meeting_held": meeting,
     "council.decision_made": decision, "council.decision_progressed": progressed,
     "record.corrected": corrected,
 }
-PROJECTION_TABLES = (Act, Initiative, TopicFact, ResidentFact)
+PROJECTION_TABLES = (Act, Initiative, TopicFact, TopicNeed, ResidentFact, NeedFact, CaseFact,
+                     OrganizationFact, VolunteerFact)

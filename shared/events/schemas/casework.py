@@ -77,6 +77,7 @@ class CapacityActivityHeld(Timed):
     agency_id = ref()
     community_id = ref()
     kind = one_of(("training", "volunteer_service", "leader_cultivation", "org_incubation"))
+    worker_ids = refs(load_default=list)
     led_by = one_of(LEADS)
     organization_id = ref(allow_none=True, load_default=None)
     leader_refs = refs(load_default=list)

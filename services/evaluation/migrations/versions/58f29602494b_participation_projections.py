@@ -3,9 +3,9 @@
 The new projections start empty: after upgrading, fill them from the stored event log with
 `flask --app services.evaluation rebuild-projections`.
 
-Revision ID: e5008cb057e4
+Revision ID: 58f29602494b
 Revises: 405883400d5c
-Create Date: 2026-11-25 00:41:02.228461
+Create Date: 2026-11-25 00:46:44.831816
 
 """
 from alembic import op
@@ -15,7 +15,7 @@ import shared.db  # noqa: F401  (column types of the platform)
 
 
 # revision identifiers, used by Alembic.
-revision = 'e5008cb057e4'
+revision = '58f29602494b'
 down_revision = '405883400d5c'
 branch_labels = None
 depends_on = None
@@ -29,7 +29,7 @@ def upgrade():
     sa.Column('resident_ref', sa.String(length=64), nullable=False),
     sa.Column('community_id', sa.String(length=64), nullable=False),
     sa.Column('on', sa.Date(), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('rung', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_act')),
     sa.UniqueConstraint('event_id', 'resident_ref', 'kind', name=op.f('uq_act_event_id'))
@@ -40,17 +40,58 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_act_on'), ['on'], unique=False)
         batch_op.create_index(batch_op.f('ix_act_resident_ref'), ['resident_ref'], unique=False)
 
+    op.create_table('case_fact',
+    sa.Column('case_id', sa.String(length=64), nullable=False),
+    sa.Column('community_id', sa.String(length=64), nullable=False),
+    sa.Column('resident_ref', sa.String(length=64), nullable=False),
+    sa.Column('need_id', sa.String(length=64), nullable=True),
+    sa.Column('opened_on', sa.Date(), nullable=True),
+    sa.Column('closed_on', sa.Date(), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.PrimaryKeyConstraint('case_id', name=op.f('pk_case_fact'))
+    )
+    with op.batch_alter_table('case_fact', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_fact_community_id'), ['community_id'], unique=False)
+
     op.create_table('initiative',
     sa.Column('record_id', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('detail', sa.String(length=24), nullable=True),
     sa.Column('community_id', sa.String(length=64), nullable=False),
     sa.Column('on', sa.Date(), nullable=False),
     sa.Column('resident_led', sa.Boolean(), nullable=False),
+    sa.Column('organization_id', sa.String(length=64), nullable=True),
+    sa.Column('channel', sa.String(length=16), nullable=True),
+    sa.Column('hours', sa.Float(), nullable=False),
+    sa.Column('workers', sa.Integer(), nullable=False),
+    sa.Column('helpers', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('record_id', name=op.f('pk_initiative'))
     )
     with op.batch_alter_table('initiative', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_initiative_community_id'), ['community_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_initiative_on'), ['on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_initiative_organization_id'), ['organization_id'], unique=False)
+
+    op.create_table('need_fact',
+    sa.Column('need_id', sa.String(length=64), nullable=False),
+    sa.Column('community_id', sa.String(length=64), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('reported_on', sa.Date(), nullable=False),
+    sa.PrimaryKeyConstraint('need_id', name=op.f('pk_need_fact'))
+    )
+    with op.batch_alter_table('need_fact', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_need_fact_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_need_fact_reported_on'), ['reported_on'], unique=False)
+
+    op.create_table('organization_fact',
+    sa.Column('organization_id', sa.String(length=64), nullable=False),
+    sa.Column('community_id', sa.String(length=64), nullable=False),
+    sa.Column('formed_on', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.PrimaryKeyConstraint('organization_id', name=op.f('pk_organization_fact'))
+    )
+    with op.batch_alter_table('organization_fact', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_organization_fact_community_id'), ['community_id'], unique=False)
 
     op.create_table('resident_fact',
     sa.Column('ref', sa.String(length=64), nullable=False),
@@ -86,11 +127,30 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_topic_fact_community_id'), ['community_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_topic_fact_decision_id'), ['decision_id'], unique=False)
 
+    op.create_table('topic_need',
+    sa.Column('topic_id', sa.String(length=64), nullable=False),
+    sa.Column('need_id', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('topic_id', 'need_id', name=op.f('pk_topic_need'))
+    )
+    with op.batch_alter_table('topic_need', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_topic_need_need_id'), ['need_id'], unique=False)
+
+    op.create_table('volunteer_fact',
+    sa.Column('resident_ref', sa.String(length=64), nullable=False),
+    sa.Column('community_id', sa.String(length=64), nullable=False),
+    sa.Column('registered_on', sa.Date(), nullable=False),
+    sa.PrimaryKeyConstraint('resident_ref', 'community_id', name=op.f('pk_volunteer_fact'))
+    )
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('volunteer_fact')
+    with op.batch_alter_table('topic_need', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_topic_need_need_id'))
+
+    op.drop_table('topic_need')
     with op.batch_alter_table('topic_fact', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_topic_fact_decision_id'))
         batch_op.drop_index(batch_op.f('ix_topic_fact_community_id'))
@@ -100,11 +160,25 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_resident_fact_community_id'))
 
     op.drop_table('resident_fact')
+    with op.batch_alter_table('organization_fact', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_organization_fact_community_id'))
+
+    op.drop_table('organization_fact')
+    with op.batch_alter_table('need_fact', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_need_fact_reported_on'))
+        batch_op.drop_index(batch_op.f('ix_need_fact_community_id'))
+
+    op.drop_table('need_fact')
     with op.batch_alter_table('initiative', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_initiative_organization_id'))
         batch_op.drop_index(batch_op.f('ix_initiative_on'))
         batch_op.drop_index(batch_op.f('ix_initiative_community_id'))
 
     op.drop_table('initiative')
+    with op.batch_alter_table('case_fact', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_fact_community_id'))
+
+    op.drop_table('case_fact')
     with op.batch_alter_table('act', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_act_resident_ref'))
         batch_op.drop_index(batch_op.f('ix_act_on'))
