@@ -276,3 +276,75 @@ def test_decision_mode_channels_and_outputs(evaluation):
         "sessions": {"online": 0, "in_person": 2}}
     assert measured(evaluation, measures.outputs) == {
         "cases": 1, "sessions": 2, "service_hours": 4.0, "activities": 2}
+
+
+def test_indicator_scores_and_bands():
+    from services.evaluation.scorecard import band, score
+    assert score(0.3, 0.6, True) == 50.0 and score(0.9, 0.6, True) == 100.0
+    assert score(45, 30, False) == 66.67 and score(20, 30, False) == 100.0
+    assert score(None, 0.5, True) is None
+    assert [band(p) for p in (95, 80, 60, 59.9, 10, None)] == [5, 4, 3, 2, 1, None]
+
+
+def test_the_scorecard_of_a_small_framework(evaluation):
+    from services.evaluation.scorecard import compute, payments
+    framework = [
+        {"key": "institutional", "name_zh": "制度", "name_en": "I", "weight": 60,
+         "indicators": [{"measure": "resident_topic_adoption", "weight": 50, "target": 1.0},
+                        {"measure": "response_days", "weight": 50, "target": 10}]},
+        {"key": "psychological", "name_zh": "心理", "name_en": "P", "weight": 40,
+         "indicators": [{"measure": "dependency_ratio", "weight": 100, "target": 0.4},
+                        {"measure": "breadth", "weight": 0, "target": 1.0},
+                        {"measure": "verified_share", "weight": 0, "target": 0.9}]}]
+    with evaluation.app_context():
+        card = compute(framework, PERIOD)
+    institutional, psychological = card["dimensions"]
+    # adoption 0.5 of 1.0 -> 50; median response 15 days against 10 -> 66.67
+    assert [i["score"] for i in institutional["indicators"]] == [50.0, 66.67]
+    assert institutional["score"] == 58.34  # (50 + 66.67) / 2, rounded
+    # dependency 0.5714 against 0.4 -> 100; breadth monitored; verification not measured yet
+    assert psychological["score"] == 100.0
+    assert psychological["indicators"][1]["monitored"] and \
+        psychological["indicators"][1]["score"] == 75.0
+    assert psychological["indicators"][2]["value"] is None
+    assert card["total"] == 75.0 and card["band"] == 4  # 0.6 * 58.34 + 0.4 * 100
+    from decimal import Decimal
+    paid = payments([{"id": "m1", "due": "2026-06-30", "share": 0.5, "min_score": 60},
+                     {"id": "m2", "due": "2026-12-31", "share": 0.5, "min_score": 80}],
+                    Decimal("200000"), card["total"])
+    assert [(p["recommended"], p["full"]) for p in paid] == [("100000.00", True),
+                                                             ("93750.00", False)]
+
+
+def test_the_scorecard_api_for_a_buyers_contract(evaluation, backend):
+    from services.evaluation.framework import default_framework
+    from services.evaluation.scorecard import compute
+    from tests.conftest import bearer
+    client = evaluation.test_client()
+    buyer = bearer(backend.token("buyer_auditor", buyer_id="b1"))
+    created = client.post("/contracts", headers=buyer, json={
+        "id": "k-t", "agency_id": "a1", "community_ids": ["c1"], "budget": "240000",
+        "period_start": "2026-01-01", "period_end": "2026-12-31",
+        "milestones": [{"id": "mid", "due": "2026-06-30", "share": 0.5}],
+        "targets": {"cases": 10, "sessions": 4}})
+    assert created.status_code == 201, created.json
+    card = client.get("/contracts/k-t/scorecard?from=2026-01-01&to=2026-06-30",
+                      headers=buyer)
+    assert card.status_code == 200, card.json
+    body = card.json
+    with evaluation.app_context():
+        expected = compute(default_framework(), PERIOD)
+    assert body["total"] == expected["total"] and body["band"] == expected["band"]
+    assert [d["key"] for d in body["dimensions"]] == ["institutional", "environmental",
+                                                      "technological", "psychological"]
+    assert body["outputs"] == {"cases": 1, "sessions": 2, "service_hours": 4.0,
+                               "activities": 2}
+    assert body["targets"]["sessions"] == 4 and body["contract_version"] == 1
+    assert body["payments"][0]["milestone_id"] == "mid"
+    grid = client.get("/contracts/k-t/scorecard?from=2026-01-01&to=2026-06-30&grid_id=g2",
+                      headers=buyer).json
+    assert grid["scope"]["grid_id"] == "g2"
+    other = bearer(backend.token("buyer_auditor", buyer_id="b2"))
+    assert client.get("/contracts/k-t/scorecard", headers=other).status_code == 404
+    bad = client.get("/contracts/k-t/scorecard?from=2026-06-30&to=2026-01-01", headers=buyer)
+    assert bad.status_code == 422 and "to" in bad.json["error"]["fields"]

@@ -1,16 +1,19 @@
 """Evaluation's HTTP API: contracts with their indicator framework and versions, the measure
 catalogue and default template, event counts (the scorecard comes with its issue)."""
+from datetime import date
+
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
 from shared import auth
 from shared.errors import ApiError
 
+from . import measures, scorecard
 from .contracts import amend, award
 from .framework import MEASURES, default_framework
 from .models import Contract, ContractVersion, EventTally, db
 from .schemas import (ContractAmend, ContractIn, ContractOut, ContractVersionOut, CountsQuery,
-                      EventCounts, TemplateOut)
+                      EventCounts, ScorecardOut, ScorecardQuery, TemplateOut)
 
 blp = Blueprint("evaluation", __name__, description="Contracts and outcomes")
 READERS = ("buyer_auditor", "agency_admin", "social_worker", "ops_admin")
@@ -84,6 +87,25 @@ def contract_versions(contract_id):
     contract = _contract(contract_id)
     return db.session.scalars(sa.select(ContractVersion).where(
         ContractVersion.contract_id == contract.id).order_by(ContractVersion.version)).all()
+
+
+@blp.get("/contracts/<contract_id>/scorecard")
+@blp.arguments(ScorecardQuery, location="query")
+@blp.response(200, ScorecardOut)
+def contract_scorecard(args, contract_id):
+    """The contract's scorecard for a period (default: from its start to today or its end)
+    and optionally one grid, with outputs against targets and payment recommendations."""
+    contract = _contract(contract_id)
+    start = args.get("date_from", contract.period_start)
+    end = args.get("date_to", min(date.today(), contract.period_end))
+    scope = measures.Scope(tuple(contract.community_ids), start, end, args.get("grid_id"))
+    card = scorecard.compute(contract.framework, scope)
+    return {"contract_id": contract.id, "contract_version": contract.version,
+            "scope": {"communities": list(scope.communities), "from": start.isoformat(),
+                      "to": end.isoformat(), "grid_id": scope.grid_id},
+            **card, "outputs": measures.outputs(scope), "targets": contract.targets,
+            "payments": scorecard.payments(contract.milestones, contract.budget,
+                                           card["total"])}
 
 
 @blp.get("/event-counts")

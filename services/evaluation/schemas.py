@@ -109,3 +109,26 @@ class EventCounts(Schema):
 
 class CountsQuery(Schema):
     community_id = fields.Str(validate=validate.Length(1, 64))
+
+
+class ScorecardQuery(Schema):
+    date_from = fields.Date(data_key="from", metadata={"description": "default: contract start"})
+    date_to = fields.Date(data_key="to", metadata={"description": "default: today or the end"})
+    grid_id = fields.Str(validate=ID)
+
+    @validates_schema
+    def _range(self, data, **_):
+        if "date_from" in data and "date_to" in data and data["date_to"] < data["date_from"]:
+            raise ValidationError("to must not be before from", "to")
+
+
+class ScorecardOut(Schema):
+    contract_id = fields.Str()
+    contract_version = fields.Int()
+    scope = fields.Dict()
+    total = fields.Float(allow_none=True)
+    band = fields.Int(allow_none=True)
+    dimensions = fields.List(fields.Dict())
+    outputs = fields.Dict()
+    targets = fields.Dict()
+    payments = fields.List(fields.Dict())

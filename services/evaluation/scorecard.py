@@ -1,0 +1,109 @@
+"""The scorecard: each indicator of the contract's framework scored 0-100 against its target
+(and banded 1-5 for the dashboard), dimensions and the total as weighted sums, and a payment
+recommendation per milestone following the contract's rule.
+
+An indicator without data in the scope (no cases closed, say) is shown as such and left out
+of the weighted sums, whose weights are then renormalised: no figure is invented. Monitored
+indicators (weight 0) are scored and shown, never summed."""
+from decimal import Decimal
+
+from . import measures
+from .framework import MEASURES
+
+BANDS = ((90, 5), (75, 4), (60, 3), (40, 2))
+
+
+def _value(key: str, scope: measures.Scope):
+    """The figure an indicator is scored on, from the measure that computes it."""
+    pick = {
+        "ladder_participant_share": (measures.ladder, lambda r: r["conversion"][
+            "served_to_participant"]["value"]),
+        "ladder_contributor_share": (measures.ladder, lambda r: r["conversion"][
+            "participant_to_contributor"]["value"]),
+        "ladder_codecider_share": (measures.ladder, lambda r: r["conversion"][
+            "contributor_to_co_decider"]["value"]),
+        "ladder_leader_count": (measures.ladder, lambda r: r["at_least"]["leader"]),
+        "dependency_ratio": (measures.dependency_ratio, lambda r: r["value"]),
+        "resident_topic_adoption": (measures.topic_adoption, lambda r: r["adoption"]["value"]),
+        "resident_share_of_adopted": (measures.topic_adoption,
+                                      lambda r: r["resident_share_of_adopted"]["value"]),
+        "response_days": (measures.response, lambda r: r["median_days"]),
+        "follow_through": (measures.follow_through, lambda r: r["carried_out"]["value"]),
+        "stalled_share": (measures.follow_through, lambda r: r["stalled"]["value"]),
+        "need_traceability": (measures.traceability, lambda r: r["traced"]["value"]),
+        "breadth": (measures.breadth, lambda r: r["value"]),
+        "stability": (measures.stability, lambda r: r["value"]),
+        "representativeness_gap": (measures.representativeness, _mean_gap),
+        "capacity_to_leadership": (measures.capacity_to_leadership,
+                                   lambda r: r["converted"]["value"]),
+        "organisational_vitality": (measures.organisational_vitality, lambda r: r["value"]),
+        "volunteer_activation": (measures.volunteer_activation,
+                                 lambda r: r["active"]["value"]),
+        "service_to_participation": (measures.service_to_participation,
+                                     lambda r: r["value"]),
+        "decision_mode_delegated": (measures.decision_mode,
+                                    lambda r: r["resident_power"]["value"]),
+        "digital_channel_share": (measures.channels, lambda r: r["digital"]["value"]),
+    }
+    if key not in pick:  # measured by a later part of evaluation (costs, verification)
+        return None
+    measure, extract = pick[key]
+    return extract(measure(scope))
+
+
+def _mean_gap(result: dict):
+    gaps = [g for g in result["gap"].values() if g is not None]
+    return round(sum(gaps) / len(gaps), 4) if gaps else None
+
+
+def score(value, target: float, higher_is_better: bool):
+    """0-100 against the target: reaching it scores 100."""
+    if value is None:
+        return None
+    if higher_is_better:
+        return 100.0 if target <= 0 else round(min(100.0, 100 * value / target), 2)
+    return 100.0 if value <= target else round(100 * target / value, 2)
+
+
+def band(points) -> int | None:
+    if points is None:
+        return None
+    return next((b for floor, b in BANDS if points >= floor), 1)
+
+
+def _weighted(parts: list[tuple[float, float | None]]):
+    scored = [(w, s) for w, s in parts if w > 0 and s is not None]
+    total = sum(w for w, _ in scored)
+    return round(sum(w * s for w, s in scored) / total, 2) if total else None
+
+
+def compute(framework: list[dict], scope: measures.Scope) -> dict:
+    dimensions = []
+    for dimension in framework:
+        indicators = []
+        for indicator in dimension["indicators"]:
+            _, _, unit, higher = MEASURES[indicator["measure"]]
+            value = _value(indicator["measure"], scope)
+            points = score(value, indicator["target"], higher)
+            indicators.append({**indicator, "unit": unit, "value": value, "score": points,
+                               "band": band(points), "monitored": indicator["weight"] == 0})
+        points = _weighted([(i["weight"], i["score"]) for i in indicators])
+        dimensions.append({"key": dimension["key"], "name_zh": dimension["name_zh"],
+                           "name_en": dimension["name_en"], "weight": dimension["weight"],
+                           "score": points, "band": band(points), "indicators": indicators})
+    total = _weighted([(d["weight"], d["score"]) for d in dimensions])
+    return {"total": total, "band": band(total), "dimensions": dimensions}
+
+
+def payments(milestones: list[dict], budget: Decimal, total: float | None) -> list[dict]:
+    """Full share at or above the milestone's minimum score, in proportion below it."""
+    out = []
+    for milestone in milestones:
+        share = Decimal(str(milestone["share"]))
+        factor = Decimal(0) if total is None else min(
+            Decimal(1), Decimal(str(total)) / Decimal(str(milestone["min_score"])))
+        out.append({"milestone_id": milestone["id"], "due": str(milestone["due"]),
+                    "share": milestone["share"], "min_score": milestone["min_score"],
+                    "recommended": str((budget * share * factor).quantize(Decimal("0.01"))),
+                    "full": total is not None and factor >= 1})
+    return out
