@@ -129,13 +129,15 @@ def test_poison_is_parked_with_the_reason_and_the_stream_flows(platform):
 
 def test_gaps_and_broken_hashes_are_reported(platform):
     p, b, casework, evaluation = platform
-    first = forge("record.corrected", {"record_type": "session", "record_id": "s1",
-                                       "corrects_event_id": "e0", "reason": "typo",
-                                       "changes": {"hours": 2}}, 1, source="/casework")
-    tampered = forge("record.corrected", {**first.data, "record_id": "s2"}, 2,
-                     source="/casework", prevhash="f" * 64)
-    after_gap = forge("record.corrected", {**first.data, "record_id": "s4"}, 4,
-                      source="/casework", prevhash=GENESIS_HASH)
+
+    def volunteer(seq: int, prevhash: str = GENESIS_HASH):
+        return forge("volunteer.registered", {
+            "volunteer_id": f"v-{seq}", "resident_ref": f"r-chain-{seq}", "agency_id": "a1",
+            "community_id": "c-chain", "registered_on": "2026-03-01"}, seq,
+            source="/casework", prevhash=prevhash)
+    first = volunteer(1)
+    tampered = volunteer(2, prevhash="f" * 64)
+    after_gap = volunteer(4)
     publish_events(b, first, tampered, after_gap)
     ops = bearer(b.token("ops_admin"))
 
