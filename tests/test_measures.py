@@ -348,3 +348,43 @@ def test_the_scorecard_api_for_a_buyers_contract(evaluation, backend):
     assert client.get("/contracts/k-t/scorecard", headers=other).status_code == 404
     bad = client.get("/contracts/k-t/scorecard?from=2026-06-30&to=2026-01-01", headers=buyer)
     assert bad.status_code == 422 and "to" in bad.json["error"]["fields"]
+
+
+def test_a_closed_milestone_keeps_its_scorecard_and_shows_later_changes(evaluation, backend):
+    import sqlalchemy as sa
+
+    from shared.events import Event, check_event
+    from tests.conftest import bearer
+    client = evaluation.test_client()
+    buyer = bearer(backend.token("buyer_auditor", buyer_id="b1", sub="auditor"))
+    client.post("/contracts", headers=buyer, json={
+        "id": "k-m", "agency_id": "a1", "community_ids": ["c1"], "budget": "200000",
+        "period_start": "2026-01-01", "period_end": "2026-12-31",
+        "milestones": [{"id": "h1", "due": "2026-06-30", "share": 0.5}]})
+    closed = client.post("/contracts/k-m/milestones/h1/close", headers=buyer)
+    assert closed.status_code == 201, closed.json
+    card = closed.json["card"]
+    assert closed.json["period_to"] == "2026-06-30" and closed.json["closed_by"] == "auditor"
+    assert closed.json["post_close_changes"]["indicators"] == []
+    store = evaluation.extensions["socialwork"].store
+    with evaluation.app_context():
+        published = Event.from_json(store.session.scalars(sa.select(store.Outbox.body).where(
+            store.Outbox.type == "scorecard.published")).one())
+    check_event(published)  # valid against the catalogue
+    assert published.data["total"] == card["total"] and published.data["as_of"] == "2026-06-30"
+    assert client.post("/contracts/k-m/milestones/h1/close", headers=buyer).status_code == 409
+
+    # a session of May, recorded after the close, led by residents
+    with evaluation.app_context():
+        inbox = Inbox(store, HANDLERS)
+        late = forge(*session("s-late", "2026-05-05", ["r1"], led_by="resident",
+                              leaders=["r3"]), 900, source="/casework")
+        inbox.apply(late, late.to_json(), "test")
+    again = client.get("/contracts/k-m/milestones/h1", headers=buyer).json
+    assert again["card"] == card  # what was paid on does not move
+    changes = {c["measure"]: c for c in again["post_close_changes"]["indicators"]}
+    assert changes["dependency_ratio"]["value_at_close"] == 0.5714
+    assert changes["dependency_ratio"]["value_now"] == 0.625  # 5 of 8
+    other = bearer(backend.token("buyer_auditor", buyer_id="b2"))
+    assert client.get("/contracts/k-m/milestones/h1", headers=other).status_code == 404
+    assert client.get("/contracts/k-m/milestones/h2", headers=buyer).status_code == 404

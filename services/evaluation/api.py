@@ -8,12 +8,13 @@ from flask_smorest import Blueprint
 from shared import auth
 from shared.errors import ApiError
 
-from . import measures, scorecard
+from . import measures, milestones, scorecard
 from .contracts import amend, award
 from .framework import MEASURES, default_framework
-from .models import Contract, ContractVersion, EventTally, db
-from .schemas import (ContractAmend, ContractIn, ContractOut, ContractVersionOut, CountsQuery,
-                      EventCounts, ScorecardOut, ScorecardQuery, TemplateOut)
+from .models import ClosedScorecard, Contract, ContractVersion, EventTally, db
+from .schemas import (ClosedScorecardOut, ContractAmend, ContractIn, ContractOut,
+                      ContractVersionOut, CountsQuery, EventCounts, ScorecardOut,
+                      ScorecardQuery, TemplateOut)
 
 blp = Blueprint("evaluation", __name__, description="Contracts and outcomes")
 READERS = ("buyer_auditor", "agency_admin", "social_worker", "ops_admin")
@@ -106,6 +107,29 @@ def contract_scorecard(args, contract_id):
             **card, "outputs": measures.outputs(scope), "targets": contract.targets,
             "payments": scorecard.payments(contract.milestones, contract.budget,
                                            card["total"])}
+
+
+@blp.post("/contracts/<contract_id>/milestones/<milestone_id>/close")
+@blp.response(201, ClosedScorecardOut)
+def close_milestone(contract_id, milestone_id):
+    """Close a milestone: keep its scorecard as it stands and publish it."""
+    claims = auth.require("buyer_auditor")
+    contract = _contract(contract_id)
+    closed = milestones.close(contract, milestone_id, claims.sub)
+    closed.post_close_changes = milestones.post_close_changes(contract, closed)
+    return closed
+
+
+@blp.get("/contracts/<contract_id>/milestones/<milestone_id>")
+@blp.response(200, ClosedScorecardOut)
+def closed_milestone(contract_id, milestone_id):
+    """The scorecard a milestone was closed on, exactly, and what has changed since."""
+    contract = _contract(contract_id)
+    closed = db.session.get(ClosedScorecard, (contract.id, milestone_id))
+    if closed is None:
+        raise ApiError(404, f"Milestone {milestone_id} is not closed", "该付款节点尚未结算")
+    closed.post_close_changes = milestones.post_close_changes(contract, closed)
+    return closed
 
 
 @blp.get("/event-counts")

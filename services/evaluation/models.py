@@ -148,3 +148,17 @@ class TopicFact(db.Model):
     progress = sa.Column(sa.Integer)
     progress_status = sa.Column(sa.String(16))
     progress_on = sa.Column(sa.Date)
+
+
+class ClosedScorecard(db.Model):
+    """The scorecard as it stood when a milestone was closed: what the buyer paid on, kept
+    whole, so it can be shown again exactly and later changes are seen as post-close."""
+    __tablename__ = "closed_scorecard"
+    contract_id = sa.Column(sa.String(64), sa.ForeignKey("contract.id"), primary_key=True)
+    milestone_id = sa.Column(sa.String(64), primary_key=True)
+    contract_version = sa.Column(sa.Integer, nullable=False)
+    period_from = sa.Column(sa.Date, nullable=False)
+    period_to = sa.Column(sa.Date, nullable=False)
+    card = sa.Column(sa.JSON, nullable=False)
+    closed_by = sa.Column(sa.String(120), nullable=False)
+    closed_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)

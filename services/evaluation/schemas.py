@@ -132,3 +132,15 @@ class ScorecardOut(Schema):
     outputs = fields.Dict()
     targets = fields.Dict()
     payments = fields.List(fields.Dict())
+
+
+class ClosedScorecardOut(Schema):
+    contract_id = fields.Str()
+    milestone_id = fields.Str()
+    contract_version = fields.Int()
+    period_from = fields.Date()
+    period_to = fields.Date()
+    card = fields.Dict(metadata={"description": "the scorecard as it stood at closing"})
+    closed_by = fields.Str()
+    closed_at = fields.DateTime()
+    post_close_changes = fields.Dict()
