@@ -340,6 +340,10 @@ def test_the_scorecard_api_for_a_buyers_contract(evaluation, backend):
     assert body["outputs"] == {"cases": 1, "sessions": 2, "service_hours": 4.0,
                                "activities": 2}
     assert body["targets"]["sessions"] == 4 and body["contract_version"] == 1
+    environmental = next(d for d in body["dimensions"] if d["key"] == "environmental")
+    cost = next(i for i in environmental["indicators"] if i["measure"] == "cost_per_outcome")
+    # 240,000 a year prorated to 181 days, over 7 outcomes
+    assert cost["monitored"] and cost["value"] == round(240000 * 181 / 365 / 7, 2)
     assert body["payments"][0]["milestone_id"] == "mid"
     grid = client.get("/contracts/k-t/scorecard?from=2026-01-01&to=2026-06-30&grid_id=g2",
                       headers=buyer).json
@@ -388,3 +392,28 @@ def test_a_closed_milestone_keeps_its_scorecard_and_shows_later_changes(evaluati
     other = bearer(backend.token("buyer_auditor", buyer_id="b2"))
     assert client.get("/contracts/k-m/milestones/h1", headers=other).status_code == 404
     assert client.get("/contracts/k-m/milestones/h2", headers=buyer).status_code == 404
+
+
+def test_cost_per_outcome_net_of_the_baseline(evaluation):
+    # outcomes in the period: r1-r6 first took part, and r3's topic t1 was carried out: 7
+    result = measured(evaluation, lambda s: measures.cost_per_outcome(s, 70000,
+                                                                      date(2026, 1, 1)))
+    assert result == {"spend": 70000.0, "outcomes": 7, "baseline": 0, "net_outcomes": 7,
+                      "per_outcome": 10000.0, "per_service_hour": 17500.0}
+    # r7 first took part in November 2025, inside the 181 days before the contract began
+    with evaluation.app_context():
+        inbox = Inbox(evaluation.extensions["socialwork"].store, HANDLERS)
+        earlier = forge(*session("s-old", "2025-11-01", ["r7"]), 800, source="/casework")
+        inbox.apply(earlier, earlier.to_json(), "test")
+    result = measured(evaluation, lambda s: measures.cost_per_outcome(s, 70000,
+                                                                      date(2026, 1, 1)))
+    assert (result["baseline"], result["net_outcomes"], result["per_outcome"]) == (
+        1, 6, 11666.67)
+
+
+def test_spend_is_prorated_by_days():
+    year = (date(2026, 1, 1), date(2026, 12, 31))
+    half = measures.Scope(("c1",), date(2026, 1, 1), date(2026, 7, 1))
+    assert round(measures.spend_in(half, 365000, *year), 2) == 182000.0
+    outside = measures.Scope(("c1",), date(2027, 1, 1), date(2027, 3, 1))
+    assert measures.spend_in(outside, 365000, *year) == 0.0

@@ -100,7 +100,7 @@ def contract_scorecard(args, contract_id):
     start = args.get("date_from", contract.period_start)
     end = args.get("date_to", min(date.today(), contract.period_end))
     scope = measures.Scope(tuple(contract.community_ids), start, end, args.get("grid_id"))
-    card = scorecard.compute(contract.framework, scope)
+    card = scorecard.compute(contract.framework, scope, contract)
     return {"contract_id": contract.id, "contract_version": contract.version,
             "scope": {"communities": list(scope.communities), "from": start.isoformat(),
                       "to": end.isoformat(), "grid_id": scope.grid_id},

@@ -48,7 +48,8 @@ DEFAULT_TEMPLATE = [
          {"measure": "organisational_vitality", "weight": 35, "target": 0.6},
          {"measure": "volunteer_activation", "weight": 35, "target": 0.5},
          {"measure": "need_traceability", "weight": 30, "target": 0.8},
-         {"measure": "stalled_share", "weight": 0, "target": 0.1}]},
+         {"measure": "stalled_share", "weight": 0, "target": 0.1},
+         {"measure": "cost_per_outcome", "weight": 0, "target": 5000}]},
     {"key": "technological", "name_zh": "技术赋权", "name_en": "Technological", "weight": 10,
      "indicators": [
          {"measure": "digital_channel_share", "weight": 50, "target": 0.3},

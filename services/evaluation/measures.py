@@ -269,3 +269,45 @@ def outputs(scope: Scope) -> dict:
     return {"cases": cases, "sessions": sum(1 for k, _ in rows if k == "session"),
             "service_hours": sum(h for k, h in rows if k == "session"),
             "activities": sum(1 for k, _ in rows if k == "activity")}
+
+
+def _newly_active(communities, start: date, end: date) -> int:
+    """Residents whose first act as a participant (or above) falls within [start, end]."""
+    first = sa.select(Act.resident_ref, sa.func.min(Act.on).label("first")).where(
+        Act.community_id.in_(communities), Act.rung >= 2).group_by(Act.resident_ref).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(first).where(
+        first.c.first >= start, first.c.first <= end))
+
+
+def _carried_out(communities, start: date, end: date) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(TopicFact).where(
+        TopicFact.community_id.in_(communities), TopicFact.proposer_kind == "resident",
+        TopicFact.outcome == "adopted", TopicFact.progress_status == "done",
+        TopicFact.decided_on >= start, TopicFact.decided_on <= end))
+
+
+def cost_per_outcome(scope: Scope, spend, contract_start: date) -> dict:
+    """Spend / (newly active residents + carried-out resident decisions), net of the
+    baseline: the same outcomes in an equally long window just before the contract began;
+    and spend per service hour."""
+    length = scope.end - scope.start + timedelta(days=1)
+    baseline_end = contract_start - timedelta(days=1)
+    baseline_start = contract_start - length
+    outcomes = (_newly_active(scope.communities, scope.start, scope.end)
+                + _carried_out(scope.communities, scope.start, scope.end))
+    baseline = (_newly_active(scope.communities, baseline_start, baseline_end)
+                + _carried_out(scope.communities, baseline_start, baseline_end))
+    net = max(0, outcomes - baseline)
+    hours = outputs(scope)["service_hours"]
+    spend = float(spend)
+    return {"spend": round(spend, 2), "outcomes": outcomes, "baseline": baseline,
+            "net_outcomes": net, "per_outcome": round(spend / net, 2) if net else None,
+            "per_service_hour": round(spend / hours, 2) if hours else None}
+
+
+def spend_in(scope: Scope, budget, period_start: date, period_end: date) -> float:
+    """The contract's budget, prorated by days to the part of its period the scope covers."""
+    start, end = max(scope.start, period_start), min(scope.end, period_end)
+    if end < start:
+        return 0.0
+    return float(budget) * ((end - start).days + 1) / ((period_end - period_start).days + 1)

@@ -23,7 +23,7 @@ def _milestone(contract: Contract, milestone_id: str) -> dict:
 
 def card_for(contract: Contract, period_to: date) -> dict:
     scope = measures.Scope(tuple(contract.community_ids), contract.period_start, period_to)
-    card = scorecard.compute(contract.framework, scope)
+    card = scorecard.compute(contract.framework, scope, contract)
     card["outputs"] = measures.outputs(scope)
     card["payments"] = scorecard.payments(contract.milestones, contract.budget, card["total"])
     return card

@@ -13,8 +13,14 @@ from .framework import MEASURES
 BANDS = ((90, 5), (75, 4), (60, 3), (40, 2))
 
 
-def _value(key: str, scope: measures.Scope):
+def _value(key: str, scope: measures.Scope, contract=None):
     """The figure an indicator is scored on, from the measure that computes it."""
+    if key == "cost_per_outcome":
+        if contract is None:
+            return None
+        spend = measures.spend_in(scope, contract.budget, contract.period_start,
+                                  contract.period_end)
+        return measures.cost_per_outcome(scope, spend, contract.period_start)["per_outcome"]
     pick = {
         "ladder_participant_share": (measures.ladder, lambda r: r["conversion"][
             "served_to_participant"]["value"]),
@@ -45,7 +51,7 @@ def _value(key: str, scope: measures.Scope):
                                     lambda r: r["resident_power"]["value"]),
         "digital_channel_share": (measures.channels, lambda r: r["digital"]["value"]),
     }
-    if key not in pick:  # measured by a later part of evaluation (costs, verification)
+    if key not in pick:  # measured by a later part of evaluation (verification)
         return None
     measure, extract = pick[key]
     return extract(measure(scope))
@@ -77,13 +83,14 @@ def _weighted(parts: list[tuple[float, float | None]]):
     return round(sum(w * s for w, s in scored) / total, 2) if total else None
 
 
-def compute(framework: list[dict], scope: measures.Scope) -> dict:
+def compute(framework: list[dict], scope: measures.Scope, contract=None) -> dict:
+    """The card for a framework and scope; `contract` (budget and period) prices outcomes."""
     dimensions = []
     for dimension in framework:
         indicators = []
         for indicator in dimension["indicators"]:
             _, _, unit, higher = MEASURES[indicator["measure"]]
-            value = _value(indicator["measure"], scope)
+            value = _value(indicator["measure"], scope, contract)
             points = score(value, indicator["target"], higher)
             indicators.append({**indicator, "unit": unit, "value": value, "score": points,
                                "band": band(points), "monitored": indicator["weight"] == 0})
