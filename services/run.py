@@ -148,7 +148,9 @@ def banner(platform: Platform) -> str:
                      f":{platform.probe_ports[service + '-relay']})")
     lines += ["", "Tokens for each role (development key):",
               "  .venv/bin/flask --app services.intake token --role intake_clerk --community c1",
-              "  .venv/bin/flask --app services.casework token --role social_worker --agency a1",
+              "  .venv/bin/flask --app services.casework token --role agency_admin --agency a1",
+              "  .venv/bin/flask --app services.casework token --role social_worker --agency a1"
+              " --sub w1   (once the agency admin has put w1 on the roster: POST /workers)",
               "  .venv/bin/flask --app services.evaluation token --role buyer_auditor --buyer b1",
               "  .venv/bin/flask --app services.evaluation token --role ops_admin",
               "Press Ctrl-C to stop. 按 Ctrl-C 停止。"]
