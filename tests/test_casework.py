@@ -410,3 +410,15 @@ def test_buyers_read_their_contracts_evidence_and_change_nothing(world):
                                        "reason": "越权更正", "changes": {"location": "x"}},
                       world.other).status_code == 404
     assert world.get("/sessions?date_from=2026-04-01", world.buyer).json == []
+
+
+def test_every_list_filters_by_its_own_date(world):
+    case_id = world.post("/cases", {"need_id": "n1", "opened_on": "2026-02-01"},
+                         world.w1).json["id"]
+    assert [c["id"] for c in world.get("/cases?date_from=2026-01-15", world.w1).json] == [
+        case_id]
+    assert world.get("/cases?date_to=2026-01-15", world.w1).json == []
+    topic, meeting = council_cycle(world)
+    world.post(f"/council/meetings/{meeting['id']}/decisions", decision(topic["id"]), world.w1)
+    assert len(world.get("/council/decisions?date_from=2026-05-20", world.w1).json) == 1
+    assert world.get("/council/decisions?date_to=2026-05-19", world.w1).json == []

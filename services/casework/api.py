@@ -25,17 +25,17 @@ from .scope import acting_worker, get_own, get_readable, readable, served_today
 blp = Blueprint("casework", __name__, description="Cases, sessions, capacity building, council")
 
 
-def _listed(model, args, order):
+def _listed(model, args, day):
+    """Readable records of `model`, filtered by community and by `day` (the record's own
+    date column), newest first."""
     query = readable(model, sa.select(model))
     if "community_id" in args:
         query = query.where(model.community_id == args["community_id"])
-    day = getattr(model, "date", None) or getattr(model, "proposed_on", None) or getattr(
-        model, "registered_on", None) or getattr(model, "formed_on", None)
-    if day is not None and "date_from" in args:
+    if "date_from" in args:
         query = query.where(day >= args["date_from"])
-    if day is not None and "date_to" in args:
+    if "date_to" in args:
         query = query.where(day <= args["date_to"])
-    return db.session.scalars(query.order_by(order)).all()
+    return db.session.scalars(query.order_by(day.desc())).all()
 
 
 # -- roster ----------------------------------------------------------------------------------
@@ -111,7 +111,7 @@ def create_case(data):
 @blp.arguments(ListQuery, location="query")
 @blp.response(200, CaseOut(many=True))
 def list_cases(args):
-    return _listed(Case, args, Case.opened_on.desc())
+    return _listed(Case, args, Case.opened_on)
 
 
 @blp.get("/cases/<case_id>")
@@ -165,7 +165,7 @@ def create_session(data):
 @blp.arguments(ListQuery, location="query")
 @blp.response(200, SessionOut(many=True))
 def list_sessions(args):
-    return _listed(Session, args, Session.date.desc())
+    return _listed(Session, args, Session.date)
 
 
 @blp.get("/sessions/<session_id>")
@@ -185,7 +185,7 @@ def create_activity(data):
 @blp.arguments(ListQuery, location="query")
 @blp.response(200, ActivityOut(many=True))
 def list_activities(args):
-    return _listed(CapacityActivity, args, CapacityActivity.date.desc())
+    return _listed(CapacityActivity, args, CapacityActivity.date)
 
 
 @blp.post("/volunteers")
@@ -199,7 +199,7 @@ def create_volunteer(data):
 @blp.arguments(ListQuery, location="query")
 @blp.response(200, VolunteerOut(many=True))
 def list_volunteers(args):
-    return _listed(Volunteer, args, Volunteer.registered_on.desc())
+    return _listed(Volunteer, args, Volunteer.registered_on)
 
 
 @blp.post("/organizations")
@@ -213,7 +213,7 @@ def create_organization(data):
 @blp.arguments(ListQuery, location="query")
 @blp.response(200, OrganizationOut(many=True))
 def list_organizations(args):
-    return _listed(Organization, args, Organization.formed_on.desc())
+    return _listed(Organization, args, Organization.formed_on)
 
 
 @blp.patch("/organizations/<organization_id>")
@@ -238,7 +238,7 @@ def create_topic(data):
 @blp.arguments(ListQuery, location="query")
 @blp.response(200, TopicOut(many=True))
 def list_topics(args):
-    return _listed(CouncilTopic, args, CouncilTopic.proposed_on.desc())
+    return _listed(CouncilTopic, args, CouncilTopic.proposed_on)
 
 
 @blp.post("/council/meetings")
@@ -252,7 +252,7 @@ def create_meeting(data):
 @blp.arguments(ListQuery, location="query")
 @blp.response(200, MeetingOut(many=True))
 def list_meetings(args):
-    return _listed(CouncilMeeting, args, CouncilMeeting.date.desc())
+    return _listed(CouncilMeeting, args, CouncilMeeting.date)
 
 
 @blp.post("/council/meetings/<meeting_id>/decisions")
@@ -267,7 +267,7 @@ def create_decision(data, meeting_id):
 @blp.arguments(ListQuery, location="query")
 @blp.response(200, DecisionOut(many=True))
 def list_decisions(args):
-    return _listed(CouncilDecision, args, CouncilDecision.decided_on.desc())
+    return _listed(CouncilDecision, args, CouncilDecision.decided_on)
 
 
 @blp.post("/council/decisions/<decision_id>/progress")
