@@ -100,13 +100,10 @@ def contract_scorecard(args, contract_id):
     start = args.get("date_from", contract.period_start)
     end = args.get("date_to", min(date.today(), contract.period_end))
     scope = measures.Scope(tuple(contract.community_ids), start, end, args.get("grid_id"))
-    card = scorecard.compute(contract.framework, scope, contract)
     return {"contract_id": contract.id, "contract_version": contract.version,
             "scope": {"communities": list(scope.communities), "from": start.isoformat(),
                       "to": end.isoformat(), "grid_id": scope.grid_id},
-            **card, "outputs": measures.outputs(scope), "targets": contract.targets,
-            "payments": scorecard.payments(contract.milestones, contract.budget,
-                                           card["total"])}
+            "targets": contract.targets, **scorecard.contract_card(contract, scope)}
 
 
 @blp.post("/contracts/<contract_id>/milestones/<milestone_id>/close")

@@ -22,11 +22,9 @@ def _milestone(contract: Contract, milestone_id: str) -> dict:
 
 
 def card_for(contract: Contract, period_to: date) -> dict:
+    """The card from the contract's start to a milestone's due date."""
     scope = measures.Scope(tuple(contract.community_ids), contract.period_start, period_to)
-    card = scorecard.compute(contract.framework, scope, contract)
-    card["outputs"] = measures.outputs(scope)
-    card["payments"] = scorecard.payments(contract.milestones, contract.budget, card["total"])
-    return card
+    return scorecard.contract_card(contract, scope)
 
 
 def close(contract: Contract, milestone_id: str, by: str) -> ClosedScorecard:

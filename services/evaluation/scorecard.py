@@ -13,53 +13,65 @@ from .framework import MEASURES
 BANDS = ((90, 5), (75, 4), (60, 3), (40, 2))
 
 
-def _value(key: str, scope: measures.Scope, contract=None):
-    """The figure an indicator is scored on, from the measure that computes it."""
-    if key == "cost_per_outcome":
-        if contract is None:
-            return None
-        spend = measures.spend_in(scope, contract.budget, contract.period_start,
-                                  contract.period_end)
-        return measures.cost_per_outcome(scope, spend, contract.period_start)["per_outcome"]
-    pick = {
-        "ladder_participant_share": (measures.ladder, lambda r: r["conversion"][
-            "served_to_participant"]["value"]),
-        "ladder_contributor_share": (measures.ladder, lambda r: r["conversion"][
-            "participant_to_contributor"]["value"]),
-        "ladder_codecider_share": (measures.ladder, lambda r: r["conversion"][
-            "contributor_to_co_decider"]["value"]),
-        "ladder_leader_count": (measures.ladder, lambda r: r["at_least"]["leader"]),
-        "dependency_ratio": (measures.dependency_ratio, lambda r: r["value"]),
-        "resident_topic_adoption": (measures.topic_adoption, lambda r: r["adoption"]["value"]),
-        "resident_share_of_adopted": (measures.topic_adoption,
-                                      lambda r: r["resident_share_of_adopted"]["value"]),
-        "response_days": (measures.response, lambda r: r["median_days"]),
-        "follow_through": (measures.follow_through, lambda r: r["carried_out"]["value"]),
-        "stalled_share": (measures.follow_through, lambda r: r["stalled"]["value"]),
-        "need_traceability": (measures.traceability, lambda r: r["traced"]["value"]),
-        "breadth": (measures.breadth, lambda r: r["value"]),
-        "stability": (measures.stability, lambda r: r["value"]),
-        "representativeness_gap": (measures.representativeness, _mean_gap),
-        "capacity_to_leadership": (measures.capacity_to_leadership,
-                                   lambda r: r["converted"]["value"]),
-        "organisational_vitality": (measures.organisational_vitality, lambda r: r["value"]),
-        "volunteer_activation": (measures.volunteer_activation,
-                                 lambda r: r["active"]["value"]),
-        "service_to_participation": (measures.service_to_participation,
-                                     lambda r: r["value"]),
-        "decision_mode_delegated": (measures.decision_mode,
-                                    lambda r: r["resident_power"]["value"]),
-        "digital_channel_share": (measures.channels, lambda r: r["digital"]["value"]),
-    }
-    if key not in pick:  # measured by a later part of evaluation (verification)
-        return None
-    measure, extract = pick[key]
-    return extract(measure(scope))
-
-
 def _mean_gap(result: dict):
     gaps = [g for g in result["gap"].values() if g is not None]
     return round(sum(gaps) / len(gaps), 4) if gaps else None
+
+
+SOURCES = {  # indicator -> (the measure computing it, where its figure sits in the result)
+    "ladder_participant_share": (measures.ladder, lambda r: r["conversion"][
+        "served_to_participant"]["value"]),
+    "ladder_contributor_share": (measures.ladder, lambda r: r["conversion"][
+        "participant_to_contributor"]["value"]),
+    "ladder_codecider_share": (measures.ladder, lambda r: r["conversion"][
+        "contributor_to_co_decider"]["value"]),
+    "ladder_leader_count": (measures.ladder, lambda r: r["at_least"]["leader"]),
+    "dependency_ratio": (measures.dependency_ratio, lambda r: r["value"]),
+    "resident_topic_adoption": (measures.topic_adoption, lambda r: r["adoption"]["value"]),
+    "resident_share_of_adopted": (measures.topic_adoption,
+                                  lambda r: r["resident_share_of_adopted"]["value"]),
+    "response_days": (measures.response, lambda r: r["median_days"]),
+    "follow_through": (measures.follow_through, lambda r: r["carried_out"]["value"]),
+    "stalled_share": (measures.follow_through, lambda r: r["stalled"]["value"]),
+    "need_traceability": (measures.traceability, lambda r: r["traced"]["value"]),
+    "breadth": (measures.breadth, lambda r: r["value"]),
+    "stability": (measures.stability, lambda r: r["value"]),
+    "representativeness_gap": (measures.representativeness, _mean_gap),
+    "capacity_to_leadership": (measures.capacity_to_leadership,
+                               lambda r: r["converted"]["value"]),
+    "organisational_vitality": (measures.organisational_vitality, lambda r: r["value"]),
+    "volunteer_activation": (measures.volunteer_activation,
+                             lambda r: r["active"]["value"]),
+    "service_to_participation": (measures.service_to_participation,
+                                 lambda r: r["value"]),
+    "decision_mode_delegated": (measures.decision_mode,
+                                lambda r: r["resident_power"]["value"]),
+    "digital_channel_share": (measures.channels, lambda r: r["digital"]["value"]),
+}
+
+
+class _Measured:
+    """The figures of one card: each measure runs once, however many indicators read it."""
+
+    def __init__(self, scope: measures.Scope, contract=None):
+        self.scope, self.contract, self.results = scope, contract, {}
+
+    def value(self, key: str):
+        if key == "cost_per_outcome":
+            return self._cost()
+        if key not in SOURCES:  # measured by a later part of evaluation (verification)
+            return None
+        measure, extract = SOURCES[key]
+        if measure not in self.results:
+            self.results[measure] = measure(self.scope)
+        return extract(self.results[measure])
+
+    def _cost(self):
+        if self.contract is None:  # outcomes are priced by a contract's budget
+            return None
+        c = self.contract
+        spend = measures.spend_in(self.scope, c.budget, c.period_start, c.period_end)
+        return measures.cost_per_outcome(self.scope, spend, c.period_start)["per_outcome"]
 
 
 def score(value, target: float, higher_is_better: bool):
@@ -85,12 +97,13 @@ def _weighted(parts: list[tuple[float, float | None]]):
 
 def compute(framework: list[dict], scope: measures.Scope, contract=None) -> dict:
     """The card for a framework and scope; `contract` (budget and period) prices outcomes."""
+    measured = _Measured(scope, contract)
     dimensions = []
     for dimension in framework:
         indicators = []
         for indicator in dimension["indicators"]:
             _, _, unit, higher = MEASURES[indicator["measure"]]
-            value = _value(indicator["measure"], scope, contract)
+            value = measured.value(indicator["measure"])
             points = score(value, indicator["target"], higher)
             indicators.append({**indicator, "unit": unit, "value": value, "score": points,
                                "band": band(points), "monitored": indicator["weight"] == 0})
@@ -114,3 +127,11 @@ def payments(milestones: list[dict], budget: Decimal, total: float | None) -> li
                     "recommended": str((budget * share * factor).quantize(Decimal("0.01"))),
                     "full": total is not None and factor >= 1})
     return out
+
+
+def contract_card(contract, scope: measures.Scope) -> dict:
+    """A contract's card for a scope, with its outputs and payment recommendations."""
+    card = compute(contract.framework, scope, contract)
+    card["outputs"] = measures.outputs(scope)
+    card["payments"] = payments(contract.milestones, contract.budget, card["total"])
+    return card
