@@ -29,16 +29,15 @@ def _acts(event, refs, kind: str, community_id: str, on: date) -> None:
 
 def _initiative(record_id: str, kind: str, community_id: str, on: date, resident_led: bool,
                 **detail):
-    row = db.session.get(Initiative, record_id) or Initiative(record_id=record_id)
+    row = _get_or_add(Initiative, record_id=record_id)
     row.kind, row.community_id, row.on, row.resident_led = kind, community_id, on, resident_led
     for key, value in {"hours": 0, "workers": 0, "helpers": 0, **detail}.items():
         setattr(row, key, value)
-    db.session.add(row)
 
 
 def _get_or_add(model, **key):
-    row = db.session.get(model, tuple(key.values()) if len(key) > 1 else next(
-        iter(key.values())))
+    """The projection row with this primary key, added to the session if it is new."""
+    row = db.session.get(model, tuple(key.values()))
     if row is None:
         row = model(**key)
         db.session.add(row)
@@ -46,10 +45,8 @@ def _get_or_add(model, **key):
 
 
 def _topic(topic_id: str, community_id: str) -> TopicFact:
-    row = db.session.get(TopicFact, topic_id)
-    if row is None:
-        row = TopicFact(topic_id=topic_id, community_id=community_id)
-        db.session.add(row)
+    row = _get_or_add(TopicFact, topic_id=topic_id)
+    row.community_id = community_id
     return row
 
 
