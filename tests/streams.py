@@ -6,6 +6,7 @@ from shared import bus
 from shared.config import MessagingConfig
 from shared.events import Event
 from shared.events.envelope import GENESIS_HASH
+from shared.inbox import Inbox
 from tests.helpers import count, scalar, seed_community
 
 FORGED_BASE = 10**9  # forged events sit far above any real sequence
@@ -23,6 +24,15 @@ def produce_needs(intake_app, community_id: str, n: int, progress: list | None =
                          "description": f"需求 {i}"}, by="test-producer")
             if progress is not None:
                 progress.append(i)
+
+
+def apply_events(app, *events: Event) -> list[str]:
+    """Apply events in-process through the app's own inbox and handlers, as its worker would;
+    returns each outcome (applied, duplicate)."""
+    rt = app.extensions["socialwork"]
+    with app.app_context():
+        inbox = Inbox(rt.store, rt.spec.handlers)
+        return [inbox.apply(event, event.to_json(), "test") for event in events]
 
 
 def tally(evaluation_app, community_id: str, short_type: str = "need.reported") -> int:

@@ -3,21 +3,11 @@ council, corrections, and who may see and do what."""
 import pytest
 import sqlalchemy as sa
 
-from services.casework.handlers import HANDLERS
 from shared.events import Event
-from shared.inbox import Inbox
 from tests.conftest import bearer
-from tests.streams import forge, need_data
+from tests.streams import apply_events, forge, need_data
 
 RESIDENTS = [f"r-c1-{i}" for i in range(1, 9)]
-
-
-def feed(app, *events: Event) -> None:
-    """Apply events as the worker would (same inbox path), in-process."""
-    with app.app_context():
-        inbox = Inbox(app.extensions["socialwork"].store, HANDLERS)
-        for event in events:
-            inbox.apply(event, event.to_json(), "test")
 
 
 def resident_event(ref: str, community: str, seq: int) -> Event:
@@ -39,14 +29,15 @@ class World:
         self.app = backend.app("casework")
         self.client = self.app.test_client()
         seq = iter(range(1, 1000))
-        feed(self.app, contract_event("k1", "b1", "a1", "c1", 1),
-             contract_event("k2", "b2", "a2", "c2", 2),
-             *[resident_event(r, "c1", next(seq)) for r in RESIDENTS],
-             resident_event("r-c2-1", "c2", next(seq)),
-             forge("need.reported", need_data("n1", "c1", resident_ref="r-c1-1",
-                                              grid_id="c1-g1"), 100),
-             forge("need.reported", need_data("n2", "c2", resident_ref="r-c2-1",
-                                              grid_id="c2-g1"), 101))
+        apply_events(
+            self.app, contract_event("k1", "b1", "a1", "c1", 1),
+            contract_event("k2", "b2", "a2", "c2", 2),
+            *[resident_event(r, "c1", next(seq)) for r in RESIDENTS],
+            resident_event("r-c2-1", "c2", next(seq)),
+            forge("need.reported", need_data("n1", "c1", resident_ref="r-c1-1",
+                                             grid_id="c1-g1"), 100),
+            forge("need.reported", need_data("n2", "c2", resident_ref="r-c2-1",
+                                             grid_id="c2-g1"), 101))
         self.admin = bearer(backend.token("agency_admin", agency_id="a1", sub="admin-1"))
         self.w1 = bearer(backend.token("social_worker", agency_id="a1", sub="w1"))
         self.w2 = bearer(backend.token("social_worker", agency_id="a1", sub="w2"))

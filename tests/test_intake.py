@@ -334,9 +334,7 @@ def test_withdrawal_publishes_its_event(intake):
 
 
 def test_the_need_follows_its_case(intake):
-    from services.intake.handlers import HANDLERS
-    from shared.inbox import Inbox
-    from tests.streams import forge
+    from tests.streams import apply_events, forge
     app, client, clerk, _ = intake
     need_id = need(client, clerk).json["id"]
     case = {"case_id": "k-1", "agency_id": "a1", "community_id": "c1", "resident_ref": "r-x",
@@ -345,10 +343,7 @@ def test_the_need_follows_its_case(intake):
                    source="/casework")
     closed = forge("case.closed", {**case, "outcome": "goals_met", "goal_outcomes": [],
                                    "closed_on": "2026-05-01"}, 2, source="/casework")
-    with app.app_context():
-        inbox = Inbox(app.extensions["socialwork"].store, HANDLERS)
-        for event in (opened, closed, closed):
-            inbox.apply(event, event.to_json(), "test")
+    assert apply_events(app, opened, closed, closed) == ["applied", "applied", "duplicate"]
     body = client.get(f"/needs/{need_id}", headers=clerk).json
     assert body["status"] == "resolved" and body["case_id"] == "k-1"
     assert [(h["status"], h["changed_by"]) for h in body["history"]] == [

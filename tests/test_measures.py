@@ -4,9 +4,7 @@ from datetime import date
 import pytest
 
 from services.evaluation import measures
-from services.evaluation.handlers import HANDLERS
-from shared.inbox import Inbox
-from tests.streams import forge
+from tests.streams import apply_events, forge
 
 PERIOD = measures.Scope(("c1",), date(2026, 1, 1), date(2026, 6, 30))
 BASE = {"agency_id": "a1", "community_id": "c1"}
@@ -109,11 +107,9 @@ STORY = [
 
 def feed(app, story):
     sources = {"resident.registered": "/intake"}
-    with app.app_context():
-        inbox = Inbox(app.extensions["socialwork"].store, HANDLERS)
-        for seq, (short, data) in enumerate(story, start=1):
-            event = forge(short, data, seq, source=sources.get(short, "/casework"))
-            assert inbox.apply(event, event.to_json(), "test") == "applied"
+    events = [forge(short, data, seq, source=sources.get(short, "/casework"))
+              for seq, (short, data) in enumerate(story, start=1)]
+    assert apply_events(app, *events) == ["applied"] * len(events)
 
 
 @pytest.fixture
@@ -198,10 +194,7 @@ def test_a_correction_re_projects_the_record(evaluation):
                                        "corrects_event_id": training_event,
                                        "reason": "漏登", "changes": {
                                            "attendee_refs": ["r4", "r7"]}})]
-    with evaluation.app_context():
-        inbox = Inbox(evaluation.extensions["socialwork"].store, HANDLERS)
-        event = forge(*feed_more[0], 500, source="/casework")
-        inbox.apply(event, event.to_json(), "test")
+    apply_events(evaluation, forge(*feed_more[0], 500, source="/casework"))
     result = measured(evaluation, measures.ladder)
     assert result["residents"] == 7 and result["highest"]["participant"] == 1
 
@@ -379,11 +372,8 @@ def test_a_closed_milestone_keeps_its_scorecard_and_shows_later_changes(evaluati
     assert client.post("/contracts/k-m/milestones/h1/close", headers=buyer).status_code == 409
 
     # a session of May, recorded after the close, led by residents
-    with evaluation.app_context():
-        inbox = Inbox(store, HANDLERS)
-        late = forge(*session("s-late", "2026-05-05", ["r1"], led_by="resident",
-                              leaders=["r3"]), 900, source="/casework")
-        inbox.apply(late, late.to_json(), "test")
+    apply_events(evaluation, forge(*session("s-late", "2026-05-05", ["r1"], led_by="resident",
+                                            leaders=["r3"]), 900, source="/casework"))
     again = client.get("/contracts/k-m/milestones/h1", headers=buyer).json
     assert again["card"] == card  # what was paid on does not move
     changes = {c["measure"]: c for c in again["post_close_changes"]["indicators"]}
@@ -401,10 +391,8 @@ def test_cost_per_outcome_net_of_the_baseline(evaluation):
     assert result == {"spend": 70000.0, "outcomes": 7, "baseline": 0, "net_outcomes": 7,
                       "per_outcome": 10000.0, "per_service_hour": 17500.0}
     # r7 first took part in November 2025, inside the 181 days before the contract began
-    with evaluation.app_context():
-        inbox = Inbox(evaluation.extensions["socialwork"].store, HANDLERS)
-        earlier = forge(*session("s-old", "2025-11-01", ["r7"]), 800, source="/casework")
-        inbox.apply(earlier, earlier.to_json(), "test")
+    apply_events(evaluation, forge(*session("s-old", "2025-11-01", ["r7"]), 800,
+                                   source="/casework"))
     result = measured(evaluation, lambda s: measures.cost_per_outcome(s, 70000,
                                                                       date(2026, 1, 1)))
     assert (result["baseline"], result["net_outcomes"], result["per_outcome"]) == (

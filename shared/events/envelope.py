@@ -6,7 +6,7 @@ Extensions: `sequence` (per-source counter, zero-padded so it also orders as a s
 import hashlib
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
 SPECVERSION = "1.0"
