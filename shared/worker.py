@@ -30,7 +30,7 @@ MAX_DEFERRALS = 30
 
 
 def _age_seconds(rfc3339: str) -> float:
-    sent = datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
+    sent = datetime.fromisoformat(rfc3339)
     return max(0.0, (datetime.now(timezone.utc) - sent).total_seconds())
 
 

@@ -12,7 +12,7 @@ def on_need_reported(event):
         need_id=d["need_id"], community_id=d["community_id"], grid_id=d["grid_id"],
         resident_ref=d["resident_ref"], category=d["category"], urgency=d["urgency"],
         safety_flag=d["safety_flag"], channel=d["channel"],
-        reported_at=datetime.fromisoformat(d["reported_at"].replace("Z", "+00:00"))))
+        reported_at=datetime.fromisoformat(d["reported_at"])))
 
 
 def _queued(need_id: str) -> QueuedNeed:

@@ -1,10 +1,9 @@
 """Needs and their life cycle. Each change of status is recorded with who and when, and the
 changes others must learn of (reported, triaged, withdrawn) publish their event in the same
 transaction. Free-text descriptions never leave intake."""
-from datetime import datetime
-
 from shared import outbox
 from shared.errors import ApiError
+from shared.events.envelope import rfc3339
 from shared.eventstore import utcnow
 from shared.i18n import bilingual
 
@@ -24,10 +23,6 @@ SAFETY_CATEGORIES = {"elderly_care", "child_youth", "disability", "family_relati
 VULNERABLE_FLAGS = {"living_alone", "disability", "elderly", "child"}
 RESIDENT_ELSEWHERE = bilingual("No such resident in this community", "此社区中没有该居民")
 IN_FUTURE = bilingual("A need cannot be reported in the future", "报告时间不能晚于现在")
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def safety_flag(category: str, urgency: str, concern: bool, resident: Resident | None) -> bool:
@@ -78,7 +73,7 @@ def record_need(data: dict, by: str) -> Need:
         "need_id": need.id, "community_id": need.community_id, "grid_id": need.grid_id,
         "resident_ref": need.resident_ref, "household_ref": need.household_ref,
         "category": need.category, "urgency": need.urgency, "safety_flag": need.safety_flag,
-        "channel": need.channel, "reported_at": iso(need.reported_at)})
+        "channel": need.channel, "reported_at": rfc3339(need.reported_at)})
     db.session.commit()
     return need
 
@@ -94,7 +89,7 @@ def triage(need: Need, data: dict, by: str) -> Need:
     outbox.append(events, "need.triaged", f"need/{need.id}", {
         "need_id": need.id, "community_id": need.community_id, "category": need.category,
         "urgency": need.urgency, "status": need.status, "referred_to": need.referred_to,
-        "triaged_at": iso(utcnow())})
+        "triaged_at": rfc3339(utcnow())})
     db.session.commit()
     return need
 
@@ -103,7 +98,7 @@ def withdraw(need: Need, reason: str, by: str, note: str | None) -> Need:
     move(need, "withdrawn", by, note or reason)
     outbox.append(events, "need.withdrawn", f"need/{need.id}", {
         "need_id": need.id, "community_id": need.community_id, "reason": reason,
-        "withdrawn_at": iso(utcnow())})
+        "withdrawn_at": rfc3339(utcnow())})
     db.session.commit()
     return need
 

@@ -27,8 +27,14 @@ def canonical_json(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def rfc3339(moment: datetime) -> str:
+    """An aware datetime as the UTC timestamp events carry (`…Z`)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace(
+        "+00:00", "Z")
+
+
 def utcnow_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return rfc3339(datetime.now(timezone.utc))
 
 
 def type_name(short: str, version: int = 1) -> str:
@@ -113,7 +119,7 @@ class Event:
             raise EnvelopeError("data must be a JSON object")
         short_name(raw["type"])
         try:
-            datetime.fromisoformat(raw["time"].replace("Z", "+00:00"))
+            datetime.fromisoformat(raw["time"])
         except ValueError as exc:
             raise EnvelopeError("time must be an RFC 3339 timestamp") from exc
         return cls(id=raw["id"], source=raw["source"], type=raw["type"], time=raw["time"],
