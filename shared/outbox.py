@@ -34,9 +34,13 @@ def backlog(store: EventStore) -> dict:
         sa.select(sa.func.count(), sa.func.min(store.Outbox.created_at),
                   sa.func.min(store.Outbox.seq))
         .where(store.Outbox.published_at.is_(None))).one()
-    head = store.session.get(store.Head, store.source)
     return {"source": store.source, "unpublished": row[0], "oldest_created_at": row[1],
-            "first_unpublished_seq": row[2], "head_seq": head.last_seq if head else 0}
+            "first_unpublished_seq": row[2], "head_seq": head_seq(store)}
+
+
+def unpublished(store: EventStore) -> int:
+    return store.session.scalar(sa.select(sa.func.count()).select_from(store.Outbox).where(
+        store.Outbox.published_at.is_(None)))
 
 
 def page(store: EventStore, after: int, limit: int, types: list[str] | None = None) -> list:

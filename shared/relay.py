@@ -8,7 +8,7 @@ import time
 
 import sqlalchemy as sa
 
-from . import bus, metrics
+from . import bus, metrics, outbox
 from .config import MessagingConfig
 from .eventstore import EventStore, utcnow
 from .probe import Heartbeat
@@ -38,9 +38,7 @@ class Relay:
         return rows
 
     def _unpublished(self) -> int:
-        Outbox = self.store.Outbox
-        count = self.store.session.scalar(sa.select(sa.func.count()).select_from(Outbox).where(
-            Outbox.published_at.is_(None)))
+        count = outbox.unpublished(self.store)
         self.store.session.rollback()
         return count
 
