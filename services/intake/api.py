@@ -152,12 +152,12 @@ def search_residents(args):
         found = people.names_matching(communities, args["name"], args["limit"])
     else:
         kind = "phone" if "phone" in args else "id"
-        found = people.by_identifier(communities, kind, args[lookups[0]])
-    names = {r.ref: people.vault().open(r.name_sealed) for r in found}
-    people.log_access(claims, "search", list(names), ["name"], args["purpose"])
-    for resident in found:
-        resident.name = names[resident.ref]
-    return found
+        found = [(r, people.vault().open(r.name_sealed))
+                 for r in people.by_identifier(communities, kind, args[lookups[0]])]
+    people.log_access(claims, "search", [r.ref for r, _ in found], ["name"], args["purpose"])
+    for resident, name in found:
+        resident.name = name
+    return [resident for resident, _ in found]
 
 
 @blp.get("/residents/<ref>")

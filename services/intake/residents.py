@@ -253,14 +253,16 @@ def log_access(claims: Claims, action: str, refs: list[str], fields: list[str],
     db.session.commit()
 
 
-def names_matching(community_ids, fragment: str, limit: int) -> list[Resident]:
-    """Name search decrypts in memory: encrypted names cannot be matched in SQL."""
+def names_matching(community_ids, fragment: str, limit: int) -> list[tuple[Resident, str]]:
+    """(resident, name) for names containing `fragment`. Name search decrypts in memory:
+    encrypted names cannot be matched in SQL."""
     v, fragment, found = vault(), fragment.strip(), []
     candidates = db.session.scalars(sa.select(Resident).where(
         Resident.community_id.in_(community_ids)).order_by(Resident.registered_at))
     for resident in candidates:
-        if fragment in v.open(resident.name_sealed):
-            found.append(resident)
+        name = v.open(resident.name_sealed)
+        if fragment in name:
+            found.append((resident, name))
             if len(found) >= limit:
                 break
     return found
