@@ -15,18 +15,20 @@ AGENCY = ("social_worker", "agency_admin")
 READERS = (*AGENCY, "buyer_auditor")
 
 
+def served_on(agency_id: str, on: date):
+    """Communities the agency is contracted for on a day: a subquery for scoped queries."""
+    return sa.select(ServedCommunity.community_id).where(
+        ServedCommunity.agency_id == agency_id, ServedCommunity.period_start <= on,
+        ServedCommunity.period_end >= on)
+
+
 def served(agency_id: str, community_id: str, on: date) -> bool:
-    return db.session.scalar(sa.select(ServedCommunity.community_id).where(
-        ServedCommunity.agency_id == agency_id, ServedCommunity.community_id == community_id,
-        ServedCommunity.period_start <= on, ServedCommunity.period_end >= on).limit(1)) is not None
+    return db.session.scalar(served_on(agency_id, on).where(
+        ServedCommunity.community_id == community_id).limit(1)) is not None
 
 
 def served_today(agency_id: str):
-    """Communities the agency is contracted for today: a subquery for scoped queries."""
-    today = date.today()
-    return sa.select(ServedCommunity.community_id).where(
-        ServedCommunity.agency_id == agency_id, ServedCommunity.period_start <= today,
-        ServedCommunity.period_end >= today)
+    return served_on(agency_id, date.today())
 
 
 def acting_worker() -> Claims:
