@@ -8,11 +8,15 @@ Topology (the wire contract, docs/EVENTS.md):
 Queue arguments are RabbitMQ's; kombu's filesystem transport ignores them.
 """
 import logging
+import os
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from kombu import Connection, Exchange, Queue, binding
+from kombu.transport import filesystem
+from kombu.utils.json import dumps
 
 from .config import MessagingConfig
 from .events.envelope import CONTENT_TYPE
@@ -58,8 +62,27 @@ def service_queues(service: str, routing_keys, cfg: MessagingConfig) -> ServiceQ
     return ServiceQueues(main, retry, dead)
 
 
+class _AtomicFilesystemChannel(filesystem.Channel):
+    """kombu's filesystem channel writes a message file in place, so a consumer polling the
+    folder can take it half-written (an empty body: a JSON error and a lost message). Write
+    under a name consumers ignore, then rename: a rename within one folder is atomic."""
+
+    def _put(self, queue, payload, **kwargs):
+        name = f"{int(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        final = os.path.join(self.data_folder_out, name)
+        with open(final + ".part", "wb") as f:
+            f.write(dumps(payload).encode())
+        os.rename(final + ".part", final)
+
+
+class AtomicFilesystemTransport(filesystem.Transport):
+    Channel = _AtomicFilesystemChannel
+
+
 def connect(cfg: MessagingConfig) -> Connection:
+    embedded = cfg.broker_url.startswith("filesystem")
     return Connection(cfg.broker_url, transport_options=cfg.broker_options(),
+                      transport=AtomicFilesystemTransport if embedded else None,
                       heartbeat=30 if cfg.broker_url.startswith("amqp") else 0)
 
 

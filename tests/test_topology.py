@@ -1,8 +1,12 @@
 """RabbitMQ holds the queues as the wire contract says, and its own safety net works: a
-message redelivered past the delivery limit is dead-lettered, and `dead list` shows why."""
+message redelivered past the delivery limit is dead-lettered, and `dead list` shows why.
+The embedded broker never hands out a message that is still being written."""
 import json
+from queue import Empty
 
 import pika
+from kombu import Queue
+from kombu.transport import filesystem
 
 from shared import bus, deadletters
 from tests.conftest import rabbitmqctl
@@ -55,3 +59,26 @@ def test_the_broker_dead_letters_a_message_past_its_delivery_limit(real):
     rows = wait_until(lambda: deadletters.list_parked(cfg, queues), 30, "the parked copy")
     assert [r.message_id for r in rows] == ["crasher-1"]
     assert rows[0].reason == "broker: delivery_limit"
+
+
+def test_the_embedded_broker_never_hands_out_a_message_half_written(embedded, monkeypatch):
+    cfg = messaging(embedded)
+    seen_while_writing = []
+    with bus.connect(cfg) as producer, bus.connect(cfg) as consumer:
+        queue = Queue("probe.events", exchange=bus.EXCHANGE, routing_key="need.reported")
+        queue(producer.default_channel).declare()
+        reader = consumer.default_channel
+
+        def serialise_slowly(payload):
+            try:  # a consumer polls while the producer is mid-write
+                seen_while_writing.append(reader._get(queue.name))
+            except Empty:
+                pass
+            return json.dumps(payload)
+        for module in (bus, filesystem):  # ours and kombu's own put
+            monkeypatch.setattr(module, "dumps", serialise_slowly)
+
+        producer.Producer().publish({"n": 1}, exchange=bus.EXCHANGE, routing_key="need.reported")
+        assert seen_while_writing == []
+        message = queue(reader).get(no_ack=True)
+        assert message.payload == {"n": 1}
