@@ -5,6 +5,8 @@ Claims: sub, role, exp, iat and the scope claims a role needs:
   social_worker  agency_id       its agency's records
   agency_admin   agency_id       its agency's records and workers
   buyer_auditor  buyer_id        its contracts; read-only on casework evidence
+  evaluator      contract_id     the independent evaluator the buyer commissioned for one
+                                 contract: its survey waves, and the contacts of their samples
   ops_admin      -               operations: event logs, dead letters, access logs
   service        -               one service reading another's event log (backfill)
 """
@@ -18,7 +20,8 @@ from .errors import ApiError
 
 ALGORITHM = "HS256"
 SCOPE_CLAIM = {"intake_clerk": "community_ids", "social_worker": "agency_id",
-               "agency_admin": "agency_id", "buyer_auditor": "buyer_id"}
+               "agency_admin": "agency_id", "buyer_auditor": "buyer_id",
+               "evaluator": "contract_id"}
 ROLES = (*SCOPE_CLAIM, "ops_admin", "service")
 PUBLIC_ENDPOINTS = {"health.healthz", "health.readyz", "static"}
 
@@ -30,6 +33,7 @@ class Claims:
     community_ids: tuple[str, ...] = ()
     agency_id: str | None = None
     buyer_id: str | None = None
+    contract_id: str | None = None
 
 
 def mint(key: str, role: str, sub: str, ttl: int = 3600, **scope) -> str:
@@ -63,7 +67,8 @@ def decode(key: str, token: str) -> Claims:
         raise ApiError(401, "community_ids must be a list of strings",
                        "community_ids 必须是字符串列表", code="token_invalid")
     return Claims(sub=str(payload["sub"]), role=role, community_ids=tuple(communities),
-                  agency_id=payload.get("agency_id"), buyer_id=payload.get("buyer_id"))
+                  agency_id=payload.get("agency_id"), buyer_id=payload.get("buyer_id"),
+                  contract_id=payload.get("contract_id"))
 
 
 def _authenticate():

@@ -113,13 +113,14 @@ def integrity_command():
 @click.option("--community", "communities", multiple=True)
 @click.option("--agency")
 @click.option("--buyer")
+@click.option("--contract", help="the contract an evaluator is commissioned for")
 @click.option("--ttl", default=8 * 3600, show_default=True)
 @with_appcontext
-def token_command(role, sub, communities, agency, buyer, ttl):
+def token_command(role, sub, communities, agency, buyer, contract, ttl):
     try:
         click.echo(auth.mint(current_app.config["JWT_KEY"], role, sub, ttl=ttl,
                              community_ids=list(communities), agency_id=agency,
-                             buyer_id=buyer))
+                             buyer_id=buyer, contract_id=contract))
     except ValueError as exc:
         raise click.UsageError(str(exc))
 

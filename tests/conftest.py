@@ -34,8 +34,12 @@ def remember_pii(*values) -> None:
     PII_SEEN.update(str(v).strip() for v in values if v)
 
 
-def assert_no_pii_in_intake_events(database_url: str) -> None:
-    """Every event intake published in this backend, checked for names, phones, ID numbers."""
+PUBLISHERS_OF_PERSONAL_CONTEXT = ("intake", "evaluation")  # residents; survey samples
+
+
+def assert_no_pii_in_events(database_url: str, service: str) -> None:
+    """Every event a service published in this backend, checked for names, phones, ID
+    numbers."""
     import sqlalchemy as sa
     engine = sa.create_engine(database_url)
     try:
@@ -49,7 +53,7 @@ def assert_no_pii_in_intake_events(database_url: str) -> None:
         data = json.dumps(json.loads(body)["data"], ensure_ascii=False)
         leaked = [v for v in PII_SEEN if v in data]
         assert not leaked and not ID_NUMBER.search(data) and not MOBILE.search(data), \
-            f"personal data in an intake event: {data}"
+            f"personal data in an event of {service}: {data}"
 
 
 def _port_open(port: int) -> bool:
@@ -133,10 +137,11 @@ class Backend:
 
     def drop(self) -> None:
         from shared.config import database_url
-        with self.environ():
-            intake_url = database_url("intake")
-        if "intake" in self.created:
-            assert_no_pii_in_intake_events(intake_url)
+        for service in PUBLISHERS_OF_PERSONAL_CONTEXT:
+            if service in self.created:
+                with self.environ():
+                    url = database_url(service)
+                assert_no_pii_in_events(url, service)
         if self.kind != "real":
             return
         for s in self.created:

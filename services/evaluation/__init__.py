@@ -6,8 +6,9 @@ def create_app(test_config: dict | None = None):
     from .api import blp
     from .handlers import HANDLERS
     from .models import db, events
+    from .survey_api import blp as surveys_blp
     spec = ServiceSpec(name="evaluation", title="Evaluation 绩效评估服务", db=db, store=events,
-                       handlers=HANDLERS, blueprints=[blp])
+                       handlers=HANDLERS, blueprints=[blp, surveys_blp])
     app = create_service_app(spec, test_config)
     from .cli import register
     register(app)

@@ -34,6 +34,9 @@ MEASURES = {
     "cost_per_outcome": ("单位成果成本", "spend / (newly active residents + carried-out resident decisions)", "yuan", False),
     "digital_channel_share": ("线上渠道占比", "needs and topics that came in digitally", "share", True),
     "verified_share": ("回访核实率", "sampled records confirmed by follow-up", "share", True),
+    "empowerment_change": ("心理赋权变化", "change in sociopolitical control (1-5) from the baseline survey", "points", True),
+    "community_identity_change": ("社区认同变化", "change in sense of community (1-5) from the baseline survey", "points", True),
+    "service_satisfaction": ("服务满意度", "surveyed residents satisfied with the service", "share", True),
 }
 
 DEFAULT_TEMPLATE = [
@@ -56,11 +59,14 @@ DEFAULT_TEMPLATE = [
          {"measure": "verified_share", "weight": 50, "target": 0.9}]},
     {"key": "psychological", "name_zh": "心理赋权", "name_en": "Psychological", "weight": 35,
      "indicators": [
-         {"measure": "ladder_participant_share", "weight": 20, "target": 0.5},
-         {"measure": "dependency_ratio", "weight": 25, "target": 0.4},
-         {"measure": "capacity_to_leadership", "weight": 20, "target": 0.3},
-         {"measure": "service_to_participation", "weight": 20, "target": 0.3},
-         {"measure": "stability", "weight": 15, "target": 0.5},
+         {"measure": "ladder_participant_share", "weight": 15, "target": 0.5},
+         {"measure": "dependency_ratio", "weight": 15, "target": 0.4},
+         {"measure": "capacity_to_leadership", "weight": 15, "target": 0.3},
+         {"measure": "service_to_participation", "weight": 10, "target": 0.3},
+         {"measure": "stability", "weight": 10, "target": 0.5},
+         {"measure": "empowerment_change", "weight": 15, "target": 0.3},
+         {"measure": "community_identity_change", "weight": 10, "target": 0.2},
+         {"measure": "service_satisfaction", "weight": 10, "target": 0.85},
          {"measure": "breadth", "weight": 0, "target": 0.2},
          {"measure": "representativeness_gap", "weight": 0, "target": 0.15}]},
 ]

@@ -32,9 +32,9 @@ def _in(scope: Scope, column, day_column):
     return [column.in_(scope.communities), day_column >= scope.start, day_column <= scope.end]
 
 
-def ladder(scope: Scope) -> dict:
+def highest_rungs(scope: Scope) -> dict[str, int]:
     """Each resident's highest rung in the period; a resident who proposed a topic that was
-    adopted and carried out is a leader. Counts by rung and conversion between rungs."""
+    adopted and carried out is a leader."""
     query = sa.select(Act.resident_ref, sa.func.max(Act.rung)).where(
         *_in(scope, Act.community_id, Act.on)).group_by(Act.resident_ref)
     if scope.grid_id:
@@ -47,6 +47,12 @@ def ladder(scope: Scope) -> dict:
             TopicFact.progress_status == "done")):
         if ref in highest or not scope.grid_id:
             highest[ref] = LEADER
+    return highest
+
+
+def ladder(scope: Scope) -> dict:
+    """Counts by highest rung in the period and conversion between rungs."""
+    highest = highest_rungs(scope)
     at_least = {r: sum(1 for h in highest.values() if h >= r) for r in RUNG_NAMES}
     return {"residents": len(highest),
             "highest": {RUNG_NAMES[r]: sum(1 for h in highest.values() if h == r)

@@ -162,3 +162,66 @@ class ClosedScorecard(db.Model):
     card = sa.Column(sa.JSON, nullable=False)
     closed_by = sa.Column(sa.String(120), nullable=False)
     closed_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+# -- surveys: instruments, waves, samples and responses (docs/SURVEYS.md) -----------------
+
+class SurveyInstrument(db.Model):
+    """An instrument as a versioned record: a (key, version) never changes once stored."""
+    __tablename__ = "survey_instrument"
+    key = sa.Column(sa.String(64), primary_key=True)
+    version = sa.Column(sa.Integer, primary_key=True)
+    definition = sa.Column(sa.JSON, nullable=False)
+    created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class SurveyWave(db.Model):
+    """A baseline or follow-up wave of a contract, the instruments it asks, and its draw."""
+    __tablename__ = "survey_wave"
+    id = sa.Column(sa.String(64), primary_key=True)
+    contract_id = sa.Column(sa.String(64), sa.ForeignKey("contract.id"), nullable=False,
+                            index=True)
+    kind = sa.Column(sa.String(16), nullable=False)
+    instruments = sa.Column(sa.JSON, nullable=False)
+    opens_on = sa.Column(sa.Date, nullable=False)
+    closes_on = sa.Column(sa.Date, nullable=False)
+    status = sa.Column(sa.String(8), nullable=False, default="open")
+    created_by = sa.Column(sa.String(120), nullable=False)
+    seed = sa.Column(sa.BigInteger)
+    sample_design = sa.Column(sa.JSON)
+    drawn_by = sa.Column(sa.String(120))
+    drawn_at = sa.Column(UtcDateTime)
+    closed_by = sa.Column(sa.String(120))
+    closed_at = sa.Column(UtcDateTime)
+
+
+class SurveySample(db.Model):
+    """A resident drawn into a wave's sample, with the stratum it was drawn from."""
+    __tablename__ = "survey_sample"
+    wave_id = sa.Column(sa.String(64), sa.ForeignKey("survey_wave.id"), primary_key=True)
+    resident_ref = sa.Column(sa.String(64), primary_key=True)
+    stratum = sa.Column(sa.String(200), nullable=False)
+
+
+class SurveyCompletion(db.Model):
+    """Who has answered which instrument of a wave: one response each, also for anonymous
+    instruments, whose responses themselves carry no reference."""
+    __tablename__ = "survey_completion"
+    wave_id = sa.Column(sa.String(64), sa.ForeignKey("survey_wave.id"), primary_key=True)
+    instrument_key = sa.Column(sa.String(64), primary_key=True)
+    resident_ref = sa.Column(sa.String(64), primary_key=True)
+
+
+class SurveyResponse(db.Model):
+    """One response with its scores; resident_ref is empty for anonymous instruments, and no
+    time finer than the day is kept, so a response cannot be matched to its completion."""
+    __tablename__ = "survey_response"
+    id = sa.Column(sa.String(36), primary_key=True)
+    wave_id = sa.Column(sa.String(64), sa.ForeignKey("survey_wave.id"), nullable=False,
+                        index=True)
+    instrument_key = sa.Column(sa.String(64), nullable=False)
+    instrument_version = sa.Column(sa.Integer, nullable=False)
+    resident_ref = sa.Column(sa.String(64), index=True)
+    answered_on = sa.Column(sa.Date, nullable=False)
+    answers = sa.Column(sa.JSON, nullable=False)
+    scores = sa.Column(sa.JSON, nullable=False)

@@ -7,7 +7,7 @@ of the weighted sums, whose weights are then renormalised: no figure is invented
 indicators (weight 0) are scored and shown, never summed."""
 from decimal import Decimal
 
-from . import measures
+from . import measures, surveys
 from .framework import MEASURES
 
 BANDS = ((90, 5), (75, 4), (60, 3), (40, 2))
@@ -59,6 +59,9 @@ class _Measured:
     def value(self, key: str):
         if key == "cost_per_outcome":
             return self._cost()
+        if key in surveys.INDICATORS:  # asked in a contract's survey waves
+            return None if self.contract is None else surveys.INDICATORS[key](
+                self.contract, self.scope)
         if key not in SOURCES:  # measured by a later part of evaluation (verification)
             return None
         measure, extract = SOURCES[key]
@@ -75,11 +78,12 @@ class _Measured:
 
 
 def score(value, target: float, higher_is_better: bool):
-    """0-100 against the target: reaching it scores 100."""
+    """0-100 against the target: reaching it scores 100; a decline (a negative change)
+    scores 0."""
     if value is None:
         return None
     if higher_is_better:
-        return 100.0 if target <= 0 else round(min(100.0, 100 * value / target), 2)
+        return 100.0 if target <= 0 else round(max(0.0, min(100.0, 100 * value / target)), 2)
     return 100.0 if value <= target else round(100 * target / value, 2)
 
 

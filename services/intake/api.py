@@ -11,6 +11,7 @@ from shared.errors import ApiError
 from shared.i18n import bilingual
 
 from . import residents as people
+from . import surveys
 from .importer import import_roster
 from .models import (AccessLog, Community, Grid, Household, Need, NeedStatusChange, Resident,
                      db)
@@ -18,7 +19,8 @@ from .needs import close, record_need, triage, withdraw
 from .schemas import (AccessLogOut, AccessLogQuery, CloseIn, CommunityIn, CommunityOut, GridIn,
                       GridOut, HouseholdIn, HouseholdOut, ImportResult, NeedIn, NeedOut,
                       NeedQuery, NeedUpdate, ResidentDetail, ResidentIn, ResidentMatch,
-                      ResidentOut, ResidentQuery, ResidentUpdate, TriageIn, WithdrawIn)
+                      ResidentOut, ResidentQuery, ResidentUpdate, SurveyContactOut, TriageIn,
+                      WithdrawIn)
 
 blp = Blueprint("intake", __name__, description="Communities, residents and their needs")
 CLERK = ("intake_clerk",)
@@ -177,6 +179,14 @@ def get_resident(ref):
 def update_resident(changes, ref):
     claims = auth.require(*CLERK)
     return people.update(_resident_in_scope(ref), changes, claims.sub)
+
+
+@blp.get("/survey-waves/<wave_id>/contacts")
+@blp.response(200, SurveyContactOut(many=True))
+def survey_contacts(wave_id):
+    """Name and phone of the residents evaluation drew for a survey wave, for the evaluator
+    of that wave's contract, until the wave closes; every release is logged."""
+    return surveys.release(auth.require("evaluator"), wave_id)
 
 
 @blp.get("/access-log")

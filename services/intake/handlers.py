@@ -1,5 +1,6 @@
-"""What intake consumes: a need's fate at casework."""
+"""What intake consumes: a need's fate at casework; the residents drawn for a survey."""
 from .needs import follow_case
+from .surveys import on_sample_drawn
 
 CLOSED_AS = {"goals_met": "resolved", "partly_met": "resolved", "not_met": "unresolved",
              "referred": "referred", "withdrawn": "unresolved"}
@@ -20,4 +21,5 @@ def on_case_closed(event):
 HANDLERS = {
     "case.opened": on_case_opened,
     "case.closed": on_case_closed,
+    "survey.sample_drawn": on_sample_drawn,
 }

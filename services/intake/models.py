@@ -125,3 +125,13 @@ class NeedStatusChange(db.Model):
     changed_by = sa.Column(sa.String(120), nullable=False)
     changed_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
     note = sa.Column(sa.String(500))
+
+
+class SurveyRelease(db.Model):
+    """A resident drawn into an evaluation survey wave (from `survey.sample_drawn`): the
+    evaluator of that wave's contract may have their name and phone until release_until."""
+    __tablename__ = "survey_release"
+    wave_id = sa.Column(sa.String(64), primary_key=True)
+    resident_ref = sa.Column(sa.String(64), primary_key=True)
+    contract_id = sa.Column(sa.String(64), nullable=False, index=True)
+    release_until = sa.Column(sa.Date, nullable=False)

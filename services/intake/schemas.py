@@ -200,6 +200,12 @@ class AccessLogOut(Schema):
     purpose = fields.Str()
 
 
+class SurveyContactOut(Schema):
+    resident_ref = fields.Str()
+    name = fields.Str()
+    phone = fields.Str(allow_none=True)
+
+
 class AccessLogQuery(Schema):
     actor = fields.Str(validate=validate.Length(1, 120))
     resident_ref = fields.Str(validate=REF)

@@ -29,9 +29,11 @@ class ScorecardPublished(EventData):
 
 
 class SurveySampleDrawn(EventData):
+    """The residents an evaluator drew for a survey wave: intake releases their contacts to
+    the evaluator of the contract until release_until. References only, never contacts."""
     contract_id = ref()
     wave_id = ref()
-    seed = fields.Int(required=True)
+    seed = fields.Int(required=True, validate=validate.Range(0, 2**31 - 1))
     resident_refs = refs(validate=validate.Length(min=1))
     release_until = fields.Date(required=True)
 

@@ -1,0 +1,137 @@
+"""Evaluation's survey API: instruments, a contract's waves, the evaluator's draw and the
+responses it records, per-resident scores and the change from the baseline."""
+from flask_smorest import Blueprint
+
+from shared import auth
+from shared.errors import ApiError
+
+from . import instruments, surveys
+from .models import Contract, SurveyInstrument, SurveyWave, db
+from .survey_schemas import (ChangeQuery, ResponseIn, ResponseOut, SampledOut, SampleIn,
+                             WaveIn, WaveOut)
+
+blp = Blueprint("surveys", __name__, description="Survey waves, samples and scores")
+EVALUATOR = ("evaluator",)
+COMMISSIONING = ("evaluator", "buyer_auditor")
+READERS = ("evaluator", "buyer_auditor", "agency_admin", "social_worker", "ops_admin")
+
+
+def _contract(contract_id: str, roles: tuple[str, ...]) -> Contract:
+    """The contract, if the caller's role may do this and its scope covers the contract:
+    the evaluator commissioned for it, its buyer, its agency, or ops."""
+    claims = auth.require(*roles)
+    contract = db.session.get(Contract, contract_id)
+    scope = {"evaluator": lambda c: c.id == claims.contract_id,
+             "buyer_auditor": lambda c: c.buyer_id == claims.buyer_id,
+             "agency_admin": lambda c: c.agency_id == claims.agency_id,
+             "social_worker": lambda c: c.agency_id == claims.agency_id,
+             "ops_admin": lambda c: True}
+    if contract is None or not scope[claims.role](contract):
+        raise ApiError(404, f"Contract {contract_id} not found", f"未找到合同 {contract_id}")
+    return contract
+
+
+def _wave(contract_id: str, wave_id: str, roles: tuple[str, ...]):
+    contract = _contract(contract_id, roles)
+    return contract, surveys.wave_of(contract, wave_id)
+
+
+@blp.get("/instruments")
+def list_instruments():
+    """Every stored instrument version: items, scale, reverse-scored items, subscales."""
+    auth.require(*READERS)
+    instruments.ensure_seeded()
+    rows = db.session.scalars(db.select(SurveyInstrument).order_by(
+        SurveyInstrument.key, SurveyInstrument.version)).all()
+    db.session.commit()
+    return [r.definition for r in rows]
+
+
+@blp.get("/instruments/<key>/<int:version>")
+def get_instrument(key, version):
+    auth.require(*READERS)
+    definition = instruments.stored(key, version)
+    db.session.commit()
+    if definition is None:
+        raise ApiError(404, f"Instrument {key} v{version} not found", f"未找到问卷 {key}")
+    return definition
+
+
+@blp.post("/contracts/<contract_id>/waves")
+@blp.arguments(WaveIn)
+@blp.response(201, WaveOut)
+def create_wave(data, contract_id):
+    """A baseline (one per contract) or follow-up wave, within the contract period."""
+    contract = _contract(contract_id, COMMISSIONING)
+    return surveys.create_wave(contract, data, auth.claims().sub)
+
+
+@blp.get("/contracts/<contract_id>/waves")
+@blp.response(200, WaveOut(many=True))
+def list_waves(contract_id):
+    contract = _contract(contract_id, READERS)
+    return db.session.scalars(db.select(SurveyWave).where(
+        SurveyWave.contract_id == contract.id).order_by(SurveyWave.opens_on,
+                                                        SurveyWave.id)).all()
+
+
+@blp.get("/contracts/<contract_id>/waves/<wave_id>")
+@blp.response(200, WaveOut)
+def get_wave(contract_id, wave_id):
+    return _wave(contract_id, wave_id, READERS)[1]
+
+
+@blp.post("/contracts/<contract_id>/waves/<wave_id>/sample")
+@blp.arguments(SampleIn)
+@blp.response(201, WaveOut)
+def draw_sample(data, contract_id, wave_id):
+    """Draw the wave's sample (once): reproducible from its recorded seed, optionally
+    stratified by grid and age band; published as survey.sample_drawn."""
+    contract, wave = _wave(contract_id, wave_id, EVALUATOR)
+    return surveys.draw_sample(contract, wave, data, auth.claims().sub)
+
+
+@blp.get("/contracts/<contract_id>/waves/<wave_id>/sample")
+@blp.response(200, SampledOut(many=True))
+def get_sample(contract_id, wave_id):
+    """The sampled residents' pseudonymous references (contacts come from intake)."""
+    return surveys.sample_of(_wave(contract_id, wave_id, COMMISSIONING)[1])
+
+
+@blp.post("/contracts/<contract_id>/waves/<wave_id>/responses")
+@blp.arguments(ResponseIn)
+@blp.response(201, ResponseOut)
+def record_response(data, contract_id, wave_id):
+    """One sampled resident's answers to one instrument of the wave, scored."""
+    return surveys.record(_wave(contract_id, wave_id, EVALUATOR)[1], data)
+
+
+@blp.post("/contracts/<contract_id>/waves/<wave_id>/close")
+@blp.response(200, WaveOut)
+def close_wave(contract_id, wave_id):
+    """No more responses after this."""
+    return surveys.close(_wave(contract_id, wave_id, COMMISSIONING)[1], auth.claims().sub)
+
+
+@blp.get("/contracts/<contract_id>/waves/<wave_id>/scores")
+@blp.response(200, ResponseOut(many=True))
+def wave_scores(contract_id, wave_id):
+    """Subscale scores per resident (anonymous instruments without a reference)."""
+    return surveys.responses(_wave(contract_id, wave_id, COMMISSIONING)[1])
+
+
+@blp.get("/contracts/<contract_id>/survey-change")
+@blp.arguments(ChangeQuery, location="query")
+def survey_change(args, contract_id):
+    """Baseline to follow-up for one instrument: paired and Welch 95% intervals for the
+    total and each subscale, and the paired change by participation rung."""
+    contract = _contract(contract_id, READERS)
+    follow_up = surveys.wave_of(contract, args["follow_up"]) if "follow_up" in args else None
+    if instruments.latest(args["instrument"]) is None:
+        raise ApiError(422, fields={"instrument": [surveys.UNKNOWN_INSTRUMENT]})
+    result = surveys.change(contract, args["instrument"], follow_up)
+    db.session.commit()
+    if result is None:
+        raise ApiError(404, "The contract has no baseline and follow-up wave yet",
+                       "该合同尚无基线和追踪调查")
+    return result

@@ -1,0 +1,393 @@
+"""Survey waves of a contract: the evaluator's reproducible sample of residents, responses
+recorded against pseudonymous references (or anonymously), scores, and the change from the
+baseline to a follow-up with its confidence interval, split by participation rung.
+
+Evaluation never holds a resident's name or phone: it publishes the sample as
+`survey.sample_drawn`, and intake releases the contacts of exactly those residents to the
+evaluator. See docs/SURVEYS.md."""
+import math
+import random
+import secrets
+from datetime import date, timedelta
+from statistics import mean
+
+import sqlalchemy as sa
+from scipy import stats
+
+from shared import outbox
+from shared.db import new_id
+from shared.errors import ApiError
+from shared.eventstore import utcnow
+from shared.i18n import bilingual
+
+from . import instruments, measures
+from .models import (Contract, ResidentFact, SurveyCompletion, SurveyResponse, SurveySample,
+                     SurveyWave, db, events)
+
+STRATA = ("grid_id", "age_band")
+MAX_SEED = 2**31 - 1  # ten digits at most: a seed never looks like a phone number
+RUNG_BEFORE = timedelta(days=365)
+
+ONE_BASELINE = bilingual("The contract already has a baseline wave", "该合同已有基线调查")
+NEEDS_BASELINE = bilingual("A follow-up wave needs the contract's baseline wave first",
+                           "追踪调查须先有基线调查")
+OUTSIDE_CONTRACT = bilingual("The wave falls within the contract period", "调查须在合同期内")
+CLOSES_BEFORE_OPENS = bilingual("closes_on must not be before opens_on",
+                                "结束日期不能早于开始日期")
+UNKNOWN_INSTRUMENT = bilingual("Unknown instrument", "未知的问卷")
+WAVE_CLOSED = bilingual("The wave is closed", "该轮调查已结束")
+NOT_DRAWN = bilingual("The wave's sample has not been drawn", "该轮调查尚未抽样")
+NOT_SAMPLED = bilingual("Not in this wave's sample", "不在本轮调查的样本中")
+NOT_IN_WAVE = bilingual("Not an instrument of this wave", "不是本轮调查的问卷")
+OUTSIDE_WAVE = bilingual("answered_on falls within the wave's dates", "回答日期须在调查期内")
+TOO_FEW = bilingual("The sample is larger than the residents to draw from",
+                    "样本量超过了可抽取的居民人数")
+EMPTY_FRAME = bilingual("No residents of the contract's communities to draw from",
+                        "合同所覆盖社区没有可抽取的居民")
+PANEL_BASELINE = bilingual("Only a follow-up wave re-surveys the baseline sample",
+                           "只有追踪调查可以沿用基线样本")
+
+
+def wave_of(contract: Contract, wave_id: str) -> SurveyWave:
+    wave = db.session.get(SurveyWave, wave_id)
+    if wave is None or wave.contract_id != contract.id:
+        raise ApiError(404, f"Wave {wave_id} not found", f"未找到调查 {wave_id}")
+    return wave
+
+
+def _baseline(contract_id: str) -> SurveyWave | None:
+    return db.session.scalar(sa.select(SurveyWave).where(
+        SurveyWave.contract_id == contract_id, SurveyWave.kind == "baseline"))
+
+
+def create_wave(contract: Contract, data: dict, by: str) -> SurveyWave:
+    if db.session.get(SurveyWave, data["id"]) is not None:
+        raise ApiError(409, f"Wave {data['id']} exists", f"调查 {data['id']} 已存在")
+    baseline = _baseline(contract.id)
+    problems = {}
+    if data["kind"] == "baseline" and baseline is not None:
+        problems["kind"] = [ONE_BASELINE]
+    if data["kind"] == "follow_up" and baseline is None:
+        problems["kind"] = [NEEDS_BASELINE]
+    if data["closes_on"] < data["opens_on"]:
+        problems["closes_on"] = [CLOSES_BEFORE_OPENS]
+    if not contract.period_start <= data["opens_on"] <= contract.period_end:
+        problems["opens_on"] = [OUTSIDE_CONTRACT]
+    keys = data.get("instruments") or (
+        [i["key"] for i in baseline.instruments] if baseline is not None and
+        data["kind"] == "follow_up" else [d["key"] for d in instruments.SHIPPED])
+    chosen = []
+    for i, key in enumerate(keys):
+        definition = instruments.latest(key)
+        if definition is None:
+            problems[f"instruments.{i}"] = [UNKNOWN_INSTRUMENT]
+        else:
+            chosen.append({"key": key, "version": definition["version"]})
+    if problems:
+        raise ApiError(422, fields=problems)
+    wave = SurveyWave(id=data["id"], contract_id=contract.id, kind=data["kind"],
+                      instruments=chosen, opens_on=data["opens_on"],
+                      closes_on=data["closes_on"], status="open", created_by=by)
+    db.session.add(wave)
+    db.session.commit()
+    return wave
+
+
+# -- the draw ------------------------------------------------------------------------------
+
+def frame(contract: Contract, opens_on: date) -> list[ResidentFact]:
+    """Residents of the contract's communities registered by the day the wave opens, in
+    reference order: the same frame gives the same sample for the same seed."""
+    return db.session.scalars(sa.select(ResidentFact).where(
+        ResidentFact.community_id.in_(contract.community_ids),
+        ResidentFact.registered_on <= opens_on).order_by(ResidentFact.ref)).all()
+
+
+def allocate(sizes: dict[str, int], total: int) -> dict[str, int]:
+    """Proportional allocation of `total` over strata, by largest remainder (ties in
+    stratum order): every stratum gets its share of the frame, rounded fairly."""
+    population = sum(sizes.values())
+    exact = {s: total * n / population for s, n in sizes.items()}
+    counts = {s: math.floor(x) for s, x in exact.items()}
+    by_remainder = sorted(sizes, key=lambda s: (-(exact[s] - counts[s]), s))
+    for stratum in by_remainder[:total - sum(counts.values())]:
+        counts[stratum] += 1
+    return counts
+
+
+def _stratum(resident, stratify_by: tuple[str, ...]) -> str:
+    return "|".join(f"{a}={getattr(resident, a)}" for a in stratify_by) or "all"
+
+
+def draw(residents: list, size: int, seed: int, stratify_by: tuple[str, ...]) -> dict:
+    """A simple random sample within each stratum: every resident gets a random key from
+    `random.Random(seed).random()` (whose sequence Python guarantees for a seed), in
+    reference order, and the smallest keys of each stratum are drawn. Returns
+    {stratum: [refs]}."""
+    rng = random.Random(seed)
+    keyed = [(rng.random(), r) for r in sorted(residents, key=lambda r: r.ref)]
+    strata: dict[str, list] = {}
+    for key, resident in keyed:
+        strata.setdefault(_stratum(resident, stratify_by), []).append((key, resident.ref))
+    counts = allocate({s: len(members) for s, members in strata.items()}, size)
+    return {s: sorted(ref for _, ref in sorted(strata[s])[:counts[s]]) for s in sorted(strata)}
+
+
+def draw_sample(contract: Contract, wave: SurveyWave, data: dict, by: str) -> SurveyWave:
+    if wave.seed is not None:
+        raise ApiError(409, f"The sample of wave {wave.id} is drawn",
+                       f"调查 {wave.id} 已经抽样")
+    if wave.status == "closed":
+        raise ApiError(422, fields={"wave_id": [WAVE_CLOSED]})
+    if data["panel"]:
+        chosen, design = _panel(contract, wave)
+    elif data["size"] is None:
+        raise ApiError(422, fields={"size": ["Missing data for required field."]})
+    else:
+        chosen, design = _fresh(contract, wave, data)
+    for stratum, refs in chosen.items():
+        for ref in refs:
+            db.session.add(SurveySample(wave_id=wave.id, resident_ref=ref, stratum=stratum))
+    wave.seed, wave.sample_design = design["seed"], design
+    wave.drawn_by, wave.drawn_at = by, utcnow()
+    outbox.append(events, "survey.sample_drawn", f"survey-wave/{wave.id}", {
+        "contract_id": contract.id, "wave_id": wave.id, "seed": wave.seed,
+        "resident_refs": sorted(ref for refs in chosen.values() for ref in refs),
+        "release_until": wave.closes_on.isoformat()})
+    db.session.commit()
+    return wave
+
+
+def _fresh(contract: Contract, wave: SurveyWave, data: dict):
+    residents = frame(contract, wave.opens_on)
+    if not residents:
+        raise ApiError(422, fields={"size": [EMPTY_FRAME]})
+    if data["size"] > len(residents):
+        raise ApiError(422, fields={"size": [TOO_FEW]})
+    seed = data.get("seed")
+    seed = secrets.randbelow(MAX_SEED + 1) if seed is None else seed
+    stratify_by = tuple(a for a in STRATA if a in data["stratify_by"])
+    chosen = draw(residents, data["size"], seed, stratify_by)
+    sizes: dict[str, int] = {}
+    for resident in residents:
+        name = _stratum(resident, stratify_by)
+        sizes[name] = sizes.get(name, 0) + 1
+    return chosen, {"method": "stratified random" if stratify_by else "simple random",
+                    "seed": seed, "size": data["size"], "stratify_by": list(stratify_by),
+                    "frame_size": len(residents), "frame_registered_by": str(wave.opens_on),
+                    "strata": {s: {"frame": sizes[s], "drawn": len(chosen[s])}
+                               for s in sorted(sizes)}}
+
+
+def _panel(contract: Contract, wave: SurveyWave):
+    """A follow-up that asks the baseline's residents again, so changes can be paired."""
+    baseline = _baseline(contract.id)
+    if wave.kind != "follow_up" or baseline is None or baseline.seed is None:
+        raise ApiError(422, fields={"panel": [PANEL_BASELINE]})
+    rows = db.session.execute(sa.select(SurveySample.stratum, SurveySample.resident_ref).where(
+        SurveySample.wave_id == baseline.id)).all()
+    chosen: dict[str, list] = {}
+    for stratum, ref in rows:
+        chosen.setdefault(stratum, []).append(ref)
+    return chosen, {"method": "panel", "panel_of": baseline.id, "seed": baseline.seed,
+                    "size": len(rows)}
+
+
+def sample_of(wave: SurveyWave) -> list[SurveySample]:
+    return db.session.scalars(sa.select(SurveySample).where(
+        SurveySample.wave_id == wave.id).order_by(SurveySample.resident_ref)).all()
+
+
+def close(wave: SurveyWave, by: str) -> SurveyWave:
+    if wave.status == "closed":
+        raise ApiError(409, f"Wave {wave.id} is already closed", f"调查 {wave.id} 已结束")
+    wave.status, wave.closed_by, wave.closed_at = "closed", by, utcnow()
+    db.session.commit()
+    return wave
+
+
+# -- responses ------------------------------------------------------------------------------
+
+def record(wave: SurveyWave, data: dict) -> SurveyResponse:
+    """Check a response against the wave, its sample and the instrument's rules, score it
+    and keep it; nothing already recorded changes."""
+    if wave.status == "closed":
+        raise ApiError(422, WAVE_CLOSED, fields={"wave_id": [WAVE_CLOSED]})
+    if wave.seed is None:
+        raise ApiError(422, NOT_DRAWN, fields={"wave_id": [NOT_DRAWN]})
+    version = next((i["version"] for i in wave.instruments if i["key"] == data["instrument"]),
+                   None)
+    if version is None:
+        raise ApiError(422, fields={"instrument": [NOT_IN_WAVE]})
+    ref = data["resident_ref"]
+    if db.session.get(SurveySample, (wave.id, ref)) is None:
+        raise ApiError(422, NOT_SAMPLED, fields={"resident_ref": [NOT_SAMPLED]})
+    answered_on = data.get("answered_on") or date.today()
+    if not wave.opens_on <= answered_on <= wave.closes_on:
+        raise ApiError(422, fields={"answered_on": [OUTSIDE_WAVE]})
+    definition = instruments.stored(data["instrument"], version)
+    problems = instruments.problems(definition, data["answers"])
+    if problems:
+        raise ApiError(422, fields=problems)
+    if db.session.get(SurveyCompletion, (wave.id, data["instrument"], ref)) is not None:
+        raise ApiError(409, f"{ref} has already answered {data['instrument']} in this wave",
+                       f"{ref} 已在本轮调查中回答过该问卷", code="already_answered")
+    db.session.add(SurveyCompletion(wave_id=wave.id, instrument_key=data["instrument"],
+                                    resident_ref=ref))
+    response = SurveyResponse(
+        id=new_id(), wave_id=wave.id, instrument_key=data["instrument"],
+        instrument_version=version, answered_on=answered_on, answers=data["answers"],
+        resident_ref=None if definition["anonymous"] else ref,
+        scores=instruments.score(definition, data["answers"]))
+    db.session.add(response)
+    db.session.commit()
+    return response
+
+
+def responses(wave: SurveyWave, instrument: str | None = None, upto: date | None = None,
+              grid_id: str | None = None) -> list[SurveyResponse]:
+    query = sa.select(SurveyResponse).where(SurveyResponse.wave_id == wave.id)
+    if instrument:
+        query = query.where(SurveyResponse.instrument_key == instrument)
+    if upto:
+        query = query.where(SurveyResponse.answered_on <= upto)
+    if grid_id:
+        query = query.join(ResidentFact, ResidentFact.ref == SurveyResponse.resident_ref
+                           ).where(ResidentFact.grid_id == grid_id)
+    return db.session.scalars(query.order_by(SurveyResponse.resident_ref,
+                                             SurveyResponse.instrument_key)).all()
+
+
+# -- change from the baseline ----------------------------------------------------------------
+
+def _interval(result) -> list | None:
+    low, high = result.confidence_interval(0.95)
+    return None if math.isnan(low) else [round(float(low), 4), round(float(high), 4)]
+
+
+def paired(before: list[float], after: list[float]) -> dict:
+    """Mean of the differences (after − before) with its 95% t interval (n − 1 df)."""
+    n = len(before)
+    out = {"method": "paired t", "n": n,
+           "mean_baseline": round(mean(before), 4) if n else None,
+           "mean_follow_up": round(mean(after), 4) if n else None,
+           "change": round(mean(a - b for a, b in zip(after, before)), 4) if n else None,
+           "ci95": None}
+    if n >= 2:
+        out["ci95"] = _interval(stats.ttest_rel(after, before))
+    return out
+
+
+def welch(before: list[float], after: list[float]) -> dict:
+    """Difference of the wave means with Welch's 95% interval (independent samples)."""
+    out = {"method": "Welch t", "n_baseline": len(before), "n_follow_up": len(after),
+           "mean_baseline": round(mean(before), 4) if before else None,
+           "mean_follow_up": round(mean(after), 4) if after else None,
+           "change": round(mean(after) - mean(before), 4) if before and after else None,
+           "ci95": None}
+    if len(before) >= 2 and len(after) >= 2:
+        out["ci95"] = _interval(stats.ttest_ind(after, before, equal_var=False))
+    return out
+
+
+def _scores_by_resident(rows) -> dict[str, dict]:
+    return {r.resident_ref: r.scores for r in rows if r.resident_ref is not None}
+
+
+def _rung_name(rung: int | None) -> str:
+    return measures.RUNG_NAMES.get(rung, "none")
+
+
+def change(contract: Contract, instrument: str, follow_up: SurveyWave | None = None,
+           upto: date | None = None, grid_id: str | None = None) -> dict | None:
+    """Baseline to follow-up, for the total and each subscale: paired for residents who
+    answered both waves, Welch for all respondents of each; for identified instruments the
+    paired change of the total by the rung residents reached between the waves and by
+    whether they climbed above their rung of the year before the baseline."""
+    baseline = _baseline(contract.id)
+    follow_up = follow_up or latest_follow_up(contract, upto)
+    version = next((i["version"] for i in baseline.instruments if i["key"] == instrument),
+                   None) if baseline is not None else None
+    if version is None or follow_up is None:
+        return None
+    before = responses(baseline, instrument, upto, grid_id)
+    after = responses(follow_up, instrument, upto, grid_id)
+    definition = instruments.stored(instrument, version)
+    old, new = _scores_by_resident(before), _scores_by_resident(after)
+    both = sorted(set(old) & set(new))
+
+    def figures(pick):
+        return {"paired": paired([pick(old[r]) for r in both], [pick(new[r]) for r in both]),
+                "independent": welch([pick(r.scores) for r in before],
+                                     [pick(r.scores) for r in after])}
+    result = {"instrument": instrument, "baseline_wave": baseline.id,
+              "follow_up_wave": follow_up.id, "total": figures(lambda s: s["total"]),
+              "subscales": {s["key"]: figures(lambda sc, k=s["key"]: sc["subscales"][k])
+                            for s in definition["subscales"]}}
+    if not definition["anonymous"]:
+        result.update(_by_rung(contract, baseline, follow_up, both, old, new))
+    return result
+
+
+def _by_rung(contract, baseline, follow_up, refs, old, new) -> dict:
+    communities = tuple(contract.community_ids)
+    between = measures.highest_rungs(measures.Scope(communities, baseline.opens_on,
+                                                    follow_up.closes_on))
+    earlier = measures.highest_rungs(measures.Scope(
+        communities, baseline.opens_on - RUNG_BEFORE, baseline.opens_on - timedelta(days=1)))
+    groups: dict[str, list] = {}
+    climbed: dict[str, list] = {"climbed": [], "did_not_climb": []}
+    for ref in refs:
+        groups.setdefault(_rung_name(between.get(ref)), []).append(ref)
+        went_up = between.get(ref, 0) > earlier.get(ref, 0)
+        climbed["climbed" if went_up else "did_not_climb"].append(ref)
+
+    def stats_of(members):
+        return paired([old[r]["total"] for r in members], [new[r]["total"] for r in members])
+    order = ["none", *measures.RUNG_NAMES.values()]
+    return {"by_rung": {name: stats_of(groups[name]) for name in order if name in groups},
+            "by_climb": {name: stats_of(members) for name, members in climbed.items()}}
+
+
+def latest_follow_up(contract: Contract, upto: date | None = None) -> SurveyWave | None:
+    query = sa.select(SurveyWave).where(SurveyWave.contract_id == contract.id,
+                                        SurveyWave.kind == "follow_up")
+    if upto:
+        query = query.where(SurveyWave.opens_on <= upto)
+    return db.session.scalar(query.order_by(SurveyWave.opens_on.desc(),
+                                            SurveyWave.id.desc()).limit(1))
+
+
+# -- scorecard indicators --------------------------------------------------------------------
+
+def _change_value(contract, scope, instrument):
+    result = change(contract, instrument, upto=scope.end, grid_id=scope.grid_id)
+    if result is None:
+        return None
+    pairs, waves = result["total"]["paired"], result["total"]["independent"]
+    return pairs["change"] if pairs["n"] else waves["change"]
+
+
+def satisfaction(contract: Contract, scope) -> float | None:
+    """Share of respondents satisfied (total at or above the instrument's threshold) in
+    the latest wave answered by the scope's end; anonymous, so none for one grid."""
+    if scope.grid_id:
+        return None
+    waves = db.session.scalars(sa.select(SurveyWave).where(
+        SurveyWave.contract_id == contract.id, SurveyWave.opens_on <= scope.end
+    ).order_by(SurveyWave.opens_on.desc(), SurveyWave.id.desc())).all()
+    for wave in waves:
+        rows = responses(wave, SERVICE_SATISFACTION, scope.end)
+        if rows:
+            threshold = instruments.stored(SERVICE_SATISFACTION, rows[0].instrument_version
+                                           )["satisfied_at"]
+            return round(sum(1 for r in rows if r.scores["total"] >= threshold) / len(rows), 4)
+    return None
+
+
+SERVICE_SATISFACTION = "service_satisfaction"
+INDICATORS = {  # scorecard measure -> its figure for a contract and scope
+    "empowerment_change": lambda c, s: _change_value(c, s, "sociopolitical_control"),
+    "community_identity_change": lambda c, s: _change_value(c, s, "sense_of_community"),
+    "service_satisfaction": satisfaction,
+}
