@@ -78,7 +78,7 @@ SENSE_OF_COMMUNITY = {
     "name_zh": "社区认同感量表", "name_en": "Sense of community and community identity",
     "anonymous": False, "scale": AGREEMENT,
     "source": "McMillan & Chavis (1986); Chavis, Lee & Acosta (2008), SCI-2; Peterson, Speer "
-              "& McMillan (2008), BSCI. Items written for this platform in the scales' "
+              "& McMillan (2008), BSCS. Items written for this platform in the scales' "
               "spirit, not the published wording.",
     "subscales": [_subscale("needs", "需求满足", "Reinforcement of needs", 2),
                   _subscale("membership", "成员归属", "Membership", 2),
