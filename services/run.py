@@ -152,6 +152,7 @@ def banner(platform: Platform) -> str:
               "  .venv/bin/flask --app services.casework token --role social_worker --agency a1"
               " --sub w1   (once the agency admin has put w1 on the roster: POST /workers)",
               "  .venv/bin/flask --app services.evaluation token --role buyer_auditor --buyer b1",
+              "  .venv/bin/flask --app services.evaluation token --role evaluator --contract k1",
               "  .venv/bin/flask --app services.evaluation token --role ops_admin",
               "Press Ctrl-C to stop. 按 Ctrl-C 停止。"]
     return "\n".join(lines)

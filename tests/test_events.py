@@ -16,7 +16,7 @@ HANDOUT = {
                   "council.topic_proposed", "council.meeting_held", "council.decision_made",
                   "council.decision_progressed", "record.corrected"],
     "/evaluation": ["contract.awarded", "contract.amended", "scorecard.published",
-                    "survey.sample_drawn"],
+                    "survey.sample_drawn", "survey.wave_closed"],
 }
 NEED = {"need_id": "n1", "community_id": "c1", "category": "health", "urgency": "urgent",
         "safety_flag": True, "channel": "hotline", "reported_at": "2026-03-01T08:00:00Z"}

@@ -203,6 +203,8 @@ def test_waves_sample_responses_change_and_the_scorecard(evaluation):
     late = answer(base, "r2", 4, instrument="service_satisfaction", day="2026-04-02")
     assert late.json["error"]["fields"] == {"answered_on": [surveys.OUTSIDE_WAVE]}
     assert c.post(base + "/close", headers=e.evaluator).status_code == 200
+    assert [x.data for x in outbox_events(e.app, "survey.wave_closed")] == [
+        {"contract_id": "k1", "wave_id": "w-b", "closed_on": str(date.today())}]
     closed = answer(base, third, 4, instrument="service_satisfaction")
     assert closed.status_code == 422 and closed.json["error"]["fields"] == {
         "wave_id": ["The wave is closed"]}
@@ -267,6 +269,9 @@ def test_only_the_contracts_evaluator_runs_its_waves(evaluation):
         **body, "opens_on": "2027-02-01", "closes_on": "2027-03-01",
         "instruments": ["nope"]}).json["error"][
         "fields"].keys() == {"opens_on", "instruments.0"}
+    twice = c.post("/contracts/k1/waves", headers=e.evaluator, json={
+        **body, "instruments": ["sense_of_community", "sense_of_community"]})
+    assert twice.json["error"]["fields"] == {"instruments.1": [surveys.INSTRUMENT_TWICE]}
     assert c.post("/contracts/k1/waves", headers=e.evaluator, json=body).status_code == 201
     assert c.get("/contracts/k1/waves", headers=agency).json[0]["id"] == "w-b"
     assert c.get("/contracts/k1/waves/w-b/scores", headers=agency).status_code == 403
@@ -306,13 +311,15 @@ def test_contacts_reach_the_evaluator_of_that_wave_only(isolated, tmp_path):
         wave = {"kind": "baseline", "opens_on": str(today),
                 "closes_on": str(today + timedelta(days=30))}
 
-        def drawable():  # evaluation has projected the residents
-            return requests.post(evaluation + "/contracts/k1/waves/w1/sample",
-                                 headers=evaluator, json={"size": 2, "seed": 7})
+        def projected():
+            counts = requests.get(evaluation + "/event-counts", headers=ops).json()["by_type"]
+            return counts.get("resident.registered") == 4
+        wait_until(projected, 60, "evaluation to project the four residents")
         assert requests.post(evaluation + "/contracts/k1/waves", headers=evaluator,
                              json={"id": "w1", **wave}).status_code == 201
-        drawn = wait_until(lambda: (lambda r: r if r.status_code == 201 else None)(
-            drawable()), 60, "a sample drawn from the projected residents")
+        drawn = requests.post(evaluation + "/contracts/k1/waves/w1/sample", headers=evaluator,
+                              json={"size": 2, "seed": 7})
+        assert drawn.status_code == 201, drawn.text
         sample = [s["resident_ref"] for s in requests.get(
             evaluation + "/contracts/k1/waves/w1/sample", headers=evaluator).json()]
         assert drawn.json()["sample_design"]["frame_size"] == 4 and len(sample) == 2
@@ -361,3 +368,10 @@ def test_contacts_reach_the_evaluator_of_that_wave_only(isolated, tmp_path):
         indicator = next(i for d in card["dimensions"] for i in d["indicators"]
                          if i["measure"] == "empowerment_change")
         assert indicator["value"] == 1.5 and indicator["score"] == 100.0
+        # closing the wave ends the release at once
+        assert requests.post(evaluation + "/contracts/k1/waves/w1/close",
+                             headers=evaluator).status_code == 200
+        def release_ended():
+            r = requests.get(f"{intake}/survey-waves/w1/contacts", headers=evaluator)
+            return r.status_code == 403 and r.json()["error"]["code"] == "release_expired"
+        wait_until(release_ended, 60, "the release to end")

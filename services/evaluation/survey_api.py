@@ -7,8 +7,8 @@ from shared.errors import ApiError
 
 from . import instruments, surveys
 from .models import Contract, SurveyInstrument, SurveyWave, db
-from .survey_schemas import (ChangeQuery, ResponseIn, ResponseOut, SampledOut, SampleIn,
-                             WaveIn, WaveOut)
+from .survey_schemas import (ChangeOut, ChangeQuery, InstrumentOut, ResponseIn, ResponseOut,
+                             SampledOut, SampleIn, WaveIn, WaveOut)
 
 blp = Blueprint("surveys", __name__, description="Survey waves, samples and scores")
 EVALUATOR = ("evaluator",)
@@ -37,6 +37,7 @@ def _wave(contract_id: str, wave_id: str, roles: tuple[str, ...]):
 
 
 @blp.get("/instruments")
+@blp.response(200, InstrumentOut(many=True))
 def list_instruments():
     """Every stored instrument version: items, scale, reverse-scored items, subscales."""
     auth.require(*READERS)
@@ -48,6 +49,7 @@ def list_instruments():
 
 
 @blp.get("/instruments/<key>/<int:version>")
+@blp.response(200, InstrumentOut)
 def get_instrument(key, version):
     auth.require(*READERS)
     definition = instruments.stored(key, version)
@@ -122,6 +124,7 @@ def wave_scores(contract_id, wave_id):
 
 @blp.get("/contracts/<contract_id>/survey-change")
 @blp.arguments(ChangeQuery, location="query")
+@blp.response(200, ChangeOut)
 def survey_change(args, contract_id):
     """Baseline to follow-up for one instrument: paired and Welch 95% intervals for the
     total and each subscale, and the paired change by participation rung."""

@@ -62,9 +62,59 @@ class ResponseOut(Schema):
     instrument_version = fields.Int()
     resident_ref = fields.Str(allow_none=True)
     answered_on = fields.Date()
+    answers = fields.Dict()
     scores = fields.Dict()
 
 
 class ChangeQuery(Schema):
     instrument = fields.Str(required=True, validate=ID)
     follow_up = fields.Str(validate=ID, metadata={"description": "default: the latest"})
+
+
+class ScaleOut(Schema):
+    min = fields.Int()
+    max = fields.Int()
+    labels_zh = fields.List(fields.Str())
+    labels_en = fields.List(fields.Str())
+
+
+class SubscaleOut(Schema):
+    key = fields.Str()
+    name_zh = fields.Str()
+    name_en = fields.Str()
+    min_answered = fields.Int(metadata={"description": "answers needed to score it"})
+
+
+class ItemOut(Schema):
+    key = fields.Str()
+    subscale = fields.Str()
+    reverse = fields.Bool(metadata={"description": "scored as min + max - answer"})
+    text_zh = fields.Str()
+    text_en = fields.Str()
+
+
+class InstrumentOut(Schema):
+    key = fields.Str()
+    version = fields.Int()
+    construct = fields.Str()
+    name_zh = fields.Str()
+    name_en = fields.Str()
+    anonymous = fields.Bool(metadata={"description": "responses keep no resident reference"})
+    scale = fields.Nested(ScaleOut)
+    satisfied_at = fields.Int(metadata={"description": "total at which a respondent counts "
+                                        "as satisfied"})
+    source = fields.Str()
+    subscales = fields.List(fields.Nested(SubscaleOut))
+    items = fields.List(fields.Nested(ItemOut))
+
+
+class ChangeOut(Schema):
+    instrument = fields.Str()
+    baseline_wave = fields.Str()
+    follow_up_wave = fields.Str()
+    total = fields.Dict(metadata={"description": "paired (t) and independent (Welch) change "
+                                  "with 95% intervals"})
+    subscales = fields.Dict()
+    by_rung = fields.Dict(metadata={"description": "paired change of the total by the rung "
+                                    "reached between the waves"})
+    by_climb = fields.Dict()

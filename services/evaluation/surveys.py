@@ -8,6 +8,7 @@ evaluator. See docs/SURVEYS.md."""
 import math
 import random
 import secrets
+from collections import Counter
 from datetime import date, timedelta
 from statistics import mean
 
@@ -35,6 +36,8 @@ OUTSIDE_CONTRACT = bilingual("The wave falls within the contract period", "调�
 CLOSES_BEFORE_OPENS = bilingual("closes_on must not be before opens_on",
                                 "结束日期不能早于开始日期")
 UNKNOWN_INSTRUMENT = bilingual("Unknown instrument", "未知的问卷")
+INSTRUMENT_TWICE = bilingual("An instrument may appear once in a wave",
+                             "同一问卷在一轮调查中只能出现一次")
 WAVE_CLOSED = bilingual("The wave is closed", "该轮调查已结束")
 NOT_DRAWN = bilingual("The wave's sample has not been drawn", "该轮调查尚未抽样")
 NOT_SAMPLED = bilingual("Not in this wave's sample", "不在本轮调查的样本中")
@@ -81,6 +84,8 @@ def create_wave(contract: Contract, data: dict, by: str) -> SurveyWave:
         definition = instruments.latest(key)
         if definition is None:
             problems[f"instruments.{i}"] = [UNKNOWN_INSTRUMENT]
+        elif key in keys[:i]:
+            problems[f"instruments.{i}"] = [INSTRUMENT_TWICE]
         else:
             chosen.append({"key": key, "version": definition["version"]})
     if problems:
@@ -168,10 +173,7 @@ def _fresh(contract: Contract, wave: SurveyWave, data: dict):
     seed = secrets.randbelow(MAX_SEED + 1) if seed is None else seed
     stratify_by = tuple(a for a in STRATA if a in data["stratify_by"])
     chosen = draw(residents, data["size"], seed, stratify_by)
-    sizes: dict[str, int] = {}
-    for resident in residents:
-        name = _stratum(resident, stratify_by)
-        sizes[name] = sizes.get(name, 0) + 1
+    sizes = Counter(_stratum(resident, stratify_by) for resident in residents)
     return chosen, {"method": "stratified random" if stratify_by else "simple random",
                     "seed": seed, "size": data["size"], "stratify_by": list(stratify_by),
                     "frame_size": len(residents), "frame_registered_by": str(wave.opens_on),
@@ -202,6 +204,10 @@ def close(wave: SurveyWave, by: str) -> SurveyWave:
     if wave.status == "closed":
         raise ApiError(409, f"Wave {wave.id} is already closed", f"调查 {wave.id} 已结束")
     wave.status, wave.closed_by, wave.closed_at = "closed", by, utcnow()
+    if wave.seed is not None:  # intake stops releasing the sample's contacts
+        outbox.append(events, "survey.wave_closed", f"survey-wave/{wave.id}", {
+            "contract_id": wave.contract_id, "wave_id": wave.id,
+            "closed_on": wave.closed_at.date().isoformat()})
     db.session.commit()
     return wave
 

@@ -1,6 +1,6 @@
 """What intake consumes: a need's fate at casework; the residents drawn for a survey."""
 from .needs import follow_case
-from .surveys import on_sample_drawn
+from .surveys import on_sample_drawn, on_wave_closed
 
 CLOSED_AS = {"goals_met": "resolved", "partly_met": "resolved", "not_met": "unresolved",
              "referred": "referred", "withdrawn": "unresolved"}
@@ -22,4 +22,5 @@ HANDLERS = {
     "case.opened": on_case_opened,
     "case.closed": on_case_closed,
     "survey.sample_drawn": on_sample_drawn,
+    "survey.wave_closed": on_wave_closed,
 }

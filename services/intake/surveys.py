@@ -1,8 +1,9 @@
 """Contacts for an independent survey: evaluation publishes the residents it drew for a wave
 (`survey.sample_drawn`); intake releases the name and phone of exactly those residents, and
 nothing else, to the evaluator commissioned for that wave's contract, until the wave's
-release date, writing every release to the access log."""
-from datetime import date
+last day or until it is closed (`survey.wave_closed`), writing every release to the access
+log."""
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -21,6 +22,18 @@ def on_sample_drawn(event) -> None:
         db.session.add(SurveyRelease(wave_id=d["wave_id"], resident_ref=ref,
                                      contract_id=d["contract_id"],
                                      release_until=date.fromisoformat(d["release_until"])))
+
+
+def on_wave_closed(event) -> None:
+    """Closing the wave ends the release: nothing from the day it closed."""
+    wave_id = event.data["wave_id"]
+    if db.session.scalar(sa.select(SurveyRelease.wave_id).where(
+            SurveyRelease.wave_id == wave_id).limit(1)) is None:
+        raise LookupError(f"the sample of wave {wave_id} has not arrived yet")  # retried
+    last_day = date.fromisoformat(event.data["closed_on"]) - timedelta(days=1)
+    db.session.execute(sa.update(SurveyRelease).where(
+        SurveyRelease.wave_id == wave_id,
+        SurveyRelease.release_until > last_day).values(release_until=last_day))
 
 
 def release(claims: Claims, wave_id: str) -> list[dict]:

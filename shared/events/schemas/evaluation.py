@@ -38,9 +38,17 @@ class SurveySampleDrawn(EventData):
     release_until = fields.Date(required=True)
 
 
+class SurveyWaveClosed(EventData):
+    """No more responses to the wave: intake releases its sample's contacts no longer."""
+    contract_id = ref()
+    wave_id = ref()
+    closed_on = fields.Date(required=True)
+
+
 SCHEMAS = {
     "contract.awarded": ContractAwarded,
     "contract.amended": ContractAmended,
     "scorecard.published": ScorecardPublished,
     "survey.sample_drawn": SurveySampleDrawn,
+    "survey.wave_closed": SurveyWaveClosed,
 }
