@@ -10,6 +10,7 @@ Scoring rules (every instrument): an answer is an integer on the instrument's sc
 mean of its answered items, and needs at least `min_answered` of them, or the response is
 incomplete and refused; the total is the mean of the subscale scores."""
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from shared.i18n import bilingual, bilingual_pattern
 
@@ -148,11 +149,15 @@ def ensure_seeded() -> None:
     """Store the shipped instruments that are not stored yet (first use)."""
     stored = set(db.session.execute(sa.select(SurveyInstrument.key, SurveyInstrument.version)))
     for definition in SHIPPED:
-        if (definition["key"], definition["version"]) not in stored:
-            db.session.add(SurveyInstrument(key=definition["key"],
-                                            version=definition["version"],
-                                            definition=definition))
-    db.session.flush()
+        if (definition["key"], definition["version"]) in stored:
+            continue
+        try:
+            with db.session.begin_nested():
+                db.session.add(SurveyInstrument(key=definition["key"],
+                                                version=definition["version"],
+                                                definition=definition))
+        except IntegrityError:  # another process stored it first: the same record
+            pass
 
 
 def latest(key: str) -> dict | None:
