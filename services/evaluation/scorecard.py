@@ -7,7 +7,7 @@ of the weighted sums, whose weights are then renormalised: no figure is invented
 indicators (weight 0) are scored and shown, never summed."""
 from decimal import Decimal
 
-from . import measures
+from . import measures, verification
 from .framework import MEASURES
 
 BANDS = ((90, 5), (75, 4), (60, 3), (40, 2))
@@ -59,8 +59,9 @@ class _Measured:
     def value(self, key: str):
         if key == "cost_per_outcome":
             return self._cost()
-        if key not in SOURCES:  # measured by a later part of evaluation (verification)
-            return None
+        if key == "verified_share":  # sampled by the contract's auditor
+            return None if self.contract is None else verification.verified_share(
+                self.contract, self.scope)["value"]
         measure, extract = SOURCES[key]
         if measure not in self.results:
             self.results[measure] = measure(self.scope)
