@@ -62,8 +62,8 @@ def overlapping_sign_ins(scope: Scope) -> list[dict]:
         by_day[ref, on].append((starts, ends, event_id))
     flags = []
     for (ref, on), acts in by_day.items():
-        clashing = {e for i, (s, t, e) in enumerate(acts) for (s2, t2, e2) in acts[i + 1:]
-                    if e != e2 and _overlap(s, t, s2, t2)}
+        clashing = {event for i, (s, t, e) in enumerate(acts) for (s2, t2, e2) in acts[i + 1:]
+                    if e != e2 and _overlap(s, t, s2, t2) for event in (e, e2)}
         if clashing:
             flags.append(_flag("overlapping_sign_in", {"resident_ref": ref, "on": on},
                                clashing))
