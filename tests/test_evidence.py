@@ -264,3 +264,79 @@ def test_rebuilding_keeps_the_evidence_index(evaluation):
     assert snapshot() == before and len(before[0]) == len(STORY)
     with evaluation.app_context():
         assert measures.trend(PERIOD)[1]["ladder"]["leader"] == 1
+
+
+def _snapshot(app) -> dict:
+    from services.evaluation.framework import default_framework
+    from services.evaluation.scorecard import compute
+    with app.app_context():
+        return {"card": compute(default_framework(), PERIOD),
+                "trend": measures.trend(PERIOD), "cohorts": measures.cohort_retention(PERIOD),
+                "flags": anomalies.flags(PERIOD)["counts"]}
+
+
+def _deliver(app, events) -> list[str]:
+    """Deliver in the order given; an event whose cause has not arrived fails and is tried
+    again after the rest, as the worker's retry queue does."""
+    from shared.inbox import HandlerFailed
+    outcomes, pending = [], list(events)
+    for _ in range(3):
+        failed = []
+        for event in pending:
+            try:
+                outcomes += apply_events(app, event)
+            except HandlerFailed:
+                failed.append(event)
+        pending = failed
+    assert not pending
+    return outcomes
+
+
+def test_out_of_order_and_duplicate_delivery_gives_the_same_figures(backend):
+    sources = {"resident.registered": "/intake", "need.reported": "/intake"}
+    events = [forge(short, data, seq, source=sources.get(short, "/casework"))
+              for seq, (short, data) in enumerate(STORY, start=1)]
+    in_order = backend.app("evaluation")
+    apply_events(in_order, *events)
+    expected = _snapshot(in_order)
+    with in_order.app_context():  # the same database, emptied, takes the shuffled stream
+        from services.evaluation.models import db
+        from services.evaluation.projections import PROJECTION_TABLES
+        store = in_order.extensions["socialwork"].store
+        for table in (store.Inbox, *PROJECTION_TABLES):
+            db.session.execute(sa.delete(table))
+        db.session.commit()
+    shuffled = [*reversed(events), *events[:5]]  # a decision's progress before the decision
+    outcomes = _deliver(in_order, shuffled)
+    assert outcomes.count("applied") == len(events) and outcomes.count("duplicate") == 5
+    assert _snapshot(in_order) == expected
+
+
+def test_an_amendment_mid_period_leaves_a_closed_milestone_as_agreed(evaluation, buyer):
+    client = evaluation.test_client()
+    client.patch("/contracts/k1", headers=buyer, json={
+        "reason": "add a milestone", "milestones": [
+            {"id": "h1", "due": "2026-06-30", "share": 0.5}]})
+    closed = client.post("/contracts/k1/milestones/h1/close", headers=buyer)
+    assert closed.status_code == 201 and closed.json["contract_version"] == 2
+    framework = client.get("/contracts/k1", headers=buyer).json["framework"]
+    framework[0]["weight"], framework[3]["weight"] = 50, 15  # institutional up, psych down
+    amended = client.patch("/contracts/k1", headers=buyer, json={
+        "reason": "中期调整", "framework": framework, "community_ids": ["c1", "c2"]})
+    assert amended.status_code == 200 and amended.json["version"] == 3
+    # nothing happened since the close: under the terms it was closed on, nothing changed
+    kept = client.get("/contracts/k1/milestones/h1", headers=buyer).json
+    assert kept["card"] == closed.json["card"]
+    assert kept["post_close_changes"]["indicators"] == []
+    assert kept["post_close_changes"]["total_now"] == closed.json["card"]["total"]
+    # today's card for the same half-year follows the new weights and takes in c2's session
+    now = client.get(f"/contracts/k1/scorecard?{FIRST_HALF}", headers=buyer).json
+    assert now["contract_version"] == 3 and now["outputs"]["sessions"] == 3
+    assert [d["weight"] for d in now["dimensions"]] == [50, 25, 10, 15]
+    # a late session of May changes the closed period's figures: shown, not absorbed
+    apply_events(evaluation, forge(*session("s-late", "2026-05-05", ["r7"]), 900,
+                                   source="/casework"))
+    changed = client.get("/contracts/k1/milestones/h1", headers=buyer).json
+    assert changed["card"] == closed.json["card"]
+    assert {c["measure"] for c in changed["post_close_changes"]["indicators"]} >= {
+        "breadth", "dependency_ratio"}
