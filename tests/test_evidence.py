@@ -340,3 +340,20 @@ def test_an_amendment_mid_period_leaves_a_closed_milestone_as_agreed(evaluation,
     assert changed["card"] == closed.json["card"]
     assert {c["measure"] for c in changed["post_close_changes"]["indicators"]} >= {
         "breadth", "dependency_ratio"}
+
+
+def test_measures_about_residents_follow_the_grid(evaluation):
+    g1 = measures.Scope(("c1",), PERIOD.start, PERIOD.end, "g1")
+    g2 = measures.Scope(("c1",), PERIOD.start, PERIOD.end, "g2")
+    with evaluation.app_context():
+        # g1: r1-r3 registered, all three took part; g2: r4-r8, of whom r4, r5, r6
+        assert measures.breadth(g1) == {"value": 1.0, "numerator": 3, "denominator": 3}
+        assert measures.breadth(g2) == {"value": 0.6, "numerator": 3, "denominator": 5}
+        # the one case closed was r1's (g1); r4 was the one trained (g2)
+        assert measures.service_to_participation(g2)["denominator"] == 0
+        assert measures.service_to_participation(g1)["denominator"] == 1
+        assert measures.capacity_to_leadership(g1)["converted"]["denominator"] == 0
+        assert measures.capacity_to_leadership(g2)["converted"]["denominator"] == 1
+        # registered volunteers: r2 (g1) and r5 (g2)
+        assert measures.volunteer_activation(g1)["active"]["denominator"] == 1
+        assert [c["size"] for c in measures.cohort_retention(g2)] == [2, 1]  # r4, r6; r5

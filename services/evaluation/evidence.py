@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from shared.config import service_url
 from shared.errors import ApiError
 
-from .measures import Scope, within
+from .measures import Scope, of_grid, within
 from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, RecordEvent,
-                     ResidentFact, TopicFact, TopicNeed, VerificationItem, VerificationSample,
-                     VolunteerFact, db, events)
+                     TopicFact, TopicNeed, VerificationItem, VerificationSample, VolunteerFact,
+                     db, events)
 
 RECORDS = {  # event -> (the record it is about, the record's id field, its day field)
     "resident.registered": ("resident", "resident_ref", "registered_on"),
@@ -65,12 +65,10 @@ def _add(event, kind: str, record_id: str, community_id: str, on: date) -> None:
 # -- the records behind each measure --------------------------------------------------------
 
 def _acts(scope: Scope, _contract) -> list[dict]:
-    query = sa.select(Act, RecordEvent.record_kind, RecordEvent.record_id).outerjoin(
+    query = of_grid(scope, sa.select(
+        Act, RecordEvent.record_kind, RecordEvent.record_id).outerjoin(
         RecordEvent, RecordEvent.event_id == Act.event_id).where(
-        *within(scope, Act.community_id, Act.on))
-    if scope.grid_id:
-        query = query.join(ResidentFact, ResidentFact.ref == Act.resident_ref).where(
-            ResidentFact.grid_id == scope.grid_id)
+        *within(scope, Act.community_id, Act.on)))
     return [{"record_kind": kind, "record_id": record_id, "on": act.on,
              "resident_ref": act.resident_ref, "act": act.kind, "rung": act.rung,
              "event_ids": [act.event_id]}

@@ -32,15 +32,20 @@ def within(scope: Scope, column, day_column):
     return [column.in_(scope.communities), day_column >= scope.start, day_column <= scope.end]
 
 
+def of_grid(scope: Scope, query, ref_column=Act.resident_ref):
+    """Narrow a query about residents to those of the scope's grid, if it names one."""
+    if not scope.grid_id:
+        return query
+    return query.join(ResidentFact, ResidentFact.ref == ref_column).where(
+        ResidentFact.grid_id == scope.grid_id)
+
+
 def ladder(scope: Scope) -> dict:
     """Each resident's highest rung in the period; a resident who proposed a topic that was
     adopted and carried out is a leader. Counts by rung and conversion between rungs."""
-    query = sa.select(Act.resident_ref, sa.func.max(Act.rung)).where(
-        *within(scope, Act.community_id, Act.on)).group_by(Act.resident_ref)
-    if scope.grid_id:
-        query = query.join(ResidentFact, ResidentFact.ref == Act.resident_ref).where(
-            ResidentFact.grid_id == scope.grid_id)
-    highest = dict(db.session.execute(query).all())
+    highest = dict(db.session.execute(of_grid(scope, sa.select(
+        Act.resident_ref, sa.func.max(Act.rung)).where(
+        *within(scope, Act.community_id, Act.on)).group_by(Act.resident_ref))).all())
     for ref in db.session.scalars(sa.select(TopicFact.proposer_ref).where(
             *within(scope, TopicFact.community_id, TopicFact.proposed_on),
             TopicFact.proposer_kind == "resident", TopicFact.outcome == "adopted",
@@ -114,14 +119,15 @@ DEMOGRAPHICS = ("age_band", "gender", "household_type", "grid_id")
 
 def _participants(scope: Scope) -> set[str]:
     """Unique residents who acted (rung participant or above) in the period."""
-    return set(db.session.scalars(sa.select(Act.resident_ref).where(
-        *within(scope, Act.community_id, Act.on), Act.rung >= 2).distinct()))
+    return set(db.session.scalars(of_grid(scope, sa.select(Act.resident_ref).where(
+        *within(scope, Act.community_id, Act.on), Act.rung >= 2).distinct())))
 
 
 def _registered(scope: Scope):
-    return sa.select(ResidentFact).where(
+    query = sa.select(ResidentFact).where(
         ResidentFact.community_id.in_(scope.communities),
         sa.or_(ResidentFact.registered_on.is_(None), ResidentFact.registered_on <= scope.end))
+    return query.where(ResidentFact.grid_id == scope.grid_id) if scope.grid_id else query
 
 
 def traceability(scope: Scope) -> dict:
@@ -147,8 +153,8 @@ def breadth(scope: Scope) -> dict:
 
 def stability(scope: Scope) -> dict:
     """Participants active in two or more distinct months of the period (a quarter)."""
-    rows = db.session.execute(sa.select(Act.resident_ref, Act.on).where(
-        *within(scope, Act.community_id, Act.on), Act.rung >= 2)).all()
+    rows = db.session.execute(of_grid(scope, sa.select(Act.resident_ref, Act.on).where(
+        *within(scope, Act.community_id, Act.on), Act.rung >= 2))).all()
     months: dict[str, set] = {}
     for ref, day in rows:
         months.setdefault(ref, set()).add((day.year, day.month))
@@ -175,9 +181,10 @@ def representativeness(scope: Scope) -> dict:
 def capacity_to_leadership(scope: Scope) -> dict:
     """Residents trained in the period who within 180 days propose a topic, lead, or found or
     join a resident organisation / residents trained; median days to that first act."""
-    trained = dict(db.session.execute(sa.select(Act.resident_ref, sa.func.min(Act.on)).where(
+    trained = dict(db.session.execute(of_grid(scope, sa.select(
+        Act.resident_ref, sa.func.min(Act.on)).where(
         *within(scope, Act.community_id, Act.on), Act.kind == "trained").group_by(
-        Act.resident_ref)).all())
+        Act.resident_ref))).all())
     days = []
     for ref, first in trained.items():
         later = db.session.scalar(sa.select(sa.func.min(Act.on)).where(
@@ -203,9 +210,9 @@ def organisational_vitality(scope: Scope) -> dict:
 def volunteer_activation(scope: Scope) -> dict:
     """Volunteers who served in the 90 days to the period's end / registered volunteers;
     volunteer hours / social worker hours in the period."""
-    volunteers = db.session.scalars(sa.select(VolunteerFact.resident_ref).where(
+    volunteers = db.session.scalars(of_grid(scope, sa.select(VolunteerFact.resident_ref).where(
         VolunteerFact.community_id.in_(scope.communities),
-        VolunteerFact.registered_on <= scope.end)).all()
+        VolunteerFact.registered_on <= scope.end), VolunteerFact.resident_ref)).all()
     served = set(db.session.scalars(sa.select(Act.resident_ref).where(
         Act.resident_ref.in_(volunteers), Act.kind == "volunteered",
         Act.community_id.in_(scope.communities), Act.on > scope.end - ACTIVE_WINDOW,
@@ -224,8 +231,9 @@ def volunteer_activation(scope: Scope) -> dict:
 def service_to_participation(scope: Scope) -> dict:
     """Cases closed in the period whose resident takes part, trains or volunteers within
     90 days of closing / cases closed: the conversion the buyer pays for."""
-    closed = db.session.execute(sa.select(CaseFact.resident_ref, CaseFact.closed_on).where(
-        *within(scope, CaseFact.community_id, CaseFact.closed_on))).all()
+    closed = db.session.execute(of_grid(scope, sa.select(
+        CaseFact.resident_ref, CaseFact.closed_on).where(
+        *within(scope, CaseFact.community_id, CaseFact.closed_on)), CaseFact.resident_ref)).all()
     converted = sum(1 for ref, day in closed if db.session.scalar(
         sa.select(sa.func.count()).select_from(Act).where(
             Act.resident_ref == ref, Act.rung >= 2, Act.on > day,
@@ -335,8 +343,8 @@ def trend(scope: Scope) -> list[dict]:
 def cohort_retention(scope: Scope) -> list[dict]:
     """Residents grouped by the month of their first act as a participant (or above) in the
     scope; for each cohort, the share active again in each later month."""
-    rows = db.session.execute(sa.select(Act.resident_ref, Act.on).where(
-        *within(scope, Act.community_id, Act.on), Act.rung >= 2)).all()
+    rows = db.session.execute(of_grid(scope, sa.select(Act.resident_ref, Act.on).where(
+        *within(scope, Act.community_id, Act.on), Act.rung >= 2))).all()
     active: dict[str, set[int]] = {}
     for ref, day in rows:
         active.setdefault(ref, set()).add(day.year * 12 + day.month - 1)
