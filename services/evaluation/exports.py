@@ -43,6 +43,8 @@ def scorecard_table(card: dict) -> tuple[list[str], list[list]]:
     rows += [[d["key"], "", d["name_zh"], d["name_en"], "", d["weight"], "", "",
               d["score"], d["band"], ""] for d in card["dimensions"]]
     rows.append(["total", "", "总分", "total", "", 100, "", "", card["total"], card["band"], ""])
+    rows += [["ladder (at or above)", rung, "", "", "residents", "", "", count, "", "", ""]
+             for rung, count in card["ladder"]["at_least"].items()]
     rows += [["output", key, "", "", "", "", card["targets"].get(key), value, "", "", ""]
              for key, value in card["outputs"].items()]
     rows += [["payment", p["milestone_id"], "", "", "yuan", p["share"], p["min_score"],

@@ -131,8 +131,10 @@ def payments(milestones: list[dict], budget: Decimal, total: float | None) -> li
 
 
 def contract_card(contract, scope: measures.Scope) -> dict:
-    """A contract's card for a scope, with its outputs and payment recommendations."""
+    """A contract's card for a scope, with the participation ladder, its outputs and payment
+    recommendations."""
     card = compute(contract.framework, scope, contract)
+    card["ladder"] = measures.ladder(scope)
     card["outputs"] = measures.outputs(scope)
     card["payments"] = payments(contract.milestones, contract.budget, card["total"])
     return card
