@@ -1,5 +1,6 @@
 """Evaluation's HTTP API: contracts with their indicator framework and versions, the measure
-catalogue and default template, event counts (the scorecard comes with its issue)."""
+catalogue and default template, the scorecard and its milestones, trends, evidence behind
+every figure, anomaly flags, follow-up verification, exports and event counts."""
 from datetime import date
 
 import sqlalchemy as sa
@@ -8,13 +9,17 @@ from flask_smorest import Blueprint
 from shared import auth
 from shared.errors import ApiError
 
-from . import measures, milestones, scorecard
+from . import anomalies, evidence, exports, measures, milestones, scorecard, verification
 from .contracts import amend, award
 from .framework import MEASURES, default_framework
-from .models import ClosedScorecard, Contract, ContractVersion, EventTally, db
-from .schemas import (ClosedScorecardOut, ContractAmend, ContractIn, ContractOut,
-                      ContractVersionOut, CountsQuery, EventCounts, ScorecardOut,
-                      ScorecardQuery, TemplateOut)
+from .models import (ClosedScorecard, Contract, ContractVersion, EventTally,
+                     VerificationSample, db)
+from .schemas import (AnomaliesOut, ClosedScorecardOut, ContractAmend, ContractIn, ContractOut,
+                      ContractVersionOut, CountsQuery, EventCounts, EvidenceEventOut,
+                      EvidenceExportQuery, EvidenceOut, EvidenceQuery, ExportQuery,
+                      ScorecardOut, ScorecardQuery, TemplateOut, TrendsOut,
+                      VerificationDrawIn, VerificationItemOut, VerificationResultIn,
+                      VerificationSampleOut)
 
 blp = Blueprint("evaluation", __name__, description="Contracts and outcomes")
 READERS = ("buyer_auditor", "agency_admin", "social_worker", "ops_admin")
@@ -90,20 +95,144 @@ def contract_versions(contract_id):
         ContractVersion.contract_id == contract.id).order_by(ContractVersion.version)).all()
 
 
+def _scope(contract: Contract, args: dict) -> measures.Scope:
+    """The period asked for (default: from the contract's start to today or its end)."""
+    start = args.get("date_from", contract.period_start)
+    end = args.get("date_to", min(date.today(), contract.period_end))
+    return measures.Scope(tuple(contract.community_ids), start, end, args.get("grid_id"))
+
+
+def _scope_out(scope: measures.Scope) -> dict:
+    return {"communities": list(scope.communities), "from": scope.start.isoformat(),
+            "to": scope.end.isoformat(), "grid_id": scope.grid_id}
+
+
+def _card(contract: Contract, scope: measures.Scope) -> dict:
+    return {"contract_id": contract.id, "contract_version": contract.version,
+            "scope": _scope_out(scope), "targets": contract.targets,
+            **scorecard.contract_card(contract, scope)}
+
+
 @blp.get("/contracts/<contract_id>/scorecard")
 @blp.arguments(ScorecardQuery, location="query")
 @blp.response(200, ScorecardOut)
 def contract_scorecard(args, contract_id):
-    """The contract's scorecard for a period (default: from its start to today or its end)
-    and optionally one grid, with outputs against targets and payment recommendations."""
+    """The contract's scorecard for a period and optionally one grid, with outputs against
+    targets and payment recommendations."""
     contract = _contract(contract_id)
-    start = args.get("date_from", contract.period_start)
-    end = args.get("date_to", min(date.today(), contract.period_end))
-    scope = measures.Scope(tuple(contract.community_ids), start, end, args.get("grid_id"))
-    return {"contract_id": contract.id, "contract_version": contract.version,
-            "scope": {"communities": list(scope.communities), "from": start.isoformat(),
-                      "to": end.isoformat(), "grid_id": scope.grid_id},
-            "targets": contract.targets, **scorecard.contract_card(contract, scope)}
+    return _card(contract, _scope(contract, args))
+
+
+@blp.get("/contracts/<contract_id>/scorecard/export")
+@blp.arguments(ExportQuery, location="query")
+@blp.doc(responses={"200": {"description": "the scorecard as a CSV or Excel file"}})
+def export_scorecard(args, contract_id):
+    contract = _contract(contract_id)
+    scope = _scope(contract, args)
+    header, rows = exports.scorecard_table(_card(contract, scope))
+    return exports.download(args["format"], f"scorecard-{contract.id}-{scope.end}",
+                            exports.heading(contract, scope), header, rows)
+
+
+@blp.get("/contracts/<contract_id>/trends")
+@blp.arguments(ScorecardQuery, location="query")
+@blp.response(200, TrendsOut)
+def contract_trends(args, contract_id):
+    """Month by month: the participation ladder, dependency ratio and breadth; and cohort
+    retention (residents by the month they first took part, active again later)."""
+    contract = _contract(contract_id)
+    scope = _scope(contract, args)
+    return {"contract_id": contract.id, "scope": _scope_out(scope),
+            "months": measures.trend(scope), "cohorts": measures.cohort_retention(scope)}
+
+
+@blp.get("/contracts/<contract_id>/evidence")
+@blp.arguments(EvidenceQuery, location="query")
+@blp.response(200, EvidenceOut)
+def contract_evidence(args, contract_id):
+    """The records behind a figure (an indicator's measure or an output), each with the ids
+    of its events; page with limit and offset."""
+    contract = _contract(contract_id)
+    scope = _scope(contract, args)
+    rows = evidence.records(args["measure"], scope, contract)
+    page = rows[args["offset"]:args["offset"] + args["limit"]]
+    return {"contract_id": contract.id, "measure": args["measure"], "scope": _scope_out(scope),
+            "total": len(rows), "records": exports.jsonable(page)}
+
+
+@blp.get("/contracts/<contract_id>/evidence/export")
+@blp.arguments(EvidenceExportQuery, location="query")
+@blp.doc(responses={"200": {"description": "the drill-down as a CSV or Excel file"}})
+def export_evidence(args, contract_id):
+    contract = _contract(contract_id)
+    scope = _scope(contract, args)
+    header, rows = exports.records_table(evidence.records(args["measure"], scope, contract))
+    meta = [*exports.heading(contract, scope), ("指标 / measure", args["measure"])]
+    return exports.download(args["format"], f"evidence-{contract.id}-{args['measure']}-"
+                            f"{scope.end}", meta, header, rows)
+
+
+@blp.get("/contracts/<contract_id>/events/<event_id>")
+@blp.response(200, EvidenceEventOut)
+def contract_event(contract_id, event_id):
+    """One event behind a figure, as received, with a link to the record it reports."""
+    return evidence.event_for(_contract(contract_id), event_id)
+
+
+@blp.get("/contracts/<contract_id>/anomalies")
+@blp.arguments(ScorecardQuery, location="query")
+@blp.response(200, AnomaliesOut)
+def contract_anomalies(args, contract_id):
+    """Records an auditor should check: overlapping sign-ins, impossible worker hours,
+    attendance beyond the registered, broken sources, late-entry bursts."""
+    contract = _contract(contract_id)
+    scope = _scope(contract, args)
+    return {"contract_id": contract.id, "scope": _scope_out(scope),
+            **exports.jsonable(anomalies.flags(scope))}
+
+
+def _sample(contract: Contract, sample_id: str) -> VerificationSample:
+    sample = db.session.get(VerificationSample, sample_id)
+    if sample is None or sample.contract_id != contract.id:
+        raise ApiError(404, f"Sample {sample_id} not found", f"未找到抽查样本 {sample_id}")
+    return sample
+
+
+@blp.post("/contracts/<contract_id>/verifications")
+@blp.arguments(VerificationDrawIn)
+@blp.response(201, VerificationSampleOut)
+def draw_verification(data, contract_id):
+    """Draw a random sample of sessions or participating residents to verify (回访)."""
+    claims = auth.require("buyer_auditor")
+    contract = _contract(contract_id)
+    scope = _scope(contract, data)
+    return verification.draw(contract, data["kind"], data["size"], scope.start, scope.end,
+                             data.get("seed"), claims.sub)
+
+
+@blp.get("/contracts/<contract_id>/verifications")
+@blp.response(200, VerificationSampleOut(many=True))
+def list_verifications(contract_id):
+    contract = _contract(contract_id)
+    return db.session.scalars(sa.select(VerificationSample).where(
+        VerificationSample.contract_id == contract.id).order_by(
+        VerificationSample.drawn_at)).all()
+
+
+@blp.get("/contracts/<contract_id>/verifications/<sample_id>")
+@blp.response(200, VerificationSampleOut)
+def get_verification(contract_id, sample_id):
+    return _sample(_contract(contract_id), sample_id)
+
+
+@blp.post("/contracts/<contract_id>/verifications/<sample_id>/items/<int:position>")
+@blp.arguments(VerificationResultIn)
+@blp.response(200, VerificationItemOut)
+def verify_item(data, contract_id, sample_id, position):
+    """Record what the follow-up visit or call found for one sampled record."""
+    claims = auth.require("buyer_auditor")
+    sample = _sample(_contract(contract_id), sample_id)
+    return verification.record_result(sample, position, data, claims.sub)
 
 
 @blp.post("/contracts/<contract_id>/milestones/<milestone_id>/close")

@@ -3,6 +3,7 @@ kept whole, and each publishes contract.awarded or contract.amended (casework le
 them who serves whom, and when)."""
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
 from shared import outbox
 from shared.errors import ApiError
@@ -26,6 +27,19 @@ def _plain(value):
 
 def terms(contract: Contract) -> dict:
     return {key: _plain(getattr(contract, key)) for key in TERMS}
+
+
+def as_agreed(contract: Contract, version: int):
+    """The contract as its terms stood in `version`: what a milestone closed then was scored
+    on, so later figures are compared under the same weights, targets and communities."""
+    if version == contract.version:
+        return contract
+    agreed = db.session.get(ContractVersion, (contract.id, version)).terms
+    return SimpleNamespace(**{
+        **agreed, "id": contract.id, "buyer_id": contract.buyer_id, "version": version,
+        "period_start": date.fromisoformat(agreed["period_start"]),
+        "period_end": date.fromisoformat(agreed["period_end"]),
+        "budget": Decimal(agreed["budget"])})
 
 
 def _check(contract: Contract) -> None:

@@ -4,6 +4,7 @@ The inbox keeps each event once, as the event log; each event is counted in the 
 projected (services/evaluation/projections.py) in the same transaction."""
 from shared.events import CATALOGUE
 
+from . import evidence
 from .models import EventTally, db
 from .projections import PROJECTORS
 
@@ -22,6 +23,7 @@ def consume(event):
     project = PROJECTORS.get(event.short_type)
     if project is not None:
         project(event)
+    evidence.index(event)
 
 
 HANDLERS = {short: consume for short, spec in CATALOGUE.items()

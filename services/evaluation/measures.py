@@ -28,21 +28,26 @@ def ratio(numerator: int, denominator: int) -> dict:
             "numerator": numerator, "denominator": denominator}
 
 
-def _in(scope: Scope, column, day_column):
+def within(scope: Scope, column, day_column):
     return [column.in_(scope.communities), day_column >= scope.start, day_column <= scope.end]
+
+
+def of_grid(scope: Scope, query, ref_column=Act.resident_ref):
+    """Narrow a query about residents to those of the scope's grid, if it names one."""
+    if not scope.grid_id:
+        return query
+    return query.join(ResidentFact, ResidentFact.ref == ref_column).where(
+        ResidentFact.grid_id == scope.grid_id)
 
 
 def highest_rungs(scope: Scope) -> dict[str, int]:
     """Each resident's highest rung in the period; a resident who proposed a topic that was
     adopted and carried out is a leader."""
-    query = sa.select(Act.resident_ref, sa.func.max(Act.rung)).where(
-        *_in(scope, Act.community_id, Act.on)).group_by(Act.resident_ref)
-    if scope.grid_id:
-        query = query.join(ResidentFact, ResidentFact.ref == Act.resident_ref).where(
-            ResidentFact.grid_id == scope.grid_id)
-    highest = dict(db.session.execute(query).all())
+    highest = dict(db.session.execute(of_grid(scope, sa.select(
+        Act.resident_ref, sa.func.max(Act.rung)).where(
+        *within(scope, Act.community_id, Act.on)).group_by(Act.resident_ref))).all())
     for ref in db.session.scalars(sa.select(TopicFact.proposer_ref).where(
-            *_in(scope, TopicFact.community_id, TopicFact.proposed_on),
+            *within(scope, TopicFact.community_id, TopicFact.proposed_on),
             TopicFact.proposer_kind == "resident", TopicFact.outcome == "adopted",
             TopicFact.progress_status == "done")):
         if ref in highest or not scope.grid_id:
@@ -65,7 +70,7 @@ def ladder(scope: Scope) -> dict:
 def dependency_ratio(scope: Scope) -> dict:
     """Topics, sessions and activities initiated or led by residents / all of them."""
     rows = db.session.execute(sa.select(Initiative.resident_led, sa.func.count()).where(
-        *_in(scope, Initiative.community_id, Initiative.on)).group_by(
+        *within(scope, Initiative.community_id, Initiative.on)).group_by(
         Initiative.resident_led)).all()
     counts = dict(rows)
     return ratio(counts.get(True, 0), sum(counts.values()))
@@ -75,10 +80,10 @@ def topic_adoption(scope: Scope) -> dict:
     """Adopted resident topics / resident topics proposed in the period, and residents'
     share of the topics adopted in the period."""
     proposed = db.session.execute(sa.select(TopicFact.outcome).where(
-        *_in(scope, TopicFact.community_id, TopicFact.proposed_on),
+        *within(scope, TopicFact.community_id, TopicFact.proposed_on),
         TopicFact.proposer_kind == "resident")).scalars().all()
     adopted = db.session.execute(sa.select(TopicFact.proposer_kind).where(
-        *_in(scope, TopicFact.community_id, TopicFact.decided_on),
+        *within(scope, TopicFact.community_id, TopicFact.decided_on),
         TopicFact.outcome == "adopted")).scalars().all()
     return {"adoption": ratio(sum(1 for o in proposed if o == "adopted"), len(proposed)),
             "resident_share_of_adopted": ratio(sum(1 for k in adopted if k == "resident"),
@@ -88,7 +93,7 @@ def topic_adoption(scope: Scope) -> dict:
 def response(scope: Scope, within_days: int = 30) -> dict:
     """Days from proposed to decided, for topics decided in the period."""
     rows = db.session.execute(sa.select(TopicFact.proposed_on, TopicFact.decided_on).where(
-        *_in(scope, TopicFact.community_id, TopicFact.decided_on),
+        *within(scope, TopicFact.community_id, TopicFact.decided_on),
         TopicFact.proposed_on.is_not(None), TopicFact.outcome != "deferred")).all()
     days = sorted((decided - proposed).days for proposed, decided in rows)
     return {"median_days": median(days) if days else None,
@@ -101,7 +106,7 @@ def follow_through(scope: Scope) -> dict:
     done and no progress for 90 days as of the period's end): the resource-gap signal."""
     rows = db.session.execute(sa.select(
         TopicFact.progress_status, TopicFact.progress, TopicFact.progress_on,
-        TopicFact.decided_on).where(*_in(scope, TopicFact.community_id, TopicFact.decided_on),
+        TopicFact.decided_on).where(*within(scope, TopicFact.community_id, TopicFact.decided_on),
                                     TopicFact.outcome == "adopted")).all()
     done = sum(1 for status, *_ in rows if status == "done")
     stalled = sum(1 for status, _, progress_on, decided_on in rows if status != "done"
@@ -120,21 +125,22 @@ DEMOGRAPHICS = ("age_band", "gender", "household_type", "grid_id")
 
 def _participants(scope: Scope) -> set[str]:
     """Unique residents who acted (rung participant or above) in the period."""
-    return set(db.session.scalars(sa.select(Act.resident_ref).where(
-        *_in(scope, Act.community_id, Act.on), Act.rung >= 2).distinct()))
+    return set(db.session.scalars(of_grid(scope, sa.select(Act.resident_ref).where(
+        *within(scope, Act.community_id, Act.on), Act.rung >= 2).distinct())))
 
 
 def _registered(scope: Scope):
-    return sa.select(ResidentFact).where(
+    query = sa.select(ResidentFact).where(
         ResidentFact.community_id.in_(scope.communities),
         sa.or_(ResidentFact.registered_on.is_(None), ResidentFact.registered_on <= scope.end))
+    return query.where(ResidentFact.grid_id == scope.grid_id) if scope.grid_id else query
 
 
 def traceability(scope: Scope) -> dict:
     """Needs reported in the period that led to a case or a council topic / needs reported;
     median days from need to case."""
     needs = db.session.execute(sa.select(NeedFact.need_id, NeedFact.reported_on).where(
-        *_in(scope, NeedFact.community_id, NeedFact.reported_on))).all()
+        *within(scope, NeedFact.community_id, NeedFact.reported_on))).all()
     ids = [n for n, _ in needs]
     opened = dict(db.session.execute(sa.select(CaseFact.need_id, sa.func.min(
         CaseFact.opened_on)).where(CaseFact.need_id.in_(ids)).group_by(CaseFact.need_id)).all())
@@ -153,8 +159,8 @@ def breadth(scope: Scope) -> dict:
 
 def stability(scope: Scope) -> dict:
     """Participants active in two or more distinct months of the period (a quarter)."""
-    rows = db.session.execute(sa.select(Act.resident_ref, Act.on).where(
-        *_in(scope, Act.community_id, Act.on), Act.rung >= 2)).all()
+    rows = db.session.execute(of_grid(scope, sa.select(Act.resident_ref, Act.on).where(
+        *within(scope, Act.community_id, Act.on), Act.rung >= 2))).all()
     months: dict[str, set] = {}
     for ref, day in rows:
         months.setdefault(ref, set()).add((day.year, day.month))
@@ -181,9 +187,10 @@ def representativeness(scope: Scope) -> dict:
 def capacity_to_leadership(scope: Scope) -> dict:
     """Residents trained in the period who within 180 days propose a topic, lead, or found or
     join a resident organisation / residents trained; median days to that first act."""
-    trained = dict(db.session.execute(sa.select(Act.resident_ref, sa.func.min(Act.on)).where(
-        *_in(scope, Act.community_id, Act.on), Act.kind == "trained").group_by(
-        Act.resident_ref)).all())
+    trained = dict(db.session.execute(of_grid(scope, sa.select(
+        Act.resident_ref, sa.func.min(Act.on)).where(
+        *within(scope, Act.community_id, Act.on), Act.kind == "trained").group_by(
+        Act.resident_ref))).all())
     days = []
     for ref, first in trained.items():
         later = db.session.scalar(sa.select(sa.func.min(Act.on)).where(
@@ -209,16 +216,16 @@ def organisational_vitality(scope: Scope) -> dict:
 def volunteer_activation(scope: Scope) -> dict:
     """Volunteers who served in the 90 days to the period's end / registered volunteers;
     volunteer hours / social worker hours in the period."""
-    volunteers = db.session.scalars(sa.select(VolunteerFact.resident_ref).where(
+    volunteers = db.session.scalars(of_grid(scope, sa.select(VolunteerFact.resident_ref).where(
         VolunteerFact.community_id.in_(scope.communities),
-        VolunteerFact.registered_on <= scope.end)).all()
+        VolunteerFact.registered_on <= scope.end), VolunteerFact.resident_ref)).all()
     served = set(db.session.scalars(sa.select(Act.resident_ref).where(
         Act.resident_ref.in_(volunteers), Act.kind == "volunteered",
         Act.community_id.in_(scope.communities), Act.on > scope.end - ACTIVE_WINDOW,
         Act.on <= scope.end)))
     rows = db.session.execute(sa.select(Initiative.detail, Initiative.hours,
                                         Initiative.workers, Initiative.helpers).where(
-        *_in(scope, Initiative.community_id, Initiative.on),
+        *within(scope, Initiative.community_id, Initiative.on),
         Initiative.kind.in_(("session", "activity")))).all()
     volunteer_hours = sum(h * n for detail, h, _, n in rows if detail == "volunteer_service")
     worker_hours = sum(h * w for _, h, w, _ in rows)
@@ -230,8 +237,9 @@ def volunteer_activation(scope: Scope) -> dict:
 def service_to_participation(scope: Scope) -> dict:
     """Cases closed in the period whose resident takes part, trains or volunteers within
     90 days of closing / cases closed: the conversion the buyer pays for."""
-    closed = db.session.execute(sa.select(CaseFact.resident_ref, CaseFact.closed_on).where(
-        *_in(scope, CaseFact.community_id, CaseFact.closed_on))).all()
+    closed = db.session.execute(of_grid(scope, sa.select(
+        CaseFact.resident_ref, CaseFact.closed_on).where(
+        *within(scope, CaseFact.community_id, CaseFact.closed_on)), CaseFact.resident_ref)).all()
     converted = sum(1 for ref, day in closed if db.session.scalar(
         sa.select(sa.func.count()).select_from(Act).where(
             Act.resident_ref == ref, Act.rung >= 2, Act.on > day,
@@ -243,7 +251,7 @@ def decision_mode(scope: Scope) -> dict:
     """How decided topics were decided (Arnstein-style), and the share decided by residents
     with partners or delegated to them."""
     modes = db.session.scalars(sa.select(TopicFact.decision_mode).where(
-        *_in(scope, TopicFact.community_id, TopicFact.decided_on),
+        *within(scope, TopicFact.community_id, TopicFact.decided_on),
         TopicFact.outcome != "deferred")).all()
     counts = {mode: modes.count(mode) for mode in sorted(set(modes))}
     return {"counts": counts, "resident_power": ratio(
@@ -253,9 +261,9 @@ def decision_mode(scope: Scope) -> dict:
 def channels(scope: Scope) -> dict:
     """Needs and topics that came in digitally; sessions online and in person."""
     needs = db.session.scalars(sa.select(NeedFact.channel).where(
-        *_in(scope, NeedFact.community_id, NeedFact.reported_on))).all()
+        *within(scope, NeedFact.community_id, NeedFact.reported_on))).all()
     rows = db.session.execute(sa.select(Initiative.kind, Initiative.channel).where(
-        *_in(scope, Initiative.community_id, Initiative.on),
+        *within(scope, Initiative.community_id, Initiative.on),
         Initiative.kind.in_(("topic", "session")))).all()
     topics = [c for kind, c in rows if kind == "topic"]
     sessions = [c for kind, c in rows if kind == "session"]
@@ -269,9 +277,9 @@ def outputs(scope: Scope) -> dict:
     """What the contract buys, as delivered: cases opened, sessions and their hours,
     capacity-building activities."""
     cases = db.session.scalar(sa.select(sa.func.count()).select_from(CaseFact).where(
-        *_in(scope, CaseFact.community_id, CaseFact.opened_on)))
+        *within(scope, CaseFact.community_id, CaseFact.opened_on)))
     rows = db.session.execute(sa.select(Initiative.kind, Initiative.hours).where(
-        *_in(scope, Initiative.community_id, Initiative.on))).all()
+        *within(scope, Initiative.community_id, Initiative.on))).all()
     return {"cases": cases, "sessions": sum(1 for k, _ in rows if k == "session"),
             "service_hours": sum(h for k, h in rows if k == "session"),
             "activities": sum(1 for k, _ in rows if k == "activity")}
@@ -317,3 +325,40 @@ def spend_in(scope: Scope, budget, period_start: date, period_end: date) -> floa
     if end < start:
         return 0.0
     return float(budget) * ((end - start).days + 1) / ((period_end - period_start).days + 1)
+
+
+def months(scope: Scope) -> list[Scope]:
+    """The scope cut into calendar months (the first and last clipped to the scope)."""
+    parts, start = [], scope.start
+    while start <= scope.end:
+        following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        end = min(scope.end, following - timedelta(days=1))
+        parts.append(Scope(scope.communities, start, end, scope.grid_id))
+        start = following
+    return parts
+
+
+def trend(scope: Scope) -> list[dict]:
+    """Month by month: residents at or above each rung (the ladder over time), the
+    dependency ratio and breadth."""
+    return [{"month": part.start.strftime("%Y-%m"), "ladder": ladder(part)["at_least"],
+             "dependency_ratio": dependency_ratio(part)["value"],
+             "breadth": breadth(part)["value"]} for part in months(scope)]
+
+
+def cohort_retention(scope: Scope) -> list[dict]:
+    """Residents grouped by the month of their first act as a participant (or above) in the
+    scope; for each cohort, the share active again in each later month."""
+    rows = db.session.execute(of_grid(scope, sa.select(Act.resident_ref, Act.on).where(
+        *within(scope, Act.community_id, Act.on), Act.rung >= 2))).all()
+    active: dict[str, set[int]] = {}
+    for ref, day in rows:
+        active.setdefault(ref, set()).add(day.year * 12 + day.month - 1)
+    cohorts: dict[int, list[set[int]]] = {}
+    for months_active in active.values():
+        cohorts.setdefault(min(months_active), []).append(months_active)
+    last = scope.end.year * 12 + scope.end.month - 1
+    return [{"cohort": f"{first // 12}-{first % 12 + 1:02d}", "size": len(members),
+             "retained": [ratio(sum(1 for m in members if first + k in m), len(members))
+                          for k in range(1, last - first + 1)]}
+            for first, members in sorted(cohorts.items())]

@@ -8,6 +8,7 @@ from shared.errors import ApiError
 from shared.i18n import bilingual
 
 from . import measures, scorecard
+from .contracts import as_agreed
 from .models import ClosedScorecard, Contract, db, events
 
 NOTHING_TO_SCORE = bilingual("There is nothing to score yet for this milestone",
@@ -52,8 +53,9 @@ def close(contract: Contract, milestone_id: str, by: str) -> ClosedScorecard:
 
 
 def post_close_changes(contract: Contract, closed: ClosedScorecard) -> dict:
-    """What the same scope scores now, indicator by indicator, where it differs."""
-    now = card_for(contract, closed.period_to)
+    """What the same scope scores now under the terms it was closed on, indicator by
+    indicator, where it differs."""
+    now = card_for(as_agreed(contract, closed.contract_version), closed.period_to)
     changes = []
     for then_dim, now_dim in zip(closed.card["dimensions"], now["dimensions"]):
         for then, current in zip(then_dim["indicators"], now_dim["indicators"]):

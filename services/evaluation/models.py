@@ -71,6 +71,8 @@ class Act(db.Model):
     on = sa.Column(sa.Date, nullable=False, index=True)
     kind = sa.Column(sa.String(24), nullable=False)
     rung = sa.Column(sa.Integer, nullable=False)
+    starts = sa.Column(sa.Time)  # the session's or meeting's hours, to see overlapping sign-ins
+    ends = sa.Column(sa.Time)
     __table_args__ = (sa.UniqueConstraint("event_id", "resident_ref", "kind"),)
 
 
@@ -89,6 +91,23 @@ class Initiative(db.Model):
     hours = sa.Column(sa.Float, nullable=False, default=0)
     workers = sa.Column(sa.Integer, nullable=False, default=0)
     helpers = sa.Column(sa.Integer, nullable=False, default=0)
+    starts = sa.Column(sa.Time)
+    ends = sa.Column(sa.Time)
+    worker_ids = sa.Column(sa.JSON)
+    attendees = sa.Column(sa.Integer, nullable=False, default=0)
+
+
+class RecordEvent(db.Model):
+    """Which record each event is about, its day and the day it was recorded: the index
+    from a figure's records to their events, and the timing the anomaly checks read."""
+    __tablename__ = "record_event"
+    event_id = sa.Column(sa.String(64), primary_key=True)
+    type = sa.Column(sa.String(64), nullable=False)
+    record_kind = sa.Column(sa.String(16), nullable=False)
+    record_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    on = sa.Column(sa.Date, nullable=False)
+    recorded_on = sa.Column(sa.Date, nullable=False, index=True)
 
 
 class TopicNeed(db.Model):
@@ -162,6 +181,38 @@ class ClosedScorecard(db.Model):
     card = sa.Column(sa.JSON, nullable=False)
     closed_by = sa.Column(sa.String(120), nullable=False)
     closed_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class VerificationSample(db.Model):
+    """A random draw of sessions or residents to verify by follow-up visit or call (回访);
+    the seed is kept, so the draw can be repeated and checked."""
+    __tablename__ = "verification_sample"
+    id = sa.Column(sa.String(64), primary_key=True)
+    contract_id = sa.Column(sa.String(64), sa.ForeignKey("contract.id"), nullable=False,
+                            index=True)
+    kind = sa.Column(sa.String(16), nullable=False)
+    period_from = sa.Column(sa.Date, nullable=False)
+    period_to = sa.Column(sa.Date, nullable=False)
+    population = sa.Column(sa.Integer, nullable=False)
+    seed = sa.Column(sa.BigInteger, nullable=False)
+    drawn_by = sa.Column(sa.String(120), nullable=False)
+    drawn_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+    items = db.relationship("VerificationItem", order_by="VerificationItem.position",
+                                lazy="selectin")
+
+
+class VerificationItem(db.Model):
+    __tablename__ = "verification_item"
+    sample_id = sa.Column(sa.String(64), sa.ForeignKey("verification_sample.id"),
+                          primary_key=True)
+    position = sa.Column(sa.Integer, primary_key=True)
+    record_id = sa.Column(sa.String(64), nullable=False)
+    on = sa.Column(sa.Date, nullable=False)
+    result = sa.Column(sa.String(16))
+    method = sa.Column(sa.String(8))
+    note = sa.Column(sa.String(500))
+    verified_by = sa.Column(sa.String(120))
+    verified_at = sa.Column(UtcDateTime)
 
 
 # -- surveys: instruments, waves, samples and responses (docs/SURVEYS.md) -----------------

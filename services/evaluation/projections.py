@@ -1,14 +1,14 @@
 """Projections of the event log: who did what (acts on the participation ladder), which
 initiatives residents led, each council topic's cycle. Built only from consumed events; a
 correction re-projects the record it corrects."""
-from datetime import date
+from datetime import date, time
 
 import sqlalchemy as sa
 
 from shared.events import Event
 
-from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, ResidentFact,
-                     TopicFact, TopicNeed, VolunteerFact, db, events)
+from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, RecordEvent,
+                     ResidentFact, TopicFact, TopicNeed, VolunteerFact, db, events)
 
 SERVED, PARTICIPANT, CONTRIBUTOR, CO_DECIDER, LEADER = 1, 2, 3, 4, 5
 TRAINING = ("training", "leader_cultivation", "org_incubation")
@@ -21,17 +21,24 @@ def _day(value: str) -> date:
     return date.fromisoformat(value[:10])
 
 
-def _acts(event, refs, kind: str, community_id: str, on: date) -> None:
+def _hours(d: dict) -> dict:
+    """A timed record's start and end (sessions, activities, meetings)."""
+    return {"starts": time.fromisoformat(d["start"]), "ends": time.fromisoformat(d["end"])}
+
+
+def _acts(event, refs, kind: str, community_id: str, on: date, **hours) -> None:
     for ref in dict.fromkeys(refs):  # once per resident, in order
         db.session.add(Act(event_id=event.id, resident_ref=ref, community_id=community_id,
-                           on=on, kind=kind, rung=RUNGS[kind]))
+                           on=on, kind=kind, rung=RUNGS[kind], **hours))
 
 
 def _initiative(record_id: str, kind: str, community_id: str, on: date, resident_led: bool,
                 **detail):
     row = _get_or_add(Initiative, record_id=record_id)
     row.kind, row.community_id, row.on, row.resident_led = kind, community_id, on, resident_led
-    for key, value in {"hours": 0, "workers": 0, "helpers": 0, **detail}.items():
+    defaults = {"hours": 0, "workers": 0, "helpers": 0, "attendees": 0, "starts": None,
+                "ends": None, "worker_ids": None}
+    for key, value in {**defaults, **detail}.items():
         setattr(row, key, value)
 
 
@@ -92,23 +99,27 @@ def case_closed(event) -> None:
 def session(event) -> None:
     d, on = event.data, _day(event.data["date"])
     kind = "served" if d["method"] == "casework" else "attended"
-    _acts(event, d["attendee_refs"], kind, d["community_id"], on)
-    _acts(event, d["leader_refs"], "led", d["community_id"], on)
+    _acts(event, d["attendee_refs"], kind, d["community_id"], on, **_hours(d))
+    _acts(event, d["leader_refs"], "led", d["community_id"], on, **_hours(d))
     _initiative(d["session_id"], "session", d["community_id"], on, d["led_by"] != "agency",
                 detail=d["method"], channel=d["mode"], hours=d["hours"],
-                workers=len(d["worker_ids"]), helpers=len(d["leader_refs"]))
+                workers=len(d["worker_ids"]), helpers=len(d["leader_refs"]),
+                worker_ids=d["worker_ids"], attendees=len(set(d["attendee_refs"])),
+                **_hours(d))
 
 
 def activity(event) -> None:
     d, on = event.data, _day(event.data["date"])
     volunteering = d["kind"] == "volunteer_service"
     kind = "volunteered" if volunteering else "trained" if d["kind"] in TRAINING else "attended"
-    _acts(event, d["attendee_refs"], kind, d["community_id"], on)
-    _acts(event, d["leader_refs"], "led", d["community_id"], on)
+    _acts(event, d["attendee_refs"], kind, d["community_id"], on, **_hours(d))
+    _acts(event, d["leader_refs"], "led", d["community_id"], on, **_hours(d))
     helpers = len(d["leader_refs"]) + (len(d["attendee_refs"]) if volunteering else 0)
     _initiative(d["activity_id"], "activity", d["community_id"], on, d["led_by"] != "agency",
                 detail=d["kind"], organization_id=d["organization_id"], hours=d["hours"],
-                workers=len(d.get("worker_ids", [])), helpers=helpers)
+                workers=len(d.get("worker_ids", [])), helpers=helpers,
+                worker_ids=d.get("worker_ids", []), attendees=len(set(d["attendee_refs"])),
+                **_hours(d))
 
 
 def volunteer(event) -> None:
@@ -144,7 +155,8 @@ def topic_proposed(event) -> None:
 
 def meeting(event) -> None:
     d = event.data
-    _acts(event, d["attendee_refs"], "attended", d["community_id"], _day(d["date"]))
+    _acts(event, d["attendee_refs"], "attended", d["community_id"], _day(d["date"]),
+          **_hours(d))
 
 
 def decision(event) -> None:
@@ -194,5 +206,5 @@ PROJECTORS = {
     "council.decision_made": decision, "council.decision_progressed": progressed,
     "record.corrected": corrected,
 }
-PROJECTION_TABLES = (Act, Initiative, TopicFact, TopicNeed, ResidentFact, NeedFact, CaseFact,
-                     OrganizationFact, VolunteerFact)
+PROJECTION_TABLES = (RecordEvent, Act, Initiative, TopicFact, TopicNeed, ResidentFact,
+                     NeedFact, CaseFact, OrganizationFact, VolunteerFact)

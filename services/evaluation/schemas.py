@@ -1,6 +1,9 @@
 """Evaluation's API contract."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from .evidence import BEHIND
+from .verification import KINDS, METHODS, RESULTS
+
 ID = validate.Length(1, 64)
 
 
@@ -132,6 +135,8 @@ class ScorecardOut(Schema):
     outputs = fields.Dict()
     targets = fields.Dict()
     payments = fields.List(fields.Dict())
+    ladder = fields.Dict(metadata={"description": "the participation ladder: residents by "
+                                                  "highest rung, at or above each, conversion"})
 
 
 class ClosedScorecardOut(Schema):
@@ -144,3 +149,90 @@ class ClosedScorecardOut(Schema):
     closed_by = fields.Str()
     closed_at = fields.DateTime()
     post_close_changes = fields.Dict()
+
+
+class EvidenceQuery(ScorecardQuery):
+    measure = fields.Str(required=True, validate=validate.OneOf(sorted(BEHIND)),
+                         metadata={"description": "an indicator's measure, or an output"})
+    limit = fields.Int(load_default=100, validate=validate.Range(1, 1000))
+    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
+
+
+class ExportQuery(ScorecardQuery):
+    format = fields.Str(load_default="xlsx", validate=validate.OneOf(("csv", "xlsx")))
+
+
+class EvidenceExportQuery(ExportQuery):
+    measure = fields.Str(required=True, validate=validate.OneOf(sorted(BEHIND)))
+
+
+class EvidenceOut(Schema):
+    contract_id = fields.Str()
+    measure = fields.Str()
+    scope = fields.Dict()
+    total = fields.Int()
+    records = fields.List(fields.Dict(), metadata={
+        "description": "the records behind the figure, each with its event ids"})
+
+
+class EvidenceEventOut(Schema):
+    event = fields.Dict(metadata={"description": "the CloudEvent as received"})
+    record = fields.Dict(metadata={"description": "the record it reports, and where to read it"})
+
+
+class TrendsOut(Schema):
+    contract_id = fields.Str()
+    scope = fields.Dict()
+    months = fields.List(fields.Dict())
+    cohorts = fields.List(fields.Dict())
+
+
+class AnomaliesOut(Schema):
+    contract_id = fields.Str()
+    scope = fields.Dict()
+    counts = fields.Dict(keys=fields.Str(), values=fields.Int())
+    flags = fields.List(fields.Dict())
+
+
+class VerificationDrawIn(Schema):
+    kind = fields.Str(required=True, validate=validate.OneOf(KINDS))
+    size = fields.Int(required=True, validate=validate.Range(1, 500))
+    date_from = fields.Date(data_key="from", metadata={"description": "default: contract start"})
+    date_to = fields.Date(data_key="to", metadata={"description": "default: today or the end"})
+    seed = fields.Int(validate=validate.Range(0, 2**48 - 1),
+                      metadata={"description": "repeat an earlier draw; default: random"})
+
+    @validates_schema
+    def _range(self, data, **_):
+        if "date_from" in data and "date_to" in data and data["date_to"] < data["date_from"]:
+            raise ValidationError("to must not be before from", "to")
+
+
+class VerificationResultIn(Schema):
+    result = fields.Str(required=True, validate=validate.OneOf(RESULTS))
+    method = fields.Str(required=True, validate=validate.OneOf(METHODS))
+    note = fields.Str(validate=validate.Length(max=500))
+
+
+class VerificationItemOut(Schema):
+    position = fields.Int()
+    record_id = fields.Str()
+    on = fields.Date()
+    result = fields.Str(allow_none=True)
+    method = fields.Str(allow_none=True)
+    note = fields.Str(allow_none=True)
+    verified_by = fields.Str(allow_none=True)
+    verified_at = fields.DateTime(allow_none=True)
+
+
+class VerificationSampleOut(Schema):
+    id = fields.Str()
+    contract_id = fields.Str()
+    kind = fields.Str()
+    period_from = fields.Date()
+    period_to = fields.Date()
+    population = fields.Int()
+    seed = fields.Int()
+    drawn_by = fields.Str()
+    drawn_at = fields.DateTime()
+    items = fields.List(fields.Nested(VerificationItemOut))

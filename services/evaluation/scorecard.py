@@ -7,7 +7,7 @@ of the weighted sums, whose weights are then renormalised: no figure is invented
 indicators (weight 0) are scored and shown, never summed."""
 from decimal import Decimal
 
-from . import measures, surveys
+from . import measures, surveys, verification
 from .framework import MEASURES
 
 BANDS = ((90, 5), (75, 4), (60, 3), (40, 2))
@@ -59,11 +59,12 @@ class _Measured:
     def value(self, key: str):
         if key == "cost_per_outcome":
             return self._cost()
+        if key == "verified_share":  # sampled by the contract's auditor
+            return None if self.contract is None else verification.verified_share(
+                self.contract, self.scope)["value"]
         if key in surveys.INDICATORS:  # asked in a contract's survey waves
             return None if self.contract is None else surveys.INDICATORS[key](
                 self.contract, self.scope)
-        if key not in SOURCES:  # measured by a later part of evaluation (verification)
-            return None
         measure, extract = SOURCES[key]
         if measure not in self.results:
             self.results[measure] = measure(self.scope)
@@ -134,8 +135,10 @@ def payments(milestones: list[dict], budget: Decimal, total: float | None) -> li
 
 
 def contract_card(contract, scope: measures.Scope) -> dict:
-    """A contract's card for a scope, with its outputs and payment recommendations."""
+    """A contract's card for a scope, with the participation ladder, its outputs and payment
+    recommendations."""
     card = compute(contract.framework, scope, contract)
+    card["ladder"] = measures.ladder(scope)
     card["outputs"] = measures.outputs(scope)
     card["payments"] = payments(contract.milestones, contract.budget, card["total"])
     return card

@@ -1,7 +1,7 @@
 """survey waves and responses
 
 Revision ID: 706ae103adae
-Revises: cd444374ec2c
+Revises: f97de677cddc
 Create Date: 2026-11-25 16:55:47.996085
 
 """
@@ -13,7 +13,7 @@ import shared.db  # noqa: F401  (column types of the platform)
 
 # revision identifiers, used by Alembic.
 revision = '706ae103adae'
-down_revision = 'cd444374ec2c'
+down_revision = 'f97de677cddc'
 branch_labels = None
 depends_on = None
 

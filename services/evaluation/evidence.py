@@ -1,0 +1,230 @@
+"""Evidence: from every figure to the records behind it, from a record to its events, and
+from an event to the casework or intake record it reports.
+
+Each consumed event is indexed by the record it is about (RecordEvent), with the record's
+day and the day the event was recorded; a measure's drill-down lists the records its
+figure is computed from, with the fields that decide whether each one counts."""
+import json
+from datetime import date
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+
+from shared.config import service_url
+from shared.errors import ApiError
+
+from .measures import Scope, of_grid, within
+from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, RecordEvent,
+                     TopicFact, TopicNeed, VerificationItem, VerificationSample, VolunteerFact,
+                     db, events)
+
+RECORDS = {  # event -> (the record it is about, the record's id field, its day field)
+    "resident.registered": ("resident", "resident_ref", "registered_on"),
+    "resident.updated": ("resident", "resident_ref", "updated_on"),
+    "need.reported": ("need", "need_id", "reported_at"),
+    "need.triaged": ("need", "need_id", "triaged_at"),
+    "need.withdrawn": ("need", "need_id", "withdrawn_at"),
+    "case.opened": ("case", "case_id", "opened_on"),
+    "case.goal_set": ("case", "case_id", "set_on"),
+    "case.closed": ("case", "case_id", "closed_on"),
+    "session.delivered": ("session", "session_id", "date"),
+    "capacity.activity_held": ("activity", "activity_id", "date"),
+    "volunteer.registered": ("volunteer", "volunteer_id", "registered_on"),
+    "organization.formed": ("organization", "organization_id", "formed_on"),
+    "organization.updated": ("organization", "organization_id", "on"),
+    "council.topic_proposed": ("topic", "topic_id", "proposed_on"),
+    "council.meeting_held": ("meeting", "meeting_id", "date"),
+    "council.decision_made": ("decision", "decision_id", "decided_on"),
+    "council.decision_progressed": ("decision", "decision_id", "on"),
+}
+
+
+def index(event) -> None:
+    """Record which record `event` is about (a correction: the record it corrects)."""
+    d = event.data
+    if event.short_type == "record.corrected":
+        original = db.session.get(RecordEvent, d["corrects_event_id"])
+        if original is not None:
+            _add(event, original.record_kind, original.record_id, original.community_id,
+                 original.on)
+        return
+    if event.short_type not in RECORDS:
+        return
+    kind, id_field, day_field = RECORDS[event.short_type]
+    community = d.get("community_id") or db.session.scalar(sa.select(
+        CaseFact.community_id).where(CaseFact.case_id == d.get("case_id"))) or "-"
+    _add(event, kind, d[id_field], community, date.fromisoformat(d[day_field][:10]))
+
+
+def _add(event, kind: str, record_id: str, community_id: str, on: date) -> None:
+    db.session.merge(RecordEvent(event_id=event.id, type=event.short_type, record_kind=kind,
+                                 record_id=record_id, community_id=community_id, on=on,
+                                 recorded_on=date.fromisoformat(event.time[:10])))
+
+
+# -- the records behind each measure --------------------------------------------------------
+
+def _acts(scope: Scope, _contract) -> list[dict]:
+    query = of_grid(scope, sa.select(
+        Act, RecordEvent.record_kind, RecordEvent.record_id).outerjoin(
+        RecordEvent, RecordEvent.event_id == Act.event_id).where(
+        *within(scope, Act.community_id, Act.on)))
+    return [{"record_kind": kind, "record_id": record_id, "on": act.on,
+             "resident_ref": act.resident_ref, "act": act.kind, "rung": act.rung,
+             "event_ids": [act.event_id]}
+            for act, kind, record_id in db.session.execute(query.order_by(Act.on, Act.id))]
+
+
+def _initiatives(scope: Scope, _contract) -> list[dict]:
+    rows = db.session.scalars(sa.select(Initiative).where(
+        *within(scope, Initiative.community_id, Initiative.on)).order_by(
+        Initiative.on, Initiative.record_id))
+    return [{"record_kind": i.kind, "record_id": i.record_id, "on": i.on,
+             "resident_led": i.resident_led, "detail": i.detail, "channel": i.channel,
+             "hours": i.hours, "workers": i.workers, "attendees": i.attendees} for i in rows]
+
+
+def _topics(scope: Scope, _contract) -> list[dict]:
+    rows = db.session.scalars(sa.select(TopicFact).where(
+        TopicFact.community_id.in_(scope.communities),
+        sa.or_(TopicFact.proposed_on.between(scope.start, scope.end),
+               TopicFact.decided_on.between(scope.start, scope.end))).order_by(
+        TopicFact.proposed_on, TopicFact.topic_id))
+    return [{"record_kind": "topic", "record_id": t.topic_id, "on": t.proposed_on,
+             "proposer_kind": t.proposer_kind, "proposer_ref": t.proposer_ref,
+             "decision_id": t.decision_id, "outcome": t.outcome,
+             "decision_mode": t.decision_mode, "decided_on": t.decided_on,
+             "progress": t.progress, "progress_status": t.progress_status,
+             "progress_on": t.progress_on} for t in rows]
+
+
+def _needs(scope: Scope, _contract) -> list[dict]:
+    needs = db.session.scalars(sa.select(NeedFact).where(
+        *within(scope, NeedFact.community_id, NeedFact.reported_on)).order_by(
+        NeedFact.reported_on, NeedFact.need_id)).all()
+    ids = [n.need_id for n in needs]
+    cases = dict(db.session.execute(sa.select(CaseFact.need_id, CaseFact.case_id).where(
+        CaseFact.need_id.in_(ids))).all())
+    topics = dict(db.session.execute(sa.select(TopicNeed.need_id, TopicNeed.topic_id).where(
+        TopicNeed.need_id.in_(ids))).all())
+    return [{"record_kind": "need", "record_id": n.need_id, "on": n.reported_on,
+             "channel": n.channel, "case_id": cases.get(n.need_id),
+             "topic_id": topics.get(n.need_id)} for n in needs]
+
+
+def _cases(scope: Scope, _contract) -> list[dict]:
+    rows = db.session.scalars(sa.select(CaseFact).where(
+        CaseFact.community_id.in_(scope.communities),
+        sa.or_(CaseFact.opened_on.between(scope.start, scope.end),
+               CaseFact.closed_on.between(scope.start, scope.end))).order_by(
+        CaseFact.opened_on, CaseFact.case_id))
+    return [{"record_kind": "case", "record_id": c.case_id, "on": c.opened_on,
+             "resident_ref": c.resident_ref, "need_id": c.need_id, "closed_on": c.closed_on,
+             "outcome": c.outcome} for c in rows]
+
+
+def _organizations(scope: Scope, _contract) -> list[dict]:
+    rows = db.session.scalars(sa.select(OrganizationFact).where(
+        OrganizationFact.community_id.in_(scope.communities),
+        OrganizationFact.formed_on <= scope.end).order_by(OrganizationFact.formed_on))
+    return [{"record_kind": "organization", "record_id": o.organization_id,
+             "on": o.formed_on, "status": o.status} for o in rows]
+
+
+def _volunteers(scope: Scope, _contract) -> list[dict]:
+    rows = db.session.scalars(sa.select(VolunteerFact).where(
+        VolunteerFact.community_id.in_(scope.communities),
+        VolunteerFact.registered_on <= scope.end).order_by(VolunteerFact.registered_on))
+    return [{"record_kind": "volunteer", "record_id": v.resident_ref, "on": v.registered_on,
+             "resident_ref": v.resident_ref} for v in rows]
+
+
+def _verified(scope: Scope, contract) -> list[dict]:
+    rows = db.session.execute(sa.select(VerificationItem, VerificationSample.kind).join(
+        VerificationSample).where(VerificationSample.contract_id == contract.id,
+                                  VerificationItem.on.between(scope.start, scope.end)).order_by(
+        VerificationItem.on, VerificationItem.record_id))
+    return [{"record_kind": kind, "record_id": item.record_id, "on": item.on,
+             "sample_id": item.sample_id, "result": item.result, "method": item.method,
+             "verified_by": item.verified_by} for item, kind in rows]
+
+
+FAMILIES = {"acts": _acts, "initiatives": _initiatives, "topics": _topics, "needs": _needs,
+            "cases": _cases, "organizations": _organizations, "volunteers": _volunteers,
+            "verifications": _verified}
+BEHIND = {  # measure (or output) -> the family of records its figure is computed from
+    **dict.fromkeys(("ladder_participant_share", "ladder_contributor_share",
+                     "ladder_codecider_share", "ladder_leader_count", "breadth", "stability",
+                     "representativeness_gap", "capacity_to_leadership", "cost_per_outcome"),
+                    "acts"),
+    **dict.fromkeys(("dependency_ratio", "sessions", "service_hours", "activities"),
+                    "initiatives"),
+    **dict.fromkeys(("resident_topic_adoption", "resident_share_of_adopted", "response_days",
+                     "follow_through", "stalled_share", "decision_mode_delegated"), "topics"),
+    **dict.fromkeys(("need_traceability", "digital_channel_share"), "needs"),
+    **dict.fromkeys(("service_to_participation", "cases"), "cases"),
+    "organisational_vitality": "organizations",
+    "volunteer_activation": "volunteers",
+    "verified_share": "verifications",
+}
+
+
+def records(measure: str, scope: Scope, contract) -> list[dict]:
+    """The records behind a measure's figure in the scope, each with its events' ids."""
+    rows = FAMILIES[BEHIND[measure]](scope, contract)
+    _attach_events(rows)
+    return rows
+
+
+def _attach_events(rows: list[dict]) -> None:
+    ids = {r["record_id"] for r in rows if "event_ids" not in r}
+    ids |= {r["decision_id"] for r in rows if r.get("decision_id")}
+    found: dict[str, list[str]] = {}
+    for chunk in _chunks(sorted(ids)):
+        for record_id, event_id in db.session.execute(sa.select(
+                RecordEvent.record_id, RecordEvent.event_id).where(
+                RecordEvent.record_id.in_(chunk)).order_by(RecordEvent.on,
+                                                           RecordEvent.event_id)):
+            found.setdefault(record_id, []).append(event_id)
+    for row in rows:
+        if "event_ids" not in row:
+            row["event_ids"] = found.get(row["record_id"], []) + found.get(
+                row.get("decision_id") or "", [])
+
+
+def _chunks(items: list, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# -- from an event to its record ------------------------------------------------------------
+
+RECORD_PAGES = {  # record kind -> (service, path) where a reader finds the record itself
+    "session": ("casework", "/sessions/{id}"), "case": ("casework", "/cases/{id}"),
+    "decision": ("casework", "/council/decisions/{id}/progress"),
+    "activity": ("casework", "/activities"), "meeting": ("casework", "/council/meetings"),
+    "topic": ("casework", "/council/topics"), "organization": ("casework", "/organizations"),
+    "volunteer": ("casework", "/volunteers"), "need": ("intake", "/needs/{id}"),
+}
+
+
+def record_link(index: RecordEvent) -> dict:
+    link = {"kind": index.record_kind, "id": index.record_id}
+    if index.record_kind in RECORD_PAGES:
+        service, path = RECORD_PAGES[index.record_kind]
+        url = service_url(service) + path.format(id=index.record_id)
+        if "{id}" not in path:  # a list: narrowed to the record's community and day
+            url += "?" + urlencode({"community_id": index.community_id,
+                                    "date_from": index.on, "date_to": index.on})
+        link["url"] = url
+    return link
+
+
+def event_for(contract, event_id: str) -> dict:
+    """A stored event behind one of the contract's figures, with a link to its record."""
+    index = db.session.get(RecordEvent, event_id)
+    if index is None or index.community_id not in contract.community_ids:
+        raise ApiError(404, f"Event {event_id} not found", f"未找到事件 {event_id}")
+    body = db.session.scalar(sa.select(events.Inbox.body).where(
+        events.Inbox.event_id == event_id))
+    return {"event": json.loads(body), "record": record_link(index)}
