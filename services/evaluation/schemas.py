@@ -2,6 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .evidence import BEHIND
+from .sampling import MAX_SEED
 from .verification import KINDS, METHODS, RESULTS
 
 ID = validate.Length(1, 64)
@@ -199,7 +200,7 @@ class VerificationDrawIn(Schema):
     size = fields.Int(required=True, validate=validate.Range(1, 500))
     date_from = fields.Date(data_key="from", metadata={"description": "default: contract start"})
     date_to = fields.Date(data_key="to", metadata={"description": "default: today or the end"})
-    seed = fields.Int(validate=validate.Range(0, 2**48 - 1),
+    seed = fields.Int(validate=validate.Range(0, MAX_SEED),
                       metadata={"description": "repeat an earlier draw; default: random"})
 
     @validates_schema

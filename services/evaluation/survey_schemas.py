@@ -1,7 +1,8 @@
 """The survey part of evaluation's API contract."""
 from marshmallow import Schema, fields, validate
 
-from .surveys import MAX_SEED, STRATA
+from .sampling import MAX_SEED
+from .surveys import STRATA
 
 ID = validate.Length(1, 64)
 

@@ -6,8 +6,6 @@ Evaluation never holds a resident's name or phone: it publishes the sample as
 `survey.sample_drawn`, and intake releases the contacts of exactly those residents to the
 evaluator. See docs/SURVEYS.md."""
 import math
-import random
-import secrets
 from collections import Counter
 from datetime import date, timedelta
 from statistics import mean
@@ -21,12 +19,11 @@ from shared.errors import ApiError
 from shared.eventstore import utcnow
 from shared.i18n import bilingual
 
-from . import instruments, measures
+from . import instruments, measures, sampling
 from .models import (Contract, ResidentFact, SurveyCompletion, SurveyResponse, SurveySample,
                      SurveyWave, db, events)
 
 STRATA = ("grid_id", "age_band")
-MAX_SEED = 2**31 - 1  # ten digits at most: a seed never looks like a phone number
 RUNG_BEFORE = timedelta(days=365)
 
 ONE_BASELINE = bilingual("The contract already has a baseline wave", "该合同已有基线调查")
@@ -129,10 +126,8 @@ def draw(residents: list, size: int, seed: int, stratify_by: tuple[str, ...]) ->
     `random.Random(seed).random()` (whose sequence Python guarantees for a seed), in
     reference order, and the smallest keys of each stratum are drawn. Returns
     {stratum: [refs]}."""
-    rng = random.Random(seed)
-    keyed = [(rng.random(), r) for r in sorted(residents, key=lambda r: r.ref)]
     strata: dict[str, list] = {}
-    for key, resident in keyed:
+    for key, resident in sampling.keyed(residents, seed, order=lambda r: r.ref):
         strata.setdefault(_stratum(resident, stratify_by), []).append((key, resident.ref))
     counts = allocate({s: len(members) for s, members in strata.items()}, size)
     return {s: sorted(ref for _, ref in sorted(strata[s])[:counts[s]]) for s in sorted(strata)}
@@ -170,7 +165,7 @@ def _fresh(contract: Contract, wave: SurveyWave, data: dict):
     if data["size"] > len(residents):
         raise ApiError(422, fields={"size": [TOO_FEW]})
     seed = data.get("seed")
-    seed = secrets.randbelow(MAX_SEED + 1) if seed is None else seed
+    seed = sampling.new_seed() if seed is None else seed
     stratify_by = tuple(a for a in STRATA if a in data["stratify_by"])
     chosen = draw(residents, data["size"], seed, stratify_by)
     sizes = Counter(_stratum(resident, stratify_by) for resident in residents)

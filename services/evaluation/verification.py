@@ -2,10 +2,8 @@
 or participating residents in a period, visits or calls, and records what each confirmed.
 The confirmed share of those reached is the `verified_share` indicator.
 
-A draw is reproducible: the population is taken in a fixed order and the seed is kept, so
-the same seed over the same records gives the same sample."""
-import random
-import secrets
+A draw is reproducible (services/evaluation/sampling.py): the population is taken in a fixed
+order and the seed is kept, so the same seed over the same records gives the same sample."""
 from datetime import date
 
 import sqlalchemy as sa
@@ -15,6 +13,7 @@ from shared.errors import ApiError
 from shared.eventstore import utcnow
 from shared.i18n import bilingual
 
+from . import sampling
 from .measures import Scope, ratio, within
 from .models import Act, Initiative, VerificationItem, VerificationSample, db
 
@@ -45,8 +44,8 @@ def draw(contract, kind: str, size: int, start: date, end: date, seed: int | Non
     pool = population(contract, kind, start, end)
     if not pool:
         raise ApiError(422, NOTHING_TO_DRAW, fields={"kind": [NOTHING_TO_DRAW]})
-    seed = secrets.randbits(48) if seed is None else seed
-    chosen = random.Random(seed).sample(pool, min(size, len(pool)))
+    seed = sampling.new_seed() if seed is None else seed
+    chosen = sampling.draw(pool, size, seed, order=lambda item: item[0])
     sample = VerificationSample(id=new_id(), contract_id=contract.id, kind=kind,
                                 period_from=start, period_to=end, population=len(pool),
                                 seed=seed, drawn_by=by)
