@@ -103,7 +103,8 @@ def contract_scorecard(args, contract_id):
     return {"contract_id": contract.id, "contract_version": contract.version,
             "scope": {"communities": list(scope.communities), "from": start.isoformat(),
                       "to": end.isoformat(), "grid_id": scope.grid_id},
-            "targets": contract.targets, **scorecard.contract_card(contract, scope)}
+            "targets": contract.targets, "ladder": measures.ladder(scope),
+            **scorecard.contract_card(contract, scope)}
 
 
 @blp.post("/contracts/<contract_id>/milestones/<milestone_id>/close")

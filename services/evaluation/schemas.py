@@ -132,6 +132,8 @@ class ScorecardOut(Schema):
     outputs = fields.Dict()
     targets = fields.Dict()
     payments = fields.List(fields.Dict())
+    ladder = fields.Dict(metadata={"description": "the participation ladder: residents by "
+                                                  "highest rung, at or above each, conversion"})
 
 
 class ClosedScorecardOut(Schema):

@@ -54,6 +54,7 @@ class Client:
         self.tokens: dict[tuple, str] = {}
         self.local = threading.local()
         self.lock = threading.Lock()
+        self.cancelled = threading.Event()
         self.done = 0
 
     # -- HTTP -------------------------------------------------------------------------------
@@ -139,6 +140,8 @@ class Client:
 
     def chain(self, calls: list[Call]) -> None:
         for call in calls:
+            if self.cancelled.is_set():
+                return
             self.call(call)
             with self.lock:
                 self.done += 1
@@ -148,14 +151,16 @@ class Client:
         self.done, started = 0, time.monotonic()
         with ThreadPoolExecutor(self.threads) as pool:
             pending = {pool.submit(self.chain, c) for c in chains}
-            while pending:
-                finished, pending = wait(pending, timeout=1, return_when=FIRST_EXCEPTION)
-                for future in finished:
-                    if future.exception():
-                        for other in pending:
-                            other.cancel()
-                        raise future.exception()
-                self.progress(f"  {name}: {self.done}/{total} calls")
+            try:
+                while pending:
+                    finished, pending = wait(pending, timeout=1, return_when=FIRST_EXCEPTION)
+                    for future in finished:
+                        if future.exception():
+                            raise future.exception()
+                    self.progress(f"  {name}: {self.done}/{total} calls")
+            except BaseException:  # a refused call, or Ctrl-C: the other chains stop too
+                self.cancelled.set()
+                raise
         self.progress(f"  {name}: {total} calls in {time.monotonic() - started:.0f}s",
                       force=True)
 

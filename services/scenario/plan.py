@@ -13,12 +13,15 @@ The plan is data: phases of chains of `Call`s. Calls in one chain run in order (
 opened before its sessions); chains of a phase may run in parallel. Ids the services assign
 are referred to by `Ref`s, filled in when the call that produces them has run."""
 import random
+from itertools import accumulate
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from .people import Person, Roster, community_people
 
 BUYER = "street-office-1"
+ALL_BANDS = ("0-17", "18-34", "35-59", "60-69", "70-79", "80+")
+ADULTS, OLDER = ALL_BANDS[1:], ALL_BANDS[2:]
 SLOTS = ((9, 0, 10, 30), (10, 45, 12, 0), (14, 0, 15, 30), (15, 45, 17, 0), (19, 0, 20, 30))
 
 
@@ -127,8 +130,8 @@ def _contract(plan: Plan, agency: str, communities: list[str], years) -> list[Ca
                             "min_score": 60},
                            {"id": "final", "due": last.isoformat(), "share": 0.6,
                             "min_score": 70}],
-            "targets": {"cases": residents // 12, "service_hours": residents // 2,
-                        "sessions": residents // 3, "activities": residents // 30}}
+            "targets": {"cases": residents // 20, "service_hours": residents // 3,
+                        "sessions": residents // 4, "activities": residents // 30}}
     return [Call(("buyer_auditor", BUYER), "evaluation", "/contracts", body)]
 
 
@@ -154,8 +157,8 @@ class Year:
         self.returning: dict[int, list[int]] = {}  # month -> closed-case residents to invite
         self.groups: list[dict] = []
         self.organisations: list[dict] = []
-        self.council = self.pick(max(9, min(40, round(15 * self.scale ** 0.5))),
-                                 lambda p: p.age_band not in ("0-17", "18-34"))
+        self.pools: dict = {}
+        self.council = self.pick(max(9, min(40, round(15 * self.scale ** 0.5))), OLDER)
         self.open_topics: list[dict] = []
         self.topics = 0
         self.cases = 0
@@ -168,19 +171,27 @@ class Year:
     def refs(self, people) -> list[Ref]:
         return [self.ref(p) for p in people]
 
-    def pick(self, count: int, who=lambda p: True, boost: float = 1.0) -> list[int]:
-        """`count` different people, more likely the keener and those who came before."""
-        pool = [p for p in self.people if who(p)]
-        if not pool:
-            return []
-        weights = [p.propensity * (1 + boost * min(self.acts.get(p.index, 0), 6))
-                   for p in pool]
-        chosen: dict[int, None] = {}
-        for p in self.rng.choices(pool, weights, k=min(len(pool), count) * 3):
-            chosen[p.index] = None
-            if len(chosen) >= count:
-                break
+    def pick(self, count: int, bands=ALL_BANDS, boost: float = 1.0) -> list[int]:
+        """`count` different people of the age bands, more likely the keener and those who
+        came before: drawn by propensity, then kept in proportion to how often they came
+        (rejection sampling keeps it fast for large communities)."""
+        pool, cumulative = self.pool(bands)
+        wanted, chosen = min(count, len(pool)), {}
+        most = 1 + boost * 6
+        for _ in range(50):
+            for p in self.rng.choices(pool, cum_weights=cumulative, k=2 * wanted):
+                came = 1 + boost * min(self.acts.get(p.index, 0), 6)
+                if self.rng.random() * most < came:
+                    chosen[p.index] = None
+                    if len(chosen) >= wanted:
+                        return list(chosen)
         return list(chosen)
+
+    def pool(self, bands) -> tuple[list[Person], list[float]]:
+        if bands not in self.pools:
+            pool = [p for p in self.people if p.age_band in bands]
+            self.pools[bands] = (pool, list(accumulate(p.propensity for p in pool)))
+        return self.pools[bands]
 
     def took_part(self, people) -> None:
         for p in people:
@@ -412,19 +423,18 @@ class Year:
         wanted = max(1, round(self.scale * (3 + 4 * growth)))
         while len(self.groups) < wanted:
             name, bands = self.GROUPS[len(self.groups) % len(self.GROUPS)]
-            members = self.pick(self.rng.randint(8, 16), lambda p, b=bands: p.age_band in b)
+            members = self.pick(self.rng.randint(8, 16), bands)
             self.groups.append({"name": name, "bands": bands, "members": members,
                                 "worker": self.any_worker(), "leader": None, "since": m})
         for group in self.groups:
-            if group["leader"] is None and m - group["since"] >= 3:
+            if group["leader"] is None and m - group["since"] >= 2:
                 trained = [p for p in group["members"] if p in self.trained]
-                if trained and self.rng.random() < 0.5:
+                if trained and self.rng.random() < 0.6:
                     group["leader"] = trained[0]
             if self.rng.random() < 0.3:  # newcomers join, some drift away
-                group["members"] = group["members"][1:] + self.pick(
-                    2, lambda p, b=group["bands"]: p.age_band in b)
+                group["members"] = group["members"][1:] + self.pick(2, group["bands"])
             for _ in range(2):
-                led = group["leader"] is not None and self.rng.random() < 0.2 + 0.5 * growth
+                led = group["leader"] is not None and self.rng.random() < 0.3 + 0.6 * growth
                 self.session("group_work", group["name"], [group["worker"]], m,
                              self.present(group["members"]), group["leader"] if led else None)
 
@@ -491,7 +501,7 @@ class Year:
     def capacity_building(self, m: int, growth: float) -> None:
         rng = self.rng
         for _ in range(max(1, round(self.scale * 1.5))):  # volunteer training
-            trainees = self.pick(rng.randint(8, 20), lambda p: p.age_band != "0-17", boost=1)
+            trainees = self.pick(rng.randint(8, 20), ADULTS, boost=1)
             day = self.activity("training", "志愿服务培训", m, trainees)
             for p in trainees:  # about half of those trained sign up
                 if day and p not in self.volunteers and rng.random() < 0.5:
@@ -506,9 +516,9 @@ class Year:
             for _ in range(max(1, round(self.scale * (2 + 4 * growth)))):
                 keen = sorted(self.volunteers, key=lambda p: -self.people[p].propensity)
                 crew = [p for p in self.volunteers if rng.random() < min(
-                    0.9, self.people[p].propensity * 0.4)][:10] or keen[:3]
+                    0.9, 0.1 + self.people[p].propensity * 0.4)][:10] or keen[:3]
                 lead = [p for p in crew if p in self.leaders][:1]
-                resident_led = lead and rng.random() < 0.1 + 0.5 * growth
+                resident_led = lead and rng.random() < 0.15 + 0.55 * growth
                 self.activity("volunteer_service", rng.choice(("助老探访", "楼栋清洁", "平安巡逻")),
                               m, crew, lead if resident_led else ())
         if m % 2 == 1:  # leader cultivation for the most active, every other month
@@ -547,7 +557,7 @@ class Year:
         for o in self.organisations:
             if o["dormant"] or m <= o["since"]:
                 continue
-            if self.rng.random() < 0.08:  # energy fades: the organisation goes dormant
+            if self.rng.random() < 0.05:  # energy fades: the organisation goes dormant
                 o["dormant"] = True
                 day = self.month_bounds(m)[0]
                 o["chain"].append(self.worker(self.any_worker(), "/organizations/{}", {
@@ -607,7 +617,7 @@ class Year:
         rng = self.rng
         kind = "resident" if rng.random() < 0.3 + 0.3 * growth else rng.choices(
             ("social_worker", "residents_committee", "party_organization"), (45, 35, 20))[0]
-        by = self.pick(1, lambda p: p.age_band != "0-17", boost=2)[0] if kind == "resident" \
+        by = self.pick(1, ADULTS, boost=2)[0] if kind == "resident" \
             else None
         day = first + timedelta(days=rng.randint(0, max(0, (meeting_day - first).days - 1)))
         linked = [n for n in self.needs if not n["used"] and n["day"] <= day and n[
