@@ -16,7 +16,7 @@ HOUSEHOLDS = (
     ("couple", 0.18, ("adult", "adult")),
     ("elderly_only", 0.10, ("elder", "elder")),
     ("nuclear", 0.34, ("parent", "parent", "child", "child?")),
-    ("extended", 0.16, ("elder", "elder", "parent", "parent", "child")),
+    ("extended", 0.16, ("elder", "elder", "parent", "parent", "child?")),
     ("single_parent", 0.08, ("parent", "child")),
 )
 AGES = {"any_adult": (20, 92), "adult": (22, 85), "elder": (60, 95), "parent": (28, 52),
@@ -72,8 +72,9 @@ def _age(kind: str, rng: random.Random) -> int:
     if kind == "child?":
         kind = "child"
     low, high = AGES[kind]
-    if kind == "any_adult" and rng.random() < 0.6:  # most people living alone are old
-        low = 60
+    if kind == "elder" or (kind == "any_adult" and rng.random() < 0.6):
+        # most people living alone are old; fewer live to each older decade
+        return round(rng.triangular(60, high, 60))
     return rng.randint(low, high)
 
 
@@ -84,7 +85,7 @@ def households(count: int, grids: list[str], rng: random.Random):
     housed = 0
     while housed < count:
         kind = rng.choices(kinds, weights)[0]
-        ages = [a for a in members[kind] if a != "child?" or rng.random() < 0.35]
+        ages = [a for a in members[kind] if a != "child?" or rng.random() < 0.3]
         ages = ages[:count - housed]
         housed += len(ages)
         yield kind, rng.choice(grids), ages

@@ -82,8 +82,8 @@ def quarters(start: date, end: date) -> list[tuple[date, date]]:
 
 def trend_lines(client: Client, contract_id: str, scope: dict, actor) -> list[str]:
     """Quarter by quarter: is dependence falling and participation growing?"""
-    lines = ["  按季度 by quarter: resident-led share · digital channels · residents taking "
-             "part (participant or above)"]
+    lines = ["  分季度 by quarter of the period: resident-led share · digital channels · "
+             "residents taking part (participant or above)"]
     parts = quarters(date.fromisoformat(scope["from"]), date.fromisoformat(scope["to"]))
     for q, (start, end) in enumerate(parts, start=1):
         card = client.get("evaluation", f"/contracts/{contract_id}/scorecard", actor,
