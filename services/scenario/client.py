@@ -108,7 +108,7 @@ class Client:
             else call.path
         if call.upload:
             return self.upload(call, path)
-        method = "PATCH" if call.path == "/organizations/{}" else "POST"
+        method = call.method
         response = self.request(method, call.service, path, call.actor,
                                 json=self.resolve(call.body))
         if not response.ok:

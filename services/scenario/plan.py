@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from .people import Person, Roster, community_people
 
 BUYER = "street-office-1"
+SHEET = 500  # rows per roster import: one import holds intake's write lock while it runs
 ALL_BANDS = ("0-17", "18-34", "35-59", "60-69", "70-79", "80+")
 ADULTS, OLDER = ALL_BANDS[1:], ALL_BANDS[2:]
 SLOTS = ((9, 0, 10, 30), (10, 45, 12, 0), (14, 0, 15, 30), (15, 45, 17, 0), (19, 0, 20, 30))
@@ -55,6 +56,7 @@ class Call:
     produces: Ref | None = None  # the response's id (or ref) is stored under this
     path_ref: Ref | None = None
     upload: dict | None = None   # a roster sheet: {"community_id", "rows"}; rows produce refs
+    method: str = "POST"
 
 
 @dataclass
@@ -160,6 +162,7 @@ class Year:
         self.pools: dict = {}
         self.council = self.pick(max(9, min(40, round(15 * self.scale ** 0.5))), OLDER)
         self.open_topics: list[dict] = []
+        self.council_calls: list[Call] | None = None  # one chain: the council meets in order
         self.topics = 0
         self.cases = 0
 
@@ -258,9 +261,9 @@ class Year:
                                    "low_income": "低保"}[f] for f in p.flags)}
                 for p in self.people]
         return [Call(("intake_clerk", self.community), "intake", "/residents/import",
-                     upload={"community_id": self.community, "rows": rows[i:i + 1000],
+                     upload={"community_id": self.community, "rows": rows[i:i + SHEET],
                              "first": i})
-                for i in range(0, len(rows), 1000)]
+                for i in range(0, len(rows), SHEET)]
 
     def work(self, *calls: Call) -> None:
         self.work_chains.append(list(calls))
@@ -560,8 +563,7 @@ class Year:
             if self.rng.random() < 0.05:  # energy fades: the organisation goes dormant
                 o["dormant"] = True
                 day = self.month_bounds(m)[0]
-                o["chain"].append(self.worker(self.any_worker(), "/organizations/{}", {
-                    "status": "dormant", "on": day.isoformat()}, path_ref=o["ref"]))
+                self.organisation_status(o, "dormant", day)
                 continue
             if self.rng.random() < 0.75:
                 day = self.activity("volunteer_service", "自组织活动", m,
@@ -570,9 +572,12 @@ class Year:
                 if day:
                     if not o["active"]:
                         o["active"] = True
-                        o["chain"].append(self.worker(self.any_worker(), "/organizations/{}", {
-                            "status": "active", "on": day.isoformat()},
-                            path_ref=o["ref"]))
+                        self.organisation_status(o, "active", day)
+
+    def organisation_status(self, organisation: dict, status: str, day: date) -> None:
+        organisation["chain"].append(self.worker(
+            self.any_worker(), "/organizations/{}", {"status": status, "on": day.isoformat()},
+            path_ref=organisation["ref"], method="PATCH"))
 
     # -- the council -------------------------------------------------------------------------
 
@@ -608,10 +613,10 @@ class Year:
             self.decide(chain, topic, meeting, meeting_day, attendees, growth)
 
     def council_chain(self) -> list[Call]:
-        if not hasattr(self, "_council"):
-            self._council: list[Call] = []
-            self.work_chains.append(self._council)
-        return self._council
+        if self.council_calls is None:
+            self.council_calls = []
+            self.work_chains.append(self.council_calls)
+        return self.council_calls
 
     def propose(self, first: date, meeting_day: date, growth: float) -> Call:
         rng = self.rng
