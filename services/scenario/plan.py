@@ -37,7 +37,8 @@ class Knobs:
 
 SIZES = {"tiny": Knobs(residents=80, months=3),
          "default": Knobs(),
-         "large": Knobs(residents=100_000, months=12, agencies=4, communities=8)}
+         "large": Knobs(residents=100_000, months=12, agencies=4, communities=8),
+         "million": Knobs(residents=300_000, months=36, agencies=6, communities=24)}
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,10 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
             year.live()
             needs.extend(year.need_chains)
             work.extend(year.work_chains)
-    plan.phases = [("setup", setup), ("households", homes), ("residents", roster_calls),
+    # one sheet at a time: an import holds intake's write lock while it runs (SQLite), so
+    # sheets in parallel would only wait for each other
+    sheets = [call for calls in roster_calls for call in calls]
+    plan.phases = [("setup", setup), ("households", homes), ("residents", [sheets]),
                    ("needs", needs), ("casework", work)]
     return plan
 
