@@ -2,8 +2,12 @@
 worker and its relay, as separate processes; restarts one that dies; stops all on Ctrl-C.
 
 `python -m services.run` (what `make run` calls) uses the embedded default unless the
-environment names PostgreSQL and RabbitMQ URLs.
+environment names PostgreSQL and RabbitMQ URLs. On a first start (no community at intake)
+it loads the T-community scenario through the APIs (`--residents`, `--months`, … choose its
+size, `--no-scenario` skips it), waits until evaluation has consumed every event, prints the
+contract scorecard, then keeps serving.
 """
+import argparse
 import os
 import signal
 import subprocess
@@ -11,9 +15,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
+from services.scenario.cli import knob_arguments, knobs_from, load
+from services.scenario.client import Client
+from services.scenario.plan import BUYER
+from services.scenario.report import scorecards
 from shared import config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,12 +38,12 @@ class Proc:
     restarts: int = 0
 
 
-def default_probe_ports(ports: dict) -> dict:
+def default_probe_ports(ports: dict, base: int = 9100) -> dict:
     """Health/metrics ports of workers (9101…) and relays (9201…), in service order."""
     out = {}
     for i, service in enumerate(ports):
-        out[f"{service}-worker"] = 9101 + i
-        out[f"{service}-relay"] = 9201 + i
+        out[f"{service}-worker"] = base + 1 + i
+        out[f"{service}-relay"] = base + 101 + i
     return out
 
 
@@ -68,11 +77,15 @@ class Platform:
         return f"http://127.0.0.1:{self.probe_ports[name]}"
 
     def migrate_databases(self) -> None:
-        """Bring every service's database to the newest migration (Flask-Migrate)."""
-        for service in self.ports:
-            subprocess.run([sys.executable, "-m", "flask", "--app", f"services.{service}",
-                            "db", "upgrade"], env=self.env, cwd=ROOT, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        """Bring every service's database to the newest migration (Flask-Migrate), all
+        three at once: each is its own database."""
+        upgrades = [subprocess.Popen([sys.executable, "-m", "flask", "--app",
+                                      f"services.{service}", "db", "upgrade"], env=self.env,
+                                     cwd=ROOT, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL) for service in self.ports]
+        for service, upgrade in zip(self.ports, upgrades):
+            if upgrade.wait() != 0:
+                raise subprocess.CalledProcessError(upgrade.returncode, f"{service} db upgrade")
 
     def start(self, name: str) -> None:
         proc = self.procs[name]
@@ -146,35 +159,77 @@ def banner(platform: Platform) -> str:
         lines.append(f"  {service:<11} {url}   (API docs: {url}/openapi.json; health of "
                      f"worker :{platform.probe_ports[service + '-worker']}, relay "
                      f":{platform.probe_ports[service + '-relay']})")
-    lines += ["", "Tokens for each role (development key):",
-              "  .venv/bin/flask --app services.intake token --role intake_clerk --community c1",
-              "  .venv/bin/flask --app services.casework token --role agency_admin --agency a1",
-              "  .venv/bin/flask --app services.casework token --role social_worker --agency a1"
-              " --sub w1   (once the agency admin has put w1 on the roster: POST /workers)",
-              "  .venv/bin/flask --app services.evaluation token --role buyer_auditor --buyer b1",
-              "  .venv/bin/flask --app services.evaluation token --role evaluator --contract k1",
-              "  .venv/bin/flask --app services.evaluation token --role ops_admin",
+    token = ".venv/bin/flask --app services.{} token --role"
+    lines += ["", "Tokens for each role (development key), for the scenario's people:",
+              f"  clerk of c1:          {token.format('intake')} intake_clerk --community c1",
+              f"  agency a1's admin:    {token.format('casework')} agency_admin --agency a1",
+              f"  a social worker:      {token.format('casework')} social_worker --agency a1"
+              " --sub a1-c1-w1",
+              f"  the street office:    {token.format('evaluation')} buyer_auditor"
+              f" --buyer {BUYER}",
+              f"  the evaluator of k-a1: {token.format('evaluation')} evaluator --contract k-a1",
+              f"  ops:                  {token.format('evaluation')} ops_admin",
+              f"The scorecard: curl -H \"Authorization: Bearer $TOKEN\" "
+              f"{platform.url('evaluation')}/contracts/k-a1/scorecard",
               "Press Ctrl-C to stop. 按 Ctrl-C 停止。"]
     return "\n".join(lines)
 
 
-def main() -> None:
-    platform = Platform(log_dir=config.data_dir() / "logs")
-    stopping = False
+def arguments(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m services.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    knob_arguments(parser)
+    parser.add_argument("--no-scenario", action="store_true",
+                        help="start empty: load nothing, print no scorecard")
+    parser.add_argument("--probe-base", type=int, default=9100,
+                        help="workers' probes listen on base+1…, relays' on base+101…")
+    parser.add_argument("--timeout", type=float, default=3600,
+                        help="seconds to wait for evaluation to catch up")
+    return parser.parse_args(argv)
+
+
+def first_start(client: Client) -> bool:
+    """No community registered yet: the databases are empty."""
+    return not client.get("intake", "/communities")
+
+
+def show_the_year(platform: Platform, args) -> None:
+    """Load the scenario into empty databases, wait for evaluation, print the scorecard."""
+    client = Client({s: platform.url(s) for s in platform.ports}, threads=args.threads)
+    if first_start(client):
+        print("首次启动：载入T社区情景 / First start: loading the T-community scenario "
+              "through the APIs", flush=True)
+        load(knobs_from(args), client=client, timeout=args.timeout)
+    else:
+        print("已有数据，跳过载入 / Data present: not loading the scenario again "
+              "(make clean for a fresh start)", flush=True)
+        client.wait_for_evaluation(args.timeout)
+    print("\n" + scorecards(client), flush=True)
+
+
+def main(argv=None) -> None:
+    args = arguments(argv)
+    ports = {s: urlsplit(config.service_url(s)).port for s in config.SERVICES}
+    platform = Platform(ports=ports, log_dir=config.data_dir() / "logs",
+                        probe_ports=default_probe_ports(ports, args.probe_base))
 
     def _stop(*_):
-        nonlocal stopping
-        stopping = True
+        raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    platform.start_all()
     try:
+        print(f"starting the platform (data in {config.data_dir()}) ...", flush=True)
+        platform.start_all()
         platform.wait_ready()
+        if not args.no_scenario:
+            show_the_year(platform, args)
         print(banner(platform), flush=True)
         print(f"Logs: {platform.log_dir}", flush=True)
-        while not stopping:
+        while True:
             platform.supervise_once()
             time.sleep(1)
+    except KeyboardInterrupt:
+        pass
     finally:
         print("stopping...", flush=True)
         platform.stop_all()

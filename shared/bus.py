@@ -9,14 +9,18 @@ Queue arguments are RabbitMQ's; kombu's filesystem transport ignores them.
 """
 import logging
 import os
+import shutil
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from kombu import Connection, Exchange, Queue, binding
 from kombu.transport import filesystem
-from kombu.utils.json import dumps
+from kombu.transport.virtual import Empty
+from kombu.utils.encoding import bytes_to_str
+from kombu.utils.json import dumps, loads
 
 from .config import MessagingConfig
 from .events.envelope import CONTENT_TYPE
@@ -73,6 +77,29 @@ class _AtomicFilesystemChannel(filesystem.Channel):
         with open(final + ".part", "wb") as f:
             f.write(dumps(payload).encode())
         os.rename(final + ".part", final)
+
+    def _get(self, queue):
+        """The queue's oldest message. kombu lists and sorts the whole folder for every
+        message, which makes a backlog of thousands quadratic; list once, take the queue's
+        files in order until they run out, then list again (newer files sort later)."""
+        pending = self.__dict__.setdefault("_pending", {}).setdefault(queue, deque())
+        if not pending:
+            wanted = f"{queue}.msg"
+            pending.extend(sorted(n for n in os.listdir(self.data_folder_in)
+                                  if n.partition(".")[2] == wanted))
+        while pending:
+            name = pending.popleft()
+            taken = os.path.join(self.processed_folder, name)
+            try:  # another consumer may have taken it: then it is gone, skip it
+                shutil.move(os.path.join(self.data_folder_in, name), taken)
+            except OSError:
+                continue
+            with open(taken, "rb") as f:
+                payload = f.read()
+            if not self.store_processed:
+                os.remove(taken)
+            return loads(bytes_to_str(payload))
+        raise Empty()
 
 
 class AtomicFilesystemTransport(filesystem.Transport):

@@ -207,3 +207,33 @@ def test_projections_rebuild_from_the_event_log_to_the_same_figures(platform):
     assert output.startswith("rebuilt from")
     with evaluation.app_context():
         assert db.session.execute(query).all() == before
+
+
+def test_embedded_broker_hands_out_every_message_once(tmp_path):
+    """The file broker lists its folder once per run of messages, not once per message: it
+    still hands each out once, skips a file another consumer took meanwhile, and finds what
+    arrived after it listed."""
+    from kombu import Queue
+
+    from shared import bus
+    from shared.config import MessagingConfig
+    cfg = MessagingConfig(broker_url="filesystem://localhost/", data_dir=tmp_path)
+    queue = Queue("order.events", exchange=bus.EXCHANGE, routing_key="order.test")
+    with bus.connect(cfg) as conn:
+        bus.declare(conn, queue)
+        producer = conn.Producer()
+
+        def publish(numbers):
+            for n in numbers:
+                producer.publish({"n": n}, exchange=bus.EXCHANGE, routing_key="order.test")
+        publish(range(10))
+        bound = queue(conn.channel())
+        got = [bound.get(no_ack=True).payload["n"] for _ in range(3)]
+        folder = tmp_path / "broker" / "messages"
+        taken = sorted(p for p in folder.iterdir() if p.name.endswith(".order.events.msg"))[0]
+        taken.unlink()  # the next one in line, taken by a competing consumer
+        publish(range(10, 13))
+        while (message := bound.get(no_ack=True)) is not None:
+            got.append(message.payload["n"])
+    assert len(got) == len(set(got)) == 12 and set(got) <= set(range(13))
+    assert {10, 11, 12} <= set(got)

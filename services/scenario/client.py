@@ -1,0 +1,210 @@
+"""Runs a plan against the services' public HTTP APIs, as the users would: each call with a
+token of its actor's role (minted as `flask … token` does), chains in parallel on a thread
+pool, phases one after the other, waiting between them for what the next phase needs to have
+reached casework through the event bus. Never touches a database."""
+import csv
+import io
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+import requests
+
+from shared import auth, config
+
+from .plan import Call, Plan, Ref
+
+TOKEN_TTL = 24 * 3600
+
+
+class ScenarioError(RuntimeError):
+    """A call the plan expected to succeed was refused, or the platform did not catch up."""
+
+
+def token(actor: tuple) -> str:
+    role, *scope = actor
+    claims = {"intake_clerk": lambda: {"community_ids": [scope[0]]},
+              "social_worker": lambda: {"agency_id": scope[0]},
+              "agency_admin": lambda: {"agency_id": scope[0]},
+              "buyer_auditor": lambda: {"buyer_id": scope[0]}}.get(role, dict)()
+    sub = scope[1] if role == "social_worker" else f"scenario-{role}-{'-'.join(scope)}"
+    return auth.mint(config.jwt_key(), role, sub.rstrip("-"), ttl=TOKEN_TTL, **claims)
+
+
+class Progress:
+    """A line now and then: long loads say how far they are."""
+
+    def __init__(self, out=sys.stdout, every: float = 5.0):
+        self.out, self.every, self.last = out, every, 0.0
+
+    def __call__(self, message: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.last >= self.every:
+            self.last = now
+            print(message, file=self.out, flush=True)
+
+
+class Client:
+    def __init__(self, urls: dict | None = None, threads: int = 6, progress=None):
+        self.urls = urls or {s: config.service_url(s) for s in config.SERVICES}
+        self.threads = threads
+        self.progress = progress or Progress()
+        self.ids: dict[Ref, str] = {}
+        self.tokens: dict[tuple, str] = {}
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.cancelled = threading.Event()
+        self.done = 0
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    def session(self) -> requests.Session:
+        if not hasattr(self.local, "session"):
+            self.local.session = requests.Session()
+        return self.local.session
+
+    def headers(self, actor: tuple) -> dict:
+        if actor not in self.tokens:
+            self.tokens[actor] = token(actor)
+        return {"Authorization": f"Bearer {self.tokens[actor]}"}
+
+    def request(self, method: str, service: str, path: str, actor: tuple, **kw):
+        """One request; a connection error or a 5xx (a busy database) is tried again."""
+        for attempt in range(5):
+            try:
+                response = self.session().request(method, self.urls[service] + path,
+                                                  headers=self.headers(actor), timeout=120, **kw)
+                if response.status_code < 500:
+                    return response
+            except requests.ConnectionError:
+                if attempt == 4:
+                    raise
+            time.sleep(0.5 * 2 ** attempt)
+        return response
+
+    def get(self, service: str, path: str, actor=("ops_admin",), **params):
+        response = self.request("GET", service, path, actor, params=params)
+        if not response.ok:
+            raise ScenarioError(f"GET {service}{path}: {response.status_code} {response.text}")
+        return response.json()
+
+    # -- running a plan ---------------------------------------------------------------------
+
+    def resolve(self, value):
+        if isinstance(value, Ref):
+            try:
+                return self.ids[value]
+            except KeyError:
+                raise ScenarioError(f"{value} was never produced") from None
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def call(self, call: Call) -> None:
+        path = call.path.replace("{}", self.resolve(call.path_ref)) if call.path_ref \
+            else call.path
+        if call.upload:
+            return self.upload(call, path)
+        method = call.method
+        response = self.request(method, call.service, path, call.actor,
+                                json=self.resolve(call.body))
+        if not response.ok:
+            raise ScenarioError(f"{method} {call.service}{path} as {call.actor[0]}: "
+                                f"{response.status_code} {response.text[:2000]}\n"
+                                f"body: {self.resolve(call.body)}")
+        if call.produces:
+            reply = response.json()
+            self.ids[call.produces] = reply.get("id") or reply["ref"]
+
+    def upload(self, call: Call, path: str) -> None:
+        """A roster sheet, as a clerk's workstation sends it; each row's resident ref."""
+        rows = self.resolve(call.upload["rows"])
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        response = self.request("POST", call.service, path, call.actor,
+                                data={"community_id": call.upload["community_id"]},
+                                files={"file": ("roster.csv", out.getvalue().encode("utf-8"),
+                                                "text/csv")})
+        result = response.json() if response.ok else {}
+        if not response.ok or result["failed"]:
+            raise ScenarioError(f"roster import: {response.status_code} "
+                                f"{result.get('failed') or response.text[:2000]}")
+        community, first = call.upload["community_id"], call.upload["first"]
+        for offset, resident in enumerate(result["residents"]):
+            self.ids[Ref("resident", (community, first + offset))] = resident["ref"]
+
+    def chain(self, calls: list[Call]) -> None:
+        for call in calls:
+            if self.cancelled.is_set():
+                return
+            self.call(call)
+            with self.lock:
+                self.done += 1
+
+    def phase(self, name: str, chains: list) -> None:
+        total = sum(len(c) for c in chains)
+        self.done, started = 0, time.monotonic()
+        with ThreadPoolExecutor(self.threads) as pool:
+            pending = {pool.submit(self.chain, c) for c in chains}
+            try:
+                while pending:
+                    finished, pending = wait(pending, timeout=1, return_when=FIRST_EXCEPTION)
+                    for future in finished:
+                        if future.exception():
+                            raise future.exception()
+                    self.progress(f"  {name}: {self.done}/{total} calls")
+            except BaseException:  # a refused call, or Ctrl-C: the other chains stop too
+                self.cancelled.set()
+                raise
+        self.progress(f"  {name}: {total} calls in {time.monotonic() - started:.0f}s",
+                      force=True)
+
+    def load(self, plan: Plan, timeout: float = 3600) -> None:
+        for name, chains in plan.phases:
+            if name == "casework":
+                self.wait_for_casework(plan, timeout)
+            self.phase(name, chains)
+
+    # -- waiting on the event bus -----------------------------------------------------------
+
+    def head(self, service: str) -> int:
+        return self.get(service, "/events", limit=1)["head"]
+
+    def wait_for_casework(self, plan: Plan, timeout: float) -> None:
+        """Casework has every intake event (residents, needs, withdrawals) and each agency's
+        contract, before the agency records anything."""
+        agencies = sorted({c.actor[1] for c in plan.calls() if c.actor[0] == "social_worker"})
+
+        def caught_up():
+            head = self.head("intake")
+            seen = {r["source"]: r["events"] for r in self.get("casework", "/events/integrity")}
+            self.progress(f"  casework has {seen.get('/intake', 0)}/{head} intake events")
+            # an agency sees residents only once its contract has arrived too
+            return seen.get("/intake", 0) >= head and all(
+                self.get("casework", "/residents", ("agency_admin", a)) for a in agencies)
+        until(caught_up, timeout, "casework to receive intake's events and the contracts")
+
+    def consumed(self) -> tuple[int, int]:
+        """(events evaluation has, events the producers it consumes have published)."""
+        produced = self.head("intake") + self.head("casework")
+        return self.get("evaluation", "/event-counts")["total"], produced
+
+    def wait_for_evaluation(self, timeout: float = 3600) -> None:
+        def caught_up():
+            have, produced = self.consumed()
+            self.progress(f"  evaluation has consumed {have}/{produced} events")
+            return have >= produced
+        until(caught_up, timeout, "evaluation to consume every published event")
+
+
+def until(predicate, timeout: float, what: str, interval: float = 1.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise ScenarioError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)

@@ -1,0 +1,110 @@
+"""The contract scorecard in a terminal, as the buyer would read it from evaluation's API:
+dimensions, indicators with weight, target, value and score, the total and payments, outputs
+against targets, and the participation ladder."""
+import unicodedata
+from datetime import date, timedelta
+
+from .client import Client
+from .plan import BUYER
+
+RUNGS = ("served", "participant", "contributor", "co_decider", "leader")
+LABEL = 58  # terminal cells for an indicator's names
+
+
+def _cells(text: str) -> int:
+    """Terminal width: Chinese characters take two cells."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _label(text: str, width: int = LABEL) -> str:
+    """Cut to `width` cells (with an ellipsis) and pad to it."""
+    if _cells(text) > width:
+        while _cells(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return text + " " * (width - _cells(text))
+
+
+def _figure(value, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "share":
+        return f"{100 * value:.1f}%"
+    return f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+
+
+def _points(score) -> str:
+    return "  —  " if score is None else f"{score:5.1f}"
+
+
+def scorecard_lines(card: dict, contract: dict, names: dict) -> list[str]:
+    scope = card["scope"]
+    lines = [f"合同 contract {contract['id']} · 机构 agency {contract['agency_id']} · 社区 "
+             f"{', '.join(scope['communities'])} · {scope['from']} → {scope['to']}",
+             f"  总分 total {_points(card['total'])}  (band {card['band'] or '—'} of 5)",
+             f"  {_label('维度 / 指标 dimension / indicator', LABEL + 2)} {'weight':>7} "
+             f"{'target':>9} {'value':>9} {'score':>6}"]
+    for d in card["dimensions"]:
+        lines.append(f"  {_label(d['name_zh'] + ' ' + d['name_en'], LABEL + 2)} "
+                     f"{d['weight']:>7g} {'':>9} {'':>9} {_points(d['score']):>6}")
+        for i in d["indicators"]:
+            zh, en = names.get(i["measure"], (i["measure"], ""))
+            weight = "monitor" if i["monitored"] else f"{i['weight']:g}"
+            lines.append(f"    {_label(zh + ' ' + en)} {weight:>7} "
+                         f"{_figure(i['target'], i['unit']):>9} "
+                         f"{_figure(i['value'], i['unit']):>9} {_points(i['score']):>6}")
+    out, target = card["outputs"], card["targets"]
+    lines.append("  产出 outputs: " + " · ".join(
+        f"{key.replace('_', ' ')} {_figure(out[key], '')}/{_figure(target.get(key, 0), '')}"
+        for key in ("cases", "sessions", "service_hours", "activities")))
+    lines.append("  付款 payments: " + " · ".join(
+        f"{p['milestone_id']} ({p['share']:.0%} due {p['due']}, min {p['min_score']:g}): "
+        f"{p['recommended']} yuan{' in full' if p['full'] else ''}" for p in card["payments"]))
+    ladder = card["ladder"]
+    steps = [f"{rung} {ladder['at_least'][rung]:,}" for rung in RUNGS]
+    rates = [f"{low}→{high} {_figure(ladder['conversion'][f'{low}_to_{high}']['value'], 'share')}"
+             for low, high in zip(RUNGS, RUNGS[1:])]
+    lines.append("  参与阶梯 participation ladder (residents at or above each rung): "
+                 + " · ".join(steps))
+    lines.append("    conversion: " + " · ".join(rates))
+    return lines
+
+
+TRENDS = ("dependency_ratio", "digital_channel_share")
+
+
+def quarters(start: date, end: date) -> list[tuple[date, date]]:
+    """The period cut into four (about) equal parts."""
+    days = (end - start).days + 1
+    cuts = [start + timedelta(days=round(q * days / 4)) for q in range(5)]
+    return [(cuts[q], cuts[q + 1] - timedelta(days=1)) for q in range(4)]
+
+
+def trend_lines(client: Client, contract_id: str, scope: dict, actor) -> list[str]:
+    """Quarter by quarter: is dependence falling and participation growing?"""
+    lines = ["  分季度 by quarter of the period: resident-led share · digital channels · "
+             "residents taking part (participant or above)"]
+    parts = quarters(date.fromisoformat(scope["from"]), date.fromisoformat(scope["to"]))
+    for q, (start, end) in enumerate(parts, start=1):
+        card = client.get("evaluation", f"/contracts/{contract_id}/scorecard", actor,
+                          **{"from": start.isoformat(), "to": end.isoformat()})
+        values = {i["measure"]: i["value"] for d in card["dimensions"]
+                  for i in d["indicators"]}
+        lines.append(f"    Q{q} {start} → {end}: " + " · ".join(
+            _figure(values.get(k), "share") for k in TRENDS)
+            + f" · {card['ladder']['at_least']['participant']:,}")
+    return lines
+
+
+def scorecards(client: Client, buyer: str = BUYER) -> str:
+    """Every contract of the buyer, scored over its year to date, and by quarter."""
+    actor = ("buyer_auditor", buyer)
+    names = {m["key"]: (m["name_zh"], m["name_en"])
+             for m in client.get("evaluation", "/templates/default", actor)["measures"]}
+    blocks = []
+    for contract in client.get("evaluation", "/contracts", actor):
+        card = client.get("evaluation", f"/contracts/{contract['id']}/scorecard", actor)
+        lines = scorecard_lines(card, contract, names)
+        lines += trend_lines(client, contract["id"], card["scope"], actor)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) or "(no contracts yet)"

@@ -1,0 +1,161 @@
+"""What evaluation must arrive at, worked out from the plan alone: the generator knows what
+its users did, so the events it caused must add up to these figures (for the whole contract
+year of every contract; one agency per contract, as the plan builds them)."""
+from collections import Counter
+from .plan import Call, Plan, Ref
+
+EVENT_OF = {  # (service, path) -> the event each successful call publishes
+    ("intake", "/needs"): "need.reported", ("intake", "/needs/{}/triage"): "need.triaged",
+    ("intake", "/needs/{}/withdraw"): "need.withdrawn",
+    ("casework", "/cases"): "case.opened", ("casework", "/cases/{}/goals"): "case.goal_set",
+    ("casework", "/cases/{}/close"): "case.closed",
+    ("casework", "/sessions"): "session.delivered",
+    ("casework", "/activities"): "capacity.activity_held",
+    ("casework", "/volunteers"): "volunteer.registered",
+    ("casework", "/organizations"): "organization.formed",
+    ("casework", "/organizations/{}"): "organization.updated",
+    ("casework", "/council/topics"): "council.topic_proposed",
+    ("casework", "/council/meetings"): "council.meeting_held",
+    ("casework", "/council/meetings/{}/decisions"): "council.decision_made",
+    ("casework", "/council/decisions/{}/progress"): "council.decision_progressed",
+}
+SERVED, PARTICIPANT, CONTRIBUTOR, CO_DECIDER, LEADER = 1, 2, 3, 4, 5
+RUNGS = ("served", "participant", "contributor", "co_decider", "leader")
+
+
+def event_counts(plan: Plan) -> dict[str, int]:
+    counts = Counter()
+    for call in plan.calls():
+        if call.upload:
+            counts["resident.registered"] += len(call.upload["rows"])
+        elif (call.service, call.path) in EVENT_OF:
+            counts[EVENT_OF[call.service, call.path]] += 1
+    return dict(counts)
+
+
+def _hours(body: dict) -> float:
+    (h1, m1), (h2, m2) = (map(int, body[k].split(":")) for k in ("start", "end"))
+    return round((h2 * 60 + m2 - h1 * 60 - m1) / 60, 2)
+
+
+class _Year:
+    """The plan's calls for one agency, read back as the facts evaluation projects."""
+
+    def __init__(self, calls: list[Call]):
+        self.rung: dict[Ref, int] = {}
+        self.led, self.all_initiatives = 0, 0
+        self.cases, self.sessions, self.hours, self.activities = 0, 0, 0.0, 0
+        self.topic_kind, self.proposer, self.outcome, self.status = {}, {}, {}, {}
+        self.decided: dict[Ref, Ref] = {}  # decision -> its topic
+        for call in calls:
+            handler = getattr(self, "_" + call.path.strip("/").replace("/", "_")
+                              .replace("{}", "x"), None)
+            if handler:
+                handler(call.body, call)
+        for topic, by in self.proposer.items():  # proposed, adopted and carried out
+            if self.outcome.get(topic) == "adopted" and self.status.get(topic) == "done":
+                self.act([by], LEADER)
+
+    def act(self, refs, rung: int) -> None:
+        for ref in refs:
+            self.rung[ref] = max(self.rung.get(ref, 0), rung)
+
+    def initiative(self, resident_led: bool) -> None:
+        self.all_initiatives += 1
+        self.led += resident_led
+
+    def _cases(self, body, call):
+        self.cases += 1
+        if "resident_ref" in body:
+            self.act([body["resident_ref"]], SERVED)
+
+    def _sessions(self, body, call):
+        self.sessions += 1
+        self.hours += _hours(body)
+        self.act(body["attendee_refs"], SERVED if body["method"] == "casework" else PARTICIPANT)
+        self.act(body.get("leader_refs", []), LEADER)
+        self.initiative(body.get("led_by", "agency") != "agency")
+
+    def _activities(self, body, call):
+        self.activities += 1
+        volunteering = body["kind"] == "volunteer_service"
+        self.act(body["attendee_refs"], CONTRIBUTOR if volunteering else PARTICIPANT)
+        self.act(body.get("leader_refs", []), LEADER)
+        self.initiative(body.get("led_by", "agency") != "agency")
+
+    def _volunteers(self, body, call):
+        self.act([body["resident_ref"]], CONTRIBUTOR)
+
+    def _organizations(self, body, call):
+        self.act(body["member_refs"], CO_DECIDER)
+        self.act(body.get("leader_refs", []), LEADER)
+
+    def _council_topics(self, body, call):
+        self.topic_kind[call.produces] = body["proposer_kind"]
+        if body["proposer_kind"] == "resident":
+            self.proposer[call.produces] = body["proposer_ref"]
+            self.act([body["proposer_ref"]], CONTRIBUTOR)
+        self.initiative(body["proposer_kind"] == "resident")
+
+    def _council_meetings(self, body, call):
+        self.act(body["attendee_refs"], PARTICIPANT)
+
+    def _council_meetings_x_decisions(self, body, call):
+        self.outcome[body["topic_id"]] = body["outcome"]  # a later decision supersedes
+        self.decided[call.produces] = body["topic_id"]
+        self.act(body["voter_refs"], CO_DECIDER)
+
+    def _council_decisions_x_progress(self, body, call):
+        self.status[self.decided[call.path_ref]] = body["status"]
+
+
+def _cases_from_needs(calls: list[Call], needs: dict[Ref, Ref]) -> None:
+    """A case opened from a need serves the need's resident."""
+    for call in calls:
+        if call.path == "/cases" and "need_id" in call.body:
+            call.body.setdefault("resident_ref", needs[call.body["need_id"]])
+
+
+def _ratio(numerator: int, denominator: int):
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def figures(plan: Plan) -> dict:
+    """Per contract: outputs, event-derived indicators and the participation ladder."""
+    needs = {c.produces: c.body.get("resident_ref") for c in plan.calls()
+             if c.path == "/needs"}
+    registered = Counter()
+    for call in plan.calls():
+        if call.upload:
+            registered[call.upload["community_id"]] += len(call.upload["rows"])
+    out = {}
+    for contract in plan.contracts:
+        agency = contract.removeprefix("k-")
+        calls = [_copy(c) for c in plan.calls() if c.actor[:2] == ("social_worker", agency)]
+        _cases_from_needs(calls, needs)
+        year = _Year(calls)
+        communities = {c.body["community_id"] for c in calls if c.path == "/council/topics"}
+        at_least = {name: sum(1 for r in year.rung.values() if r >= rung)
+                    for rung, name in enumerate(RUNGS, start=1)}
+        resident_topics = [t for t, k in year.topic_kind.items() if k == "resident"]
+        adopted = [t for t, o in year.outcome.items() if o == "adopted"]
+        out[contract] = {
+            "outputs": {"cases": year.cases, "sessions": year.sessions,
+                        "service_hours": round(year.hours, 2), "activities": year.activities},
+            "ladder": at_least,
+            "indicators": {
+                "ladder_participant_share": _ratio(at_least["participant"], at_least["served"]),
+                "dependency_ratio": _ratio(year.led, year.all_initiatives),
+                "resident_topic_adoption": _ratio(
+                    sum(1 for t in resident_topics if year.outcome.get(t) == "adopted"),
+                    len(resident_topics)),
+                "follow_through": _ratio(sum(1 for t in adopted if year.status.get(t) == "done"),
+                                         len(adopted)),
+                "breadth": _ratio(at_least["participant"],
+                                  sum(registered[c] for c in communities))}}
+    return out
+
+
+def _copy(call: Call) -> Call:
+    return Call(call.actor, call.service, call.path, dict(call.body or {}), call.produces,
+                call.path_ref)

@@ -1,0 +1,99 @@
+"""The T-community scenario: its plan is deterministic and keeps to its knobs; run through the
+real platform, evaluation arrives from the events alone at what the plan says it did; and
+`make run` loads it once, prints the scorecard, and does not load it again."""
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import date, time
+
+from services.run import ROOT
+from services.scenario import Knobs, build_plan
+from services.scenario.client import Client
+from services.scenario.truth import event_counts, figures
+from tests.helpers import running_platform, wait_until
+
+DATED = ("date", "opened_on", "closed_on", "set_on", "proposed_on", "decided_on", "on",
+         "registered_on", "formed_on")
+
+
+def test_plan_is_deterministic_and_keeps_to_its_knobs():
+    knobs = Knobs(residents=150, months=4, agencies=2, communities=3, seed=7)
+    end = date(2026, 6, 15)
+    plan = build_plan(knobs, end)
+    assert plan.phases == build_plan(knobs, end).phases
+    assert plan.phases != build_plan(Knobs(**{**knobs.__dict__, "seed": 8}), end).phases
+    assert (plan.start, plan.end) == (date(2026, 2, 15), end)
+    calls = list(plan.calls())
+    rows = [row for c in calls if c.upload for row in c.upload["rows"]]
+    assert len(rows) == 150 and len({r["身份证号"] for r in rows}) == 150
+    contracts = {c.body["id"]: c.body["community_ids"] for c in calls
+                 if c.path == "/contracts"}
+    assert contracts == {"k-a1": ["c1", "c3"], "k-a2": ["c2"]}
+    booked = defaultdict(list)
+    for call in calls:
+        body = call.body or {}
+        for key in DATED:
+            if key in body:  # every record falls within the contract year, none in future
+                assert plan.start <= date.fromisoformat(body[key]) < end, (call.path, body)
+        for worker in body.get("worker_ids", []):
+            booked[worker, body["date"]].append((time.fromisoformat(body["start"]),
+                                                 time.fromisoformat(body["end"])))
+    assert booked
+    for slots in booked.values():  # nobody is recorded in two places at once
+        slots.sort()
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(slots, slots[1:]))
+
+
+def test_evaluation_arrives_at_what_the_plan_did(isolated, tmp_path):
+    b = isolated
+    plan = build_plan(Knobs(residents=60, months=3, seed=11))
+    with running_platform(b, tmp_path) as p, b.environ():
+        client = Client({s: p.url(s) for s in p.ports}, threads=4)
+        client.load(plan, timeout=240)
+        client.wait_for_evaluation(timeout=240)
+        counts = client.get("evaluation", "/event-counts")["by_type"]
+        card = client.get("evaluation", "/contracts/k-a1/scorecard",
+                          ("buyer_auditor", "street-office-1"))
+    assert counts == event_counts(plan)
+    truth = figures(plan)["k-a1"]
+    assert card["outputs"] == truth["outputs"]
+    assert card["ladder"]["at_least"] == truth["ladder"]
+    values = {i["measure"]: i["value"] for d in card["dimensions"] for i in d["indicators"]}
+    assert {k: values[k] for k in truth["indicators"]} == truth["indicators"]
+    assert truth["ladder"]["participant"] > 0 and truth["outputs"]["sessions"] > 0
+
+
+def _start_run(env, log) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "services.run", "--residents", "40",
+                             "--months", "2", "--probe-base",
+                             str(random.randint(300, 500) * 100)],
+                            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _serve_once(env, log_path) -> str:
+    """Start `make run`'s program, wait until it serves, stop it with Ctrl-C; its output."""
+    with open(log_path, "w") as log:
+        proc = _start_run(env, log)
+    try:
+        wait_until(lambda: "Press Ctrl-C" in log_path.read_text() or proc.poll() is not None,
+                   300, "the platform to load, score and serve", interval=1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    return log_path.read_text()
+
+
+def test_make_run_loads_once_and_prints_the_scorecard(embedded, tmp_path):
+    env = {**os.environ, **embedded.env}
+    first = _serve_once(env, tmp_path / "first.log")
+    assert "First start" in first and "Data present" not in first, first
+    for part in ("总分 total", "制度赋权 Institutional", "participation ladder", "k-a1",
+                 "--role buyer_auditor --buyer street-office-1"):
+        assert part in first, first
+    held = int(first.split("evaluation holds ")[1].split()[0])
+    second = _serve_once(env, tmp_path / "second.log")
+    assert "Data present" in second and "First start" not in second, second
+    assert f"consumed {held}/{held} events" in second and "总分 total" in second, second
