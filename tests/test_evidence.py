@@ -359,3 +359,14 @@ def test_measures_about_residents_follow_the_grid(evaluation):
         # registered volunteers: r2 (g1) and r5 (g2)
         assert measures.volunteer_activation(g1)["active"]["denominator"] == 1
         assert [c["size"] for c in measures.cohort_retention(g2)] == [2, 1]  # r4, r6; r5
+
+
+def test_a_flag_names_a_bounded_number_of_its_events(evaluation):
+    late = [_at(forge(*_worker(session(f"b{i}", "2026-01-20", []), f"w-{i}"), 1000 + i,
+                      source="/casework"), "2026-05-01T09:00:00Z")
+            for i in range(anomalies.SHOWN + 5)]
+    apply_events(evaluation, *late)
+    with evaluation.app_context():
+        burst = next(f for f in anomalies.late_entry_bursts(PERIOD))
+    assert burst["detail"]["records"] == burst["events"] == anomalies.SHOWN + 5
+    assert len(burst["event_ids"]) == anomalies.SHOWN

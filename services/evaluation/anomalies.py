@@ -24,6 +24,7 @@ from .models import Act, Initiative, RecordEvent, ResidentFact, db
 MAX_WORKER_HOURS = 12
 LATE_AFTER = timedelta(days=30)
 BURST = 5
+SHOWN = 100
 
 TITLES = {
     "overlapping_sign_in": bilingual("A resident signed in to overlapping sessions",
@@ -43,9 +44,11 @@ TITLES = {
 
 
 def _flag(check: str, detail: dict, event_ids) -> dict:
+    """A flag names at most SHOWN of its events (a burst may hold thousands); `events` says
+    how many there are, and the evidence drill-down lists them all."""
+    ids = sorted(set(event_ids))
     return {"check": check, "title_zh": to_zh(TITLES[check]), "title_en": TITLES[check],
-            "detail": detail,
-            "event_ids": sorted(set(event_ids))}
+            "detail": detail, "events": len(ids), "event_ids": ids[:SHOWN]}
 
 
 def _overlap(a_start, a_end, b_start, b_end) -> bool:
