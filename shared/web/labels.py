@@ -31,7 +31,8 @@ LABELS = {
     "community_work": _l("Community work"), "agency": _l("Agency"),
     "resident": _l("Resident"), "organization": _l("Resident organisation"),
     "training": _l("Training"), "volunteer_service": _l("Volunteer service"),
-    "leader_cultivation": _l("Leader cultivation"), "org_incubation": _l("Organisation incubation"),
+    "leader_cultivation": _l("Leader cultivation"),
+    "org_incubation": _l("Organisation incubation"),
     "residents_committee": _l("Residents' committee"),
     "party_organization": _l("Party organisation"),
     "proposed": _l("Proposed"), "scheduled": _l("Scheduled"), "decided": _l("Decided"),
@@ -39,8 +40,8 @@ LABELS = {
     "informed": _l("Informed"), "consulted": _l("Consulted"), "partnership": _l("Partnership"),
     "delegated": _l("Delegated"), "in_progress": _l("In progress"), "done": _l("Done"),
     "stalled": _l("Stalled"), "incubating": _l("Incubating"), "active": _l("Active"),
-    "leader_cultivation": _l("Leader cultivation"),
-    "org_incubation": _l("Organisation incubation"),
+    "dormant": _l("Dormant"), "dissolved": _l("Dissolved"), "assessment": _l("Assessment"),
+    "note": _l("Note"),
     "goals_met": _l("Goals met"), "partly_met": _l("Partly met"), "not_met": _l("Not met"),
 }
 
