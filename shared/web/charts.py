@@ -3,7 +3,7 @@ well, and read on a tablet. Each takes plain numbers and labels and returns mark
 from markupsafe import Markup, escape
 
 PALETTE = ("#1f6f8b", "#e07a5f", "#3d9970", "#8e6c8a", "#f2b134", "#5b7083")
-WIDTH = 640
+WIDTH = 520
 
 
 def _svg(height: int, body: list[str], title: str) -> Markup:
@@ -13,7 +13,7 @@ def _svg(height: int, body: list[str], title: str) -> Markup:
         f'<title>{escape(title)}</title>{"".join(body)}</svg>')
 
 
-def _text(x, y, text, anchor="start", size=13, cls="") -> str:
+def _text(x, y, text, anchor="start", size=16, cls="") -> str:
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
             f'class="{cls}">{escape(text)}</text>')
 
@@ -29,7 +29,7 @@ def _fmt(value, percent: bool) -> str:
 def bars(rows: list[tuple[str, float | None, float | None]], title: str,
          percent: bool = False) -> Markup:
     """Horizontal bars, each with an optional target tick: (label, value, target)."""
-    label_w, row_h, right = 190, 34, 70
+    label_w, row_h, right = 170, 34, 60
     top = max([v or 0 for _, v, _ in rows] + [t or 0 for _, _, t in rows] + [1e-9])
     scale = (WIDTH - label_w - right) / top
     body = []
@@ -49,7 +49,7 @@ def bars(rows: list[tuple[str, float | None, float | None]], title: str,
 
 def funnel(stages: list[tuple[str, int]], title: str) -> Markup:
     """Centred bars narrowing rung by rung: how many reached each stage."""
-    row_h, label_w = 36, 150
+    row_h, label_w = 36, 110
     top = max([n for _, n in stages] + [1])
     span = WIDTH - label_w - 20
     body = []
@@ -80,11 +80,11 @@ def lines(x_labels: list[str], series: list[tuple[str, list[float | None]]], tit
             'stroke="#999"/>']
     for fraction in (0, 0.5, 1):
         y = top + plot_h * (1 - fraction)
-        body.append(_text(left - 6, y + 4, _fmt(high * fraction, percent), "end", 11))
-    every = max(1, len(x_labels) // 8)
+        body.append(_text(left - 6, y + 4, _fmt(high * fraction, percent), "end", 14))
+    every = -(-len(x_labels) // 5)  # at most five labels under the axis
     for i, name in enumerate(x_labels):
         if i % every == 0:
-            body.append(_text(left + i * step, top + plot_h + 16, name, "middle", 11))
+            body.append(_text(left + i * step, top + plot_h + 16, name, "middle", 14))
     for n, (name, vs) in enumerate(series):
         colour = PALETTE[n % len(PALETTE)]
         segments, current = [], []
@@ -101,8 +101,8 @@ def lines(x_labels: list[str], series: list[tuple[str, list[float | None]]], tit
                 path = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
                 body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" '
                             'stroke-width="2"/>')
-        lx = left + (n % 4) * 150
-        ly = height - 22 + (n // 4) * 16
+        lx = left + (n % 3) * 150
+        ly = height - 26 + (n // 3) * 18
         body.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>')
-        body.append(_text(lx + 14, ly, name, size=11))
-    return _svg(height + 16 * (len(series) // 4), body, title)
+        body.append(_text(lx + 14, ly, name, size=14))
+    return _svg(height + 18 * (len(series) // 3), body, title)
