@@ -153,6 +153,8 @@ def banner(platform: Platform) -> str:
               " --sub w1   (once the agency admin has put w1 on the roster: POST /workers)",
               "  .venv/bin/flask --app services.evaluation token --role buyer_auditor --buyer b1",
               "  .venv/bin/flask --app services.evaluation token --role ops_admin",
+              "Pages: <service URL>/ui/login; users: .venv/bin/flask --app services.<name> "
+              "create-user (docs/OPERATIONS.md)",
               "Press Ctrl-C to stop. 按 Ctrl-C 停止。"]
     return "\n".join(lines)
 

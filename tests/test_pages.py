@@ -4,7 +4,6 @@ import io
 import re
 
 import pytest
-import sqlalchemy as sa
 
 from shared import auth
 from tests.conftest import JWT_KEY, bearer
@@ -154,6 +153,10 @@ def test_register_a_resident_and_import_a_roster(intake):
         "file": (io.BytesIO(roster), "名册.csv")})
     page = text(imported)
     assert imported.status_code == 200 and "已导入 1 位居民" in page and "该网格不属于此社区" in page
+    no_file = client.post("/ui/residents/import", data={
+        "community_id": "c1", "csrf_token": csrf_of(client, "/ui/residents/new")})
+    assert no_file.status_code == 422 and "请以表单字段 file 上传名册" in FIELD_ERROR.findall(
+        text(no_file))
 
 
 def test_roles_reach_only_their_own_pages(intake, embedded):

@@ -54,7 +54,7 @@ def rung_names() -> dict:
             "leader": _("Leader")}
 
 
-def _charts(card: dict, contract, scope: measures.Scope, series: dict) -> dict:
+def _charts(card: dict, scope: measures.Scope, series: dict) -> dict:
     names = rung_names()
     ladder = measures.ladder(scope)["at_least"]
     breadth = measures.breadth(scope)
@@ -101,6 +101,6 @@ def scorecard(contract_id):
     name_index = 0 if is_chinese() else 1
     return render_template(
         "evaluation/scorecard.html", contract=contract, card=card, errors=errors,
-        filters=request.args, charts=_charts(card, contract, scope, series),
+        filters=request.args, charts=_charts(card, scope, series),
         measure_name=lambda key: MEASURES[key][name_index] if key in MEASURES else key,
         zh=is_chinese()), 422 if errors else 200

@@ -5,11 +5,11 @@ from flask_smorest.pagination import PaginationParameters
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
+from shared import auth
 from shared.events.schemas import CHANNELS, GENDERS, NEED_CATEGORIES, URGENCIES
 from shared.web import api_view, page_blueprint
-from shared.web.forms import api_error_messages, form_input, submit
+from shared.web.forms import attempt, form_input, submit
 from shared.web.i18n import localized
-from shared.errors import ApiError
 
 from . import api
 from .needs import TRANSITIONS
@@ -48,7 +48,7 @@ def need(need_id):
 
 @blp.route("/needs/new", methods=["GET", "POST"])
 def record_need():
-    api.auth.require(*api.CLERK)
+    auth.require(*api.CLERK)
     errors = {}
     if request.method == "POST":
         created, errors = submit(NeedIn(), api_view(api.create_need))
@@ -60,7 +60,7 @@ def record_need():
 
 @blp.route("/residents/new", methods=["GET", "POST"])
 def register_resident():
-    api.auth.require(*api.CLERK)
+    auth.require(*api.CLERK)
     errors, registered = {}, None
     if request.method == "POST":
         registered, errors = submit(ResidentIn(), api_view(api.register_resident))
@@ -72,12 +72,7 @@ def register_resident():
 @blp.post("/residents/import")
 def import_residents():
     """The roster upload: the API's import reads the same form fields (file, community_id)."""
-    try:
-        result, errors = api_view(api.import_residents)(), {}
-    except ApiError as exc:
-        if exc.status >= 500:
-            raise
-        result, errors = None, api_error_messages(exc)
+    result, errors = attempt(api_view(api.import_residents))
     return render_template("intake/resident_form.html", errors={}, import_errors=errors,
                            form=MultiDict(), imported=result, communities=_communities(),
                            **CHOICES), 422 if errors else 200

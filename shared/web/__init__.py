@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from shared import auth, config
@@ -73,7 +73,7 @@ def render_error(exc):
         status, message = exc.status, exc.message_zh if i18n.is_chinese() else exc.message
     else:
         status, message = exc.code or 500, exc.description
-    if status == 400 and "CSRF" in str(message):
+    if isinstance(exc, CSRFError):
         message = _("The form has expired or was not sent from this site. Please try again.")
     return render_template("web/error.html", status=status, message=message), status
 

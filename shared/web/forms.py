@@ -29,9 +29,7 @@ def form_input(schema, source=None) -> dict:
             continue
         if isinstance(field, fields.List):
             data[key] = _split(source.getlist(key))
-        elif isinstance(field, fields.Boolean) and source is request.form:
-            data[key] = source.get(key) not in ("", "0", "false", "off")
-        elif source.get(key, "").strip():
+        elif source.get(key, "").strip():  # a ticked checkbox sends "on", a true value
             data[key] = source.get(key).strip()
     return data
 
@@ -42,17 +40,23 @@ def api_error_messages(exc: ApiError) -> dict:
     return {FORM: [exc.message_zh if is_chinese() else exc.message]}
 
 
+def attempt(action, *args):
+    """(result, {}) when the action succeeds, or (None, errors by field) for the 4xx
+    ApiError it raises (nothing it left pending is kept)."""
+    try:
+        return action(*args), {}
+    except ApiError as exc:
+        if exc.status >= 500:
+            raise
+        current_service().spec.db.session.rollback()
+        return None, api_error_messages(exc)
+
+
 def submit(schema, action, source=None):
-    """(result, {}) when the input is valid and the action succeeds, else (None, errors by
-    field). Errors the action raises as ApiError with a 4xx status are shown too."""
+    """Check the form with the API's schema, then run the action on the data: (result, {})
+    or (None, errors by field)."""
     try:
         data = schema.load(form_input(schema, source))
     except ValidationError as exc:
         return None, localized(exc.messages)
-    try:
-        return action(data), {}
-    except ApiError as exc:
-        if exc.status >= 500:
-            raise
-        current_service().spec.db.session.rollback()  # nothing half-done stays pending
-        return None, api_error_messages(exc)
+    return attempt(action, data)
