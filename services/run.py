@@ -171,6 +171,8 @@ def banner(platform: Platform) -> str:
               f"  ops:                  {token.format('evaluation')} ops_admin",
               f"The scorecard: curl -H \"Authorization: Bearer $TOKEN\" "
               f"{platform.url('evaluation')}/contracts/k-a1/scorecard",
+              "Pages: <service URL>/ui/login; users: .venv/bin/flask --app services.<name> "
+              "create-user (docs/OPERATIONS.md)",
               "Press Ctrl-C to stop. 按 Ctrl-C 停止。"]
     return "\n".join(lines)
 

@@ -36,12 +36,17 @@ class Claims:
     contract_id: str | None = None
 
 
-def mint(key: str, role: str, sub: str, ttl: int = 3600, **scope) -> str:
+def check_scope(role: str, **scope) -> None:
+    """ValueError unless `role` is known and `scope` has the claim the role needs."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     needed = SCOPE_CLAIM.get(role)
     if needed and not scope.get(needed):
         raise ValueError(f"role {role} needs the {needed} claim")
+
+
+def mint(key: str, role: str, sub: str, ttl: int = 3600, **scope) -> str:
+    check_scope(role, **scope)
     now = int(time.time())
     payload = {"sub": sub, "role": role, "iat": now, "exp": now + ttl}
     payload.update({k: (list(v) if k == "community_ids" else v)
@@ -74,6 +79,8 @@ def decode(key: str, token: str) -> Claims:
 def _authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
         return
+    if request.blueprint in current_app.extensions.get("session_blueprints", ()):
+        return  # the pages: a login session holds the token (shared/web)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

@@ -36,6 +36,11 @@ def service_url(service: str) -> str:
     return os.environ.get(f"{service.upper()}_URL", default).rstrip("/")
 
 
+def public_url(service: str) -> str:
+    """Where people's browsers reach a service's pages and API (may differ behind a proxy)."""
+    return os.environ.get(f"{service.upper()}_PUBLIC_URL", "").rstrip("/") or service_url(service)
+
+
 def is_production() -> bool:
     return os.environ.get("SOCIALWORK_ENV", "development") == "production"
 

@@ -22,7 +22,8 @@ from tests.helpers import need_payload, wait_until
 
 APP_PROCESSES = {f"{s}-{k}" for s in ("intake", "casework", "evaluation")
                  for k in ("api", "worker", "relay")}
-SECRETS = ("SOCIALWORK_JWT_KEY", "INTAKE_HASH_KEY", "RABBITMQ_PASSWORD", "POSTGRES_PASSWORD",
+SECRETS = ("SOCIALWORK_JWT_KEY", "SOCIALWORK_SECRET_KEY", "INTAKE_HASH_KEY",
+           "RABBITMQ_PASSWORD", "POSTGRES_PASSWORD",
            "INTAKE_DB_PASSWORD", "CASEWORK_DB_PASSWORD", "EVALUATION_DB_PASSWORD")
 
 

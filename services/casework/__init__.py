@@ -8,4 +8,9 @@ def create_app(test_config: dict | None = None):
     from .models import db, events
     spec = ServiceSpec(name="casework", title="Casework 社工服务", db=db, store=events,
                        handlers=HANDLERS, blueprints=[blp])
-    return create_service_app(spec, test_config)
+    app = create_service_app(spec, test_config)
+    from shared.web import init_pages
+    from .models import WebUser
+    from .pages import blp as pages
+    init_pages(app, pages, WebUser, home="casework_pages.queue")
+    return app

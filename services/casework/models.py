@@ -8,9 +8,11 @@ import sqlalchemy as sa
 
 from shared.db import UtcDateTime, make_db, new_id
 from shared.eventstore import EventStore, utcnow
+from shared.web.users import web_user_model
 
 db = make_db()
 events = EventStore(db, "/casework")
+WebUser = web_user_model(db)  # who logs in to the pages
 Refs = sa.JSON  # lists of pseudonymous resident references
 
 

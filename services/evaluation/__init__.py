@@ -12,4 +12,8 @@ def create_app(test_config: dict | None = None):
     app = create_service_app(spec, test_config)
     from .cli import register
     register(app)
+    from shared.web import init_pages
+    from .models import WebUser
+    from .pages import blp as pages
+    init_pages(app, pages, WebUser, home="evaluation_pages.contracts")
     return app

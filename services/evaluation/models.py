@@ -4,9 +4,11 @@ import sqlalchemy as sa
 
 from shared.db import UtcDateTime, make_db
 from shared.eventstore import EventStore, utcnow
+from shared.web.users import web_user_model
 
 db = make_db()
 events = EventStore(db, "/evaluation")
+WebUser = web_user_model(db)  # who logs in to the pages
 
 
 class Contract(db.Model):

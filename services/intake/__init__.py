@@ -13,4 +13,13 @@ def create_app(test_config: dict | None = None):
     app.extensions["intake_vault"] = Vault.from_env()
     from .cli import register
     register(app)
+    from shared.web import init_pages
+    from .models import WebUser
+    from .pages import blp as pages
+    init_pages(app, pages, WebUser, home="intake_pages.needs")
+    # casework's session page looks names up here from the browser (sign-in lists)
+    from flask_cors import CORS
+    from shared.config import public_url
+    CORS(app, resources={r"/residents": {"origins": [public_url("casework")]}},
+         allow_headers=["Authorization"], methods=["GET"])
     return app

@@ -25,6 +25,7 @@ from .schemas import (AccessLogOut, AccessLogQuery, CloseIn, CommunityIn, Commun
 blp = Blueprint("intake", __name__, description="Communities, residents and their needs")
 CLERK = ("intake_clerk",)
 CLERK_OR_OPS = ("intake_clerk", "ops_admin")
+AGENCY = ("social_worker", "agency_admin")  # name search for sign-in lists only
 NO_FILE = bilingual("Attach the roster as the form field `file`", "请以表单字段 file 上传名册")
 ONE_LOOKUP = bilingual("Search by exactly one of name, phone or id_number",
                        "请按姓名、电话或身份证号中的一项查询")
@@ -144,11 +145,16 @@ def _resident_in_scope(ref: str) -> Resident:
 @blp.response(200, ResidentMatch(many=True))
 def search_residents(args):
     """Find residents of one's communities by part of the name, or exactly by phone or ID
-    number. Every match shown is a read of personal data and is logged."""
-    claims = auth.require(*CLERK)
+    number. Every match shown is a read of personal data and is logged. An agency's worker
+    finds residents by name only, in the communities its agency serves (the `community_ids`
+    casework puts in its token), for a sign-in list."""
+    claims = auth.require(*CLERK, *AGENCY)
     lookups = [k for k in ("name", "phone", "id_number") if k in args]
     if len(lookups) != 1:
         raise ApiError(422, fields={"query": [ONE_LOOKUP]})
+    if claims.role in AGENCY and "name" not in args:
+        raise ApiError(403, "An agency's worker finds residents by name only",
+                       "社工只能按姓名查找居民")
     communities = list(claims.community_ids)
     if "name" in args:
         found = people.names_matching(communities, args["name"], args["limit"])

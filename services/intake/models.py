@@ -6,9 +6,11 @@ import sqlalchemy as sa
 
 from shared.db import UtcDateTime, make_db, new_id
 from shared.eventstore import EventStore, utcnow
+from shared.web.users import web_user_model
 
 db = make_db()
 events = EventStore(db, "/intake")
+WebUser = web_user_model(db)  # who logs in to the pages
 
 
 def pseudonym(prefix: str) -> str:

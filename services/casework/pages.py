@@ -1,0 +1,173 @@
+"""Casework's pages for social workers and agency admins: the intake queue, cases (goals,
+notes, sessions), logging a session with a sign-in list, capacity building, the council.
+Each page runs the API's own view code, so scope and checks are the API's.
+
+The sign-in list finds residents by name without names passing through casework: the
+browser asks intake directly with a short-lived token scoped to the communities the agency
+serves today, shows the names there, and posts only the pseudonymous references here."""
+from datetime import date
+
+from flask import current_app, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from shared import auth
+from shared.config import public_url
+from shared.events.schemas.casework import DECISION_MODES, LEADS, METHODS, MODES, PROPOSERS
+from shared.web import api_view, page_blueprint
+from shared.web.forms import submit
+
+from . import api
+from .models import db
+from .schemas import (ActivityIn, CaseIn, DecisionIn, GoalIn, MeetingIn, NoteIn, ProgressIn,
+                      SessionIn, TopicIn)
+from .scope import AGENCY, served_today
+
+blp = page_blueprint("casework_pages", __name__, roles=AGENCY)
+SEARCH_TOKEN_TTL = 15 * 60
+NO_FILTER = {}
+CHOICES = {"methods": METHODS, "leads": LEADS, "modes": MODES, "proposers": PROPOSERS,
+           "decision_modes": DECISION_MODES,
+           "activity_kinds": ("training", "volunteer_service", "leader_cultivation",
+                              "org_incubation"),
+           "note_kinds": ("assessment", "note", "referral"),
+           "outcomes": ("adopted", "rejected", "deferred"),
+           "progress_statuses": ("in_progress", "done", "stalled")}
+
+
+def _served() -> list[str]:
+    return list(db.session.scalars(served_today(auth.claims().agency_id)))
+
+
+def _render(template: str, errors: dict, **context):
+    return render_template(template, errors=errors, communities=_served(), **CHOICES,
+                           **context), 422 if errors else 200
+
+
+@blp.get("/queue")
+def queue():
+    return render_template("casework/queue.html", queued=api_view(api.intake_queue)())
+
+
+@blp.post("/cases")
+def open_case():
+    opened, errors = submit(CaseIn(), api_view(api.create_case))
+    if opened:
+        return redirect(url_for(".case", case_id=opened.id))
+    return _render("casework/queue.html", errors, queued=api_view(api.intake_queue)())
+
+
+@blp.get("/cases")
+def cases():
+    return render_template("casework/cases.html", cases=api_view(api.list_cases)(NO_FILTER))
+
+
+def _case_page(case_id: str, errors=None, form=None):
+    case = api_view(api.get_case)(case_id)
+    sessions = [api_view(api.get_session)(s) for s in case.session_ids]
+    return _render("casework/case.html", errors or {}, case=case, sessions=sessions,
+                   form=form or MultiDict(), today=date.today())
+
+
+@blp.get("/cases/<case_id>")
+def case(case_id):
+    return _case_page(case_id)
+
+
+@blp.post("/cases/<case_id>/goals")
+def add_goal(case_id):
+    _, errors = submit(GoalIn(), lambda data: api_view(api.add_goal)(data, case_id))
+    return _case_page(case_id, errors, request.form) if errors else \
+        redirect(url_for(".case", case_id=case_id))
+
+
+@blp.post("/cases/<case_id>/notes")
+def add_note(case_id):
+    _, errors = submit(NoteIn(), lambda data: api_view(api.add_note)(data, case_id))
+    return _case_page(case_id, errors, request.form) if errors else \
+        redirect(url_for(".case", case_id=case_id))
+
+
+def search_token() -> str:
+    """For the browser's name search at intake: the user, its agency and the communities
+    the agency serves today, valid for a few minutes."""
+    claims = auth.claims()
+    return auth.mint(current_app.config["JWT_KEY"], claims.role, claims.sub,
+                     ttl=SEARCH_TOKEN_TTL, agency_id=claims.agency_id,
+                     community_ids=_served())
+
+
+@blp.route("/sessions/new", methods=["GET", "POST"])
+def log_session():
+    errors = {}
+    if request.method == "POST":
+        logged, errors = submit(SessionIn(), api_view(api.create_session))
+        if logged:
+            return redirect(url_for(".sessions", logged=logged.id))
+    form = request.form if request.method == "POST" else MultiDict(
+        {"case_id": request.args.get("case_id", ""), "worker_ids": auth.claims().sub,
+         "date": date.today().isoformat(), "community_id": request.args.get("community_id", ""),
+         "method": "casework" if request.args.get("case_id") else ""})
+    return _render("casework/session_form.html", errors, form=form,
+                   intake_url=public_url("intake"), search_token=search_token())
+
+
+@blp.get("/sessions")
+def sessions():
+    return render_template("casework/sessions.html", logged=request.args.get("logged"),
+                           sessions=api_view(api.list_sessions)(NO_FILTER))
+
+
+@blp.route("/activities", methods=["GET", "POST"])
+def activities():
+    errors = {}
+    if request.method == "POST":
+        recorded, errors = submit(ActivityIn(), api_view(api.create_activity))
+        if recorded:
+            return redirect(url_for(".activities"))
+    return _render("casework/activities.html", errors, form=request.form,
+                   activities=api_view(api.list_activities)(NO_FILTER))
+
+
+def _council_page(errors=None, form=None, failed=None):
+    topics = api_view(api.list_topics)(NO_FILTER)
+    decisions = api_view(api.list_decisions)(NO_FILTER)
+    progress = {d.id: api_view(api.list_progress)(d.id) for d in decisions}
+    return _render("casework/council.html", errors or {}, form=form or MultiDict(),
+                   failed=failed, topics=topics, meetings=api_view(api.list_meetings)(NO_FILTER),
+                   decisions=decisions, progress=progress,
+                   titles={t.id: t.title for t in topics})
+
+
+@blp.get("/council")
+def council():
+    return _council_page()
+
+
+def _council_post(form_name: str, schema, action):
+    _, errors = submit(schema, action)
+    if errors:
+        return _council_page(errors, request.form, form_name)
+    return redirect(url_for(".council") + f"#{form_name}")
+
+
+@blp.post("/council/topics")
+def propose_topic():
+    return _council_post("topic", TopicIn(), api_view(api.create_topic))
+
+
+@blp.post("/council/meetings")
+def hold_meeting():
+    return _council_post("meeting", MeetingIn(), api_view(api.create_meeting))
+
+
+@blp.post("/council/decisions")
+def decide():
+    meeting_id = request.form.get("meeting_id", "")
+    return _council_post("decision", DecisionIn(),
+                         lambda data: api_view(api.create_decision)(data, meeting_id))
+
+
+@blp.post("/council/decisions/<decision_id>/progress")
+def add_progress(decision_id):
+    return _council_post(f"progress-{decision_id}", ProgressIn(),
+                         lambda data: api_view(api.add_progress)(data, decision_id))

@@ -1,0 +1,85 @@
+"""Page users: each service keeps the people who log in to it (clerks at intake, social
+workers and agency admins at casework, buyers at evaluation) in its own `web_user` table.
+
+Passwords are hashed with werkzeug's scrypt. Failed logins are limited per account in the
+database, so the limit holds across every gunicorn worker and every replica."""
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from shared import auth
+from shared.db import UtcDateTime
+from shared.eventstore import utcnow
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+# checked against when the login is unknown, so a wrong name takes as long as a wrong password
+_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+def web_user_model(db):
+    class WebUser(db.Model):
+        __tablename__ = "web_user"
+        id = sa.Column(sa.String(120), primary_key=True)
+        name = sa.Column(sa.String(100), nullable=False)
+        password_hash = sa.Column(sa.String(255), nullable=False)
+        role = sa.Column(sa.String(32), nullable=False)
+        community_ids = sa.Column(sa.JSON, nullable=False, default=list)
+        agency_id = sa.Column(sa.String(64))
+        buyer_id = sa.Column(sa.String(64))
+        active = sa.Column(sa.Boolean, nullable=False, default=True)
+        failed_logins = sa.Column(sa.Integer, nullable=False, default=0)
+        locked_until = sa.Column(UtcDateTime)
+        created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+        def scope(self) -> dict:
+            return {"community_ids": list(self.community_ids or []),
+                    "agency_id": self.agency_id, "buyer_id": self.buyer_id}
+
+    return WebUser
+
+
+def save_user(db, model, user_id: str, name: str, password: str, role: str,
+              community_ids=(), agency_id=None, buyer_id=None):
+    """Create a user or reset one (new password, role, scope; unlocked)."""
+    auth.check_scope(role, community_ids=list(community_ids), agency_id=agency_id,
+                     buyer_id=buyer_id)
+    user = db.session.get(model, user_id) or model(id=user_id)
+    user.name, user.role, user.password_hash = name, role, generate_password_hash(password)
+    user.community_ids, user.agency_id, user.buyer_id = list(community_ids), agency_id, buyer_id
+    user.active, user.failed_logins, user.locked_until = True, 0, None
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+class LockedOut(Exception):
+    def __init__(self, until: datetime):
+        super().__init__(until.isoformat())
+        self.until = until
+
+
+def authenticate(db, model, user_id: str, password: str):
+    """The user if the password is right; None if not; LockedOut after too many failures.
+    The row is locked while it is checked, so concurrent attempts are all counted."""
+    user = db.session.scalar(sa.select(model).where(model.id == user_id).with_for_update())
+    if user is None or not user.active:
+        check_password_hash(_DUMMY_HASH, password)
+        db.session.rollback()
+        return None
+    now = datetime.now(timezone.utc)
+    if user.locked_until and user.locked_until > now:
+        db.session.rollback()
+        raise LockedOut(user.locked_until)
+    if check_password_hash(user.password_hash, password):
+        user.failed_logins, user.locked_until = 0, None
+        db.session.commit()
+        return user
+    user.failed_logins += 1
+    if user.failed_logins >= MAX_FAILURES:
+        user.failed_logins, user.locked_until = 0, now + LOCKOUT
+    db.session.commit()
+    if user.locked_until and user.locked_until > now:
+        raise LockedOut(user.locked_until)
+    return None
