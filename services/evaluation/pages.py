@@ -1,25 +1,54 @@
 """Evaluation's pages for buyers and auditors: their contracts and each contract's scorecard
-(figures, charts, the indicator table with weights and targets, payments by milestone).
-The card comes from the API's own view; the charts' monthly series from the same measures.
+(figures, charts, the indicator table with weights and targets, payments by milestone,
+monthly trends and cohort retention), the records and events behind each indicator, anomaly
+flags, exports, and follow-up verification (回访) samples.
 
-The scorecard page is built of sections (templates/evaluation/scorecard.html) so further
-ones (evidence drill-down, anomalies, verification sampling, exports) slot in beside them."""
-from datetime import date, timedelta
-
-from flask import render_template, request
+Every page runs the API's own view functions (api_view) under the page session, so it shows
+exactly what the API would, with the same scope checks."""
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
+from shared.errors import ApiError
 from shared.web import api_view, charts, page_blueprint
-from shared.web.forms import form_input
+from shared.web.forms import form_input, submit
 from shared.web.i18n import is_chinese, localized
 
-from . import api, measures
+from . import api, measures, verification
+from .evidence import BEHIND
 from .framework import MEASURES
-from .schemas import ScorecardQuery
+from .schemas import (EvidenceExportQuery, EvidenceQuery, ExportQuery, ScorecardQuery,
+                      VerificationDrawIn, VerificationResultIn)
 
 blp = page_blueprint("evaluation_pages", __name__, roles=("buyer_auditor", "ops_admin"))
 RUNGS = ("served", "participant", "contributor", "co_decider", "leader")
+PAGE_SIZE = 50
+PERIOD = ("from", "to", "grid_id")  # the filters every contract page passes on
+
+
+def period_args() -> dict:
+    """The period filters of the request, to carry on in links."""
+    return {k: request.args[k] for k in PERIOD if request.args.get(k)}
+
+
+def query(schema, **extra) -> dict:
+    """The request's query through the API's schema; a bad one is a 422 naming the field."""
+    try:
+        return schema.load({**form_input(schema, request.args), **extra})
+    except ValidationError as exc:
+        messages = localized(exc.messages)
+        reasons = "; ".join(f"{field}: {' '.join(map(str, why))}"
+                            for field, why in messages.items())
+        raise ApiError(422, reasons, reasons, fields=messages)
+
+
+def measure_name(key: str) -> str:
+    return MEASURES[key][0 if is_chinese() else 1] if key in MEASURES else key
+
+
+@blp.context_processor
+def _helpers():
+    return {"measure_name": measure_name, "zh": is_chinese(), "period": period_args()}
 
 
 @blp.get("/contracts")
@@ -28,33 +57,13 @@ def contracts():
                            contracts=api_view(api.list_contracts)())
 
 
-def months(start: date, end: date) -> list[tuple[date, date]]:
-    """Calendar months overlapping [start, end], clipped to it."""
-    spans, first = [], start.replace(day=1)
-    while first <= end:
-        following = (first + timedelta(days=32)).replace(day=1)
-        spans.append((max(first, start), min(following - timedelta(days=1), end)))
-        first = following
-    return spans
-
-
-def monthly(communities: tuple, start: date, end: date, grid_id=None) -> dict:
-    """Per month: how many residents reached each rung, and the dependency ratio."""
-    spans = months(start, end)
-    scopes = [measures.Scope(communities, a, b, grid_id) for a, b in spans]
-    ladders = [measures.ladder(s)["at_least"] for s in scopes]
-    return {"labels": [a.strftime("%Y-%m") for a, _ in spans],
-            "rungs": {rung: [ladder[rung] for ladder in ladders] for rung in RUNGS},
-            "dependency": [measures.dependency_ratio(s)["value"] for s in scopes]}
-
-
 def rung_names() -> dict:
     return {"served": _("Served"), "participant": _("Participant"),
             "contributor": _("Contributor"), "co_decider": _("Co-decider"),
             "leader": _("Leader")}
 
 
-def _charts(card: dict, scope: measures.Scope, series: dict) -> dict:
+def _charts(card: dict, scope: measures.Scope, trend: list[dict]) -> dict:
     names = rung_names()
     ladder = measures.ladder(scope)["at_least"]
     breadth = measures.breadth(scope)
@@ -65,14 +74,15 @@ def _charts(card: dict, scope: measures.Scope, series: dict) -> dict:
     delivered = [(f"{title} {card['outputs'][key]:g} / {targets.get(key, 0):g}",
                   card["outputs"][key] / targets[key] if targets.get(key) else None, 1.0)
                  for title, key in outputs]
+    labels = [month["month"] for month in trend]
     return {
         "funnel": charts.funnel([(names[r], ladder[r]) for r in RUNGS],
                                 _("Participation ladder")),
-        "ladder_trend": charts.lines(series["labels"], [(names[r], series["rungs"][r])
-                                                         for r in RUNGS],
+        "ladder_trend": charts.lines(labels, [(names[r], [m["ladder"][r] for m in trend])
+                                              for r in RUNGS],
                                      _("Participation ladder by month")),
-        "dependency": charts.lines(series["labels"], [(_("Resident-led share"),
-                                                       series["dependency"])],
+        "dependency": charts.lines(labels, [(_("Resident-led share"),
+                                             [m["dependency_ratio"] for m in trend])],
                                    _("Dependency ratio by month"), percent=True),
         "breadth": charts.bars([(_("Participants"), breadth["numerator"], None),
                                 (_("Registered residents"), breadth["denominator"], None)],
@@ -94,13 +104,90 @@ def scorecard(contract_id):
         args, errors = {}, localized(exc.messages)
     contract = api_view(api.get_contract)(contract_id)
     card = api_view(api.contract_scorecard)(args, contract_id)
-    scope = measures.Scope(tuple(contract.community_ids),
-                           date.fromisoformat(card["scope"]["from"]),
-                           date.fromisoformat(card["scope"]["to"]), card["scope"]["grid_id"])
-    series = monthly(scope.communities, scope.start, scope.end, scope.grid_id)
-    name_index = 0 if is_chinese() else 1
+    trends = api_view(api.contract_trends)(args, contract_id)
+    scope = api._scope(contract, args)
     return render_template(
         "evaluation/scorecard.html", contract=contract, card=card, errors=errors,
-        filters=request.args, charts=_charts(card, scope, series),
-        measure_name=lambda key: MEASURES[key][name_index] if key in MEASURES else key,
-        zh=is_chinese()), 422 if errors else 200
+        filters=request.args, charts=_charts(card, scope, trends["months"]),
+        cohorts=trends["cohorts"], drillable=BEHIND), 422 if errors else 200
+
+
+@blp.get("/contracts/<contract_id>/export")
+def export_scorecard(contract_id):
+    return api_view(api.export_scorecard)(query(ExportQuery()), contract_id)
+
+
+@blp.get("/contracts/<contract_id>/evidence/<measure>")
+def evidence(contract_id, measure):
+    args = query(EvidenceQuery(), measure=measure, limit=str(PAGE_SIZE))
+    found = api_view(api.contract_evidence)(args, contract_id)
+    columns = list(dict.fromkeys(k for r in found["records"] for k in r if k != "event_ids"))
+    return render_template("evaluation/evidence.html", found=found, columns=columns,
+                           contract_id=contract_id, offset=args["offset"], size=PAGE_SIZE)
+
+
+@blp.get("/contracts/<contract_id>/evidence/<measure>/export")
+def export_evidence(contract_id, measure):
+    args = query(EvidenceExportQuery(), measure=measure)
+    return api_view(api.export_evidence)(args, contract_id)
+
+
+@blp.get("/contracts/<contract_id>/events/<event_id>")
+def event(contract_id, event_id):
+    return render_template("evaluation/event.html", contract_id=contract_id,
+                           **api_view(api.contract_event)(contract_id, event_id))
+
+
+@blp.get("/contracts/<contract_id>/anomalies")
+def anomalies(contract_id):
+    found = api_view(api.contract_anomalies)(query(ScorecardQuery()), contract_id)
+    checks = {check: [f for f in found["flags"] if f["check"] == check]
+              for check, count in found["counts"].items() if count}
+    return render_template("evaluation/anomalies.html", found=found, checks=checks,
+                           contract_id=contract_id)
+
+
+# -- follow-up verification -----------------------------------------------------------------
+
+def _samples_page(contract_id: str, errors=None, status=200):
+    contract = api_view(api.get_contract)(contract_id)
+    share = verification.verified_share(contract, api._scope(contract, {}))
+    samples = api_view(api.list_verifications)(contract_id)
+    return render_template("evaluation/verifications.html", contract=contract, share=share,
+                           samples=samples, errors=errors or {}, form=request.form,
+                           kinds=verification.KINDS), status
+
+
+@blp.get("/contracts/<contract_id>/verifications")
+def verifications(contract_id):
+    return _samples_page(contract_id)
+
+
+@blp.post("/contracts/<contract_id>/verifications")
+def draw(contract_id):
+    sample, errors = submit(VerificationDrawIn(),
+                            lambda data: api_view(api.draw_verification)(data, contract_id))
+    if errors:
+        return _samples_page(contract_id, errors, 422)
+    return redirect(url_for(".sample", contract_id=contract_id, sample_id=sample.id))
+
+
+def _sample_page(contract_id: str, sample_id: str, errors=None, position=None, status=200):
+    sample = api_view(api.get_verification)(contract_id, sample_id)
+    return render_template("evaluation/sample.html", contract_id=contract_id, sample=sample,
+                           errors=errors or {}, failed=position, form=request.form,
+                           results=verification.RESULTS, methods=verification.METHODS), status
+
+
+@blp.get("/contracts/<contract_id>/verifications/<sample_id>")
+def sample(contract_id, sample_id):
+    return _sample_page(contract_id, sample_id)
+
+
+@blp.post("/contracts/<contract_id>/verifications/<sample_id>/items/<int:position>")
+def verify(contract_id, sample_id, position):
+    _, errors = submit(VerificationResultIn(), lambda data: api_view(api.verify_item)(
+        data, contract_id, sample_id, position))
+    if errors:
+        return _sample_page(contract_id, sample_id, errors, position, 422)
+    return redirect(url_for(".sample", contract_id=contract_id, sample_id=sample_id))

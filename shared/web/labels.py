@@ -42,6 +42,9 @@ LABELS = {
     "stalled": _l("Stalled"), "incubating": _l("Incubating"), "active": _l("Active"),
     "dormant": _l("Dormant"), "dissolved": _l("Dissolved"), "assessment": _l("Assessment"),
     "note": _l("Note"),
+    # follow-up verification
+    "session": _l("Session"), "confirmed": _l("Confirmed"), "not_confirmed": _l("Not confirmed"),
+    "unreachable": _l("Unreachable"), "visit": _l("Visit"), "call": _l("Call"),
     "goals_met": _l("Goals met"), "partly_met": _l("Partly met"), "not_met": _l("Not met"),
 }
 
