@@ -152,7 +152,38 @@ class Platform:
                 self.start(proc.name)
 
 
-def banner(platform: Platform) -> str:
+DEV_PASSWORD = "dev-password-1"  # development only: never created in production mode
+# the scenario's people as page users: (service, login id, name, role, scope options)
+PAGE_USERS = (
+    ("intake", "clerk-c1", "c1 受理员", "intake_clerk", ["--community", "c1"]),
+    ("casework", "admin-a1", "a1 机构管理员", "agency_admin", ["--agency", "a1"]),
+    ("casework", "a1-c1-w1", "社工1", "social_worker", ["--agency", "a1"]),  # its roster id
+    ("evaluation", "auditor", "街道办审计员", "buyer_auditor", ["--buyer", BUYER]),
+)
+
+
+def embedded_development(env: dict) -> bool:
+    """The embedded default (SQLite, filesystem broker) outside production mode."""
+    external = any(env.get(f"{s.upper()}_DATABASE_URL") for s in config.SERVICES)
+    return (env.get("SOCIALWORK_ENV", "development") != "production" and not external
+            and not env.get("SOCIALWORK_BROKER_URL"))
+
+
+def create_page_users(platform: Platform) -> None:
+    for service, user_id, name, role, scope in PAGE_USERS:
+        subprocess.run([sys.executable, "-m", "flask", "--app", f"services.{service}",
+                        "create-user", "--id", user_id, "--name", name, "--role", role,
+                        "--password", DEV_PASSWORD, *scope], env=platform.env, cwd=ROOT,
+                       check=True, stdout=subprocess.DEVNULL)
+
+
+def page_logins(platform: Platform) -> list[str]:
+    return ["", f"Pages (development users, password {DEV_PASSWORD}):"] + [
+        f"  {role:<14} {platform.url(service)}/ui/login   user {user_id}"
+        for service, user_id, _, role, _ in PAGE_USERS]
+
+
+def banner(platform: Platform, logins: bool = False) -> str:
     lines = ["", "社区社会工作服务平台已启动 / The platform is running:"]
     for service in platform.ports:
         url = platform.url(service)
@@ -174,6 +205,8 @@ def banner(platform: Platform) -> str:
               "Pages: <service URL>/ui/login; users: .venv/bin/flask --app services.<name> "
               "create-user (docs/OPERATIONS.md)",
               "Press Ctrl-C to stop. 按 Ctrl-C 停止。"]
+    if logins:
+        lines[-1:-1] = page_logins(platform)
     return "\n".join(lines)
 
 
@@ -202,6 +235,8 @@ def show_the_year(platform: Platform, args) -> None:
         print("首次启动：载入T社区情景 / First start: loading the T-community scenario "
               "through the APIs", flush=True)
         load(knobs_from(args), client=client, timeout=args.timeout)
+        if embedded_development(platform.env):
+            create_page_users(platform)
     else:
         print("已有数据，跳过载入 / Data present: not loading the scenario again "
               "(make clean for a fresh start)", flush=True)
@@ -225,7 +260,8 @@ def main(argv=None) -> None:
         platform.wait_ready()
         if not args.no_scenario:
             show_the_year(platform, args)
-        print(banner(platform), flush=True)
+        print(banner(platform, logins=not args.no_scenario
+                     and embedded_development(platform.env)), flush=True)
         print(f"Logs: {platform.log_dir}", flush=True)
         while True:
             platform.supervise_once()

@@ -9,11 +9,12 @@ import sys
 from collections import defaultdict
 from datetime import date, time
 
-from services.run import ROOT
+from services.run import DEV_PASSWORD, PAGE_USERS, ROOT
 from services.scenario import Knobs, build_plan
 from services.scenario.client import Client
 from services.scenario.truth import event_counts, figures
 from tests.helpers import running_platform, wait_until
+from tests.test_pages import login
 
 DATED = ("date", "opened_on", "closed_on", "set_on", "proposed_on", "decided_on", "on",
          "registered_on", "formed_on")
@@ -94,6 +95,9 @@ def test_make_run_loads_once_and_prints_the_scorecard(embedded, tmp_path):
                  "--role buyer_auditor --buyer street-office-1"):
         assert part in first, first
     held = int(first.split("evaluation holds ")[1].split()[0])
+    for service, user_id, *_ in PAGE_USERS:  # the scenario's people log in to the pages
+        assert f"user {user_id}" in first, first
+        assert login(embedded.app(service), user_id, DEV_PASSWORD)[1].status_code == 302
     second = _serve_once(env, tmp_path / "second.log")
     assert "Data present" in second and "First start" not in second, second
     assert f"consumed {held}/{held} events" in second and "总分 total" in second, second
