@@ -130,5 +130,10 @@ def test_each_role_does_its_job_in_the_browser(platform, browser):
     buyer.screenshot(path=str(SHOTS / "scorecard.png"), full_page=True)
     buyer.click("text=English")
     expect(buyer.locator("main")).to_contain_text("Outputs against targets")
+    buyer.locator("#indicators tbody a").first.click()  # an indicator's drill-down
+    expect(buyer.locator("main")).to_contain_text("records")
+    with buyer.expect_download() as download:
+        buyer.click("text=Export CSV")
+    assert "k1" in Path(download.value.path()).read_text(encoding="utf-8-sig")
     wrong_place = log_in(browser, platform, "casework", "buyer1")  # a buyer is not a worker
     expect(wrong_place.locator(".error")).to_contain_text("用户名或密码错误")
