@@ -95,7 +95,7 @@ def contract_versions(contract_id):
         ContractVersion.contract_id == contract.id).order_by(ContractVersion.version)).all()
 
 
-def _scope(contract: Contract, args: dict) -> measures.Scope:
+def scope_of(contract: Contract, args: dict) -> measures.Scope:
     """The period asked for (default: from the contract's start to today or its end)."""
     start = args.get("date_from", contract.period_start)
     end = args.get("date_to", min(date.today(), contract.period_end))
@@ -120,7 +120,7 @@ def contract_scorecard(args, contract_id):
     """The contract's scorecard for a period and optionally one grid, with outputs against
     targets and payment recommendations."""
     contract = _contract(contract_id)
-    return _card(contract, _scope(contract, args))
+    return _card(contract, scope_of(contract, args))
 
 
 @blp.get("/contracts/<contract_id>/scorecard/export")
@@ -128,7 +128,7 @@ def contract_scorecard(args, contract_id):
 @blp.doc(responses={"200": {"description": "the scorecard as a CSV or Excel file"}})
 def export_scorecard(args, contract_id):
     contract = _contract(contract_id)
-    scope = _scope(contract, args)
+    scope = scope_of(contract, args)
     header, rows = exports.scorecard_table(_card(contract, scope))
     return exports.download(args["format"], f"scorecard-{contract.id}-{scope.end}",
                             exports.heading(contract, scope), header, rows)
@@ -141,7 +141,7 @@ def contract_trends(args, contract_id):
     """Month by month: the participation ladder, dependency ratio and breadth; and cohort
     retention (residents by the month they first took part, active again later)."""
     contract = _contract(contract_id)
-    scope = _scope(contract, args)
+    scope = scope_of(contract, args)
     return {"contract_id": contract.id, "scope": _scope_out(scope),
             "months": measures.trend(scope), "cohorts": measures.cohort_retention(scope)}
 
@@ -153,7 +153,7 @@ def contract_evidence(args, contract_id):
     """The records behind a figure (an indicator's measure or an output), each with the ids
     of its events; page with limit and offset."""
     contract = _contract(contract_id)
-    scope = _scope(contract, args)
+    scope = scope_of(contract, args)
     rows = evidence.records(args["measure"], scope, contract)
     page = rows[args["offset"]:args["offset"] + args["limit"]]
     return {"contract_id": contract.id, "measure": args["measure"], "scope": _scope_out(scope),
@@ -165,7 +165,7 @@ def contract_evidence(args, contract_id):
 @blp.doc(responses={"200": {"description": "the drill-down as a CSV or Excel file"}})
 def export_evidence(args, contract_id):
     contract = _contract(contract_id)
-    scope = _scope(contract, args)
+    scope = scope_of(contract, args)
     header, rows = exports.records_table(evidence.records(args["measure"], scope, contract))
     meta = [*exports.heading(contract, scope), ("指标 / measure", args["measure"])]
     return exports.download(args["format"], f"evidence-{contract.id}-{args['measure']}-"
@@ -186,7 +186,7 @@ def contract_anomalies(args, contract_id):
     """Records an auditor should check: overlapping sign-ins, impossible worker hours,
     attendance beyond the registered, broken sources, late-entry bursts."""
     contract = _contract(contract_id)
-    scope = _scope(contract, args)
+    scope = scope_of(contract, args)
     return {"contract_id": contract.id, "scope": _scope_out(scope),
             **exports.jsonable(anomalies.flags(scope))}
 
@@ -205,7 +205,7 @@ def draw_verification(data, contract_id):
     """Draw a random sample of sessions or participating residents to verify (回访)."""
     claims = auth.require("buyer_auditor")
     contract = _contract(contract_id)
-    scope = _scope(contract, data)
+    scope = scope_of(contract, data)
     return verification.draw(contract, data["kind"], data["size"], scope.start, scope.end,
                              data.get("seed"), claims.sub)
 

@@ -105,7 +105,7 @@ def scorecard(contract_id):
     contract = api_view(api.get_contract)(contract_id)
     card = api_view(api.contract_scorecard)(args, contract_id)
     trends = api_view(api.contract_trends)(args, contract_id)
-    scope = api._scope(contract, args)
+    scope = api.scope_of(contract, args)
     return render_template(
         "evaluation/scorecard.html", contract=contract, card=card, errors=errors,
         filters=request.args, charts=_charts(card, scope, trends["months"]),
@@ -151,7 +151,7 @@ def anomalies(contract_id):
 
 def _samples_page(contract_id: str, errors=None, status=200):
     contract = api_view(api.get_contract)(contract_id)
-    share = verification.verified_share(contract, api._scope(contract, {}))
+    share = verification.verified_share(contract, api.scope_of(contract, {}))
     samples = api_view(api.list_verifications)(contract_id)
     return render_template("evaluation/verifications.html", contract=contract, share=share,
                            samples=samples, errors=errors or {}, form=request.form,
