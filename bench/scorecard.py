@@ -1,0 +1,89 @@
+"""Evaluation with many events in its projections: a generated event log put straight into
+evaluation's inbox (its event log), the projections rebuilt from it by evaluation's own
+rebuild, then a contract's scorecard read again and again."""
+import json
+import sys
+import time
+
+import sqlalchemy as sa
+
+from services.run import ROOT
+from tests.conftest import bearer
+
+from .stats import percentile, timed_child
+
+ROWS_PER_INSERT = 5000
+CONTRACT = "k-bench"
+BUYER = "b-bench"
+PERIOD = {"date_from": "2026-01-01", "date_to": "2026-12-31"}
+
+
+def scorecard_path() -> str:
+    return f"/contracts/{CONTRACT}/scorecard?date_from={PERIOD['date_from']}" \
+           f"&date_to={PERIOD['date_to']}"
+
+
+def award_contract(evaluation_app, token: str, communities: list[str]) -> None:
+    response = evaluation_app.test_client().post("/contracts", headers=bearer(token), json={
+        "id": CONTRACT, "agency_id": "a-bench", "community_ids": communities,
+        "period_start": PERIOD["date_from"], "period_end": PERIOD["date_to"],
+        "budget": "3000000"})
+    assert response.status_code == 201, response.text
+
+
+def add_to_log(evaluation_app, events) -> int:
+    """Events straight into evaluation's inbox, as if consumed (projections untouched)."""
+    store = evaluation_app.extensions["socialwork"].store
+    added, rows = 0, []
+    with evaluation_app.app_context():
+        for event in events:
+            rows.append({"event_id": event.id, "source": event.source, "seq": event.sequence,
+                         "type": event.short_type, "body": event.to_json(), "via": "bench"})
+            if len(rows) == ROWS_PER_INSERT:
+                added += _insert(store, rows)
+        added += _insert(store, rows)
+    return added
+
+
+def _insert(store, rows: list) -> int:
+    if rows:
+        store.session.execute(sa.insert(store.Inbox), rows)
+        store.session.commit()
+    n = len(rows)
+    rows.clear()
+    return n
+
+
+def rebuild(env: dict) -> dict:
+    """evaluation's rebuild-projections in its own process: events/s and peak memory."""
+    _, peak_mb, output = timed_child([sys.executable, "-m", "bench.scorecard"], env, ROOT)
+    result = json.loads(output.strip().splitlines()[-1])
+    return {**result, "rate": result["events"] / result["seconds"], "peak_mb": peak_mb}
+
+
+def latencies(evaluation_app, token: str, n: int) -> dict:
+    """The scorecard read n times in process (after one warm-up read): p50, p99 in ms."""
+    client, headers = evaluation_app.test_client(), bearer(token)
+    assert client.get(scorecard_path(), headers=headers).status_code == 200
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = client.get(scorecard_path(), headers=headers)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.text
+    return {"p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99)}
+
+
+def _rebuild_main() -> None:
+    """What `rebuild` runs: the command's own function, timed inside the process."""
+    from services.evaluation import create_app
+    from services.evaluation.cli import rebuild as rebuild_projections
+    app = create_app()
+    with app.app_context():
+        started = time.perf_counter()
+        events = rebuild_projections()
+        print(json.dumps({"events": events, "seconds": time.perf_counter() - started}))
+
+
+if __name__ == "__main__":
+    _rebuild_main()
