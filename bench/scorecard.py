@@ -1,9 +1,11 @@
 """Evaluation with many events in its projections: a generated event log put straight into
-evaluation's inbox (its event log), the projections rebuilt from it by evaluation's own
-rebuild, then a contract's scorecard read again and again."""
+evaluation's inbox (its event log), projected by evaluation's own handlers, then a contract's
+scorecard read again and again; and evaluation's rebuild timed on the same log."""
 import json
+import os
 import sys
 import time
+from unittest import mock
 
 import sqlalchemy as sa
 
@@ -52,6 +54,56 @@ def _insert(store, rows: list) -> int:
     n = len(rows)
     rows.clear()
     return n
+
+
+class BulkProjector:
+    """evaluation's own handlers run over the events against a scratch SQLite database with
+    evaluation's schema (no network round trip per row), the projections then copied into
+    the measured database in bulk: a million events in minutes, not hours. The projections
+    come out as evaluation's worker would have made them, in the same order."""
+
+    def __init__(self, folder):
+        from flask_migrate import upgrade
+
+        from services.evaluation import create_app
+        self.url = f"sqlite:///{folder / 'scratch-evaluation.db'}"
+        with mock.patch.dict(os.environ, {"EVALUATION_DATABASE_URL": self.url,
+                                          "SOCIALWORK_DATA_DIR": str(folder)}):
+            self.app = create_app()
+        with self.app.app_context():
+            upgrade()
+
+    def project(self, events) -> None:
+        from services.evaluation.handlers import HANDLERS
+        from services.evaluation.models import db
+        with self.app.app_context():
+            for i, event in enumerate(events, start=1):
+                HANDLERS[event.short_type](event)
+                if i % ROWS_PER_INSERT == 0:
+                    db.session.commit()
+            db.session.commit()
+
+    def copy_to(self, target_url: str) -> None:
+        """Replace the target's projections (and tally) with the scratch database's."""
+        from services.evaluation.models import EventTally
+        from services.evaluation.projections import PROJECTION_TABLES
+        source, target = sa.create_engine(self.url), sa.create_engine(target_url)
+        tables = [model.__table__ for model in (EventTally, *PROJECTION_TABLES)]
+        with source.connect() as read, target.begin() as write:
+            for table in tables:
+                write.execute(table.delete())
+                rows = read.execution_options(yield_per=ROWS_PER_INSERT).execute(
+                    table.select())
+                for chunk in rows.mappings().partitions():
+                    write.execute(table.insert(), [dict(row) for row in chunk])
+            if write.dialect.name == "postgresql":  # new acts continue after the copied ids
+                write.execute(sa.text("SELECT setval(pg_get_serial_sequence('act', 'id'), "
+                                      "COALESCE(max(id), 1)) FROM act"))
+        with target.connect() as conn:  # the statistics autovacuum would gather in time
+            conn.execute(sa.text("ANALYZE"))
+            conn.commit()
+        source.dispose()
+        target.dispose()
 
 
 def rebuild(env: dict) -> dict:

@@ -207,3 +207,22 @@ def test_projections_rebuild_from_the_event_log_to_the_same_figures(platform):
     assert output.startswith("rebuilt from")
     with evaluation.app_context():
         assert db.session.execute(query).all() == before
+
+
+def test_a_batch_is_applied_in_one_transaction_or_not_at_all(backend):
+    from shared.inbox import Inbox
+    from tests.streams import apply_events
+    app = backend.app("evaluation")
+    rt = app.extensions["socialwork"]
+    first, second, third = (forge("need.reported", need_data(f"batch-{i}", "c-batch"),
+                                  FORGED_BASE + 40 + i) for i in (1, 2, 3))
+
+    def deliveries(*events):
+        return [(event, event.to_json(), "test") for event in events]
+    with app.app_context():
+        inbox = Inbox(rt.store, rt.spec.handlers)
+        assert inbox.apply_batch(deliveries(first, second))
+        assert not inbox.apply_batch(deliveries(third, first))  # a duplicate spoils it all
+    assert tally(app, "c-batch") == 2
+    assert apply_events(app, third, first) == ["applied", "duplicate"]
+    assert tally(app, "c-batch") == 3

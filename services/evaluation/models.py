@@ -71,7 +71,8 @@ class Act(db.Model):
     on = sa.Column(sa.Date, nullable=False, index=True)
     kind = sa.Column(sa.String(24), nullable=False)
     rung = sa.Column(sa.Integer, nullable=False)
-    __table_args__ = (sa.UniqueConstraint("event_id", "resident_ref", "kind"),)
+    __table_args__ = (sa.UniqueConstraint("event_id", "resident_ref", "kind"),
+                      sa.Index("ix_act_community_on", "community_id", "on"))
 
 
 class Initiative(db.Model):
@@ -89,6 +90,8 @@ class Initiative(db.Model):
     hours = sa.Column(sa.Float, nullable=False, default=0)
     workers = sa.Column(sa.Integer, nullable=False, default=0)
     helpers = sa.Column(sa.Integer, nullable=False, default=0)
+    # every measure selects a scope: some communities over a range of days
+    __table_args__ = (sa.Index("ix_initiative_community_on", "community_id", "on"),)
 
 
 class TopicNeed(db.Model):
@@ -105,6 +108,8 @@ class NeedFact(db.Model):
     community_id = sa.Column(sa.String(64), nullable=False, index=True)
     channel = sa.Column(sa.String(16), nullable=False)
     reported_on = sa.Column(sa.Date, nullable=False, index=True)
+    __table_args__ = (sa.Index("ix_need_fact_community_reported", "community_id",
+                               "reported_on"),)
 
 
 class CaseFact(db.Model):
