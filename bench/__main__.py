@@ -9,6 +9,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -199,6 +200,8 @@ class Bench:
                     self.log(f"scorecard at {size} events, run {run + 1}")
                     with b.environ():
                         result = scorecard.latencies(app, buyer, a.reads)
+                    self.figures.add(f"scorecard_{size}.computed_ms", result["computed_ms"],
+                                     "ms")
                     self.figures.add(f"scorecard_{size}.p50_ms", result["p50_ms"], "ms")
                     self.figures.add(f"scorecard_{size}.p99_ms", result["p99_ms"], "ms")
                 if size == sizes[0]:
@@ -257,6 +260,7 @@ class Bench:
         if "scorecard" in parts:
             self.scorecards()
         self.memory["bench runner"] = own_peak_rss_mb()
+        shutil.rmtree(self.tmp, ignore_errors=True)
         facts["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         ratios = self.ratios()
         return {"machine": facts, "parameters": {k: str(v) for k, v in vars(a).items()},

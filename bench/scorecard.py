@@ -114,16 +114,22 @@ def rebuild(env: dict) -> dict:
 
 
 def latencies(evaluation_app, token: str, n: int) -> dict:
-    """The scorecard read n times in process (after one warm-up read): p50, p99 in ms."""
+    """The scorecard read in process: the first read computes it (as after any new event),
+    the n reads after it find it cached (nothing changed): ms."""
+    from services.evaluation import scorecard as cards
     client, headers = evaluation_app.test_client(), bearer(token)
+    cards._CARDS.clear()
+    started = time.perf_counter()
     assert client.get(scorecard_path(), headers=headers).status_code == 200
+    computed = (time.perf_counter() - started) * 1000
     times = []
     for _ in range(n):
         started = time.perf_counter()
         response = client.get(scorecard_path(), headers=headers)
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.text
-    return {"p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99)}
+    return {"computed_ms": computed, "p50_ms": percentile(times, 50),
+            "p99_ms": percentile(times, 99)}
 
 
 def _rebuild_main() -> None:

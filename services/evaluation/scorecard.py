@@ -5,10 +5,16 @@ recommendation per milestone following the contract's rule.
 An indicator without data in the scope (no cases closed, say) is shown as such and left out
 of the weighted sums, whose weights are then renormalised: no figure is invented. Monitored
 indicators (weight 0) are scored and shown, never summed."""
+import threading
+from collections import OrderedDict
+from copy import deepcopy
 from decimal import Decimal
+
+import sqlalchemy as sa
 
 from . import measures
 from .framework import MEASURES
+from .models import Act, EventTally, db
 
 BANDS = ((90, 5), (75, 4), (60, 3), (40, 2))
 
@@ -131,7 +137,29 @@ def payments(milestones: list[dict], budget: Decimal, total: float | None) -> li
 
 def contract_card(contract, scope: measures.Scope) -> dict:
     """A contract's card for a scope, with its outputs and payment recommendations."""
-    card = compute(contract.framework, scope, contract)
-    card["outputs"] = measures.outputs(scope)
-    card["payments"] = payments(contract.milestones, contract.budget, card["total"])
-    return card
+    key = (contract.id, contract.version, scope, _projections_state())
+    with _CARDS_LOCK:
+        card = _CARDS.get(key)
+    if card is None:
+        card = compute(contract.framework, scope, contract)
+        card["outputs"] = measures.outputs(scope)
+        card["payments"] = payments(contract.milestones, contract.budget, card["total"])
+        with _CARDS_LOCK:
+            _CARDS[key] = card
+            while len(_CARDS) > CACHED_CARDS:
+                _CARDS.popitem(last=False)
+    return deepcopy(card)
+
+
+# Cards computed by this process. A card takes seconds with many events in the projections
+# and reading it again must not; the key holds the projections' state (events applied,
+# newest act), so any event applied since makes a new card: never a stale one.
+CACHED_CARDS = 64
+_CARDS: OrderedDict = OrderedDict()
+_CARDS_LOCK = threading.Lock()
+
+
+def _projections_state() -> tuple:
+    return tuple(db.session.execute(sa.select(
+        sa.select(sa.func.coalesce(sa.func.sum(EventTally.count), 0)).scalar_subquery(),
+        sa.select(sa.func.max(Act.id)).scalar_subquery())).one())
