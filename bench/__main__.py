@@ -206,6 +206,7 @@ class Bench:
                     self.figures.add(f"scorecard_{size}.p99_ms", result["p99_ms"], "ms")
                 if size == sizes[0]:
                     self.scorecard_over_http(b, buyer, size)
+                self.save()
 
     def scorecard_over_http(self, b, buyer: str, size: int) -> None:
         env = pipeline.RunningPlatform(b, ("evaluation",), self.tmp / "logs-scorecard")
@@ -248,24 +249,36 @@ class Bench:
     def run(self) -> dict:
         a = self.args
         parts = set(a.only.split(","))
-        facts = {**machine(), "backend": self.kind,
-                 "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        self.facts = {**machine(), "backend": self.kind,
+                      "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if self.kind == "real":
             from tests.conftest import PG_ADMIN
-            facts.update(server_versions(PG_ADMIN))
-        if parts & {"broker", "relay"}:
-            self.broker_and_relay(parts)
-        if "platform" in parts:
-            self.platform()
-        if "scorecard" in parts:
-            self.scorecards()
+            self.facts.update(server_versions(PG_ADMIN))
+        try:
+            if parts & {"broker", "relay"}:
+                self.broker_and_relay(parts)
+                self.save()
+            if "platform" in parts:
+                self.platform()
+                self.save()
+            if "scorecard" in parts:
+                self.scorecards()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
         self.memory["bench runner"] = own_peak_rss_mb()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        facts["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        return self.save()
+
+    def save(self) -> dict:
+        """The results so far, written out: a long run interrupted keeps what it measured."""
+        self.facts["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         ratios = self.ratios()
-        return {"machine": facts, "parameters": {k: str(v) for k, v in vars(a).items()},
-                "notes": self.notes, "figures": self.figures.figures, "ratios": ratios,
-                "targets": self.targets(ratios), "peak_memory_mb": self.memory}
+        results = {"machine": self.facts,
+                   "parameters": {k: str(v) for k, v in vars(self.args).items()},
+                   "notes": self.notes, "figures": self.figures.figures, "ratios": ratios,
+                   "targets": self.targets(ratios), "peak_memory_mb": self.memory}
+        self.args.out.parent.mkdir(parents=True, exist_ok=True)
+        self.args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        return results
 
 
 def pipeline_cfg(backend):
@@ -309,8 +322,6 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupted)
     results = Bench(args).run()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(table(results))
     print(f"\nwritten to {args.out}")
 
