@@ -17,18 +17,17 @@ from .stats import percentile, timed_child
 ROWS_PER_INSERT = 5000
 CONTRACT = "k-bench"
 BUYER = "b-bench"
-PERIOD = {"date_from": "2026-01-01", "date_to": "2026-12-31"}
+PERIOD = {"from": "2026-01-01", "to": "2026-12-31"}  # the generated year, whole
 
 
 def scorecard_path() -> str:
-    return f"/contracts/{CONTRACT}/scorecard?date_from={PERIOD['date_from']}" \
-           f"&date_to={PERIOD['date_to']}"
+    return f"/contracts/{CONTRACT}/scorecard?from={PERIOD['from']}&to={PERIOD['to']}"
 
 
 def award_contract(evaluation_app, token: str, communities: list[str]) -> None:
     response = evaluation_app.test_client().post("/contracts", headers=bearer(token), json={
         "id": CONTRACT, "agency_id": "a-bench", "community_ids": communities,
-        "period_start": PERIOD["date_from"], "period_end": PERIOD["date_to"],
+        "period_start": PERIOD["from"], "period_end": PERIOD["to"],
         "budget": "3000000"})
     assert response.status_code == 201, response.text
 
