@@ -4,6 +4,8 @@ Deliveries come from the service's queue, its retry queue (held until their back
 and backfill; all of them go through `dispatch`, which applies through the inbox and decides
 what happens to a message that fails: retry with back-off, or park with the reason.
 Messages are acked only after their outcome is durable (applied, or re-published and confirmed).
+The main queue's messages that have already arrived are applied together in one transaction
+(one commit, not one per event: the commit is what bounds a worker's rate).
 """
 import hashlib
 import heapq
@@ -50,6 +52,7 @@ class Worker:
         self.stats = Counter()
         self.control: bus.Publisher | None = None
         self._held: list = []
+        self._batch: list = []  # main-queue messages taken, not yet applied
         self._tiebreak = itertools.count()
         self._gap_upto: dict[str, int] = {}
         self._last_seq: dict[str, int] = {}
@@ -79,12 +82,29 @@ class Worker:
                 return "parked"
             self._retry(body, attempt + 1, str(exc), event)
             return "retried"
+        self._count(event, outcome, via)
+        return outcome
+
+    def dispatch_batch(self, deliveries: list[tuple[bytes | str, str]]) -> None:
+        """(body, via) from the main queue, applied in one transaction when all of them
+        apply cleanly; otherwise each goes its own way through `dispatch`."""
+        try:
+            events = [(parse(body, self.handlers), _text(body), via) for body, via in deliveries]
+        except Poison:
+            events = None
+        if events is None or not self.inbox.apply_batch(events):
+            for body, via in deliveries:
+                self.dispatch(body, via)
+            return
+        for event, _, via in events:
+            self._count(event, APPLIED, via)
+
+    def _count(self, event, outcome: str, via: str) -> None:
         self.stats[outcome] += 1
         metrics.CONSUMED.labels(self.service, outcome, via).inc()
         if outcome == APPLIED:
             metrics.LAG.labels(self.service).set(_age_seconds(event.time))
             self._watch_sequence(event)
-        return outcome
 
     def _watch_sequence(self, event) -> None:
         """A source whose every event we consume must show no hole before this one."""
@@ -135,9 +155,25 @@ class Worker:
     # -- the consuming loop ------------------------------------------------------------------
 
     def _on_main(self, message) -> None:
-        via = "replay" if (message.headers or {}).get("x-replayed") else "broker"
-        self.dispatch(message.body, via, 1)
-        message.ack()
+        self._batch.append(message)
+
+    def _take_arrived(self, conn) -> None:
+        """After the first message, take what has already arrived too, up to the prefetch
+        (nothing more comes before these are acked), so they commit together."""
+        while 0 < len(self._batch) < self.cfg.prefetch:
+            try:
+                conn.drain_events(timeout=0.001)
+            except socket.timeout:
+                return
+
+    def _apply_batch(self) -> None:
+        """Apply the main queue's messages taken so far, then ack them: acked only once
+        their outcome is durable."""
+        batch, self._batch = self._batch, []
+        self.dispatch_batch([(m.body, "replay" if (m.headers or {}).get("x-replayed")
+                              else "broker") for m in batch])
+        for message in batch:
+            message.ack()
 
     def _on_retry(self, message) -> None:
         due = float(message.headers.get("x-retry-at", 0))
@@ -199,6 +235,7 @@ class Worker:
                 log.warning("worker interrupted: %s", exc)
             self.heartbeat.beat(connected=False)
             self._held.clear()  # unacked: the broker hands them out again
+            self._batch.clear()
             if not self._stop:
                 time.sleep(self.cfg.reconnect_delay)
 
@@ -216,5 +253,8 @@ class Worker:
                 self._sync_if_due(conn)
                 try:
                     conn.drain_events(timeout=max(0.05, min(wait, 1.0)))
+                    self._take_arrived(conn)
                 except socket.timeout:
                     conn.heartbeat_check()
+                if self._batch:
+                    self._apply_batch()

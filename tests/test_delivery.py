@@ -237,3 +237,22 @@ def test_embedded_broker_hands_out_every_message_once(tmp_path):
             got.append(message.payload["n"])
     assert len(got) == len(set(got)) == 12 and set(got) <= set(range(13))
     assert {10, 11, 12} <= set(got)
+
+
+def test_a_batch_is_applied_in_one_transaction_or_not_at_all(backend):
+    from shared.inbox import Inbox
+    from tests.streams import apply_events
+    app = backend.app("evaluation")
+    rt = app.extensions["socialwork"]
+    first, second, third = (forge("need.reported", need_data(f"batch-{i}", "c-batch"),
+                                  FORGED_BASE + 40 + i) for i in (1, 2, 3))
+
+    def deliveries(*events):
+        return [(event, event.to_json(), "test") for event in events]
+    with app.app_context():
+        inbox = Inbox(rt.store, rt.spec.handlers)
+        assert inbox.apply_batch(deliveries(first, second))
+        assert not inbox.apply_batch(deliveries(third, first))  # a duplicate spoils it all
+    assert tally(app, "c-batch") == 2
+    assert apply_events(app, third, first) == ["applied", "duplicate"]
+    assert tally(app, "c-batch") == 3

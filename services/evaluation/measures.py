@@ -191,13 +191,12 @@ def capacity_to_leadership(scope: Scope) -> dict:
         Act.resident_ref, sa.func.min(Act.on)).where(
         *within(scope, Act.community_id, Act.on), Act.kind == "trained").group_by(
         Act.resident_ref))).all())
-    days = []
-    for ref, first in trained.items():
-        later = db.session.scalar(sa.select(sa.func.min(Act.on)).where(
-            Act.resident_ref == ref, Act.kind.in_(LEADERSHIP_ACTS), Act.on >= first,
-            Act.on <= first + LEADERSHIP_WINDOW))
-        if later is not None:
-            days.append((later - first).days)
+    first_lead: dict[str, date] = {}
+    for ref, on in _acts_of(trained, trained.values(), LEADERSHIP_WINDOW,
+                            Act.kind.in_(LEADERSHIP_ACTS)):
+        if trained[ref] <= on <= trained[ref] + LEADERSHIP_WINDOW:
+            first_lead[ref] = min(on, first_lead.get(ref, on))
+    days = [(on - trained[ref]).days for ref, on in first_lead.items()]
     return {"converted": ratio(len(days), len(trained)),
             "median_days": median(days) if days else None}
 
@@ -240,11 +239,24 @@ def service_to_participation(scope: Scope) -> dict:
     closed = db.session.execute(of_grid(scope, sa.select(
         CaseFact.resident_ref, CaseFact.closed_on).where(
         *within(scope, CaseFact.community_id, CaseFact.closed_on)), CaseFact.resident_ref)).all()
-    converted = sum(1 for ref, day in closed if db.session.scalar(
-        sa.select(sa.func.count()).select_from(Act).where(
-            Act.resident_ref == ref, Act.rung >= 2, Act.on > day,
-            Act.on <= day + ACTIVE_WINDOW)))
+    acted: dict[str, list[date]] = {}
+    for ref, on in _acts_of({ref for ref, _ in closed}, [day for _, day in closed],
+                            ACTIVE_WINDOW, Act.rung >= 2):
+        acted.setdefault(ref, []).append(on)
+    converted = sum(1 for ref, day in closed
+                    if any(day < on <= day + ACTIVE_WINDOW for on in acted.get(ref, ())))
     return ratio(converted, len(closed))
+
+
+def _acts_of(refs, days, window: timedelta, *where) -> list:
+    """(resident, day) of these residents' acts from the earliest day to the window after
+    the latest: one query, where one per resident made the card's time grow with the data."""
+    if not refs:
+        return []
+    days = list(days)
+    return db.session.execute(sa.select(Act.resident_ref, Act.on).where(
+        Act.resident_ref.in_(list(refs)), Act.on >= min(days), Act.on <= max(days) + window,
+        *where)).all()
 
 
 def decision_mode(scope: Scope) -> dict:

@@ -75,7 +75,8 @@ class Act(db.Model):
     rung = sa.Column(sa.Integer, nullable=False)
     starts = sa.Column(sa.Time)  # the session's or meeting's hours, to see overlapping sign-ins
     ends = sa.Column(sa.Time)
-    __table_args__ = (sa.UniqueConstraint("event_id", "resident_ref", "kind"),)
+    __table_args__ = (sa.UniqueConstraint("event_id", "resident_ref", "kind"),
+                      sa.Index("ix_act_community_on", "community_id", "on"))
 
 
 class Initiative(db.Model):
@@ -97,6 +98,8 @@ class Initiative(db.Model):
     ends = sa.Column(sa.Time)
     worker_ids = sa.Column(sa.JSON)
     attendees = sa.Column(sa.Integer, nullable=False, default=0)
+    # every measure selects a scope: some communities over a range of days
+    __table_args__ = (sa.Index("ix_initiative_community_on", "community_id", "on"),)
 
 
 class RecordEvent(db.Model):
@@ -126,6 +129,8 @@ class NeedFact(db.Model):
     community_id = sa.Column(sa.String(64), nullable=False, index=True)
     channel = sa.Column(sa.String(16), nullable=False)
     reported_on = sa.Column(sa.Date, nullable=False, index=True)
+    __table_args__ = (sa.Index("ix_need_fact_community_reported", "community_id",
+                               "reported_on"),)
 
 
 class CaseFact(db.Model):

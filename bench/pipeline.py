@@ -1,0 +1,186 @@
+"""The platform's own event path: the relay alone (in process), and the running platform
+(intake's API under gunicorn, its relay, evaluation's worker and API as separate processes)
+carrying needs into evaluation's projection."""
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from kombu import Queue, binding
+
+from services.run import ROOT, Platform
+from shared import bus, outbox
+from shared.relay import Relay
+from tests.conftest import bearer, free_port
+from tests.helpers import count, seed_community, wait_until
+from tests.streams import need_data
+
+from .broker import QUORUM, ROUTING_KEY
+from .stats import children, peak_rss_mb, percentile
+
+NEEDS_PER_COMMIT = 1000
+
+
+def fill_outbox(intake_app, community_id: str, n: int) -> None:
+    """n need.reported events appended to intake's outbox, as intake's own code appends them,
+    many per transaction (how they get there is not what is measured)."""
+    from services.intake.models import db, events
+    with intake_app.app_context():
+        for start in range(0, n, NEEDS_PER_COMMIT):
+            for _ in range(start, min(n, start + NEEDS_PER_COMMIT)):
+                need_id = str(uuid.uuid4())
+                outbox.append(events, "need.reported", f"need/{need_id}",
+                              need_data(need_id, community_id))
+            db.session.commit()
+
+
+def relay_rate(intake_app, cfg, n: int) -> float:
+    """Outbox rows published with confirms and marked published, per second."""
+    fill_outbox(intake_app, f"relay-{uuid.uuid4().hex[:6]}", n)
+    queue = Queue(f"bench.relay.{uuid.uuid4().hex[:8]}", durable=True, queue_arguments=QUORUM,
+                  bindings=[binding(bus.EXCHANGE, routing_key=ROUTING_KEY)])
+    store = intake_app.extensions["socialwork"].store
+    with intake_app.app_context(), bus.connect(cfg) as conn:
+        bus.declare(conn, queue)
+        relay, publisher = Relay(store, cfg, "intake"), bus.Publisher(conn, cfg.confirm_timeout)
+        started = time.perf_counter()
+        while relay.publish_pending(publisher):
+            pass
+        elapsed = time.perf_counter() - started
+        publisher.close()
+        queue(conn.default_channel).delete()
+    return relay.published / elapsed
+
+
+class RunningPlatform:
+    """Some of the platform's processes on a backend, started and stopped by name."""
+
+    def __init__(self, backend, services, log_dir):
+        backend.ensure(*services)
+        ports = {s: backend.ports[s] for s in services}
+        self.platform = Platform(env={**os.environ, **backend.env},
+                                 ports=ports, log_dir=log_dir,
+                                 probe_ports={f"{s}-{k}": free_port() for s in services
+                                              for k in ("worker", "relay")})
+        self.platform.migrate_databases()
+        self.memory: dict[str, float] = {}
+
+    def start(self, *names: str) -> None:
+        for name in names:
+            self.platform.start(name)
+
+    def ready(self) -> None:
+        self.platform.wait_ready(timeout=120)
+
+    def url(self, service: str) -> str:
+        return self.platform.url(service)
+
+    def record_memory(self) -> None:
+        """Peak resident memory of every running process (gunicorn: master and workers)."""
+        for name, proc in self.platform.procs.items():
+            if proc.popen and proc.popen.poll() is None:
+                self.memory[name] = peak_rss_mb(proc.popen.pid)
+                workers = [peak_rss_mb(pid) for pid in children(proc.popen.pid)]
+                if workers:
+                    self.memory[name + " (each worker, max)"] = max(w or 0 for w in workers)
+
+    def stop(self, name: str) -> None:
+        self.record_memory()
+        self.platform.stop(name)
+
+    def stop_all(self) -> None:
+        self.record_memory()
+        self.platform.stop_all()
+
+
+def run_load(spec: dict) -> dict:
+    """The load generator as its own process (see bench/load.py)."""
+    out = subprocess.run([sys.executable, "-m", "bench.load", json.dumps(spec)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def need_request(intake_url: str, token: str, community_id: str) -> dict:
+    return {"url": intake_url + "/needs", "method": "POST", "headers": bearer(token),
+            "body": {"community_id": community_id, "category": "elderly_care",
+                     "urgency": "routine", "channel": "walk_in",
+                     "description": "独居老人需要助餐服务 {i}"}}
+
+
+class Arrivals:
+    """What reached evaluation's projection for a community: the proof of exactly-once
+    effect (tally, projected needs, inbox rows, intake's own needs all equal) and when."""
+
+    def __init__(self, intake_app, evaluation_app):
+        self.intake_app, self.evaluation_app = intake_app, evaluation_app
+
+    def tally(self, community_id: str) -> int:
+        from tests.streams import tally
+        return tally(self.evaluation_app, community_id)
+
+    def wait(self, community_id: str, n: int, timeout: float) -> None:
+        wait_until(lambda: self.tally(community_id) >= n, timeout,
+                   f"{n} needs of {community_id} in evaluation", interval=0.1)
+
+    def check_exactly_once(self, community_id: str, n: int, recorded_at_intake: bool) -> dict:
+        from services.evaluation.models import NeedFact
+        from services.intake.models import Need
+        counts = {"tally": self.tally(community_id),
+                  "projected": count(self.evaluation_app, NeedFact,
+                                     NeedFact.community_id == community_id),
+                  "inbox": len(self.received(community_id))}
+        if recorded_at_intake:
+            counts["intake"] = count(self.intake_app, Need, Need.community_id == community_id)
+        if set(counts.values()) != {n}:
+            raise AssertionError(f"effect not exactly once for {n} events: {counts}")
+        return counts
+
+    def received(self, community_id: str) -> list[tuple[float, float]]:
+        """(event time, applied at) in epoch seconds, per event of the community."""
+        store = self.evaluation_app.extensions["socialwork"].store
+        with self.evaluation_app.app_context():
+            rows = store.session.execute(
+                sa.select(store.Inbox.body, store.Inbox.received_at).where(
+                    store.Inbox.type == "need.reported",
+                    store.Inbox.body.contains(f'"community_id":"{community_id}"'))).all()
+            store.session.rollback()
+        return [(datetime.fromisoformat(json.loads(body)["time"]).timestamp(),
+                 received_at.timestamp()) for body, received_at in rows]
+
+
+def delivery(env, arrivals: Arrivals, n: int) -> dict:
+    """An outbox backlog carried by the relay and the worker into the projection."""
+    community_id = f"dlv-{uuid.uuid4().hex[:6]}"
+    env.stop("intake-relay")
+    fill_outbox(arrivals.intake_app, community_id, n)
+    env.start("intake-relay")
+    arrivals.wait(community_id, n, timeout=60 + n / 20)
+    counts = arrivals.check_exactly_once(community_id, n, recorded_at_intake=False)
+    applied = sorted(at for _, at in arrivals.received(community_id))
+    return {"rate": (n - 1) / (applied[-1] - applied[0]), "counts": counts}
+
+
+def end_to_end(env, arrivals: Arrivals, token_for, n: int, concurrency: int) -> dict:
+    """n needs recorded through intake's API by `concurrency` clients as fast as they go,
+    until all are in evaluation's projection."""
+    community_id = f"e2e-{uuid.uuid4().hex[:6]}"
+    seed_community(arrivals.intake_app, community_id)
+    spec = {**need_request(env.url("intake"), token_for(community_id), community_id),
+            "count": n, "concurrency": concurrency}
+    load = run_load(spec)
+    arrivals.wait(community_id, n - load["errors"], timeout=60 + n / 20)
+    counts = arrivals.check_exactly_once(community_id, n, recorded_at_intake=True)
+    received = arrivals.received(community_id)
+    latencies = [(at - sent) * 1000 for sent, at in received]
+    last = max(at for _, at in received)
+    return {"rate": n / (last - load["first_sent"]), "p50_ms": percentile(latencies, 50),
+            "p99_ms": percentile(latencies, 99), "http": load, "counts": counts}
+
+
+def fixed_rate(url: str, request: dict, rate: float, seconds: float) -> dict:
+    return run_load({**request, "url": url, "rate": rate, "seconds": seconds,
+                     "concurrency": max(8, int(rate // 10))})

@@ -1,0 +1,51 @@
+"""The benchmark runs end to end on a tiny size and writes well-formed results (its figures
+are measurements, not assertions: see docs/BENCHMARKS.md)."""
+import json
+
+import pytest
+
+from bench.__main__ import TARGETS, main
+from tests.conftest import require_servers
+
+TINY = ["--repeats", "2", "--messages", "200", "--needs", "20", "--rates", "10",
+        "--scorecard-rates", "5", "--seconds", "1", "--sizes", "500,1000", "--reads", "2"]
+
+
+def run(tmp_path, *args) -> dict:
+    out = tmp_path / "results.json"
+    main([*TINY, "--out", str(out), *args])
+    return json.loads(out.read_text())
+
+
+def assert_figures(results: dict, names) -> None:
+    for name in names:
+        figure = results["figures"][name]
+        assert len(figure["runs"]) == 2 and figure["median"] >= 0, name
+        assert figure["median"] == pytest.approx(sum(figure["runs"]) / 2, abs=0.01)
+
+
+def test_the_whole_benchmark_on_the_servers(tmp_path):
+    require_servers()
+    results = run(tmp_path)
+    assert results["machine"]["backend"] == "real" and results["machine"]["cpus"] >= 1
+    assert_figures(results, [
+        "raw_publish", "raw_publish_confirmed", "raw_consume_ack", "relay", "delivery", "e2e",
+        "e2e.p50_ms", "e2e.p99_ms", "http.record_need_10.p99_ms",
+        "http.record_need_10.errors", "http.scorecard_5.p99_ms", "scorecard_500.p99_ms",
+        "scorecard_1000.p50_ms"])
+    assert results["figures"]["rebuild_1000"]["median"] > 0
+    # every end-to-end run proved each need's effect exactly once
+    for detail in results["figures"]["e2e.p99_ms"]["detail"]:
+        assert set(detail["counts"].values()) == {20}
+        assert detail["http"]["errors"] == 0
+    assert set(results["ratios"]) == {"relay/raw_publish", "relay/raw_publish_confirmed",
+                                      "delivery/raw_consume", "e2e/raw_consume"}
+    assert {"relay >= 0.5 x raw publish without confirms",
+            "end to end >= 0.5 x raw consume-and-ack"} <= set(results["targets"]) <= set(TARGETS)
+    assert any(k.endswith("evaluation-worker") for k in results["peak_memory_mb"])
+
+
+def test_the_broker_and_relay_on_the_embedded_default(tmp_path):
+    results = run(tmp_path, "--embedded", "--only", "broker,relay")
+    assert results["machine"]["backend"] == "embedded"
+    assert_figures(results, ["raw_publish", "raw_consume_ack", "relay"])
