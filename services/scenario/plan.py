@@ -103,10 +103,11 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
               for j, a in enumerate(agencies)}
     served = {a: cs for a, cs in served.items() if cs}
     sizes = _split(knobs.residents, len(communities))
-    setup, roster_calls, homes, needs, work, checks = [], [], [], [], [], []
-    roster = Roster()
+    setup, roster_calls, homes, needs, work = [], [], [], [], []
+    roster, years_of = Roster(), {}
     for agency, cs in served.items():
         years = [Year(plan, agency, c, sizes[communities.index(c)], roster, rng) for c in cs]
+        years_of[agency] = years
         setup.append(_contract(plan, agency, cs, years))
         setup.append([Call(("agency_admin", agency), "casework", "/workers",
                            {"id": w, "name": name})
@@ -118,7 +119,9 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
             year.live()
             needs.extend(year.need_chains)
             work.extend(year.work_chains)
-        checks.extend(verifications(plan, f"k-{agency}", years, rng))
+    # drawn last, so the rest of the plan stays as it was for the seed
+    checks = [chain for agency, years in years_of.items()
+              for chain in verifications(plan, f"k-{agency}", years, rng)]
     # one sheet at a time: an import holds intake's write lock while it runs (SQLite), so
     # sheets in parallel would only wait for each other
     sheets = [call for calls in roster_calls for call in calls]
