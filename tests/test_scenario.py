@@ -56,15 +56,21 @@ def test_evaluation_arrives_at_what_the_plan_did(isolated, tmp_path):
         client.load(plan, timeout=240)
         client.wait_for_evaluation(timeout=240)
         counts = client.get("evaluation", "/event-counts")["by_type"]
-        card = client.get("evaluation", "/contracts/k-a1/scorecard",
-                          ("buyer_auditor", "street-office-1"))
+        auditor = ("buyer_auditor", "street-office-1")
+        card = client.get("evaluation", "/contracts/k-a1/scorecard", auditor)
+        samples = client.get("evaluation", "/contracts/k-a1/verifications", auditor)
     assert counts == event_counts(plan)
     truth = figures(plan)["k-a1"]
+    # every sampled record checked: as many drawn as planned, none left pending
+    assert sorted((s["kind"], s["period_from"], s["period_to"],
+                   sum(1 for i in s["items"] if i["result"])) for s in samples) == sorted(
+        truth["verification_samples"])
     assert card["outputs"] == truth["outputs"]
     assert card["ladder"]["at_least"] == truth["ladder"]
     values = {i["measure"]: i["value"] for d in card["dimensions"] for i in d["indicators"]}
     assert {k: values[k] for k in truth["indicators"]} == truth["indicators"]
     assert truth["ladder"]["participant"] > 0 and truth["outputs"]["sessions"] > 0
+    assert 0 < truth["indicators"]["verified_share"] < 1
 
 
 def _start_run(env, log) -> subprocess.Popen:

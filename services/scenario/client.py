@@ -168,6 +168,8 @@ class Client:
         for name, chains in plan.phases:
             if name == "casework":
                 self.wait_for_casework(plan, timeout)
+            if name == "verification":  # the auditor draws from what evaluation holds
+                self.wait_for_evaluation(timeout)
             self.phase(name, chains)
 
     # -- waiting on the event bus -----------------------------------------------------------

@@ -17,6 +17,8 @@ from itertools import accumulate
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from services.evaluation.sampling import MAX_SEED
+
 from .people import Person, Roster, community_people
 
 BUYER = "street-office-1"
@@ -24,6 +26,11 @@ SHEET = 500  # rows per roster import: one import holds intake's write lock whil
 ALL_BANDS = ("0-17", "18-34", "35-59", "60-69", "70-79", "80+")
 ADULTS, OLDER = ALL_BANDS[1:], ALL_BANDS[2:]
 SLOTS = ((9, 0, 10, 30), (10, 45, 12, 0), (14, 0, 15, 30), (15, 45, 17, 0), (19, 0, 20, 30))
+# follow-up verification (回访) per milestone: how many records the auditor checks, how they
+# reach them, and what they find (confirmed, not confirmed, unreachable; docs/SCENARIO.md)
+CHECKS = {"session": (30, {"call": 0.7, "visit": 0.3}, (0.88, 0.04, 0.08)),
+          "resident": (20, {"call": 0.8, "visit": 0.2}, (0.80, 0.05, 0.15))}
+RESULTS = ("confirmed", "not_confirmed", "unreachable")
 
 
 @dataclass(frozen=True)
@@ -97,9 +104,10 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
     served = {a: cs for a, cs in served.items() if cs}
     sizes = _split(knobs.residents, len(communities))
     setup, roster_calls, homes, needs, work = [], [], [], [], []
-    roster = Roster()
+    roster, years_of = Roster(), {}
     for agency, cs in served.items():
         years = [Year(plan, agency, c, sizes[communities.index(c)], roster, rng) for c in cs]
+        years_of[agency] = years
         setup.append(_contract(plan, agency, cs, years))
         setup.append([Call(("agency_admin", agency), "casework", "/workers",
                            {"id": w, "name": name})
@@ -111,12 +119,51 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
             year.live()
             needs.extend(year.need_chains)
             work.extend(year.work_chains)
+    # drawn last, so the rest of the plan stays as it was for the seed
+    checks = [chain for agency, years in years_of.items()
+              for chain in verifications(plan, f"k-{agency}", years, rng)]
     # one sheet at a time: an import holds intake's write lock while it runs (SQLite), so
     # sheets in parallel would only wait for each other
     sheets = [call for calls in roster_calls for call in calls]
     plan.phases = [("setup", setup), ("households", homes), ("residents", [sheets]),
-                   ("needs", needs), ("casework", work)]
+                   ("needs", needs), ("casework", work), ("verification", checks)]
     return plan
+
+
+def milestones(plan: Plan) -> list[tuple[str, date, date]]:
+    """(milestone, first day, due day): mid-term halfway, final at the year's end."""
+    middle = plan.start + (plan.end - plan.start) // 2
+    return [("mid-term", plan.start, middle), ("final", middle + timedelta(days=1), plan.end)]
+
+
+def verifications(plan: Plan, contract_id: str, years, rng: random.Random) -> list[list[Call]]:
+    """The street office's auditor, near each milestone, draws sessions and residents who
+    took part in the milestone's period and records what each visit or call found. Sizes
+    are capped by what the period surely holds (a draw of more than there is gets fewer)."""
+    sessions = [c.body for y in years for chain in y.work_chains for c in chain
+                if c.path == "/sessions"]
+    auditor, base = ("buyer_auditor", BUYER), f"/contracts/{contract_id}/verifications"
+    chains = []
+    for milestone, first, due in milestones(plan):
+        held = [b for b in sessions if first <= date.fromisoformat(b["date"]) <= due]
+        # residents at group and community sessions took part (participant or above)
+        took_part = {r for b in held if b["method"] != "casework" for r in b["attendee_refs"]}
+        for kind, population in (("session", len(held)), ("resident", len(took_part))):
+            most, methods, rates = CHECKS[kind]
+            size = min(most, population)
+            if not size:
+                continue
+            sample = Ref("verification", (contract_id, milestone, kind))
+            chain = [Call(auditor, "evaluation", base, {
+                "kind": kind, "size": size, "from": first.isoformat(), "to": due.isoformat(),
+                "seed": rng.randint(0, MAX_SEED)}, produces=sample)]
+            for position in range(1, size + 1):
+                chain.append(Call(auditor, "evaluation", base + f"/{{}}/items/{position}", {
+                    "result": rng.choices(RESULTS, rates)[0],
+                    "method": rng.choices(list(methods), list(methods.values()))[0]},
+                    path_ref=sample))
+            chains.append(chain)
+    return chains
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -127,8 +174,7 @@ def _contract(plan: Plan, agency: str, communities: list[str], years) -> list[Ca
     contract_id = f"k-{agency}"
     plan.contracts.append(contract_id)
     residents = sum(y.size for y in years)
-    middle = plan.start + (plan.end - plan.start) // 2
-    last = plan.end
+    (_, _, middle), (_, _, last) = milestones(plan)
     body = {"id": contract_id, "agency_id": agency, "community_ids": communities,
             "period_start": plan.start.isoformat(), "period_end": last.isoformat(),
             "budget": str(100 * residents),  # about 100 yuan per resident and year

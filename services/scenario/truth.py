@@ -120,8 +120,20 @@ def _ratio(numerator: int, denominator: int):
     return round(numerator / denominator, 4) if denominator else None
 
 
+def verification(plan: Plan, contract: str) -> tuple[list[tuple], float | None]:
+    """The auditor's samples of the contract, (kind, from, to, size) in the order drawn,
+    and the verified share: confirmed of those reached (unreachable ones do not count)."""
+    base = f"/contracts/{contract}/verifications"
+    calls = [c for c in plan.calls() if c.path.startswith(base)]
+    samples = [(c.body["kind"], c.body["from"], c.body["to"], c.body["size"])
+               for c in calls if c.path == base]
+    found = Counter(c.body["result"] for c in calls if c.path != base)
+    return samples, _ratio(found["confirmed"], found["confirmed"] + found["not_confirmed"])
+
+
 def figures(plan: Plan) -> dict:
-    """Per contract: outputs, event-derived indicators and the participation ladder."""
+    """Per contract: outputs, event-derived indicators, the participation ladder and what
+    the auditor's follow-up verification found."""
     needs = {c.produces: c.body.get("resident_ref") for c in plan.calls()
              if c.path == "/needs"}
     registered = Counter()
@@ -138,12 +150,15 @@ def figures(plan: Plan) -> dict:
         at_least = {name: sum(1 for r in year.rung.values() if r >= rung)
                     for rung, name in enumerate(RUNGS, start=1)}
         resident_topics = [t for t, k in year.topic_kind.items() if k == "resident"]
+        samples, verified = verification(plan, contract)
         adopted = [t for t, o in year.outcome.items() if o == "adopted"]
         out[contract] = {
             "outputs": {"cases": year.cases, "sessions": year.sessions,
                         "service_hours": round(year.hours, 2), "activities": year.activities},
             "ladder": at_least,
+            "verification_samples": samples,
             "indicators": {
+                "verified_share": verified,
                 "ladder_participant_share": _ratio(at_least["participant"], at_least["served"]),
                 "dependency_ratio": _ratio(year.led, year.all_initiatives),
                 "resident_topic_adoption": _ratio(
