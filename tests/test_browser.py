@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is 
 def platform(tmp_path_factory):
     from tests.conftest import Backend
     backend = Backend("embedded", tmp_path_factory.mktemp("browser"))
-    with running_platform(backend, tmp_path_factory.mktemp("platform")) as running:
+    with running_platform(backend, tmp_path_factory.mktemp("platform")):
         seed(backend)
         yield backend
     backend.drop()
