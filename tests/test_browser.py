@@ -75,7 +75,8 @@ def log_in(browser, backend, service, user, password=PASSWORD):
     page.goto(url(backend, service, "/ui/login"))
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    with page.expect_navigation():  # the login's answer, a page or the form again
+        page.click("button[type=submit]")
     return page
 
 
@@ -105,7 +106,10 @@ def test_each_role_does_its_job_in_the_browser(platform, browser):
 
     worker = log_in(browser, platform, "casework", "w1")
     open_case = worker.locator("button:text-is('开案')")
-    wait_until(lambda: worker.reload() and open_case.count(), 60, "the need in the queue")
+    def queued():
+        worker.goto(url(platform, "casework", "/ui/queue"))
+        return open_case.count()
+    wait_until(queued, 60, "the need in the queue")
     open_case.first.click()
     worker.click("text=为此个案记录服务")
     worker.fill("input[name=topic]", "上门探访")
