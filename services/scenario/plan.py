@@ -304,16 +304,28 @@ class Year:
                 for h, (kind, grid) in enumerate(self.homes)]
 
     def roster_calls(self) -> list[Call]:
-        """The roster as the clerks keep it, imported a sheet at a time."""
+        """The roster as the clerks keep it, imported a sheet at a time, each resident with
+        the day the community registered them (before the contract year: a roster carried
+        over from the paper ledger), so evaluation knows who lived here in every period."""
+        registered = self.registration_days()
         rows = [{"姓名": p.name, "身份证号": p.id_number, "电话": p.phone or "",
                  "网格": p.grid, "户编号": Ref("household", (self.community, p.household)),
                  "标记": "、".join({"living_alone": "独居", "disability": "残疾",
-                                   "low_income": "低保"}[f] for f in p.flags)}
+                                   "low_income": "低保"}[f] for f in p.flags),
+                 "登记日期": registered[p.index].isoformat()}
                 for p in self.people]
         return [Call(("intake_clerk", self.community), "intake", "/residents/import",
                      upload={"community_id": self.community, "rows": rows[i:i + SHEET],
                              "first": i})
                 for i in range(0, len(rows), SHEET)]
+
+    def registration_days(self) -> list[date]:
+        """Spread over the ten years before the contract year, never before birth. Drawn
+        from a generator of their own, so the rest of the plan stays as it was for the seed."""
+        rng = random.Random(f"{self.plan.knobs.seed}/{self.community}/registered")
+        before = self.plan.start - timedelta(days=1)
+        return [max(p.born, before - timedelta(days=rng.randint(0, 3652)))
+                for p in self.people]
 
     def work(self, *calls: Call) -> None:
         self.work_chains.append(list(calls))
