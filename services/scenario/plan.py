@@ -65,6 +65,7 @@ class Call:
     path_ref: Ref | None = None
     upload: dict | None = None   # a roster sheet: {"community_id", "rows"}; rows produce refs
     method: str = "POST"
+    fieldwork: dict | None = None  # a survey wave's fieldwork: {"wave", "kind", "size"}
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Plan:
     start: date
     end: date
     contracts: list = field(default_factory=list)       # the contracts' ids
+    people: dict = field(default_factory=dict)          # Ref of a resident -> Person
     phases: list = field(default_factory=list)          # (name, [chain, …]); chain = [Call]
 
     def calls(self):
@@ -122,11 +124,19 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
     # drawn last, so the rest of the plan stays as it was for the seed
     checks = [chain for agency, years in years_of.items()
               for chain in verifications(plan, f"k-{agency}", years, rng)]
+    from .fieldwork import survey_chains  # it builds on this module's calls
+    draws, fieldwork = [], []
+    for agency, years in years_of.items():
+        waves, answers = survey_chains(plan, f"k-{agency}", sum(y.size for y in years), rng)
+        draws += waves
+        fieldwork += answers
+        plan.people.update((y.ref(p.index), p) for y in years for p in y.people)
     # one sheet at a time: an import holds intake's write lock while it runs (SQLite), so
     # sheets in parallel would only wait for each other
     sheets = [call for calls in roster_calls for call in calls]
     plan.phases = [("setup", setup), ("households", homes), ("residents", [sheets]),
-                   ("needs", needs), ("casework", work), ("verification", checks)]
+                   ("needs", needs), ("casework", work), ("verification", checks),
+                   ("survey waves", draws), ("survey fieldwork", fieldwork)]
     return plan
 
 
