@@ -25,7 +25,7 @@ INSTRUMENTS = {d["key"]: d for d in SHIPPED}
 
 
 def sample_size(residents: int) -> int:
-    return min(SAMPLE_MOST, max(10, residents // 10))
+    return min(residents, SAMPLE_MOST, max(10, residents // 10))
 
 
 def respondent_counts(size: int) -> dict[str, int]:
@@ -37,11 +37,13 @@ def respondent_counts(size: int) -> dict[str, int]:
 
 def windows(plan: Plan) -> dict[str, tuple[date, date]]:
     """(first, last) answering day of each wave: the baseline's first three weeks from a
-    week into the year, the follow-up's last four weeks before the year's end."""
-    baseline_opens = plan.start + timedelta(days=7)
-    follow_up_opens = plan.end - timedelta(days=28)
-    return {"baseline": (baseline_opens, baseline_opens + timedelta(days=20)),
-            "follow_up": (follow_up_opens, plan.end - timedelta(days=1))}
+    week into the year, the follow-up's last four weeks before the year's end (shorter in
+    a short year, so the two never overlap)."""
+    span = (plan.end - plan.start).days
+    baseline_opens = plan.start + timedelta(days=min(7, span // 10))
+    return {"baseline": (baseline_opens, baseline_opens + timedelta(days=min(20, span // 4))),
+            "follow_up": (plan.end - timedelta(days=min(28, span // 3)),
+                          plan.end - timedelta(days=1))}
 
 
 def wave_id(contract_id: str, kind: str) -> str:
