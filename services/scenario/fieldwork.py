@@ -89,7 +89,7 @@ def answers(seed: int, person, rung: int, kind: str, instrument: str) -> dict:
     definition = INSTRUMENTS[instrument]
     rng = random.Random(f"{seed}/{person.grid}/{person.index}/{kind}/{instrument}")
     if instrument == "service_satisfaction":
-        level = 3.7 + 0.1 * rung
+        level = 4.2 + 0.1 * rung
     else:
         level = 2.4 + 0.25 * min(person.propensity, 4)
     if kind == "follow_up":
