@@ -419,6 +419,24 @@ def test_bulk_import_takes_good_rows_and_reports_bad_ones(intake):
     assert events[1].data["age_band"] == "0-17" and "child" in events[1].data["flags"]
 
 
+def test_a_migrated_roster_keeps_each_residents_registration_date(intake):
+    app, client, clerk, _ = intake
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    future = register(client, clerk, registered_on=tomorrow)
+    assert future.status_code == 422 and "registered_on" in future.json["error"]["fields"]
+    assert register(client, clerk, registered_on="1899-12-31").status_code == 422
+    given = register(client, clerk, registered_on="2019-05-06")
+    assert given.status_code == 201 and given.json["registered_on"] == "2019-05-06"
+    sheet = "姓名,性别,网格,登记日期\n王芳,女,c1-g1,2018-02-03\n李娜,女,c1-g1," + tomorrow
+    response = client.post("/residents/import", headers=clerk, data={
+        "community_id": "c1", "file": (io.BytesIO(sheet.encode("utf-8-sig")), "r.csv")})
+    assert response.json["imported"] == 1
+    assert [(f["row"], list(f["errors"])) for f in response.json["failed"]] == [
+        (3, ["registered_on"])]
+    events = [e for e in outbox_events(app) if e.short_type == "resident.registered"]
+    assert [e.data["registered_on"] for e in events] == ["2019-05-06", "2018-02-03"]
+
+
 def test_bulk_import_from_excel_flags_ids_stored_as_numbers(intake):
     from openpyxl import Workbook
     app, client, clerk, _ = intake

@@ -6,8 +6,8 @@ import random
 import signal
 import subprocess
 import sys
-from collections import defaultdict
-from datetime import date, time
+from collections import Counter, defaultdict
+from datetime import date, time, timedelta
 
 from services.run import DEV_PASSWORD, PAGE_USERS, ROOT
 from services.scenario import Knobs, build_plan
@@ -30,6 +30,8 @@ def test_plan_is_deterministic_and_keeps_to_its_knobs():
     calls = list(plan.calls())
     rows = [row for c in calls if c.upload for row in c.upload["rows"]]
     assert len(rows) == 150 and len({r["身份证号"] for r in rows}) == 150
+    # a roster carried over: everyone was registered before the contract year
+    assert all(date.fromisoformat(r["登记日期"]) < plan.start for r in rows)
     contracts = {c.body["id"]: c.body["community_ids"] for c in calls
                  if c.path == "/contracts"}
     assert contracts == {"k-a1": ["c1", "c3"], "k-a2": ["c2"]}
@@ -58,7 +60,12 @@ def test_evaluation_arrives_at_what_the_plan_did(isolated, tmp_path):
         counts = client.get("evaluation", "/event-counts")["by_type"]
         auditor = ("buyer_auditor", "street-office-1")
         card = client.get("evaluation", "/contracts/k-a1/scorecard", auditor)
+        first_month = client.get("evaluation", "/contracts/k-a1/scorecard", auditor, **{
+            "from": plan.start.isoformat(), "to": (plan.start + timedelta(days=30)).isoformat()})
         samples = client.get("evaluation", "/contracts/k-a1/verifications", auditor)
+        answered = {wave: Counter(r["instrument_key"] for r in client.get(
+            "evaluation", f"/contracts/k-a1/waves/{wave}/scores", auditor))
+            for wave in ("k-a1-baseline", "k-a1-follow-up")}
     assert counts == event_counts(plan)
     truth = figures(plan)["k-a1"]
     # every sampled record checked: as many drawn as planned, none left pending
@@ -71,6 +78,13 @@ def test_evaluation_arrives_at_what_the_plan_did(isolated, tmp_path):
     assert {k: values[k] for k in truth["indicators"]} == truth["indicators"]
     assert truth["ladder"]["participant"] > 0 and truth["outputs"]["sessions"] > 0
     assert 0 < truth["indicators"]["verified_share"] < 1
+    # the surveys: as many respondents as planned, to every instrument, changes measured
+    assert {wave: set(n.values()) for wave, n in answered.items()} == {
+        wave: {n} for wave, n in truth["survey_respondents"].items()}
+    assert truth["survey_respondents"]["k-a1-follow-up"] >= 2
+    assert values["empowerment_change"] is not None and values["service_satisfaction"] > 0
+    early = {i["measure"]: i for d in first_month["dimensions"] for i in d["indicators"]}
+    assert early["breadth"]["value"] is not None  # the roster was registered by then
 
 
 def _start_run(env, log) -> subprocess.Popen:

@@ -23,6 +23,7 @@ COLUMNS = {  # header as found in rosters -> field
     "联系电话": "phone", "phone": "phone", "身份证号": "id_number", "身份证号码": "id_number",
     "id_number": "id_number", "网格": "grid_id", "grid_id": "grid_id", "户编号": "household_ref",
     "household_ref": "household_ref", "标记": "flags", "flags": "flags",
+    "登记日期": "registered_on", "registered_on": "registered_on",
 }
 GENDERS = {"男": "male", "女": "female", "男性": "male", "女性": "female"}
 FLAGS = {"独居": "living_alone", "残疾": "disability", "低保": "low_income",

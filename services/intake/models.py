@@ -1,6 +1,7 @@
 """Intake's tables. Personal data (names, phones, ID numbers, birth dates, addresses) is kept
 only here, only encrypted (`*_sealed`), with keyed hashes for de-duplication."""
 import secrets
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -68,6 +69,7 @@ class Resident(db.Model):
     id_number_sealed = sa.Column(sa.Text)
     id_number_hash = sa.Column(sa.String(64), unique=True)
     registered_by = sa.Column(sa.String(120), nullable=False)
+    registered_on = sa.Column(sa.Date, nullable=False, default=date.today)  # in the community
     registered_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
     updated_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 

@@ -157,12 +157,12 @@ def build(data: dict, actor: str) -> Resident:
         birth_date_sealed=v.seal(born.isoformat()) if born else None,
         phone_sealed=v.seal(ident.get("phone")), phone_hash=phone_hash,
         id_number_sealed=v.seal(ident.get("id_number")), id_number_hash=id_hash,
-        registered_by=actor)
+        registered_by=actor, registered_on=data.get("registered_on") or date.today())
     resident.household = household
     db.session.add(resident)
     db.session.flush()
     outbox.append(events, "resident.registered", f"resident/{resident.ref}",
-                  {**demographics(resident), "registered_on": date.today().isoformat()})
+                  {**demographics(resident), "registered_on": resident.registered_on.isoformat()})
     return resident
 
 

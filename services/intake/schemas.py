@@ -1,5 +1,9 @@
 """Intake's API contract (marshmallow): what clerks send and what they get back."""
-from marshmallow import Schema, fields, validate
+from datetime import date
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from shared.i18n import bilingual
 
 from shared.events.schemas import CHANNELS, GENDERS, HOUSEHOLD_TYPES, NEED_CATEGORIES, URGENCIES
 
@@ -8,6 +12,18 @@ from .residents import EXPLICIT_FLAGS
 
 ID = validate.Length(1, 64)
 REF = validate.Length(1, 32)
+EARLIEST_REGISTRATION = date(1900, 1, 1)
+REGISTERED_IN_FUTURE = bilingual("The registration date is in the future", "登记日期晚于今天")
+REGISTERED_TOO_EARLY = bilingual("The registration date is before 1900-01-01",
+                                 "登记日期早于 1900-01-01")
+
+
+def _past_registration(day: date) -> None:
+    """Today is read per request, not when the schema is defined."""
+    if day > date.today():
+        raise ValidationError(REGISTERED_IN_FUTURE)
+    if day < EARLIEST_REGISTRATION:
+        raise ValidationError(REGISTERED_TOO_EARLY)
 
 
 class CommunityIn(Schema):
@@ -61,6 +77,9 @@ class ResidentIn(Schema):
     phone = fields.Str(load_default=None, validate=validate.Length(5, 20))
     id_number = fields.Str(load_default=None, validate=validate.Length(15, 20))
     flags = fields.List(fields.Str(validate=validate.OneOf(EXPLICIT_FLAGS)), load_default=list)
+    registered_on = fields.Date(load_default=None, validate=_past_registration, metadata={
+        "description": "when the community registered the resident (a migrated roster); "
+                       "default today"})
 
 
 class ResidentUpdate(Schema):
@@ -83,7 +102,8 @@ class ResidentOut(Schema):
     gender = fields.Str()
     age_band = fields.Str()
     flags = fields.List(fields.Str())
-    registered_at = fields.DateTime()
+    registered_on = fields.Date()
+    registered_at = fields.DateTime(metadata={"description": "when the record was entered"})
 
 
 class PersonalData(Schema):

@@ -13,6 +13,7 @@ import requests
 
 from shared import auth, config
 
+from . import fieldwork, truth
 from .plan import Call, Plan, Ref
 
 TOKEN_TTL = 24 * 3600
@@ -27,7 +28,8 @@ def token(actor: tuple) -> str:
     claims = {"intake_clerk": lambda: {"community_ids": [scope[0]]},
               "social_worker": lambda: {"agency_id": scope[0]},
               "agency_admin": lambda: {"agency_id": scope[0]},
-              "buyer_auditor": lambda: {"buyer_id": scope[0]}}.get(role, dict)()
+              "buyer_auditor": lambda: {"buyer_id": scope[0]},
+              "evaluator": lambda: {"contract_id": scope[0]}}.get(role, dict)()
     sub = scope[1] if role == "social_worker" else f"scenario-{role}-{'-'.join(scope)}"
     return auth.mint(config.jwt_key(), role, sub.rstrip("-"), ttl=TOKEN_TTL, **claims)
 
@@ -56,6 +58,8 @@ class Client:
         self.lock = threading.Lock()
         self.cancelled = threading.Event()
         self.done = 0
+        self.plan: Plan | None = None
+        self.ladders: dict[str, dict] = {}  # contract -> resident Ref -> highest rung
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -108,6 +112,8 @@ class Client:
             else call.path
         if call.upload:
             return self.upload(call, path)
+        if call.fieldwork:
+            return self.survey(call, path)
         method = call.method
         response = self.request(method, call.service, path, call.actor,
                                 json=self.resolve(call.body))
@@ -138,6 +144,37 @@ class Client:
         for offset, resident in enumerate(result["residents"]):
             self.ids[Ref("resident", (community, first + offset))] = resident["ref"]
 
+    def survey(self, call: Call, path: str) -> None:
+        """A wave's fieldwork: the evaluator fetches the sample's contacts from intake (once
+        intake has the draw) and records the answers of those reached."""
+        wave, released = call.fieldwork["wave"], []
+
+        def contacts_arrived():
+            response = self.request("GET", "intake", f"/survey-waves/{wave}/contacts",
+                                    call.actor)
+            if response.status_code != 404 and not response.ok:
+                raise ScenarioError(f"contacts of {wave}: {response.status_code} "
+                                    f"{response.text[:2000]}")
+            released.extend(response.json() if response.ok else [])
+            return response.ok
+        until(contacts_arrived, 240, f"intake to release the contacts of {wave}")
+        person_of = {ref: plan_ref for plan_ref, ref in self.ids.items()
+                     if plan_ref.kind == "resident"}
+        rungs = self.rungs(call.actor[1])
+        sampled = [(c["resident_ref"], self.plan.people[person_of[c["resident_ref"]]],
+                    rungs.get(person_of[c["resident_ref"]], 0)) for c in released]
+        for body in fieldwork.responses(self.plan, call.fieldwork["kind"], sampled):
+            response = self.request("POST", call.service, path, call.actor, json=body)
+            if not response.ok:
+                raise ScenarioError(f"POST {path}: {response.status_code} "
+                                    f"{response.text[:2000]}\nbody: {body}")
+
+    def rungs(self, contract_id: str) -> dict:
+        with self.lock:
+            if contract_id not in self.ladders:
+                self.ladders[contract_id] = truth.rungs(self.plan, contract_id)
+            return self.ladders[contract_id]
+
     def chain(self, calls: list[Call]) -> None:
         for call in calls:
             if self.cancelled.is_set():
@@ -165,6 +202,7 @@ class Client:
                       force=True)
 
     def load(self, plan: Plan, timeout: float = 3600) -> None:
+        self.plan = plan
         for name, chains in plan.phases:
             if name == "casework":
                 self.wait_for_casework(plan, timeout)

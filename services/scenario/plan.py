@@ -65,6 +65,7 @@ class Call:
     path_ref: Ref | None = None
     upload: dict | None = None   # a roster sheet: {"community_id", "rows"}; rows produce refs
     method: str = "POST"
+    fieldwork: dict | None = None  # a survey wave's fieldwork: {"wave", "kind", "size"}
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Plan:
     start: date
     end: date
     contracts: list = field(default_factory=list)       # the contracts' ids
+    people: dict = field(default_factory=dict)          # Ref of a resident -> Person
     phases: list = field(default_factory=list)          # (name, [chain, …]); chain = [Call]
 
     def calls(self):
@@ -122,11 +124,19 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
     # drawn last, so the rest of the plan stays as it was for the seed
     checks = [chain for agency, years in years_of.items()
               for chain in verifications(plan, f"k-{agency}", years, rng)]
+    from .fieldwork import survey_chains  # it builds on this module's calls
+    draws, fieldwork = [], []
+    for agency, years in years_of.items():
+        waves, answers = survey_chains(plan, f"k-{agency}", sum(y.size for y in years), rng)
+        draws += waves
+        fieldwork += answers
+        plan.people.update((y.ref(p.index), p) for y in years for p in y.people)
     # one sheet at a time: an import holds intake's write lock while it runs (SQLite), so
     # sheets in parallel would only wait for each other
     sheets = [call for calls in roster_calls for call in calls]
     plan.phases = [("setup", setup), ("households", homes), ("residents", [sheets]),
-                   ("needs", needs), ("casework", work), ("verification", checks)]
+                   ("needs", needs), ("casework", work), ("verification", checks),
+                   ("survey waves", draws), ("survey fieldwork", fieldwork)]
     return plan
 
 
@@ -304,16 +314,28 @@ class Year:
                 for h, (kind, grid) in enumerate(self.homes)]
 
     def roster_calls(self) -> list[Call]:
-        """The roster as the clerks keep it, imported a sheet at a time."""
+        """The roster as the clerks keep it, imported a sheet at a time, each resident with
+        the day the community registered them (before the contract year: a roster carried
+        over from the paper ledger), so evaluation knows who lived here in every period."""
+        registered = self.registration_days()
         rows = [{"姓名": p.name, "身份证号": p.id_number, "电话": p.phone or "",
                  "网格": p.grid, "户编号": Ref("household", (self.community, p.household)),
                  "标记": "、".join({"living_alone": "独居", "disability": "残疾",
-                                   "low_income": "低保"}[f] for f in p.flags)}
+                                   "low_income": "低保"}[f] for f in p.flags),
+                 "登记日期": registered[p.index].isoformat()}
                 for p in self.people]
         return [Call(("intake_clerk", self.community), "intake", "/residents/import",
                      upload={"community_id": self.community, "rows": rows[i:i + SHEET],
                              "first": i})
                 for i in range(0, len(rows), SHEET)]
+
+    def registration_days(self) -> list[date]:
+        """Spread over the ten years before the contract year, never before birth. Drawn
+        from a generator of their own, so the rest of the plan stays as it was for the seed."""
+        rng = random.Random(f"{self.plan.knobs.seed}/{self.community}/registered")
+        before = self.plan.start - timedelta(days=1)
+        return [max(p.born, before - timedelta(days=rng.randint(0, 3652)))
+                for p in self.people]
 
     def work(self, *calls: Call) -> None:
         self.work_chains.append(list(calls))

@@ -2,6 +2,8 @@
 its users did, so the events it caused must add up to these figures (for the whole contract
 year of every contract; one agency per contract, as the plan builds them)."""
 from collections import Counter
+
+from .fieldwork import respondent_counts
 from .plan import Call, Plan, Ref
 
 EVENT_OF = {  # (service, path) -> the event each successful call publishes
@@ -131,21 +133,38 @@ def verification(plan: Plan, contract: str) -> tuple[list[tuple], float | None]:
     return samples, _ratio(found["confirmed"], found["confirmed"] + found["not_confirmed"])
 
 
+def _agency_year(plan: Plan, contract: str) -> tuple[_Year, list[Call]]:
+    needs = {c.produces: c.body.get("resident_ref") for c in plan.calls()
+             if c.path == "/needs"}
+    agency = contract.removeprefix("k-")
+    calls = [_copy(c) for c in plan.calls() if c.actor[:2] == ("social_worker", agency)]
+    _cases_from_needs(calls, needs)
+    return _Year(calls), calls
+
+
+def rungs(plan: Plan, contract: str) -> dict[Ref, int]:
+    """Each resident's highest rung of the participation ladder over the year (1 served …
+    5 leader)."""
+    return _agency_year(plan, contract)[0].rung
+
+
+def respondents(plan: Plan, contract: str) -> dict[str, int]:
+    """Responses each survey wave of the contract holds, per instrument."""
+    return {call.fieldwork["wave"]: respondent_counts(call.fieldwork["size"])[
+        call.fieldwork["kind"]] for call in plan.calls()
+        if call.fieldwork and call.actor == ("evaluator", contract)}
+
+
 def figures(plan: Plan) -> dict:
     """Per contract: outputs, event-derived indicators, the participation ladder and what
     the auditor's follow-up verification found."""
-    needs = {c.produces: c.body.get("resident_ref") for c in plan.calls()
-             if c.path == "/needs"}
     registered = Counter()
     for call in plan.calls():
         if call.upload:
             registered[call.upload["community_id"]] += len(call.upload["rows"])
     out = {}
     for contract in plan.contracts:
-        agency = contract.removeprefix("k-")
-        calls = [_copy(c) for c in plan.calls() if c.actor[:2] == ("social_worker", agency)]
-        _cases_from_needs(calls, needs)
-        year = _Year(calls)
+        year, calls = _agency_year(plan, contract)
         communities = {c.body["community_id"] for c in calls if c.path == "/council/topics"}
         at_least = {name: sum(1 for r in year.rung.values() if r >= rung)
                     for rung, name in enumerate(RUNGS, start=1)}
@@ -157,6 +176,7 @@ def figures(plan: Plan) -> dict:
                         "service_hours": round(year.hours, 2), "activities": year.activities},
             "ladder": at_least,
             "verification_samples": samples,
+            "survey_respondents": respondents(plan, contract),
             "indicators": {
                 "verified_share": verified,
                 "ladder_participant_share": _ratio(at_least["participant"], at_least["served"]),
