@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from shared import outbox
 from shared.errors import ApiError
 
+from .exports import jsonable
 from .framework import default_framework, framework_problems, milestone_problems
 from .models import Contract, ContractVersion, db, events
 
@@ -15,18 +16,8 @@ TERMS = ("agency_id", "community_ids", "period_start", "period_end", "budget", "
          "targets", "framework")
 
 
-def _plain(value):
-    if isinstance(value, (date, Decimal)):
-        return str(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 def terms(contract: Contract) -> dict:
-    return {key: _plain(getattr(contract, key)) for key in TERMS}
+    return {key: jsonable(getattr(contract, key)) for key in TERMS}
 
 
 def as_agreed(contract: Contract, version: int):
@@ -68,7 +59,7 @@ def award(data: dict, buyer_id: str, by: str) -> Contract:
     if db.session.get(Contract, data["id"]) is not None:
         raise ApiError(409, f"Contract {data['id']} exists", f"合同 {data['id']} 已存在")
     data = {**data, "framework": data.get("framework") or default_framework(),
-            "milestones": _plain(data["milestones"]), "targets": data["targets"]}
+            "milestones": jsonable(data["milestones"]), "targets": data["targets"]}
     contract = Contract(**data, buyer_id=buyer_id, version=1)
     _check(contract)
     db.session.add(contract)
@@ -83,7 +74,7 @@ def amend(contract: Contract, changes: dict, by: str) -> Contract:
     """A new version of the terms; the old one stays as it was."""
     reason = changes.pop("reason")
     for key, value in changes.items():
-        setattr(contract, key, _plain(value) if key == "milestones" else value)
+        setattr(contract, key, jsonable(value) if key == "milestones" else value)
     _check(contract)
     contract.version += 1
     _record_version(contract, reason, by)

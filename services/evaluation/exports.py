@@ -4,6 +4,7 @@ months later still says what it is."""
 import csv
 import io
 from datetime import date, datetime, time, timezone
+from decimal import Decimal
 
 from flask import Response
 from openpyxl import Workbook
@@ -16,13 +17,13 @@ FORMATS = {"csv": "text/csv; charset=utf-8",
 
 
 def jsonable(value):
-    """Dates and times as ISO text, inside any rows or flags."""
+    """Dates, times and decimals as text (ISO for dates), inside any rows, flags or terms."""
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
-    if isinstance(value, (date, time)):
-        return value.isoformat()
+    if isinstance(value, (date, time, Decimal)):
+        return str(value)
     return value
 
 

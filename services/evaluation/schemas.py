@@ -115,15 +115,19 @@ class CountsQuery(Schema):
     community_id = fields.Str(validate=validate.Length(1, 64))
 
 
-class ScorecardQuery(Schema):
+class PeriodQuery(Schema):
+    """A range of days within a contract (api.scope_of fills in what is left out)."""
     date_from = fields.Date(data_key="from", metadata={"description": "default: contract start"})
     date_to = fields.Date(data_key="to", metadata={"description": "default: today or the end"})
-    grid_id = fields.Str(validate=ID)
 
     @validates_schema
     def _range(self, data, **_):
         if "date_from" in data and "date_to" in data and data["date_to"] < data["date_from"]:
             raise ValidationError("to must not be before from", "to")
+
+
+class ScorecardQuery(PeriodQuery):
+    grid_id = fields.Str(validate=ID)
 
 
 class ScorecardOut(Schema):
@@ -195,18 +199,11 @@ class AnomaliesOut(Schema):
     flags = fields.List(fields.Dict())
 
 
-class VerificationDrawIn(Schema):
+class VerificationDrawIn(PeriodQuery):
     kind = fields.Str(required=True, validate=validate.OneOf(KINDS))
     size = fields.Int(required=True, validate=validate.Range(1, 500))
-    date_from = fields.Date(data_key="from", metadata={"description": "default: contract start"})
-    date_to = fields.Date(data_key="to", metadata={"description": "default: today or the end"})
     seed = fields.Int(validate=validate.Range(0, MAX_SEED),
                       metadata={"description": "repeat an earlier draw; default: random"})
-
-    @validates_schema
-    def _range(self, data, **_):
-        if "date_from" in data and "date_to" in data and data["date_to"] < data["date_from"]:
-            raise ValidationError("to must not be before from", "to")
 
 
 class VerificationResultIn(Schema):
