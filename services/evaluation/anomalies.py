@@ -18,6 +18,7 @@ from shared.eventlog import integrity_reports
 from shared.i18n import bilingual, to_zh
 from shared.service import current_service
 
+from .evidence import events_of
 from .measures import Scope, within
 from .models import Act, Initiative, RecordEvent, ResidentFact, db
 
@@ -74,28 +75,26 @@ def overlapping_sign_ins(scope: Scope) -> list[dict]:
 
 
 def impossible_hours(scope: Scope) -> list[dict]:
-    rows = db.session.execute(sa.select(Initiative, RecordEvent.event_id).outerjoin(
-        RecordEvent, RecordEvent.record_id == Initiative.record_id).where(
+    work = db.session.scalars(sa.select(Initiative).where(
         *within(scope, Initiative.community_id, Initiative.on),
         Initiative.worker_ids.is_not(None))).all()
-    days = defaultdict(dict)  # (worker, day) -> {record: (initiative, its event ids)}
-    for initiative, event_id in rows:
-        for worker in initiative.worker_ids or ():
-            entry = days[worker, initiative.on].setdefault(initiative.record_id,
-                                                           (initiative, set()))
-            entry[1].add(event_id)
-    flags = []
-    for (worker, on), records in sorted(days.items()):
-        work = [i for i, _ in records.values()]
-        hours = sum(i.hours for i in work)
+    days = defaultdict(list)  # (worker, day) -> the sessions and activities of that day
+    for initiative in work:
+        for worker in initiative.worker_ids or ():  # JSON null for older projections
+            days[worker, initiative.on].append(initiative)
+    flagged = []
+    for (worker, on), day in sorted(days.items()):
+        hours = sum(i.hours for i in day)
         clash = any(_overlap(a.starts, a.ends, b.starts, b.ends)
-                    for n, a in enumerate(work) for b in work[n + 1:] if a.starts and b.starts)
+                    for n, a in enumerate(day) for b in day[n + 1:] if a.starts and b.starts)
         if hours > MAX_WORKER_HOURS or clash:
-            flags.append(_flag("impossible_hours", {
-                "worker_id": worker, "on": on, "hours": round(hours, 2), "overlapping": clash,
-                "records": sorted(records)}, (e for _, ids in records.values() for e in ids
-                                              if e)))
-    return flags
+            flagged.append((worker, on, round(hours, 2), clash,
+                            sorted(i.record_id for i in day)))
+    events = events_of(r for *_, records in flagged for r in records)
+    return [_flag("impossible_hours", {"worker_id": worker, "on": on, "hours": hours,
+                                       "overlapping": clash, "records": records},
+                  (e for r in records for e in events.get(r, ())))
+            for worker, on, hours, clash, records in flagged]
 
 
 def attendance(scope: Scope) -> list[dict]:
@@ -103,16 +102,14 @@ def attendance(scope: Scope) -> list[dict]:
         ResidentFact.community_id, sa.func.count()).where(
         ResidentFact.community_id.in_(scope.communities)).group_by(
         ResidentFact.community_id)).all())
-    flags = []
-    crowded = db.session.execute(sa.select(Initiative, RecordEvent.event_id).outerjoin(
-        RecordEvent, RecordEvent.record_id == Initiative.record_id).where(
-        *within(scope, Initiative.community_id, Initiative.on))).all()
-    for initiative, event_id in crowded:
-        if initiative.attendees > registered.get(initiative.community_id, 0):
-            flags.append(_flag("attendance_over_registered", {
-                "record_id": initiative.record_id, "on": initiative.on,
-                "attendees": initiative.attendees,
-                "registered": registered.get(initiative.community_id, 0)}, [event_id]))
+    crowded = [i for i in db.session.scalars(sa.select(Initiative).where(
+        *within(scope, Initiative.community_id, Initiative.on)))
+        if i.attendees > registered.get(i.community_id, 0)]
+    events = events_of(i.record_id for i in crowded)
+    flags = [_flag("attendance_over_registered", {
+        "record_id": i.record_id, "on": i.on, "attendees": i.attendees,
+        "registered": registered.get(i.community_id, 0)}, events.get(i.record_id, ()))
+        for i in crowded]
     strangers = db.session.execute(sa.select(Act.event_id, Act.on, sa.func.count()).outerjoin(
         ResidentFact, sa.and_(ResidentFact.ref == Act.resident_ref,
                               ResidentFact.community_id == Act.community_id)).where(

@@ -176,16 +176,21 @@ def records(measure: str, scope: Scope, contract) -> list[dict]:
     return rows
 
 
-def _attach_events(rows: list[dict]) -> None:
-    ids = {r["record_id"] for r in rows if "event_ids" not in r}
-    ids |= {r["decision_id"] for r in rows if r.get("decision_id")}
+def events_of(record_ids) -> dict[str, list[str]]:
+    """{record id: the ids of the events about it, in the records' day order}"""
     found: dict[str, list[str]] = {}
-    for chunk in _chunks(sorted(ids)):
+    for chunk in _chunks(sorted(set(record_ids))):
         for record_id, event_id in db.session.execute(sa.select(
                 RecordEvent.record_id, RecordEvent.event_id).where(
                 RecordEvent.record_id.in_(chunk)).order_by(RecordEvent.on,
                                                            RecordEvent.event_id)):
             found.setdefault(record_id, []).append(event_id)
+    return found
+
+
+def _attach_events(rows: list[dict]) -> None:
+    found = events_of([r["record_id"] for r in rows if "event_ids" not in r]
+                      + [r["decision_id"] for r in rows if r.get("decision_id")])
     for row in rows:
         if "event_ids" not in row:
             row["event_ids"] = found.get(row["record_id"], []) + found.get(
