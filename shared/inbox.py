@@ -69,17 +69,26 @@ class Inbox:
     def seen(self, event_id: str) -> bool:
         return self.store.session.get(self.store.Inbox, event_id) is not None
 
+    def _claim_and_handle(self, event: Event, body: str, via: str) -> None:
+        """Within the open transaction: claim the id (a duplicate fails on the primary key),
+        then apply the handler."""
+        token = set_traceparent(event.traceparent)
+        try:
+            self.store.session.add(self.store.Inbox(
+                event_id=event.id, source=event.source, seq=event.sequence,
+                type=event.short_type, body=body, via=via))
+            self.store.session.flush()
+            self.handlers[event.short_type](event)
+            self._unpark(event, via)
+        finally:
+            reset_traceparent(token)
+
     def apply(self, event: Event, body: str, via: str) -> str:
         """Claim the id, apply the handler, commit: all or nothing. A duplicate fails the
         claim (primary key) and changes nothing."""
-        session, store = self.store.session, self.store
-        token = set_traceparent(event.traceparent)
+        session = self.store.session
         try:
-            session.add(store.Inbox(event_id=event.id, source=event.source, seq=event.sequence,
-                                    type=event.short_type, body=body, via=via))
-            session.flush()
-            self.handlers[event.short_type](event)
-            self._unpark(event, via)
+            self._claim_and_handle(event, body, via)
             session.commit()
             return APPLIED
         except (OperationalError, InterfaceError) as exc:
@@ -95,27 +104,16 @@ class Inbox:
         except Exception as exc:
             session.rollback()
             raise HandlerFailed(f"{type(exc).__name__}: {exc}") from exc
-        finally:
-            reset_traceparent(token)
 
     def apply_batch(self, deliveries: list[tuple[Event, str, str]]) -> bool:
         """(event, body, via) applied one after another in ONE transaction: one commit
         instead of one per event, which is what bounds a worker's rate. All or nothing: if
         any one fails (a duplicate, a handler error) nothing is kept and False tells the
         caller to apply them one by one, where each failure gets its own outcome."""
-        session, store = self.store.session, self.store
+        session = self.store.session
         try:
             for event, body, via in deliveries:
-                token = set_traceparent(event.traceparent)
-                try:
-                    session.add(store.Inbox(event_id=event.id, source=event.source,
-                                            seq=event.sequence, type=event.short_type,
-                                            body=body, via=via))
-                    session.flush()
-                    self.handlers[event.short_type](event)
-                    self._unpark(event, via)
-                finally:
-                    reset_traceparent(token)
+                self._claim_and_handle(event, body, via)
             session.commit()
             return True
         except (OperationalError, InterfaceError) as exc:
