@@ -57,6 +57,19 @@ SOURCES = {  # indicator -> (the measure computing it, where its figure sits in 
 }
 
 
+def _cost_per_outcome(contract, scope: measures.Scope):
+    spend = measures.spend_in(scope, contract.budget, contract.period_start, contract.period_end)
+    return measures.cost_per_outcome(scope, spend, contract.period_start)["per_outcome"]
+
+
+CONTRACT_SOURCES = {  # indicator -> its figure for a contract and scope: what only a
+    # contract gives (its budget prices outcomes; its auditor samples; its waves are asked)
+    "cost_per_outcome": _cost_per_outcome,
+    "verified_share": lambda c, s: verification.verified_share(c, s)["value"],
+    **surveys.INDICATORS,
+}
+
+
 class _Measured:
     """The figures of one card: each measure runs once, however many indicators read it."""
 
@@ -64,25 +77,16 @@ class _Measured:
         self.scope, self.contract, self.results = scope, contract, {}
 
     def value(self, key: str):
-        if key == "cost_per_outcome":
-            return self._cost()
-        if key == "verified_share":  # sampled by the contract's auditor
-            return None if self.contract is None else verification.verified_share(
-                self.contract, self.scope)["value"]
-        if key in surveys.INDICATORS:  # asked in a contract's survey waves
-            return None if self.contract is None else surveys.INDICATORS[key](
+        if key in CONTRACT_SOURCES:
+            return None if self.contract is None else CONTRACT_SOURCES[key](
                 self.contract, self.scope)
         measure, extract = SOURCES[key]
+        return extract(self.result(measure))
+
+    def result(self, measure):
         if measure not in self.results:
             self.results[measure] = measure(self.scope)
-        return extract(self.results[measure])
-
-    def _cost(self):
-        if self.contract is None:  # outcomes are priced by a contract's budget
-            return None
-        c = self.contract
-        spend = measures.spend_in(self.scope, c.budget, c.period_start, c.period_end)
-        return measures.cost_per_outcome(self.scope, spend, c.period_start)["per_outcome"]
+        return self.results[measure]
 
 
 def score(value, target: float, higher_is_better: bool):
@@ -107,9 +111,10 @@ def _weighted(parts: list[tuple[float, float | None]]):
     return round(sum(w * s for w, s in scored) / total, 2) if total else None
 
 
-def compute(framework: list[dict], scope: measures.Scope, contract=None) -> dict:
+def compute(framework: list[dict], scope: measures.Scope, contract=None,
+            measured: _Measured | None = None) -> dict:
     """The card for a framework and scope; `contract` (budget and period) prices outcomes."""
-    measured = _Measured(scope, contract)
+    measured = measured or _Measured(scope, contract)
     dimensions = []
     for dimension in framework:
         indicators = []
@@ -148,8 +153,9 @@ def contract_card(contract, scope: measures.Scope) -> dict:
     with _CARDS_LOCK:
         card = _CARDS.get(key)
     if card is None:
-        card = compute(contract.framework, scope, contract)
-        card["ladder"] = measures.ladder(scope)
+        measured = _Measured(scope, contract)  # the ladder's indicators and the card share it
+        card = compute(contract.framework, scope, contract, measured)
+        card["ladder"] = measured.result(measures.ladder)
         card["outputs"] = measures.outputs(scope)
         card["payments"] = payments(contract.milestones, contract.budget, card["total"])
         with _CARDS_LOCK:
