@@ -162,11 +162,10 @@ PAGE_USERS = (
 )
 
 
-def embedded_development(env: dict) -> bool:
+def embedded_development() -> bool:
     """The embedded default (SQLite, filesystem broker) outside production mode."""
-    external = any(env.get(f"{s.upper()}_DATABASE_URL") for s in config.SERVICES)
-    return (env.get("SOCIALWORK_ENV", "development") != "production" and not external
-            and not env.get("SOCIALWORK_BROKER_URL"))
+    return (not config.is_production() and config.broker_url().startswith("filesystem")
+            and all(config.database_url(s).startswith("sqlite") for s in config.SERVICES))
 
 
 def create_page_users(platform: Platform) -> None:
@@ -235,7 +234,7 @@ def show_the_year(platform: Platform, args) -> None:
         print("首次启动：载入T社区情景 / First start: loading the T-community scenario "
               "through the APIs", flush=True)
         load(knobs_from(args), client=client, timeout=args.timeout)
-        if embedded_development(platform.env):
+        if embedded_development():
             create_page_users(platform)
     else:
         print("已有数据，跳过载入 / Data present: not loading the scenario again "
@@ -261,7 +260,7 @@ def main(argv=None) -> None:
         if not args.no_scenario:
             show_the_year(platform, args)
         print(banner(platform, logins=not args.no_scenario
-                     and embedded_development(platform.env)), flush=True)
+                     and embedded_development()), flush=True)
         print(f"Logs: {platform.log_dir}", flush=True)
         while True:
             platform.supervise_once()
