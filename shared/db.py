@@ -3,8 +3,9 @@ import uuid
 from datetime import timezone
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -50,6 +51,39 @@ def _sqlite_pragmas(dbapi_connection, _record):
 def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# -- rows by key while autoflush is off ------------------------------------------------------
+# A consumer applying many events in one transaction runs its handlers without autoflush
+# (a flush per lookup is what bounded it). Rows added earlier in that transaction are then
+# not in the database yet, nor in the identity map: the session keeps them here by key.
+_ADDED = "added_by_key"
+
+
+def find(session, model, *key):
+    """The row of `model` with this primary key, if it exists: added earlier in this
+    transaction (flushed or not) or in the database."""
+    row = session.info.get(_ADDED, {}).get((model, key))
+    if row is not None and inspect(row).pending:
+        return row
+    return session.get(model, key)
+
+
+def get_or_add(session, model, **key):
+    """The row of `model` with this primary key (columns in key order), added if new."""
+    row = find(session, model, *key.values())
+    if row is None:
+        row = model(**key)
+        session.add(row)
+        session.info.setdefault(_ADDED, {})[(model, tuple(key.values()))] = row
+    return row
+
+
+@event.listens_for(Session, "after_flush_postexec")
+@event.listens_for(Session, "after_rollback")
+def _forget_added(session, *_):
+    # flushed rows are in the identity map; rolled-back ones are gone
+    session.info.pop(_ADDED, None)
 
 
 class UtcDateTime(TypeDecorator):

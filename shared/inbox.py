@@ -69,15 +69,16 @@ class Inbox:
     def seen(self, event_id: str) -> bool:
         return self.store.session.get(self.store.Inbox, event_id) is not None
 
-    def _claim_and_handle(self, event: Event, body: str, via: str) -> None:
-        """Within the open transaction: claim the id (a duplicate fails on the primary key),
-        then apply the handler."""
+    def _claim_and_handle(self, event: Event, body: str, via: str, alone: bool) -> None:
+        """Within the open transaction: claim the id (a duplicate fails on the primary key:
+        at once when `alone`, at the batch's commit otherwise), then apply the handler."""
         token = set_traceparent(event.traceparent)
         try:
             self.store.session.add(self.store.Inbox(
                 event_id=event.id, source=event.source, seq=event.sequence,
                 type=event.short_type, body=body, via=via))
-            self.store.session.flush()
+            if alone:
+                self.store.session.flush()
             self.handlers[event.short_type](event)
             self._unpark(event, via)
         finally:
@@ -88,7 +89,7 @@ class Inbox:
         claim (primary key) and changes nothing."""
         session = self.store.session
         try:
-            self._claim_and_handle(event, body, via)
+            self._claim_and_handle(event, body, via, alone=True)
             session.commit()
             return APPLIED
         except (OperationalError, InterfaceError) as exc:
@@ -113,7 +114,7 @@ class Inbox:
         session = self.store.session
         try:
             for event, body, via in deliveries:
-                self._claim_and_handle(event, body, via)
+                self._claim_and_handle(event, body, via, alone=False)
             session.commit()
             return True
         except (OperationalError, InterfaceError) as exc:

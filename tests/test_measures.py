@@ -105,10 +105,14 @@ STORY = [
 ]
 
 
-def feed(app, story):
+def story_events(story):
     sources = {"resident.registered": "/intake"}
-    events = [forge(short, data, seq, source=sources.get(short, "/casework"))
-              for seq, (short, data) in enumerate(story, start=1)]
+    return [forge(short, data, seq, source=sources.get(short, "/casework"))
+            for seq, (short, data) in enumerate(story, start=1)]
+
+
+def feed(app, story):
+    events = story_events(story)
     assert apply_events(app, *events) == ["applied"] * len(events)
 
 
@@ -210,6 +214,37 @@ def test_rebuilding_gives_the_same_figures(evaluation):
                                                 measures.topic_adoption, measures.response,
                                                 measures.follow_through)]
     assert after == before
+
+
+def test_one_batch_projects_as_one_event_at_a_time(backend, tmp_path):
+    """The worker applies what has arrived in one transaction, flushed once: a topic, its
+    decision, the decision's progress and a correction in one batch give the same figures
+    as the events applied one by one."""
+    from shared.inbox import Inbox
+    from tests.conftest import Backend
+    events = story_events(STORY)
+    training = next(e for e in events if e.data.get("activity_id") == "a-1")
+    events.append(forge("record.corrected", {
+        "record_type": "capacity_activity", "record_id": "a-1", "corrects_event_id":
+        training.id, "reason": "漏登", "changes": {"attendee_refs": ["r4", "r7"]}},
+        len(events) + 1, source="/casework"))
+    figures = (measures.ladder, measures.dependency_ratio, measures.topic_adoption,
+               measures.response, measures.follow_through, measures.traceability,
+               measures.representativeness, measures.capacity_to_leadership,
+               measures.service_to_participation, measures.decision_mode, measures.outputs)
+    one_at_a_time = backend.app("evaluation")
+    assert apply_events(one_at_a_time, *events) == ["applied"] * len(events)
+    one_by_one = [measured(one_at_a_time, fn) for fn in figures]
+    other = Backend(backend.kind, tmp_path, backend.vhost)
+    try:
+        batched = other.app("evaluation")
+        rt = batched.extensions["socialwork"]
+        with batched.app_context():
+            assert Inbox(rt.store, rt.spec.handlers).apply_batch(
+                [(event, event.to_json(), "test") for event in events])
+        assert [measured(batched, fn) for fn in figures] == one_by_one
+    finally:
+        other.drop()
 
 
 def test_traceability_of_needs(evaluation):

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from shared.config import service_url
+from shared.db import find
 from shared.errors import ApiError
 
 from .measures import Scope, of_grid, within
@@ -43,6 +44,7 @@ def index(event) -> None:
     """Record which record `event` is about (a correction: the record it corrects)."""
     d = event.data
     if event.short_type == "record.corrected":
+        db.session.flush()  # the original may have come earlier in this batch
         original = db.session.get(RecordEvent, d["corrects_event_id"])
         if original is not None:
             _add(event, original.record_kind, original.record_id, original.community_id,
@@ -51,15 +53,19 @@ def index(event) -> None:
     if event.short_type not in RECORDS:
         return
     kind, id_field, day_field = RECORDS[event.short_type]
-    community = d.get("community_id") or db.session.scalar(sa.select(
-        CaseFact.community_id).where(CaseFact.case_id == d.get("case_id"))) or "-"
+    community = d.get("community_id") or _case_community(d.get("case_id")) or "-"
     _add(event, kind, d[id_field], community, date.fromisoformat(d[day_field][:10]))
 
 
+def _case_community(case_id: str | None) -> str | None:
+    case = find(db.session, CaseFact, case_id) if case_id else None
+    return case.community_id if case else None
+
+
 def _add(event, kind: str, record_id: str, community_id: str, on: date) -> None:
-    db.session.merge(RecordEvent(event_id=event.id, type=event.short_type, record_kind=kind,
-                                 record_id=record_id, community_id=community_id, on=on,
-                                 recorded_on=date.fromisoformat(event.time[:10])))
+    db.session.add(RecordEvent(event_id=event.id, type=event.short_type, record_kind=kind,
+                               record_id=record_id, community_id=community_id, on=on,
+                               recorded_on=date.fromisoformat(event.time[:10])))
 
 
 # -- the records behind each measure --------------------------------------------------------

@@ -2,6 +2,7 @@
 
 The inbox keeps each event once, as the event log; each event is counted in the tally and
 projected (services/evaluation/projections.py) in the same transaction."""
+from shared.db import get_or_add
 from shared.events import CATALOGUE
 
 from . import evidence
@@ -10,20 +11,20 @@ from .projections import PROJECTORS
 
 
 def tally(event):
-    key = (event.short_type, event.data.get("community_id") or "-")
-    row = db.session.get(EventTally, key)
-    if row is None:
-        row = EventTally(type=key[0], community_id=key[1], count=0)
-        db.session.add(row)
-    row.count += 1
+    row = get_or_add(db.session, EventTally, type=event.short_type,
+                     community_id=event.data.get("community_id") or "-")
+    row.count = (row.count or 0) + 1
 
 
 def consume(event):
-    tally(event)
-    project = PROJECTORS.get(event.short_type)
-    if project is not None:
-        project(event)
-    evidence.index(event)
+    # no flush per lookup: a batch of events is flushed once, at its commit; the few
+    # handlers that query more than a row by its key flush first
+    with db.session.no_autoflush:
+        tally(event)
+        project = PROJECTORS.get(event.short_type)
+        if project is not None:
+            project(event)
+        evidence.index(event)
 
 
 HANDLERS = {short: consume for short, spec in CATALOGUE.items()

@@ -5,6 +5,7 @@ from datetime import date, time
 
 import sqlalchemy as sa
 
+from shared.db import find, get_or_add
 from shared.events import Event
 
 from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, RecordEvent,
@@ -43,12 +44,7 @@ def _initiative(record_id: str, kind: str, community_id: str, on: date, resident
 
 
 def _get_or_add(model, **key):
-    """The projection row with this primary key, added to the session if it is new."""
-    row = db.session.get(model, tuple(key.values()))
-    if row is None:
-        row = model(**key)
-        db.session.add(row)
-    return row
+    return get_or_add(db.session, model, **key)
 
 
 def _topic(topic_id: str, community_id: str) -> TopicFact:
@@ -59,15 +55,14 @@ def _topic(topic_id: str, community_id: str) -> TopicFact:
 
 def resident(event) -> None:
     d = event.data
-    row = db.session.get(ResidentFact, d["resident_ref"])
+    row = find(db.session, ResidentFact, d["resident_ref"])
     if row is not None and row.source_seq > event.sequence:
         return
-    row = row or ResidentFact(ref=d["resident_ref"])
+    row = row or _get_or_add(ResidentFact, ref=d["resident_ref"])
     row.community_id, row.grid_id, row.age_band = d["community_id"], d["grid_id"], d["age_band"]
     row.gender, row.household_type, row.flags = d["gender"], d["household_type"], d["flags"]
     row.registered_on = _day(d["registered_on"]) if "registered_on" in d else row.registered_on
     row.source_seq = event.sequence
-    db.session.add(row)
 
 
 def need_reported(event) -> None:
@@ -170,6 +165,7 @@ def decision(event) -> None:
 
 def progressed(event) -> None:
     d, on = event.data, _day(event.data["on"])
+    db.session.flush()  # the decision may have come earlier in this batch
     row = db.session.scalar(sa.select(TopicFact).where(TopicFact.decision_id == d["decision_id"]))
     if row is None:  # the decision has not arrived yet: retried until it has
         raise LookupError(f"decision {d['decision_id']} not projected yet")
@@ -180,6 +176,7 @@ def progressed(event) -> None:
 def corrected(event) -> None:
     """Re-project the corrected record: the original event with the corrected values, under
     the original event's id, replacing what it projected before."""
+    db.session.flush()  # the original may have come earlier in this batch
     body = db.session.scalar(sa.select(events.Inbox.body).where(
         events.Inbox.event_id == event.data["corrects_event_id"]))
     if body is None:
