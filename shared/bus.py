@@ -128,6 +128,15 @@ def properties(message_id: str, event_type: str) -> dict:
             "timestamp": int(datetime.now(timezone.utc).timestamp())}
 
 
+def _read_once_per_batch(conn: Connection) -> None:
+    """py-amqp reads the socket before every single publish, to catch a broker's
+    connection.blocked notice as soon as it comes: a fifth of a publish's cost. Nothing here
+    acts on that notice (a blocked broker holds the publishes, and the batch's confirms
+    time out), and waiting for the confirms reads whatever came, once per batch."""
+    capabilities = conn.connection.client_properties.get("capabilities", {})
+    capabilities["connection.blocked"] = False
+
+
 class Publisher:
     """Publishes batches and waits once for the broker's confirms of the whole batch.
 
@@ -146,6 +155,7 @@ class Publisher:
             self.channel.events["basic_ack"].add(self._on_ack)
             self.channel.events["basic_nack"].add(self._on_nack)
             self.channel.confirm_select()
+            _read_once_per_batch(conn)
 
     def _on_ack(self, tag, multiple):
         self._acked = max(self._acked, tag) if multiple else self._acked + 1

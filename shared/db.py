@@ -53,6 +53,17 @@ def _sqlite_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def commit_keeping_loaded(session) -> None:
+    """Commit without expiring what the session holds, so a response made of the rows just
+    written needs no second read of them (their values are the ones committed)."""
+    real = session()  # the request's own session behind Flask-SQLAlchemy's scoped one
+    expire, real.expire_on_commit = real.expire_on_commit, False
+    try:
+        real.commit()
+    finally:
+        real.expire_on_commit = expire
+
+
 # -- rows by key while autoflush is off ------------------------------------------------------
 # A consumer applying many events in one transaction runs its handlers without autoflush
 # (a flush per lookup is what bounded it). Rows added earlier in that transaction are then

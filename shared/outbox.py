@@ -13,18 +13,21 @@ def append(store: EventStore, short_type: str, subject: str, data: dict) -> Even
     and commit in order: whatever a reader sees up to the head is complete.
     """
     check_data(short_type, data)
-    session = store.session
-    head = session.get(store.Head, store.source, with_for_update=True)
-    if head is None:
-        head = store.Head(source=store.source, last_seq=0, last_hash=GENESIS_HASH)
-        session.add(head)
+    session, Head = store.session, store.Head
+    head = session.execute(sa.select(Head.last_seq, Head.last_hash).where(
+        Head.source == store.source).with_for_update()).first()
+    last_seq, last_hash = head or (0, GENESIS_HASH)
     event = Event.new(source=store.source, short_type=short_type, subject=subject, data=data,
-                      sequence=head.last_seq + 1, prevhash=head.last_hash,
+                      sequence=last_seq + 1, prevhash=last_hash,
                       traceparent=current_traceparent())
     digest = event.hash()
-    session.add(store.Outbox(seq=event.sequence, event_id=event.id, type=short_type,
-                             subject=subject, body=event.to_json(), hash=digest))
-    head.last_seq, head.last_hash = event.sequence, digest
+    # plain statements, not ORM objects: the unit of work would cost more than the writes
+    session.execute(sa.insert(store.Outbox).values(
+        seq=event.sequence, event_id=event.id, type=short_type, subject=subject,
+        body=event.to_json(), hash=digest))
+    moved = {"last_seq": event.sequence, "last_hash": digest}
+    session.execute(sa.insert(Head).values(source=store.source, **moved) if head is None
+                    else sa.update(Head).where(Head.source == store.source).values(**moved))
     return event
 
 

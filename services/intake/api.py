@@ -243,7 +243,7 @@ def _day_start(day) -> datetime:
 def create_need(data):
     claims = auth.require(*CLERK)
     auth.require_community(data["community_id"])
-    return _with_history(record_need(data, claims.sub))
+    return record_need(data, claims.sub)
 
 
 @blp.get("/needs")

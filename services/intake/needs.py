@@ -2,6 +2,7 @@
 changes others must learn of (reported, triaged, withdrawn) publish their event in the same
 transaction. Free-text descriptions never leave intake."""
 from shared import outbox
+from shared.db import commit_keeping_loaded
 from shared.errors import ApiError
 from shared.events.envelope import rfc3339
 from shared.eventstore import utcnow
@@ -43,6 +44,7 @@ def move(need: Need, status: str, by: str, note: str | None = None) -> None:
 
 
 def record_need(data: dict, by: str) -> Need:
+    """A new need, with its history (its first status), as committed."""
     community_or_422(data["community_id"])
     resident = None
     if data.get("resident_ref"):
@@ -67,14 +69,15 @@ def record_need(data: dict, by: str) -> Need:
                 status="reported", reported_by=by, reported_at=reported_at)
     need.resident, need.household = resident, household
     db.session.add(need)
-    db.session.flush()
-    db.session.add(NeedStatusChange(need_id=need.id, status="reported", changed_by=by))
+    db.session.flush()  # the need's row before its history's (no ORM relationship orders them)
+    need.history = [NeedStatusChange(need_id=need.id, status="reported", changed_by=by)]
+    db.session.add(need.history[0])
     outbox.append(events, "need.reported", f"need/{need.id}", {
         "need_id": need.id, "community_id": need.community_id, "grid_id": need.grid_id,
         "resident_ref": need.resident_ref, "household_ref": need.household_ref,
         "category": need.category, "urgency": need.urgency, "safety_flag": need.safety_flag,
         "channel": need.channel, "reported_at": rfc3339(need.reported_at)})
-    db.session.commit()
+    commit_keeping_loaded(db.session)  # the answer shows the need as recorded
     return need
 
 

@@ -1,5 +1,6 @@
 """The event catalogue: every event type, who produces it, and the schema of its data."""
 from dataclasses import dataclass
+from functools import cached_property
 
 from marshmallow import Schema
 
@@ -17,6 +18,11 @@ class EventSpec:
     @property
     def type(self) -> str:
         return type_name(self.short, self.version)
+
+    @cached_property
+    def validator(self) -> Schema:
+        """One schema instance per type: building one costs more than validating with it."""
+        return self.schema()
 
 
 def _specs(source: str, schemas: dict) -> dict:
@@ -53,7 +59,7 @@ def source_types(source: str) -> list[str]:
 def check_data(short: str, data: dict) -> dict:
     """Validate `data` for a short event name; returns it unchanged (as JSON) or raises."""
     spec = spec_for(short)
-    errors = spec.schema().validate(data)
+    errors = spec.validator.validate(data)
     if errors:
         raise SchemaViolation(spec.type, errors)
     return data

@@ -6,7 +6,7 @@ Extensions: `sequence` (per-source counter, zero-padded so it also orders as a s
 import hashlib
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 
 SPECVERSION = "1.0"
@@ -70,11 +70,18 @@ class Event:
     def short_type(self) -> str:
         return short_name(self.type)
 
+    def _attributes(self) -> dict:
+        # a shallow copy: dataclasses.asdict deep-copies `data`, which costs more than
+        # serialising it
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["sequence"] = self.sequence_str
+        return out
+
     def hash(self) -> str:
         """What the next event of the source carries as `prevhash`. Transport-only
         attributes (traceparent) stay out, so re-tracing never breaks the chain."""
-        signed = {k: v for k, v in asdict(self).items() if k != "traceparent"}
-        signed["sequence"] = self.sequence_str
+        signed = self._attributes()
+        del signed["traceparent"]
         return hashlib.sha256(canonical_json(signed).encode()).hexdigest()
 
     @property
@@ -82,8 +89,7 @@ class Event:
         return str(self.sequence).zfill(SEQUENCE_WIDTH)
 
     def to_dict(self) -> dict:
-        out = asdict(self)
-        out["sequence"] = self.sequence_str
+        out = self._attributes()
         if out["traceparent"] is None:
             del out["traceparent"]
         return out
