@@ -72,15 +72,13 @@ class BulkProjector:
         with self.app.app_context():
             upgrade()
 
-    def project(self, events) -> None:
-        from services.evaluation.handlers import HANDLERS
+    def project(self, events: list) -> None:
+        from services.evaluation.cli import apply_in_order
         from services.evaluation.models import db
         with self.app.app_context():
-            for i, event in enumerate(events, start=1):
-                HANDLERS[event.short_type](event)
-                if i % ROWS_PER_INSERT == 0:
-                    db.session.commit()
-            db.session.commit()
+            for start in range(0, len(events), ROWS_PER_INSERT):
+                apply_in_order(events[start:start + ROWS_PER_INSERT])
+                db.session.commit()
 
     def copy_to(self, target_url: str) -> None:
         """Replace the target's projections (and tally) with the scratch database's."""

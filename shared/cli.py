@@ -35,7 +35,7 @@ def worker_command():
     rt = current_service()
     setup_logging(rt.spec.name, "worker")
     worker = Worker(rt.spec.name, rt.store, rt.spec.handlers, rt.messaging,
-                    current_app.config["JWT_KEY"])
+                    current_app.config["JWT_KEY"], rt.spec.prepare)
     _probe(worker.heartbeat, f"{rt.spec.name}-worker")
     on_stop(worker.stop)
     worker.run_forever()
@@ -92,7 +92,7 @@ def dead_replay(ids, everything):
 def sync_command():
     rt = current_service()
     worker = Worker(rt.spec.name, rt.store, rt.spec.handlers, rt.messaging,
-                    current_app.config["JWT_KEY"])
+                    current_app.config["JWT_KEY"], rt.spec.prepare)
     from . import bus
     with bus.connect(rt.messaging) as conn:
         worker.control = bus.Publisher(conn, rt.messaging.confirm_timeout)

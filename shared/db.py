@@ -2,8 +2,9 @@
 import uuid
 from datetime import timezone
 
+import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event, inspect
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
@@ -67,34 +68,54 @@ def commit_keeping_loaded(session) -> None:
 # -- rows by key while autoflush is off ------------------------------------------------------
 # A consumer applying many events in one transaction runs its handlers without autoflush
 # (a flush per lookup is what bounded it). Rows added earlier in that transaction are then
-# not in the database yet, nor in the identity map: the session keeps them here by key.
-_ADDED = "added_by_key"
+# neither in the database yet nor in the identity map: the session keeps them here by key,
+# with the rows a batch loaded at once (`prefetch`) and the keys it found absent (None),
+# until the transaction ends.
+_ROWS = "rows_by_key"
 
 
 def find(session, model, *key):
-    """The row of `model` with this primary key, if it exists: added earlier in this
-    transaction (flushed or not) or in the database."""
-    row = session.info.get(_ADDED, {}).get((model, key))
-    if row is not None and inspect(row).pending:
-        return row
+    """The row of `model` with this primary key, if it exists: added or loaded earlier in
+    this transaction, or in the database."""
+    rows = session.info.get(_ROWS, {})
+    if (model, key) in rows:
+        return rows[(model, key)]
     return session.get(model, key)
 
 
 def get_or_add(session, model, **key):
     """The row of `model` with this primary key (columns in key order), added if new."""
-    row = find(session, model, *key.values())
+    ident = tuple(key.values())
+    row = find(session, model, *ident)
     if row is None:
         row = model(**key)
         session.add(row)
-        session.info.setdefault(_ADDED, {})[(model, tuple(key.values()))] = row
+        session.info.setdefault(_ROWS, {})[(model, ident)] = row
     return row
 
 
-@event.listens_for(Session, "after_flush_postexec")
+def prefetch(session, model, keys) -> None:
+    """Load the rows of `model` with these primary keys in one query, so that `find` and
+    `get_or_add` need none for them, whether they exist or not (for the rest of the
+    transaction: every row of `model` it adds must then come through `get_or_add`)."""
+    rows = session.info.setdefault(_ROWS, {})
+    keys = {tuple(k) for k in keys} - {k for m, k in rows if m is model}
+    if not keys:
+        return
+    pk = sa.inspect(model).primary_key
+    wanted = pk[0].in_([k[0] for k in keys]) if len(pk) == 1 else sa.tuple_(*pk).in_(keys)
+    rows.update(((model, key), None) for key in keys)
+    with session.no_autoflush:
+        for row in session.scalars(sa.select(model).where(wanted)):
+            rows[(model, sa.inspect(row).identity)] = row
+
+
+@event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
-def _forget_added(session, *_):
-    # flushed rows are in the identity map; rolled-back ones are gone
-    session.info.pop(_ADDED, None)
+def forget_rows(session) -> None:
+    """Drop what the session keeps by key: at the end of every transaction, and within a
+    long one (a replay of the whole log) once a chunk of it is flushed, to bound memory."""
+    session.info.pop(_ROWS, None)
 
 
 class UtcDateTime(TypeDecorator):

@@ -63,8 +63,9 @@ def parse(body: bytes | str, handlers: dict[str, Handler]) -> Event:
 
 
 class Inbox:
-    def __init__(self, store: EventStore, handlers: dict[str, Handler]):
-        self.store, self.handlers = store, handlers
+    def __init__(self, store: EventStore, handlers: dict[str, Handler],
+                 prepare: Callable[[list[Event]], None] | None = None):
+        self.store, self.handlers, self.prepare = store, handlers, prepare
 
     def seen(self, event_id: str) -> bool:
         return self.store.session.get(self.store.Inbox, event_id) is not None
@@ -113,6 +114,8 @@ class Inbox:
         caller to apply them one by one, where each failure gets its own outcome."""
         session = self.store.session
         try:
+            if self.prepare is not None:
+                self.prepare([event for event, _, _ in deliveries])
             for event, body, via in deliveries:
                 self._claim_and_handle(event, body, via, alone=False)
             session.commit()

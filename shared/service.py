@@ -4,6 +4,7 @@ event log and ops commands."""
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request
@@ -24,6 +25,9 @@ class ServiceSpec:
     store: EventStore
     handlers: dict
     blueprints: list = field(default_factory=list)
+    # called with a batch's events before they are applied, in the same transaction, so a
+    # service can load at once what its handlers will look up
+    prepare: Callable | None = None
 
     @property
     def source(self) -> str:

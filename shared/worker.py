@@ -42,10 +42,10 @@ def _text(body) -> str:
 
 class Worker:
     def __init__(self, service: str, store: EventStore, handlers: dict, cfg: MessagingConfig,
-                 jwt_key: str):
+                 jwt_key: str, prepare=None):
         self.service, self.store, self.handlers, self.cfg = service, store, handlers, cfg
         self.queues = bus.service_queues(service, handlers, cfg)
-        self.inbox = Inbox(store, handlers)
+        self.inbox = Inbox(store, handlers, prepare)
         self.sync = SourceSync(self.inbox, handlers, self._deliver_backfill, jwt_key,
                                cfg.service_urls)
         self.schedule = SyncSchedule(cfg.sync_interval)

@@ -250,7 +250,7 @@ def test_a_batch_is_applied_in_one_transaction_or_not_at_all(backend):
     def deliveries(*events):
         return [(event, event.to_json(), "test") for event in events]
     with app.app_context():
-        inbox = Inbox(rt.store, rt.spec.handlers)
+        inbox = Inbox(rt.store, rt.spec.handlers, rt.spec.prepare)
         assert inbox.apply_batch(deliveries(first, second))
         assert not inbox.apply_batch(deliveries(third, first))  # a duplicate spoils it all
     assert tally(app, "c-batch") == 2

@@ -240,7 +240,7 @@ def test_one_batch_projects_as_one_event_at_a_time(backend, tmp_path):
         batched = other.app("evaluation")
         rt = batched.extensions["socialwork"]
         with batched.app_context():
-            assert Inbox(rt.store, rt.spec.handlers).apply_batch(
+            assert Inbox(rt.store, rt.spec.handlers, rt.spec.prepare).apply_batch(
                 [(event, event.to_json(), "test") for event in events])
         assert [measured(batched, fn) for fn in figures] == one_by_one
     finally:

@@ -3,11 +3,15 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from shared.db import forget_rows
 from shared.events import Event
 
-from .handlers import HANDLERS
+from .handlers import HANDLERS, prepare
 from .models import EventTally, db, events
 from .projections import PROJECTION_TABLES
+
+
+REPLAY_CHUNK = 1000
 
 
 def rebuild() -> int:
@@ -18,15 +22,22 @@ def rebuild() -> int:
         db.session.execute(sa.delete(table))
     count = 0
     rows = db.session.scalars(sa.select(events.Inbox.body).order_by(
-        events.Inbox.source, events.Inbox.seq).execution_options(yield_per=1000))
-    for body in rows:
-        event = Event.from_json(body)
-        HANDLERS[event.short_type](event)
-        count += 1
-        if count % 1000 == 0:
-            db.session.flush()
+        events.Inbox.source, events.Inbox.seq).execution_options(yield_per=REPLAY_CHUNK))
+    for bodies in rows.partitions():
+        count += apply_in_order([Event.from_json(body) for body in bodies])
+        db.session.flush()
+        forget_rows(db.session)
     db.session.commit()
     return count
+
+
+def apply_in_order(chunk: list) -> int:
+    """Events through evaluation's handlers as the worker applies a batch (the rows they
+    look up loaded first); the caller flushes or commits."""
+    prepare(chunk)
+    for event in chunk:
+        HANDLERS[event.short_type](event)
+    return len(chunk)
 
 
 @click.command("rebuild-projections", help="Recompute the projections from the event log.")

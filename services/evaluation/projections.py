@@ -203,5 +203,28 @@ PROJECTORS = {
     "council.decision_made": decision, "council.decision_progressed": progressed,
     "record.corrected": corrected,
 }
+# The rows each event's projector looks up by key: (model, *primary key)
+LOOKUPS = {
+    "resident.registered": lambda d: [(ResidentFact, d["resident_ref"])],
+    "resident.updated": lambda d: [(ResidentFact, d["resident_ref"])],
+    "need.reported": lambda d: [(NeedFact, d["need_id"])],
+    "case.opened": lambda d: [(CaseFact, d["case_id"])],
+    "case.closed": lambda d: [(CaseFact, d["case_id"])],
+    "session.delivered": lambda d: [(Initiative, d["session_id"])],
+    "capacity.activity_held": lambda d: [(Initiative, d["activity_id"])],
+    "volunteer.registered": lambda d: [(VolunteerFact, d["resident_ref"], d["community_id"])],
+    "organization.formed": lambda d: [(OrganizationFact, d["organization_id"])],
+    "organization.updated": lambda d: [(OrganizationFact, d["organization_id"])],
+    "council.topic_proposed": lambda d: [
+        (TopicFact, d["topic_id"]), (Initiative, d["topic_id"]),
+        *((TopicNeed, d["topic_id"], need_id) for need_id in d["need_ids"])],
+    "council.decision_made": lambda d: [(TopicFact, d["topic_id"])],
+}
+
+
+def lookups(event) -> list[tuple]:
+    return LOOKUPS[event.short_type](event.data) if event.short_type in LOOKUPS else []
+
+
 PROJECTION_TABLES = (RecordEvent, Act, Initiative, TopicFact, TopicNeed, ResidentFact,
                      NeedFact, CaseFact, OrganizationFact, VolunteerFact)
