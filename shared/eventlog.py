@@ -3,10 +3,10 @@ truth that consumers backfill from when a message went missing."""
 import json
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from . import auth, outbox
+from .api import Blueprint
 from .events import CATALOGUE, Event
 from .events.catalogue import source_types
 from .events.chain import audit

@@ -1,8 +1,8 @@
 """Liveness and readiness, the two endpoints that need no token."""
 from flask import Response
-from flask_smorest import Blueprint
 
 from . import auth, bus
+from .api import Blueprint
 from .metrics import exposition
 from .service import current_service, database_ok, migrations_current
 

@@ -53,6 +53,7 @@ class Worker:
         self.control: bus.Publisher | None = None
         self._held: list = []
         self._batch: list = []  # main-queue messages taken, not yet applied
+        self._ack_many = False  # one ack for a batch (RabbitMQ; kombu's own brokers ack one)
         self._tiebreak = itertools.count()
         self._gap_upto: dict[str, int] = {}
         self._last_seq: dict[str, int] = {}
@@ -172,8 +173,11 @@ class Worker:
         batch, self._batch = self._batch, []
         self.dispatch_batch([(m.body, "replay" if (m.headers or {}).get("x-replayed")
                               else "broker") for m in batch])
-        for message in batch:
-            message.ack()
+        if self._ack_many:  # every main-queue delivery so far is in this batch or acked
+            batch[-1].ack(multiple=True)
+        else:
+            for message in batch:
+                message.ack()
 
     def _on_retry(self, message) -> None:
         due = float(message.headers.get("x-retry-at", 0))
@@ -241,6 +245,7 @@ class Worker:
 
     def _consume(self, conn) -> None:
         self.control = bus.Publisher(conn, self.cfg.confirm_timeout)
+        self._ack_many = conn.transport.driver_type == "amqp"
         main, retry = conn.channel(), conn.channel()
         with Consumer(main, [self.queues.main], on_message=self._on_main,
                       prefetch_count=self.cfg.prefetch), \

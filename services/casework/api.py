@@ -2,9 +2,9 @@
 building, the council, corrections. Agencies write their own records; buyers read the
 records of their contracts; nobody edits evidence except through a correction."""
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 
 from shared import auth
+from shared.api import Blueprint
 from shared.errors import ApiError
 
 from . import activities, cases, council

@@ -4,9 +4,9 @@ every figure, anomaly flags, follow-up verification, exports and event counts.""
 from datetime import date
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 
 from shared import auth
+from shared.api import Blueprint
 from shared.errors import ApiError
 
 from . import anomalies, evidence, exports, measures, milestones, scorecard, verification

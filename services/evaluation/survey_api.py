@@ -1,8 +1,7 @@
 """Evaluation's survey API: instruments, a contract's waves, the evaluator's draw and the
 responses it records, per-resident scores and the change from the baseline."""
-from flask_smorest import Blueprint
-
 from shared import auth
+from shared.api import Blueprint
 from shared.errors import ApiError
 
 from . import instruments, surveys

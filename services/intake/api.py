@@ -4,9 +4,9 @@ from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import request
-from flask_smorest import Blueprint
 
 from shared import auth
+from shared.api import Blueprint
 from shared.errors import ApiError
 from shared.i18n import bilingual
 
