@@ -57,7 +57,8 @@ def test_duplicates_have_one_effect(platform):
                60, "the first copy to be applied")
     marker = forge("need.reported", need_data("dup-2", "c-dup"), FORGED_BASE + 2)
     publish_events(b, event, marker)  # a late copy, then a marker that follows it
-    wait_until(lambda: tally(evaluation, "c-dup") == 2, 60, "the marker")
+    wait_until(lambda: tally(evaluation, "c-dup") == 2 and queued(casework, "c-dup") == 2,
+               60, "the marker at both consumers")
     assert queued(casework, "c-dup") == 2 and tally(evaluation, "c-dup") == 2
 
 
@@ -71,6 +72,9 @@ def test_out_of_order_events_are_applied_once_their_cause_arrives(platform):
     publish_events(b, withdrawn, reported)
     wait_until(lambda: (queued_need(casework, "ooo-1") or {}).get("status") == "withdrawn",
                60, "the withdrawal after its need")
+    # evaluation consumes on its own (a sync with intake may come first): wait for it too
+    wait_until(lambda: tally(evaluation, "c-ooo", "need.reported") == 1, 60,
+               "evaluation to count the need")
     assert tally(evaluation, "c-ooo", "need.withdrawn") == 1
     assert tally(evaluation, "c-ooo", "need.reported") == 1
     assert parked(b, casework) == {}
@@ -103,7 +107,8 @@ def test_poison_is_parked_with_the_reason_and_the_stream_flows(platform):
     assert "3 times" in reasons[ghost.id] and rows[ghost.id].attempts == 3
     # evaluation parks the malformed three and applies the triage it can record
     wait_until(lambda: len(parked(b, evaluation)) == 3, 60, "three parked at evaluation")
-    assert tally(evaluation, "c-poison", "need.triaged") == 1
+    wait_until(lambda: tally(evaluation, "c-poison", "need.triaged") == 1, 60,
+               "the triage applied at evaluation")
 
     # the stream keeps flowing: a real need goes through
     clerk = bearer(b.token("intake_clerk", community_ids=["c-flow"]))
