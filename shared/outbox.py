@@ -1,8 +1,9 @@
 """Appending to the outbox: the caller's domain change and the event commit together."""
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from .events import GENESIS_HASH, Event, check_data
-from .eventstore import EventStore
+from .eventstore import EventStore, utcnow
 from .logging import current_traceparent
 
 
@@ -14,21 +15,44 @@ def append(store: EventStore, short_type: str, subject: str, data: dict) -> Even
     """
     check_data(short_type, data)
     session, Head = store.session, store.Head
-    head = session.execute(sa.select(Head.last_seq, Head.last_hash).where(
-        Head.source == store.source).with_for_update()).first()
-    last_seq, last_hash = head or (0, GENESIS_HASH)
+    last_seq, last_hash = _locked_head(store)
     event = Event.new(source=store.source, short_type=short_type, subject=subject, data=data,
                       sequence=last_seq + 1, prevhash=last_hash,
                       traceparent=current_traceparent())
     digest = event.hash()
     # plain statements, not ORM objects: the unit of work would cost more than the writes
-    session.execute(sa.insert(store.Outbox).values(
+    row = sa.insert(store.Outbox).values(
         seq=event.sequence, event_id=event.id, type=short_type, subject=subject,
-        body=event.to_json(), hash=digest))
-    moved = {"last_seq": event.sequence, "last_hash": digest}
-    session.execute(sa.insert(Head).values(source=store.source, **moved) if head is None
-                    else sa.update(Head).where(Head.source == store.source).values(**moved))
+        body=event.to_json(), hash=digest, created_at=utcnow())
+    move = sa.update(Head).where(Head.source == store.source).values(
+        last_seq=event.sequence, last_hash=digest)
+    if session.get_bind().dialect.name == "postgresql":
+        # one round trip for both while the head is locked: the lock is what every other
+        # append of this source waits for
+        session.execute(row.add_cte(move.cte("moved")))
+    else:
+        session.execute(row)
+        session.execute(move)
     return event
+
+
+def _locked_head(store: EventStore) -> tuple[int, str]:
+    """The source's last sequence and hash, its row locked until commit; the row is made
+    on the source's first event (two first events at once: one makes it, the other waits
+    for it, then finds it)."""
+    session, Head = store.session, store.Head
+    locked = sa.select(Head.last_seq, Head.last_hash).where(
+        Head.source == store.source).with_for_update()
+    head = session.execute(locked).first()
+    if head is None:
+        try:
+            with session.begin_nested():
+                session.execute(sa.insert(Head).values(source=store.source, last_seq=0,
+                                                       last_hash=GENESIS_HASH))
+        except IntegrityError:
+            pass
+        head = session.execute(locked).one()
+    return head
 
 
 def backlog(store: EventStore) -> dict:

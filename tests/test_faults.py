@@ -1,15 +1,16 @@
 """Faults on the event path: the broker stopped and started mid-stream, a consumer and a
 relay killed with SIGKILL, a purged queue. Afterwards every event's effect is present exactly
-once (the tally is a counter, so a double apply would show), and nothing is parked."""
+once (the tally is a counter, so a double apply would show), and nothing is parked. And a
+source's first two events appended at the same moment."""
 import threading
 
 import pytest
 import sqlalchemy as sa
 
 from shared import deadletters
-from tests.conftest import rabbitmqctl
+from tests.conftest import PG_ADMIN, rabbitmqctl
 from tests.helpers import count, running_platform, wait_until
-from tests.streams import messaging, produce_needs, queued, tally, unpublished
+from tests.streams import messaging, need_data, produce_needs, queued, tally, unpublished
 
 N = 5000  # the broker-restart stream
 N_KILL = 2000
@@ -118,3 +119,42 @@ def scalar_inbox_vias(app) -> set:
     store = app.extensions["socialwork"].store
     with app.app_context():
         return set(store.session.scalars(sa.select(store.Inbox.via).distinct()))
+
+
+def _waiting_on_a_lock(database: str) -> bool:
+    import psycopg
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND "
+                            "wait_event_type = 'Lock'", (database,)).fetchone()[0] > 0
+
+
+def test_two_first_events_of_a_source_at_once_both_commit(real):
+    """The first event of a source makes its head row. A second append while the first has
+    not committed waits for that row, then follows it: sequences 1 and 2, no error."""
+    from services.intake.models import db, events
+    from shared import outbox
+    app = real.app("intake")
+    first_appended, outcome = threading.Event(), {}
+
+    def append(name: str) -> None:
+        with app.app_context():
+            try:
+                if name == "second":
+                    first_appended.wait(30)
+                event = outbox.append(events, "need.reported", f"need/{name}",
+                                      need_data(name, "c-first"))
+                if name == "first":
+                    first_appended.set()
+                    wait_until(lambda: _waiting_on_a_lock(f"{real.name}_intake"), 30,
+                               "the second append to wait for the head row")
+                db.session.commit()
+                outcome[name] = event.sequence
+            except Exception as exc:  # reported by the assertion below
+                outcome[name] = repr(exc)
+                first_appended.set()
+    threads = [threading.Thread(target=append, args=(n,)) for n in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcome == {"first": 1, "second": 2}
