@@ -5,7 +5,7 @@ from datetime import date, time
 
 import sqlalchemy as sa
 
-from shared.db import find, get_or_add
+from shared.db import get_or_add
 from shared.events import Event
 
 from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, RecordEvent,
@@ -55,10 +55,9 @@ def _topic(topic_id: str, community_id: str) -> TopicFact:
 
 def resident(event) -> None:
     d = event.data
-    row = find(db.session, ResidentFact, d["resident_ref"])
-    if row is not None and row.source_seq > event.sequence:
-        return
-    row = row or _get_or_add(ResidentFact, ref=d["resident_ref"])
+    row = _get_or_add(ResidentFact, ref=d["resident_ref"])
+    if row.source_seq is not None and row.source_seq > event.sequence:
+        return  # a later version of the resident is projected already
     row.community_id, row.grid_id, row.age_band = d["community_id"], d["grid_id"], d["age_band"]
     row.gender, row.household_type, row.flags = d["gender"], d["household_type"], d["flags"]
     row.registered_on = _day(d["registered_on"]) if "registered_on" in d else row.registered_on
