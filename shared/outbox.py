@@ -1,4 +1,6 @@
 """Appending to the outbox: the caller's domain change and the event commit together."""
+import functools
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -11,47 +13,69 @@ def append(store: EventStore, short_type: str, subject: str, data: dict) -> Even
     """Add the next event of this source to the session; the caller commits.
 
     The head row is locked for the rest of the transaction, so sequence numbers are gap-free
-    and commit in order: whatever a reader sees up to the head is complete.
+    and commit in order: whatever a reader sees up to the head is complete. The caller's
+    pending writes are flushed before the lock is taken, so it is held only for the
+    event's own statement and the commit.
     """
     check_data(short_type, data)
-    session, Head = store.session, store.Head
-    last_seq, last_hash = _locked_head(store)
+    store.session.flush()
+    conn, statements = store.session.connection(), _statements(store)
+    last_seq, last_hash = _locked_head(conn, store, statements)
     event = Event.new(source=store.source, short_type=short_type, subject=subject, data=data,
                       sequence=last_seq + 1, prevhash=last_hash,
                       traceparent=current_traceparent())
-    digest = event.hash()
-    # plain statements, not ORM objects: the unit of work would cost more than the writes
-    row = sa.insert(store.Outbox).values(
-        seq=event.sequence, event_id=event.id, type=short_type, subject=subject,
-        body=event.to_json(), hash=digest, created_at=utcnow())
-    move = sa.update(Head).where(Head.source == store.source).values(
-        last_seq=event.sequence, last_hash=digest)
-    if session.get_bind().dialect.name == "postgresql":
-        # one round trip for both while the head is locked: the lock is what every other
-        # append of this source waits for
-        session.execute(row.add_cte(move.cte("moved")))
-    else:
-        session.execute(row)
-        session.execute(move)
+    values = {"of_source": store.source, "seq": event.sequence, "event_id": event.id,
+              "type": short_type, "subject": subject, "body": event.to_json(),
+              "hash": event.hash(), "created_at": utcnow()}
+    for statement in statements.append:
+        conn.execute(statement, values)
     return event
 
 
-def _locked_head(store: EventStore) -> tuple[int, str]:
+class _Statements:
+    """A source's append statements, built once: building and keying a statement cost more
+    than the write it makes."""
+
+    def __init__(self, store: EventStore, dialect: str):
+        # the source is bound as `of_source`: an UPDATE would SET any column its
+        # parameters name
+        outbox, head = store.Outbox.__table__, store.Head.__table__
+        self.locked = sa.select(head.c.last_seq, head.c.last_hash).where(
+            head.c.source == sa.bindparam("of_source")).with_for_update()
+        self.genesis = sa.insert(head).values(source=sa.bindparam("of_source"), last_seq=0,
+                                              last_hash=GENESIS_HASH)
+        row = sa.insert(outbox).values({c: sa.bindparam(c) for c in (
+            "seq", "event_id", "type", "subject", "body", "hash", "created_at")})
+        move = sa.update(head).where(head.c.source == sa.bindparam("of_source")).values(
+            last_seq=sa.bindparam("seq"), last_hash=sa.bindparam("hash"))
+        # on PostgreSQL one round trip for both while the head is locked: the lock is what
+        # every other append of this source waits for
+        self.append = ((row.add_cte(move.cte("moved")),) if dialect == "postgresql"
+                       else (row, move))
+
+
+@functools.cache
+def _statements_for(store: EventStore, dialect: str) -> _Statements:
+    return _Statements(store, dialect)
+
+
+def _statements(store: EventStore) -> _Statements:
+    return _statements_for(store, store.session.get_bind().dialect.name)
+
+
+def _locked_head(conn, store: EventStore, statements: _Statements) -> tuple[int, str]:
     """The source's last sequence and hash, its row locked until commit; the row is made
     on the source's first event (two first events at once: one makes it, the other waits
     for it, then finds it)."""
-    session, Head = store.session, store.Head
-    locked = sa.select(Head.last_seq, Head.last_hash).where(
-        Head.source == store.source).with_for_update()
-    head = session.execute(locked).first()
+    source = {"of_source": store.source}
+    head = conn.execute(statements.locked, source).first()
     if head is None:
         try:
-            with session.begin_nested():
-                session.execute(sa.insert(Head).values(source=store.source, last_seq=0,
-                                                       last_hash=GENESIS_HASH))
+            with store.session.begin_nested():
+                conn.execute(statements.genesis, source)
         except IntegrityError:
             pass
-        head = session.execute(locked).one()
+        head = conn.execute(statements.locked, source).one()
     return head
 
 

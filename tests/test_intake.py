@@ -284,6 +284,19 @@ def test_bad_needs_are_422_naming_the_field(intake, overrides, field):
     assert response.status_code == 422 and field in response.json["error"]["fields"]
 
 
+def test_a_need_in_an_unknown_community_is_a_422_and_stores_nothing(intake):
+    """The community is checked by its foreign key as the need is written: the failed write
+    is rolled back, event and all, and the clerk is told which field."""
+    app, client, clerk, backend = intake
+    before = len(outbox_events(app))
+    nowhere = bearer(backend.token("intake_clerk", community_ids=["nowhere"]))
+    response = need(client, nowhere, community_id="nowhere")
+    assert response.status_code == 422
+    assert response.json["error"]["fields_zh"]["community_id"] == ["社区不存在"]
+    assert len(outbox_events(app)) == before
+    assert need(client, clerk).status_code == 201  # the session is sound again
+
+
 def test_a_need_cannot_be_reported_in_the_future(intake):
     _, client, clerk, _ = intake
     later = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()

@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import request
+from sqlalchemy.orm import selectinload
 
 from shared import auth
 from shared.api import Blueprint
@@ -13,8 +14,7 @@ from shared.i18n import bilingual
 from . import residents as people
 from . import surveys
 from .importer import import_roster
-from .models import (AccessLog, Community, Grid, Household, Need, NeedStatusChange, Resident,
-                     db)
+from .models import AccessLog, Community, Grid, Household, Need, Resident, db
 from .needs import close, record_need, triage, withdraw
 from .schemas import (AccessLogOut, AccessLogQuery, CloseIn, CommunityIn, CommunityOut, GridIn,
                       GridOut, HouseholdIn, HouseholdOut, ImportResult, NeedIn, NeedOut,
@@ -219,12 +219,6 @@ def _page(query, pagination):
 
 # -- needs ---------------------------------------------------------------------------------
 
-def _with_history(need: Need) -> Need:
-    need.history = db.session.scalars(sa.select(NeedStatusChange).where(
-        NeedStatusChange.need_id == need.id).order_by(NeedStatusChange.id)).all()
-    return need
-
-
 def _need_in_scope(need_id: str) -> Need:
     need = db.session.scalar(sa.select(Need).where(
         Need.id == need_id, Need.community_id.in_(_communities_in_scope())))
@@ -265,15 +259,15 @@ def list_needs(args, pagination_parameters):
     if "reported_to" in args:
         query = query.where(Need.reported_at < _day_start(args["reported_to"] +
                                                           timedelta(days=1)))
-    needs = _page(query.order_by(Need.reported_at.desc(), Need.id), pagination_parameters)
-    return [_with_history(n) for n in needs]
+    return _page(query.order_by(Need.reported_at.desc(), Need.id).options(
+        selectinload(Need.history)), pagination_parameters)
 
 
 @blp.get("/needs/<need_id>")
 @blp.response(200, NeedOut)
 def get_need(need_id):
     auth.require(*CLERK_OR_OPS)
-    return _with_history(_need_in_scope(need_id))
+    return _need_in_scope(need_id)
 
 
 @blp.patch("/needs/<need_id>")
@@ -284,7 +278,7 @@ def update_need(data, need_id):
     need = _need_in_scope(need_id)
     need.description = data["description"]
     db.session.commit()
-    return _with_history(need)
+    return need
 
 
 @blp.post("/needs/<need_id>/triage")
@@ -294,7 +288,7 @@ def triage_need(data, need_id):
     claims = auth.require(*CLERK)
     if data["status"] == "referred" and not data.get("referred_to"):
         raise ApiError(422, fields={"referred_to": ["Missing data for required field."]})
-    return _with_history(triage(_need_in_scope(need_id), data, claims.sub))
+    return triage(_need_in_scope(need_id), data, claims.sub)
 
 
 @blp.post("/needs/<need_id>/withdraw")
@@ -302,8 +296,7 @@ def triage_need(data, need_id):
 @blp.response(200, NeedOut)
 def withdraw_need(data, need_id):
     claims = auth.require(*CLERK)
-    return _with_history(withdraw(_need_in_scope(need_id), data["reason"], claims.sub,
-                                  data.get("note")))
+    return withdraw(_need_in_scope(need_id), data["reason"], claims.sub, data.get("note"))
 
 
 @blp.post("/needs/<need_id>/close")
@@ -311,5 +304,4 @@ def withdraw_need(data, need_id):
 @blp.response(200, NeedOut)
 def close_need(data, need_id):
     claims = auth.require(*CLERK)
-    return _with_history(close(_need_in_scope(need_id), data["status"], claims.sub,
-                               data.get("note")))
+    return close(_need_in_scope(need_id), data["status"], claims.sub, data.get("note"))

@@ -110,6 +110,7 @@ class Need(db.Model):
 
     resident = db.relationship(Resident)
     household = db.relationship(Household)
+    history = db.relationship("NeedStatusChange", order_by="NeedStatusChange.id")
 
     @property
     def resident_ref(self):

@@ -1,8 +1,10 @@
 """Needs and their life cycle. Each change of status is recorded with who and when, and the
 changes others must learn of (reported, triaged, withdrawn) publish their event in the same
 transaction. Free-text descriptions never leave intake."""
+from sqlalchemy.exc import IntegrityError
+
 from shared import outbox
-from shared.db import commit_keeping_loaded
+from shared.db import commit_keeping_loaded, insert_as_built, new_id
 from shared.errors import ApiError
 from shared.events.envelope import rfc3339
 from shared.eventstore import utcnow
@@ -40,12 +42,11 @@ def move(need: Need, status: str, by: str, note: str | None = None) -> None:
         raise ApiError(409, f"A need cannot go from {need.status} to {status}",
                        f"需求状态不能从 {need.status} 变为 {status}", code="invalid_transition")
     need.status = status
-    db.session.add(NeedStatusChange(need_id=need.id, status=status, changed_by=by, note=note))
+    need.history.append(NeedStatusChange(status=status, changed_by=by, note=note))
 
 
 def record_need(data: dict, by: str) -> Need:
     """A new need, with its history (its first status), as committed."""
-    community_or_422(data["community_id"])
     resident = None
     if data.get("resident_ref"):
         resident = db.session.query(Resident).filter_by(ref=data["resident_ref"]).first()
@@ -56,29 +57,40 @@ def record_need(data: dict, by: str) -> Need:
         household.grid_id if household else None)
     if grid_id:
         grid_in(data["community_id"], grid_id)
-    reported_at = data.get("reported_at") or utcnow()
-    if reported_at > utcnow():
+    now = utcnow()
+    reported_at = data.get("reported_at") or now
+    if reported_at > now:
         raise ApiError(422, fields={"reported_at": [IN_FUTURE]})
     concern = data.get("safety_concern", False)
     urgency = "urgent" if concern else data["urgency"]
-    need = Need(community_id=data["community_id"], grid_id=grid_id,
+    need = Need(id=new_id(), community_id=data["community_id"], grid_id=grid_id,
                 resident_id=resident.id if resident else None,
                 household_id=household.id if household else None, category=data["category"],
                 urgency=urgency, channel=data["channel"], description=data["description"],
                 safety_flag=safety_flag(data["category"], urgency, concern, resident),
-                status="reported", reported_by=by, reported_at=reported_at)
-    need.resident, need.household = resident, household
-    db.session.add(need)
-    db.session.flush()  # the need's row before its history's (no ORM relationship orders them)
-    need.history = [NeedStatusChange(need_id=need.id, status="reported", changed_by=by)]
-    db.session.add(need.history[0])
+                status="reported", reported_by=by, reported_at=reported_at,
+                resident=resident, household=household)
+    need.history = [NeedStatusChange(need_id=need.id, status="reported", changed_by=by,
+                                     changed_at=now)]
+    _insert_in(data["community_id"], need, *need.history)
     outbox.append(events, "need.reported", f"need/{need.id}", {
         "need_id": need.id, "community_id": need.community_id, "grid_id": need.grid_id,
         "resident_ref": need.resident_ref, "household_ref": need.household_ref,
         "category": need.category, "urgency": need.urgency, "safety_flag": need.safety_flag,
         "channel": need.channel, "reported_at": rfc3339(need.reported_at)})
-    commit_keeping_loaded(db.session)  # the answer shows the need as recorded
+    commit_keeping_loaded(db.session)  # the resident and household answered with, unreloaded
     return need
+
+
+def _insert_in(community_id: str, *rows) -> None:
+    """The rows of a new need, written as built (recording needs is intake's hot path). The
+    community is the one reference not checked before: its foreign key checks it."""
+    try:
+        insert_as_built(db.session, *rows)
+    except IntegrityError:
+        db.session.rollback()
+        community_or_422(community_id)
+        raise
 
 
 def triage(need: Need, data: dict, by: str) -> Need:
