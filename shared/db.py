@@ -1,4 +1,5 @@
 """One SQLAlchemy extension per service, so each owns its tables and its database alone."""
+import time
 import uuid
 from datetime import timezone
 
@@ -7,6 +8,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -31,7 +33,33 @@ def engine_options(url: str) -> dict:
     """SQLite is written by several processes (API, worker, relay): wait for locks."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+    return {}
+
+
+# A pooled connection may have been cut while it sat idle (a database restart, a firewall's
+# timeout). pool_pre_ping would ping it on every checkout: a round trip per request on a
+# busy API. A connection back in use within seconds is pinged by its own last use; one idle
+# longer is pinged, and replaced if it is dead (the pool retries on DisconnectionError).
+PING_AFTER_IDLE = 5.0  # seconds
+
+
+@event.listens_for(Pool, "checkin")
+def _idle_from(_dbapi_connection, record) -> None:
+    record.info["idle_from"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    idle_from = record.info.get("idle_from")
+    if idle_from is None or time.monotonic() - idle_from < PING_AFTER_IDLE:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()  # the ping's own transaction, if the driver began one
+    except Exception as exc:
+        raise sa.exc.DisconnectionError(f"an idle connection was cut: {exc}") from exc
 
 
 @event.listens_for(Engine, "connect")

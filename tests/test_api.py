@@ -62,6 +62,18 @@ def test_bad_tokens_are_refused(intake, make_token, code):
     assert response.json["error"]["code"] == code
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(intake, monkeypatch):
+    """Valid tokens are remembered, so a client's next request skips checking its token
+    again; the memory must not outlive the token."""
+    _, client, _ = intake
+    token = bearer(_signed(exp=int(time.time()) + 60))
+    assert client.get("/needs", headers=token).status_code == 200
+    later = time.time() + 61
+    monkeypatch.setattr("shared.auth.time.time", lambda: later)
+    response = client.get("/needs", headers=token)
+    assert response.status_code == 401 and response.json["error"]["code"] == "token_expired"
+
+
 def test_a_clerk_works_only_in_its_own_community(intake):
     _, client, backend = intake
     mine = bearer(backend.token("intake_clerk", community_ids=["c1"]))

@@ -1,15 +1,15 @@
 """Faults on the event path: the broker stopped and started mid-stream, a consumer and a
 relay killed with SIGKILL, a purged queue. Afterwards every event's effect is present exactly
 once (the tally is a counter, so a double apply would show), and nothing is parked. And a
-source's first two events appended at the same moment."""
+source's first two events appended at the same moment; pooled database connections cut."""
 import threading
 
 import pytest
 import sqlalchemy as sa
 
 from shared import deadletters
-from tests.conftest import PG_ADMIN, rabbitmqctl
-from tests.helpers import count, running_platform, wait_until
+from tests.conftest import PG_ADMIN, bearer, rabbitmqctl
+from tests.helpers import count, need_payload, running_platform, seed_community, wait_until
 from tests.streams import messaging, need_data, produce_needs, queued, tally, unpublished
 
 N = 5000  # the broker-restart stream
@@ -158,3 +158,32 @@ def test_two_first_events_of_a_source_at_once_both_commit(real):
     for thread in threads:
         thread.join(60)
     assert outcome == {"first": 1, "second": 2}
+
+
+def _connections_to(database: str) -> int:
+    import psycopg
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                            (database,)).fetchone()[0]
+
+
+def test_a_connection_cut_while_idle_is_replaced_before_it_is_used(real, monkeypatch):
+    """Pooled connections are not pinged on every checkout, only after sitting idle: one
+    the database cut meanwhile (a restart, a firewall) is replaced, and the request that
+    takes it from the pool succeeds."""
+    import psycopg
+
+    from services.intake.models import Need
+    app, database = real.app("intake"), f"{real.name}_intake"
+    seed_community(app, "c-cut")
+    client = app.test_client()
+    clerk = bearer(real.token("intake_clerk", community_ids=["c-cut"]))
+    assert client.post("/needs", json=need_payload("c-cut"), headers=clerk).status_code == 201
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = %s", (database,))
+    wait_until(lambda: _connections_to(database) == 0, 30, "the pooled connections cut")
+    monkeypatch.setattr("shared.db.PING_AFTER_IDLE", 0.0)  # they have been idle long enough
+    response = client.post("/needs", json=need_payload("c-cut"), headers=clerk)
+    assert response.status_code == 201, response.json
+    assert count(app, Need) == 2
