@@ -139,13 +139,17 @@ def _registered(scope: Scope):
 def traceability(scope: Scope) -> dict:
     """Needs reported in the period that led to a case or a council topic / needs reported;
     median days from need to case."""
+    reported = within(scope, NeedFact.community_id, NeedFact.reported_on)
     needs = db.session.execute(sa.select(NeedFact.need_id, NeedFact.reported_on).where(
-        *within(scope, NeedFact.community_id, NeedFact.reported_on))).all()
+        *reported)).all()
     ids = [n for n, _ in needs]
+    # the needs as a subquery, not their ids: a parameter per need cost more than the join
+    in_scope = sa.select(NeedFact.need_id).where(*reported)
     opened = dict(db.session.execute(sa.select(CaseFact.need_id, sa.func.min(
-        CaseFact.opened_on)).where(CaseFact.need_id.in_(ids)).group_by(CaseFact.need_id)).all())
+        CaseFact.opened_on)).where(CaseFact.need_id.in_(in_scope)).group_by(
+        CaseFact.need_id)).all())
     topical = set(db.session.scalars(sa.select(TopicNeed.need_id).where(
-        TopicNeed.need_id.in_(ids))))
+        TopicNeed.need_id.in_(in_scope))))
     days = [(opened[n] - day).days for n, day in needs if opened.get(n)]
     return {"traced": ratio(sum(1 for n in ids if n in opened or n in topical), len(ids)),
             "median_days_to_case": median(days) if days else None}
