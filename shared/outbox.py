@@ -71,8 +71,8 @@ def _locked_head(conn, store: EventStore, statements: _Statements) -> tuple[int,
     head = conn.execute(statements.locked, source).first()
     if head is None:
         try:
-            with store.session.begin_nested():
-                conn.execute(statements.genesis, source)
+            with store.session.begin_nested():  # its SAVEPOINT comes with its own execute
+                store.session.execute(statements.genesis, source)
         except IntegrityError:
             pass
         head = conn.execute(statements.locked, source).one()
