@@ -1,4 +1,5 @@
 """One SQLAlchemy extension per service, so each owns its tables and its database alone."""
+import functools
 import time
 import uuid
 from datetime import timezone
@@ -99,11 +100,18 @@ def insert_as_built(session, *rows) -> None:
     answers with set) and answers with them as built. The objects stay outside the session."""
     conn = session.connection()
     for row in rows:
-        mapper = sa.inspect(type(row))
-        values = {column.key: value for attribute in mapper.column_attrs
-                  for column in attribute.columns
-                  if (value := getattr(row, attribute.key)) is not None}
-        conn.execute(mapper.local_table.insert(), values)
+        insert, columns = _insert_of(type(row))
+        conn.execute(insert, {column: value for attribute, column in columns
+                              if (value := getattr(row, attribute)) is not None})
+
+
+@functools.cache
+def _insert_of(model) -> tuple:
+    """A model's INSERT, built once, and its (attribute, column) names."""
+    mapper = sa.inspect(model)
+    return mapper.local_table.insert(), [(attribute.key, column.key)
+                                         for attribute in mapper.column_attrs
+                                         for column in attribute.columns]
 
 
 # -- rows by key while autoflush is off ------------------------------------------------------
