@@ -160,7 +160,7 @@ class Bench:
             for run in range(self.args.repeats):
                 self.log(f"recording needs at {rate}/s, run {run + 1}")
                 self.add_load(f"http.record_need_{rate}",
-                              pipeline.fixed_rate(request["url"], request, rate,
+                              pipeline.fixed_rate(env, request["url"], request, rate,
                                                   self.args.seconds))
 
     def add_load(self, name: str, result: dict) -> None:
@@ -168,6 +168,8 @@ class Bench:
         self.figures.add(f"{name}.p99_ms", result["p99_ms"], "ms")
         self.figures.add(f"{name}.errors", result["errors"], "requests", statuses=result[
             "statuses"], achieved_rate=result["achieved_rate"])
+        self.figures.add(f"{name}.cpu_ms", sum(result["cpu_ms"].values()), "ms/request",
+                         by_process=result["cpu_ms"])
 
     # -- 5: the scorecard with many events ---------------------------------------------------
 
@@ -220,7 +222,8 @@ class Bench:
                     self.log(f"reading the scorecard at {rate}/s ({size} events), "
                              f"run {run + 1}")
                     self.add_load(f"http.scorecard_{rate}",
-                                  pipeline.fixed_rate(url, request, rate, self.args.seconds))
+                                  pipeline.fixed_rate(env, url, request, rate,
+                                                      self.args.seconds))
         finally:
             env.stop_all()
             self.memory.update({f"scorecard API at {size} events: {k}": v

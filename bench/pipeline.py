@@ -3,6 +3,7 @@
 carrying needs into evaluation's projection."""
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from tests.helpers import count, seed_community, wait_until
 from tests.streams import need_data
 
 from .broker import QUORUM, ROUTING_KEY
-from .stats import children, peak_rss_mb, percentile
+from .stats import children, cpu_seconds, peak_rss_mb, percentile, servers_cpu_seconds
 
 NEEDS_PER_COMMIT = 1000
 
@@ -96,12 +97,37 @@ class RunningPlatform:
         self.record_memory()
         self.platform.stop_all()
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far of each running process (a gunicorn master with its workers) and
+        of the database and broker servers."""
+        spent = {}
+        for name, proc in self.platform.procs.items():
+            if proc.popen and proc.popen.poll() is None:
+                pid = proc.popen.pid
+                spent[name] = sum(map(cpu_seconds, (pid, *children(pid))))
+        return {**spent, **servers_cpu_seconds()}
+
+    def load_with_cpu(self, spec: dict) -> dict:
+        """A load run, with the CPU milliseconds each request cost each process, the load
+        generator's included: what fills the machine's cores at that rate."""
+        before = self.cpu_seconds()
+        result = run_load(spec)
+        spent = {name: seconds - before.get(name, 0.0)
+                 for name, seconds in self.cpu_seconds().items()}
+        spent["load generator"] = result["cpu_seconds"]
+        result["cpu_ms"] = {name: round(seconds * 1000 / result["requests"], 3)
+                            for name, seconds in spent.items() if seconds > 0}
+        return result
+
 
 def run_load(spec: dict) -> dict:
-    """The load generator as its own process (see bench/load.py)."""
+    """The load generator as its own process (see bench/load.py), with its CPU time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([sys.executable, "-m", "bench.load", json.dumps(spec)], cwd=ROOT,
                          capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {**json.loads(out.stdout), "cpu_seconds": after.ru_utime + after.ru_stime
+            - before.ru_utime - before.ru_stime}
 
 
 def need_request(intake_url: str, token: str, community_id: str) -> dict:
@@ -181,6 +207,7 @@ def end_to_end(env, arrivals: Arrivals, token_for, n: int, concurrency: int) -> 
             "p99_ms": percentile(latencies, 99), "http": load, "counts": counts}
 
 
-def fixed_rate(url: str, request: dict, rate: float, seconds: float) -> dict:
-    return run_load({**request, "url": url, "rate": rate, "seconds": seconds,
-                     "concurrency": max(8, int(rate // 10))})
+def fixed_rate(env: RunningPlatform, url: str, request: dict, rate: float,
+               seconds: float) -> dict:
+    return env.load_with_cpu({**request, "url": url, "rate": rate, "seconds": seconds,
+                              "concurrency": max(8, int(rate // 10))})

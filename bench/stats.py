@@ -60,6 +60,32 @@ def children(pid: int) -> list[int]:
         return []
 
 
+def cpu_seconds(pid: int) -> float:
+    """A live process's CPU time so far (user + system, all its threads), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+SERVERS = {"postgres": "PostgreSQL", "beam.smp": "RabbitMQ"}  # process name -> server
+
+
+def servers_cpu_seconds() -> dict[str, float]:
+    """CPU time so far of the database's and the broker's processes on this machine."""
+    spent = dict.fromkeys(SERVERS.values(), 0.0)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                server = SERVERS.get((entry / "comm").read_text().strip())
+            except OSError:
+                continue
+            if server:
+                spent[server] += cpu_seconds(int(entry.name))
+    return spent
+
+
 def own_peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 

@@ -43,6 +43,11 @@ def test_the_whole_benchmark_on_the_servers(tmp_path):
     assert {"relay >= 0.5 x raw publish without confirms",
             "end to end >= 0.5 x raw consume-and-ack"} <= set(results["targets"]) <= set(TARGETS)
     assert any(k.endswith("evaluation-worker") for k in results["peak_memory_mb"])
+    # what a recorded need cost each process: the API, the event path, the servers, the load
+    for detail in results["figures"]["http.record_need_10.cpu_ms"]["detail"]:
+        assert {"intake-api", "intake-relay", "evaluation-worker", "PostgreSQL",
+                "load generator"} <= set(detail["by_process"])
+        assert all(ms > 0 for ms in detail["by_process"].values())
 
 
 def test_the_broker_and_relay_on_the_embedded_default(tmp_path):
