@@ -121,11 +121,13 @@ def scalar_inbox_vias(app) -> set:
         return set(store.session.scalars(sa.select(store.Inbox.via).distinct()))
 
 
-def _waiting_on_a_lock(database: str) -> bool:
+def _sessions_on(database: str, waiting_on_a_lock: bool = False) -> int:
+    """PostgreSQL's sessions on a database (only those waiting for a lock, if asked)."""
     import psycopg
+    lock = " AND wait_event_type = 'Lock'" if waiting_on_a_lock else ""
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND "
-                            "wait_event_type = 'Lock'", (database,)).fetchone()[0] > 0
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s" + lock,
+                            (database,)).fetchone()[0]
 
 
 def test_two_first_events_of_a_source_at_once_both_commit(real):
@@ -145,7 +147,7 @@ def test_two_first_events_of_a_source_at_once_both_commit(real):
                                       need_data(name, "c-first"))
                 if name == "first":
                     first_appended.set()
-                    wait_until(lambda: _waiting_on_a_lock(f"{real.name}_intake"), 30,
+                    wait_until(lambda: _sessions_on(f"{real.name}_intake", True), 30,
                                "the second append to wait for the head row")
                 db.session.commit()
                 outcome[name] = event.sequence
@@ -158,13 +160,6 @@ def test_two_first_events_of_a_source_at_once_both_commit(real):
     for thread in threads:
         thread.join(60)
     assert outcome == {"first": 1, "second": 2}
-
-
-def _connections_to(database: str) -> int:
-    import psycopg
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
-                            (database,)).fetchone()[0]
 
 
 def test_a_connection_cut_while_idle_is_replaced_before_it_is_used(real, monkeypatch):
@@ -182,7 +177,7 @@ def test_a_connection_cut_while_idle_is_replaced_before_it_is_used(real, monkeyp
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                      "WHERE datname = %s", (database,))
-    wait_until(lambda: _connections_to(database) == 0, 30, "the pooled connections cut")
+    wait_until(lambda: _sessions_on(database) == 0, 30, "the pooled connections cut")
     monkeypatch.setattr("shared.db.PING_AFTER_IDLE", 0.0)  # they have been idle long enough
     response = client.post("/needs", json=need_payload("c-cut"), headers=clerk)
     assert response.status_code == 201, response.json
