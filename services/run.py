@@ -77,15 +77,11 @@ class Platform:
         return f"http://127.0.0.1:{self.probe_ports[name]}"
 
     def migrate_databases(self) -> None:
-        """Bring every service's database to the newest migration (Flask-Migrate), all
-        three at once: each is its own database."""
-        upgrades = [subprocess.Popen([sys.executable, "-m", "flask", "--app",
-                                      f"services.{service}", "db", "upgrade"], env=self.env,
-                                     cwd=ROOT, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL) for service in self.ports]
-        for service, upgrade in zip(self.ports, upgrades):
-            if upgrade.wait() != 0:
-                raise subprocess.CalledProcessError(upgrade.returncode, f"{service} db upgrade")
+        """Bring every service's database to the newest migration (services/migrate.py)."""
+        done = subprocess.run([sys.executable, "-m", "services.migrate", *self.ports],
+                              env=self.env, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"the databases could not be migrated:\n{done.stderr}")
 
     def start(self, name: str) -> None:
         proc = self.procs[name]

@@ -1,5 +1,6 @@
 """One SQLAlchemy extension per service, so each owns its tables and its database alone."""
 import functools
+import os
 import time
 import uuid
 from datetime import timezone
@@ -49,8 +50,18 @@ def _idle_from(_dbapi_connection, record) -> None:
     record.info["idle_from"] = time.monotonic()
 
 
+@event.listens_for(Pool, "connect")
+def _made_in(_dbapi_connection, record) -> None:
+    record.info["pid"] = os.getpid()
+
+
 @event.listens_for(Pool, "checkout")
-def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+def _ping_if_idle(dbapi_connection, record, proxy) -> None:
+    if record.info.get("pid") != os.getpid():
+        # made before a fork (gunicorn's preload_app): the parent owns the socket; drop it
+        # unclosed and connect anew (SQLAlchemy's recipe for pools across processes)
+        record.dbapi_connection = proxy.dbapi_connection = None
+        raise sa.exc.DisconnectionError("a connection made in another process")
     idle_from = record.info.get("idle_from")
     if idle_from is None or time.monotonic() - idle_from < PING_AFTER_IDLE:
         return

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from statistics import mean
 
 import sqlalchemy as sa
-from scipy import stats
 
 from shared import outbox
 from shared.db import new_id
@@ -266,6 +265,13 @@ def _interval(result) -> list | None:
     return None if math.isnan(low) else [round(float(low), 4), round(float(high), 4)]
 
 
+def _stats():
+    """scipy.stats, imported on first use: importing it takes over a second, which every
+    evaluation process (API worker, consumer, relay, migration) would pay at start."""
+    from scipy import stats
+    return stats
+
+
 def paired(before: list[float], after: list[float]) -> dict:
     """Mean of the differences (after − before) with its 95% t interval (n − 1 df)."""
     n = len(before)
@@ -275,7 +281,7 @@ def paired(before: list[float], after: list[float]) -> dict:
            "change": round(mean(a - b for a, b in zip(after, before)), 4) if n else None,
            "ci95": None}
     if n >= 2:
-        out["ci95"] = _interval(stats.ttest_rel(after, before))
+        out["ci95"] = _interval(_stats().ttest_rel(after, before))
     return out
 
 
@@ -287,7 +293,7 @@ def welch(before: list[float], after: list[float]) -> dict:
            "change": round(mean(after) - mean(before), 4) if before and after else None,
            "ci95": None}
     if len(before) >= 2 and len(after) >= 2:
-        out["ci95"] = _interval(stats.ttest_ind(after, before, equal_var=False))
+        out["ci95"] = _interval(_stats().ttest_ind(after, before, equal_var=False))
     return out
 
 

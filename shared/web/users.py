@@ -3,6 +3,7 @@ workers and agency admins at casework, buyers at evaluation) in its own `web_use
 
 Passwords are hashed with werkzeug's scrypt. Failed logins are limited per account in the
 database, so the limit holds across every gunicorn worker and every replica."""
+import functools
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -14,8 +15,13 @@ from shared.eventstore import utcnow
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-# checked against when the login is unknown, so a wrong name takes as long as a wrong password
-_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the login is unknown, so a wrong name takes as long as a wrong
+    password; made on first use, since hashing costs every process a seventh of a second."""
+    return generate_password_hash("not-a-password")
 
 
 def web_user_model(db):
@@ -65,7 +71,7 @@ def authenticate(db, model, user_id: str, password: str):
     The row is locked while it is checked, so concurrent attempts are all counted."""
     user = db.session.scalar(sa.select(model).where(model.id == user_id).with_for_update())
     if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         db.session.rollback()
         return None
     now = datetime.now(timezone.utc)
