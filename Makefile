@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(PY) -m services.run $(ARGS)
 
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m tests.suite $(PYTEST_ARGS)
 
 # BENCH_ARGS: e.g. --embedded, --repeats 5, --sizes 10000,100000,1000000 (python -m bench -h)
 bench: $(STAMP)

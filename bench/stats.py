@@ -60,20 +60,26 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def cpu_seconds(pid: int) -> float:
-    """A live process's CPU time so far (user + system, all its threads), 0 if it is gone."""
+def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
+    """A live process's CPU time so far (user + system, all its threads), 0 if it is gone;
+    with `reaped_children`, that of its children that have ended too."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 SERVERS = {"postgres": "PostgreSQL", "beam.smp": "RabbitMQ"}  # process name -> server
 
 
 def servers_cpu_seconds() -> dict[str, float]:
-    """CPU time so far of the database's and the broker's processes on this machine."""
+    """CPU time so far of the database's and the broker's processes on this machine. A
+    PostgreSQL backend that ends (a connection closed) hands its time to the postmaster's
+    reaped children, so the sum only grows."""
     spent = dict.fromkeys(SERVERS.values(), 0.0)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -82,7 +88,7 @@ def servers_cpu_seconds() -> dict[str, float]:
             except OSError:
                 continue
             if server:
-                spent[server] += cpu_seconds(int(entry.name))
+                spent[server] += cpu_seconds(int(entry.name), reaped_children=True)
     return spent
 
 

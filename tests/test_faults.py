@@ -44,6 +44,7 @@ def _apps(b):
     return b.app("intake"), b.app("casework"), b.app("evaluation")
 
 
+@pytest.mark.exclusive  # every other test's broker stops too
 def test_broker_stopped_and_started_mid_stream(real, tmp_path):
     apps = _apps(real)
     with running_platform(real, tmp_path):
