@@ -1,6 +1,7 @@
 """The buyer's measures, computed from the projections for a scope: the contract's
 communities, a period (any range of days, inclusive) and optionally one grid. Each returns
 its value with the numbers it came from, so every figure can be checked."""
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import median
@@ -123,10 +124,14 @@ LEADERSHIP_ACTS = ("proposed", "led", "member")
 DEMOGRAPHICS = ("age_band", "gender", "household_type", "grid_id")
 
 
-def _participants(scope: Scope) -> set[str]:
+def _participants_query(scope: Scope):
     """Unique residents who acted (rung participant or above) in the period."""
-    return set(db.session.scalars(of_grid(scope, sa.select(Act.resident_ref).where(
-        *within(scope, Act.community_id, Act.on), Act.rung >= 2).distinct())))
+    return of_grid(scope, sa.select(Act.resident_ref).where(
+        *within(scope, Act.community_id, Act.on), Act.rung >= 2).distinct())
+
+
+def _participants(scope: Scope) -> set[str]:
+    return set(db.session.scalars(_participants_query(scope)))
 
 
 def _registered(scope: Scope):
@@ -161,31 +166,47 @@ def breadth(scope: Scope) -> dict:
     return ratio(len(_participants(scope)), registered)
 
 
+def _month(day_column):
+    return sa.extract("year", day_column) * 12 + sa.extract("month", day_column)
+
+
 def stability(scope: Scope) -> dict:
     """Participants active in two or more distinct months of the period (a quarter)."""
-    rows = db.session.execute(of_grid(scope, sa.select(Act.resident_ref, Act.on).where(
-        *within(scope, Act.community_id, Act.on), Act.rung >= 2))).all()
-    months: dict[str, set] = {}
-    for ref, day in rows:
-        months.setdefault(ref, set()).add((day.year, day.month))
-    return ratio(sum(1 for m in months.values() if len(m) >= 2), len(months))
+    months = of_grid(scope, sa.select(sa.func.count(sa.distinct(_month(Act.on))).label("n"))
+                     .where(*within(scope, Act.community_id, Act.on), Act.rung >= 2)
+                     .group_by(Act.resident_ref)).subquery()
+    # counted in the database: the period's acts fetched one row each took most of a card
+    participants, stable = db.session.execute(sa.select(
+        sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((months.c.n >= 2, 1), else_=0)),
+                                          0)).select_from(months)).one()
+    return ratio(stable, participants)
+
+
+def _profiles(query) -> Counter:
+    """How many of a query's residents share each combination of the demographics."""
+    columns = [getattr(ResidentFact, a) for a in DEMOGRAPHICS]
+    rows = db.session.execute(query.with_only_columns(*columns, sa.func.count()).group_by(
+        *columns).order_by(None))
+    return Counter({tuple(profile): n for *profile, n in rows})
 
 
 def representativeness(scope: Scope) -> dict:
     """Per demographic: 1/2 × Σ |share among participants − share among registered|
     (0 = participants mirror the community), and the share of participants unknown here."""
-    registered = {r.ref: r for r in db.session.scalars(_registered(scope))}
-    participants = _participants(scope)
-    known = [registered[p] for p in participants if p in registered]
+    registered = _profiles(_registered(scope))  # counted in the database, not loaded
+    participants = db.session.scalar(sa.select(sa.func.count()).select_from(
+        _participants_query(scope).subquery()))
+    known = _profiles(_registered(scope).where(
+        ResidentFact.ref.in_(_participants_query(scope))))
     gaps = {}
-    for attribute in DEMOGRAPHICS:
-        groups = {getattr(r, attribute) for r in registered.values()}
-        def share(rows, group):
-            return sum(1 for r in rows if getattr(r, attribute) == group) / len(rows)
-        gaps[attribute] = round(0.5 * sum(abs(share(known, g) - share(registered.values(), g))
+    for i, attribute in enumerate(DEMOGRAPHICS):
+        def share(profiles: Counter, group):
+            return sum(n for p, n in profiles.items() if p[i] == group) / profiles.total()
+        groups = {profile[i] for profile in registered}
+        gaps[attribute] = round(0.5 * sum(abs(share(known, g) - share(registered, g))
                                           for g in groups), 4) if known else None
-    return {"gap": gaps, "without_demographics": ratio(len(participants) - len(known),
-                                                       len(participants))}
+    return {"gap": gaps, "without_demographics": ratio(participants - known.total(),
+                                                       participants)}
 
 
 def capacity_to_leadership(scope: Scope) -> dict:
@@ -226,12 +247,13 @@ def volunteer_activation(scope: Scope) -> dict:
         Act.resident_ref.in_(volunteers), Act.kind == "volunteered",
         Act.community_id.in_(scope.communities), Act.on > scope.end - ACTIVE_WINDOW,
         Act.on <= scope.end)))
-    rows = db.session.execute(sa.select(Initiative.detail, Initiative.hours,
-                                        Initiative.workers, Initiative.helpers).where(
+    volunteer_hours, worker_hours = db.session.execute(sa.select(
+        sa.func.coalesce(sa.func.sum(sa.case((Initiative.detail == "volunteer_service",
+                                              Initiative.hours * Initiative.helpers),
+                                             else_=0)), 0),
+        sa.func.coalesce(sa.func.sum(Initiative.hours * Initiative.workers), 0)).where(
         *within(scope, Initiative.community_id, Initiative.on),
-        Initiative.kind.in_(("session", "activity")))).all()
-    volunteer_hours = sum(h * n for detail, h, _, n in rows if detail == "volunteer_service")
-    worker_hours = sum(h * w for _, h, w, _ in rows)
+        Initiative.kind.in_(("session", "activity")))).one()
     return {"active": ratio(len(served), len(volunteers)),
             "volunteer_hours": volunteer_hours, "worker_hours": worker_hours,
             "hours_ratio": round(volunteer_hours / worker_hours, 4) if worker_hours else None}
@@ -276,17 +298,19 @@ def decision_mode(scope: Scope) -> dict:
 
 def channels(scope: Scope) -> dict:
     """Needs and topics that came in digitally; sessions online and in person."""
-    needs = db.session.scalars(sa.select(NeedFact.channel).where(
-        *within(scope, NeedFact.community_id, NeedFact.reported_on))).all()
-    rows = db.session.execute(sa.select(Initiative.kind, Initiative.channel).where(
-        *within(scope, Initiative.community_id, Initiative.on),
-        Initiative.kind.in_(("topic", "session")))).all()
-    topics = [c for kind, c in rows if kind == "topic"]
-    sessions = [c for kind, c in rows if kind == "session"]
-    digital = sum(1 for c in needs if c == "online") + sum(1 for c in topics if c == "online")
-    return {"digital": ratio(digital, len(needs) + len(topics)),
-            "sessions": {"online": sessions.count("online"),
-                         "in_person": sessions.count("in_person")}}
+    needs = Counter(dict(db.session.execute(sa.select(
+        NeedFact.channel, sa.func.count()).where(
+        *within(scope, NeedFact.community_id, NeedFact.reported_on)).group_by(
+        NeedFact.channel)).all()))
+    rows = db.session.execute(sa.select(Initiative.kind, Initiative.channel, sa.func.count())
+                              .where(*within(scope, Initiative.community_id, Initiative.on),
+                                     Initiative.kind.in_(("topic", "session")))
+                              .group_by(Initiative.kind, Initiative.channel)).all()
+    topics = Counter({channel: n for kind, channel, n in rows if kind == "topic"})
+    sessions = Counter({channel: n for kind, channel, n in rows if kind == "session"})
+    return {"digital": ratio(needs["online"] + topics["online"],
+                             needs.total() + topics.total()),
+            "sessions": {"online": sessions["online"], "in_person": sessions["in_person"]}}
 
 
 def outputs(scope: Scope) -> dict:
@@ -294,19 +318,22 @@ def outputs(scope: Scope) -> dict:
     capacity-building activities."""
     cases = db.session.scalar(sa.select(sa.func.count()).select_from(CaseFact).where(
         *within(scope, CaseFact.community_id, CaseFact.opened_on)))
-    rows = db.session.execute(sa.select(Initiative.kind, Initiative.hours).where(
-        *within(scope, Initiative.community_id, Initiative.on))).all()
-    return {"cases": cases, "sessions": sum(1 for k, _ in rows if k == "session"),
-            "service_hours": sum(h for k, h in rows if k == "session"),
-            "activities": sum(1 for k, _ in rows if k == "activity")}
+    by_kind = {kind: (n, hours) for kind, n, hours in db.session.execute(sa.select(
+        Initiative.kind, sa.func.count(), sa.func.sum(Initiative.hours)).where(
+        *within(scope, Initiative.community_id, Initiative.on)).group_by(Initiative.kind))}
+    sessions, hours = by_kind.get("session", (0, 0))
+    return {"cases": cases, "sessions": sessions, "service_hours": hours or 0,
+            "activities": by_kind.get("activity", (0, 0))[0]}
 
 
-def _newly_active(communities, start: date, end: date) -> int:
-    """Residents whose first act as a participant (or above) falls within [start, end]."""
+def _newly_active(communities, *periods: tuple[date, date]) -> list[int]:
+    """For each period (inclusive): residents whose first act as a participant (or above)
+    falls within it. One pass over the acts serves every period."""
     first = sa.select(Act.resident_ref, sa.func.min(Act.on).label("first")).where(
         Act.community_id.in_(communities), Act.rung >= 2).group_by(Act.resident_ref).subquery()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(first).where(
-        first.c.first >= start, first.c.first <= end))
+    return list(db.session.execute(sa.select(*(
+        sa.func.coalesce(sa.func.sum(sa.case((first.c.first.between(start, end), 1), else_=0)),
+                         0) for start, end in periods)).select_from(first)).one())
 
 
 def _carried_out(communities, start: date, end: date) -> int:
@@ -323,10 +350,11 @@ def cost_per_outcome(scope: Scope, spend, contract_start: date) -> dict:
     length = scope.end - scope.start + timedelta(days=1)
     baseline_end = contract_start - timedelta(days=1)
     baseline_start = contract_start - length
-    outcomes = (_newly_active(scope.communities, scope.start, scope.end)
-                + _carried_out(scope.communities, scope.start, scope.end))
-    baseline = (_newly_active(scope.communities, baseline_start, baseline_end)
-                + _carried_out(scope.communities, baseline_start, baseline_end))
+    newly_active, newly_active_before = _newly_active(
+        scope.communities, (scope.start, scope.end), (baseline_start, baseline_end))
+    outcomes = newly_active + _carried_out(scope.communities, scope.start, scope.end)
+    baseline = newly_active_before + _carried_out(scope.communities, baseline_start,
+                                                  baseline_end)
     net = max(0, outcomes - baseline)
     hours = outputs(scope)["service_hours"]
     spend = float(spend)
