@@ -247,3 +247,11 @@ def real(tmp_path):
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that run the platform's processes (the `isolated` fixture, or marked `slow`) go
+    first, in their order: each takes tens of seconds, and left for the end they would
+    finish the run on one xdist worker while the other sits idle."""
+    items.sort(key=lambda item: not ("isolated" in item.fixturenames
+                                     or item.get_closest_marker("slow")))

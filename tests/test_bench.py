@@ -24,6 +24,7 @@ def assert_figures(results: dict, names) -> None:
         assert figure["median"] == pytest.approx(sum(figure["runs"]) / 2, abs=0.01)
 
 
+@pytest.mark.slow
 def test_the_whole_benchmark_on_the_servers(tmp_path):
     require_servers()
     results = run(tmp_path)

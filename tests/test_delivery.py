@@ -155,6 +155,7 @@ def test_gaps_and_broken_hashes_are_reported(platform):
     assert json.loads(flask_cli(b, "evaluation", "integrity"))[0]["breaks"] == [2]
 
 
+@pytest.mark.slow
 def test_an_independent_client_reads_cloudevents_off_the_exchange(real, tmp_path):
     """pika, not kombu, binds its own queue to socialwork.events and validates the message."""
     import pika

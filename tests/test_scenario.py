@@ -9,6 +9,8 @@ import sys
 from collections import Counter, defaultdict
 from datetime import date, time, timedelta
 
+import pytest
+
 from services.run import DEV_PASSWORD, PAGE_USERS, ROOT
 from services.scenario import Knobs, build_plan
 from services.scenario.client import Client
@@ -107,6 +109,7 @@ def _serve_once(env, log_path) -> str:
     return log_path.read_text()
 
 
+@pytest.mark.slow
 def test_make_run_loads_once_and_prints_the_scorecard(embedded, tmp_path):
     env = {**os.environ, **embedded.env}
     first = _serve_once(env, tmp_path / "first.log")
