@@ -175,20 +175,32 @@ def _migrated_template(service: str) -> str:
     return _TEMPLATES[service]
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _drop_templates():
-    """This process's templates, found by name: the test modules import this file as
-    `tests.conftest` besides pytest's `conftest`, each with its own `_TEMPLATES`."""
+    """This process's templates, found by the pid in their names (the test modules import
+    this file as `tests.conftest` besides pytest's `conftest`, each with its own
+    `_TEMPLATES`), and any left by a test process that is gone (killed, interrupted)."""
     yield
     if not _port_open(5432):
         return
     import psycopg
-    mine = f"{_TEMPLATE_PREFIX}{os.getpid()}_"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         names = [name for (name,) in conn.execute("SELECT datname FROM pg_database")
-                 if name.startswith(mine)]
+                 if name.startswith(_TEMPLATE_PREFIX)]
     for name in names:
-        _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        pid = int(name.removeprefix(_TEMPLATE_PREFIX).split("_")[0])
+        if pid == os.getpid() or not _running(pid):
+            _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def add_vhost(name: str) -> None:
