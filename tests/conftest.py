@@ -94,8 +94,9 @@ def _psql(sql: str) -> None:
 class Backend:
     """One isolated set of databases and broker space, described as environment variables."""
 
-    def __init__(self, kind: str, tmp_path, vhost: str | None = None):
+    def __init__(self, kind: str, tmp_path, vhost: str | None = None, templates: bool = True):
         self.kind, self.name = kind, f"swt_{uuid.uuid4().hex[:10]}"
+        self.templates = templates  # databases copied from migrated ones (see ensure)
         self.own_vhost = vhost is None
         self.vhost = vhost or self.name
         self.ports = {s: free_port() for s in SERVICES}
@@ -114,10 +115,11 @@ class Backend:
 
     def ensure(self, *services: str, empty: bool = False) -> None:
         """Each service's database, at its newest migration (copied from a template made
-        once per test process) or, if asked, empty."""
+        once per test process), or empty if asked or if this backend takes no templates."""
         for s in services or SERVICES:
             if self.kind == "real" and s not in self.created:
-                template = "" if empty else f" TEMPLATE {_migrated_template(s)}"
+                template = "" if empty or not self.templates else (
+                    f" TEMPLATE {_migrated_template(s)}")
                 _psql(f"CREATE DATABASE {self.name}_{s}{template}")
             self.created.add(s)
 
