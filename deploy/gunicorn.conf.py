@@ -24,6 +24,11 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="socialwork-metrics-")
 
 
+def pre_fork(server, worker):
+    from shared.service import settle_heap  # the app, preloaded, is what workers share
+    settle_heap()
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)

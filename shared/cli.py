@@ -13,7 +13,7 @@ from .eventlog import integrity_reports
 from .logging import setup as setup_logging
 from .probe import serve
 from .relay import Relay
-from .service import current_service, on_stop
+from .service import current_service, on_stop, settle_heap
 from .worker import Worker
 
 
@@ -38,6 +38,7 @@ def worker_command():
                     current_app.config["JWT_KEY"], rt.spec.prepare)
     _probe(worker.heartbeat, f"{rt.spec.name}-worker")
     on_stop(worker.stop)
+    settle_heap()
     worker.run_forever()
 
 
@@ -49,6 +50,7 @@ def relay_command():
     relay = Relay(rt.store, rt.messaging, rt.spec.name)
     _probe(relay.heartbeat, f"{rt.spec.name}-relay")
     on_stop(relay.stop)
+    settle_heap()
     relay.run_forever()
 
 
