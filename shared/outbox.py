@@ -4,23 +4,27 @@ import functools
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from .db import as_built
 from .events import GENESIS_HASH, Event, check_data
 from .eventstore import EventStore, utcnow
 from .logging import current_traceparent
 
 
-def append(store: EventStore, short_type: str, subject: str, data: dict) -> Event:
+def append(store: EventStore, short_type: str, subject: str, data: dict,
+           rows: tuple = ()) -> Event:
     """Add the next event of this source to the session; the caller commits.
 
     The head row is locked for the rest of the transaction, so sequence numbers are gap-free
     and commit in order: whatever a reader sees up to the head is complete. The caller's
     pending writes are flushed before the lock is taken, so it is held only for the
-    event's own statement and the commit.
+    event's own statement and the commit. `rows`, new rows of the caller's change built
+    whole (`db.as_built`), are written by the statement that takes the lock: on PostgreSQL
+    one round trip for both.
     """
     check_data(short_type, data)
     store.session.flush()
     conn, statements = store.session.connection(), _statements(store)
-    last_seq, last_hash = _locked_head(conn, store, statements)
+    last_seq, last_hash = _locked_head(conn, store, statements, rows)
     event = Event.new(source=store.source, short_type=short_type, subject=subject, data=data,
                       sequence=last_seq + 1, prevhash=last_hash,
                       traceparent=current_traceparent())
@@ -52,6 +56,14 @@ class _Statements:
         # every other append of this source waits for
         self.append = ((row.add_cte(move.cte("moved")),) if dialect == "postgresql"
                        else (row, move))
+        self.dialect = dialect
+
+
+@functools.cache
+def _locked_after(statements: _Statements, inserts: tuple):
+    """Taking the lock with the caller's rows written in the same statement (PostgreSQL)."""
+    return statements.locked.add_cte(*(insert.cte(f"row{i}")
+                                       for i, insert in enumerate(inserts)))
 
 
 @functools.cache
@@ -63,12 +75,19 @@ def _statements(store: EventStore) -> _Statements:
     return _statements_for(store, store.session.get_bind().dialect.name)
 
 
-def _locked_head(conn, store: EventStore, statements: _Statements) -> tuple[int, str]:
-    """The source's last sequence and hash, its row locked until commit; the row is made
-    on the source's first event (two first events at once: one makes it, the other waits
-    for it, then finds it)."""
+def _locked_head(conn, store: EventStore, statements: _Statements,
+                 rows: tuple) -> tuple[int, str]:
+    """The source's last sequence and hash, its row locked until commit, once `rows` are
+    written; the head row is made on the source's first event (two first events at once:
+    one makes it, the other waits for it, then finds it)."""
     source = {"of_source": store.source}
-    head = conn.execute(statements.locked, source).first()
+    inserts, values = as_built(rows)
+    if statements.dialect == "postgresql" and inserts:
+        head = conn.execute(_locked_after(statements, inserts), {**source, **values}).first()
+    else:
+        for insert in inserts:
+            conn.execute(insert, values)
+        head = conn.execute(statements.locked, source).first()
     if head is None:
         try:
             with store.session.begin_nested():  # its SAVEPOINT comes with its own execute

@@ -4,7 +4,7 @@ transaction. Free-text descriptions never leave intake."""
 from sqlalchemy.exc import IntegrityError
 
 from shared import outbox
-from shared.db import commit_keeping_loaded, insert_as_built, new_id
+from shared.db import commit_keeping_loaded, new_id
 from shared.errors import ApiError
 from shared.events.envelope import rfc3339
 from shared.eventstore import utcnow
@@ -72,24 +72,24 @@ def record_need(data: dict, by: str) -> Need:
                 resident=resident, household=household)
     need.history = [NeedStatusChange(need_id=need.id, status="reported", changed_by=by,
                                      changed_at=now)]
-    _insert_in(data["community_id"], need, *need.history)
-    outbox.append(events, "need.reported", f"need/{need.id}", {
-        "need_id": need.id, "community_id": need.community_id, "grid_id": need.grid_id,
-        "resident_ref": need.resident_ref, "household_ref": need.household_ref,
-        "category": need.category, "urgency": need.urgency, "safety_flag": need.safety_flag,
-        "channel": need.channel, "reported_at": rfc3339(need.reported_at)})
+    _append_reported(need)
     commit_keeping_loaded(db.session)  # the resident and household answered with, unreloaded
     return need
 
 
-def _insert_in(community_id: str, *rows) -> None:
-    """The rows of a new need, written as built (recording needs is intake's hot path). The
-    community is the one reference not checked before: its foreign key checks it."""
+def _append_reported(need: Need) -> None:
+    """need.reported, with the need's rows written as built (recording needs is intake's hot
+    path). The community is the one reference not checked before: its foreign key checks it."""
     try:
-        insert_as_built(db.session, *rows)
+        outbox.append(events, "need.reported", f"need/{need.id}", {
+            "need_id": need.id, "community_id": need.community_id, "grid_id": need.grid_id,
+            "resident_ref": need.resident_ref, "household_ref": need.household_ref,
+            "category": need.category, "urgency": need.urgency,
+            "safety_flag": need.safety_flag, "channel": need.channel,
+            "reported_at": rfc3339(need.reported_at)}, rows=(need, *need.history))
     except IntegrityError:
         db.session.rollback()
-        community_or_422(community_id)
+        community_or_422(need.community_id)
         raise
 
 
