@@ -170,10 +170,12 @@ def _migrated_template(service: str) -> str:
         name = f"{_TEMPLATE_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}_{service}"
         _psql(f"CREATE DATABASE {name}")
         _TEMPLATES[service] = name
-        subprocess.run([sys.executable, "-m", "services.migrate", service], check=True, env={
-            **os.environ, **FAST, "SOCIALWORK_DATA_DIR": tempfile.mkdtemp(),
-            f"{service.upper()}_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}"},
-            capture_output=True)
+        with tempfile.TemporaryDirectory() as data_dir:
+            subprocess.run([sys.executable, "-m", "services.migrate", service], check=True,
+                           capture_output=True, env={
+                               **os.environ, **FAST, "SOCIALWORK_DATA_DIR": data_dir,
+                               f"{service.upper()}_DATABASE_URL":
+                               f"postgresql://postgres@127.0.0.1:5432/{name}"})
     return _TEMPLATES[service]
 
 
