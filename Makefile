@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m services.run $(ARGS)
+	$(PY) -m launcher $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m tests.suite $(PYTEST_ARGS)

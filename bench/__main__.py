@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from services.run import ROOT
+from launcher.supervisor import ROOT
 from tests.conftest import Backend
 from tests.helpers import wait_until
 

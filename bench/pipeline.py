@@ -13,8 +13,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from kombu import Queue, binding
 
-from services.run import ROOT, Platform
+from launcher.supervisor import ROOT, Platform
 from shared import bus, outbox
+from shared.publisher import Publisher
 from shared.relay import Relay
 from tests.conftest import bearer, free_port
 from tests.helpers import count, seed_community, wait_until
@@ -29,12 +30,12 @@ NEEDS_PER_COMMIT = 1000
 def fill_outbox(intake_app, community_id: str, n: int) -> None:
     """n need.reported events appended to intake's outbox, as intake's own code appends them,
     many per transaction (how they get there is not what is measured)."""
-    from services.intake.models import db, events
+    from services.intake.models import db, event_store
     with intake_app.app_context():
         for start in range(0, n, NEEDS_PER_COMMIT):
             for _ in range(start, min(n, start + NEEDS_PER_COMMIT)):
                 need_id = str(uuid.uuid4())
-                outbox.append(events, "need.reported", f"need/{need_id}",
+                outbox.append(event_store, "need.reported", f"need/{need_id}",
                               need_data(need_id, community_id))
             db.session.commit()
 
@@ -47,7 +48,7 @@ def relay_rate(intake_app, cfg, n: int) -> float:
     store = intake_app.extensions["socialwork"].store
     with intake_app.app_context(), bus.connect(cfg) as conn:
         bus.declare(conn, queue)
-        relay, publisher = Relay(store, cfg, "intake"), bus.Publisher(conn, cfg.confirm_timeout)
+        relay, publisher = Relay(store, cfg, "intake"), Publisher(conn, cfg.confirm_timeout)
         started = time.perf_counter()
         while relay.publish_pending(publisher):
             pass
@@ -170,9 +171,9 @@ class Arrivals:
         store = self.evaluation_app.extensions["socialwork"].store
         with self.evaluation_app.app_context():
             rows = store.session.execute(
-                sa.select(store.Inbox.body, store.Inbox.received_at).where(
-                    store.Inbox.type == "need.reported",
-                    store.Inbox.body.contains(f'"community_id":"{community_id}"'))).all()
+                sa.select(store.InboxEvent.body, store.InboxEvent.received_at).where(
+                    store.InboxEvent.type == "need.reported",
+                    store.InboxEvent.body.contains(f'"community_id":"{community_id}"'))).all()
             store.session.rollback()
         return [(datetime.fromisoformat(json.loads(body)["time"]).timestamp(),
                  received_at.timestamp()) for body, received_at in rows]

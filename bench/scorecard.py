@@ -9,7 +9,7 @@ from unittest import mock
 
 import sqlalchemy as sa
 
-from services.run import ROOT
+from launcher.supervisor import ROOT
 from tests.conftest import bearer
 
 from .stats import percentile, timed_child
@@ -48,7 +48,7 @@ def add_to_log(evaluation_app, events) -> int:
 
 def _insert(store, rows: list) -> int:
     if rows:
-        store.session.execute(sa.insert(store.Inbox), rows)
+        store.session.execute(sa.insert(store.InboxEvent), rows)
         store.session.commit()
     n = len(rows)
     rows.clear()

@@ -8,7 +8,7 @@ import random
 from datetime import date, timedelta
 
 from shared.events import GENESIS_HASH, Event, check_data
-from shared.events.schemas import AGE_BANDS, GENDERS, HOUSEHOLD_TYPES
+from shared.vocabulary import AGE_BANDS, GENDERS, HOUSEHOLD_TYPES
 from tests.streams import need_data
 
 YEAR = date(2026, 1, 1)

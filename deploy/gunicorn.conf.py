@@ -25,7 +25,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 
 def pre_fork(server, worker):
-    from shared.service import settle_heap  # the app, preloaded, is what workers share
+    from shared.cli import settle_heap  # the app, preloaded, is what workers share
     settle_heap()
 
 

@@ -1,20 +1,38 @@
 """Commands every service has (`flask --app services.<name> <command>`): run the worker or
-relay, look at the outbox and the dead letters, replay, backfill, audit, mint tokens."""
+relay, look at the outbox and the dead letters, replay, backfill, audit, mint tokens; and
+the hooks of the long-running processes (stopping cleanly, a settled heap)."""
+import gc
 import json
 import logging
 import os
+import signal
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import auth, deadletters, outbox
+from . import auth, bus, deadletters, outbox
+from .consumer import EventConsumer
 from .eventlog import integrity_reports
 from .logging import setup as setup_logging
 from .probe import serve
+from .publisher import Publisher
 from .relay import Relay
-from .service import current_service, on_stop, settle_heap
-from .worker import Worker
+from .runtime import current_service
+
+
+def on_stop(callback) -> None:
+    """Stop a long-running loop cleanly on SIGTERM (docker, supervisors) and SIGINT."""
+    signal.signal(signal.SIGTERM, callback)
+    signal.signal(signal.SIGINT, callback)
+
+
+def settle_heap() -> None:
+    """Called once a long-running process has started, before it serves: what start-up
+    built (modules, the app, its mappings, most of the heap) never becomes garbage, so keep
+    it out of the cycle collector's sight. Each full collection otherwise walks all of it
+    with the GIL held, a pause in which the process answers nothing (docs/BENCHMARKS.md)."""
+    gc.freeze()
 
 
 def _echo(value) -> None:
@@ -34,12 +52,16 @@ def _probe(heartbeat, name: str) -> None:
 def worker_command():
     rt = current_service()
     setup_logging(rt.spec.name, "worker")
-    worker = Worker(rt.spec.name, rt.store, rt.spec.handlers, rt.messaging,
-                    current_app.config["JWT_KEY"], rt.spec.prepare)
-    _probe(worker.heartbeat, f"{rt.spec.name}-worker")
-    on_stop(worker.stop)
+    consumer = _consumer(rt)
+    _probe(consumer.heartbeat, f"{rt.spec.name}-worker")
+    on_stop(consumer.stop)
     settle_heap()
-    worker.run_forever()
+    consumer.run_forever()
+
+
+def _consumer(rt) -> EventConsumer:
+    return EventConsumer(rt.spec.name, rt.store, rt.spec.handlers, rt.messaging,
+                         current_app.config["JWT_KEY"], rt.spec.prepare)
 
 
 @click.command("relay", help="Publish this service's outbox until stopped.")
@@ -93,14 +115,12 @@ def dead_replay(ids, everything):
 @with_appcontext
 def sync_command():
     rt = current_service()
-    worker = Worker(rt.spec.name, rt.store, rt.spec.handlers, rt.messaging,
-                    current_app.config["JWT_KEY"], rt.spec.prepare)
-    from . import bus
+    consumer = _consumer(rt)
     with bus.connect(rt.messaging) as conn:
-        worker.control = bus.Publisher(conn, rt.messaging.confirm_timeout)
-        for source in worker.sync.sources:
-            worker.sync.check(source, upto=worker.sync.head(source))
-    _echo({"backfilled": worker.sync.backfilled, "stats": dict(worker.stats)})
+        consumer.control = Publisher(conn, rt.messaging.confirm_timeout)
+        for source in consumer.sync.sources:
+            consumer.sync.check(source, upto=consumer.sync.head(source))
+    _echo({"backfilled": consumer.sync.backfilled, "stats": dict(consumer.stats)})
 
 
 @click.command("integrity", help="Sequence gaps and hash-chain breaks per source.")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from . import bus
 from .bus import ServiceQueues
+from .publisher import Publisher
 
 
 @dataclass
@@ -60,7 +61,7 @@ def replay(cfg, queues: ServiceQueues, message_ids: set[str] | None = None) -> i
     """Send parked messages (all, or those ids) back to the service's queue."""
     with bus.connect(cfg) as conn:
         bus.declare(conn, *queues.all())
-        publisher = bus.Publisher(conn, cfg.confirm_timeout)
+        publisher = Publisher(conn, cfg.confirm_timeout)
         channel, taken = _take_all(conn, queues)
         chosen = [m for m in taken if message_ids is None or
                   _describe(m).message_id in message_ids]

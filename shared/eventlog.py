@@ -10,7 +10,7 @@ from .api import Blueprint
 from .events import CATALOGUE, Event
 from .events.catalogue import source_types
 from .events.chain import audit
-from .service import Runtime, current_service
+from .runtime import Runtime, current_service
 
 blp = Blueprint("events", __name__, url_prefix="/events",
                 description="The service's own event log (CloudEvents, in sequence order)")
@@ -69,7 +69,7 @@ def count_events(args):
 
 def integrity_reports(rt: Runtime) -> list[dict]:
     """Chain audit of every source whose every event this service consumes."""
-    Inbox = rt.store.Inbox
+    Inbox = rt.store.InboxEvent
     consumed = set(rt.spec.handlers)
     reports = []
     for source in sorted({CATALOGUE[short].source for short in consumed}):

@@ -18,6 +18,9 @@ def utcnow() -> datetime:
 
 
 class EventStore:
+    """One service's event tables (the models above, made on its own `db`), and the source
+    name its own events carry."""
+
     def __init__(self, db, source: str):
         self.db, self.source = db, source
         Model = db.Model
@@ -64,8 +67,8 @@ class EventStore:
             reason = sa.Column(sa.Text, nullable=False)
             parked_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 
-        self.Outbox, self.Head, self.Inbox = OutboxEvent, SourceHead, InboxEvent
-        self.Cursor, self.Parked = SourceCursor, ParkedEvent
+        self.OutboxEvent, self.SourceHead, self.InboxEvent = OutboxEvent, SourceHead, InboxEvent
+        self.SourceCursor, self.ParkedEvent = SourceCursor, ParkedEvent
 
     @property
     def session(self):

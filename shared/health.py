@@ -1,10 +1,13 @@
-"""Liveness and readiness, the two endpoints that need no token."""
-from flask import Response
+"""Liveness and readiness, the two endpoints that need no token, and the checks behind them."""
+import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Response, current_app
 
 from . import auth, bus
 from .api import Blueprint
 from .metrics import exposition
-from .service import current_service, database_ok, migrations_current
+from .runtime import current_service
 
 blp = Blueprint("health", __name__, description="Liveness and readiness (no token needed)")
 
@@ -16,6 +19,31 @@ def broker_ok() -> bool:
         return True
     except Exception:
         return False
+
+
+def database_ok() -> bool:
+    session = current_service().spec.db.session
+    try:
+        session.execute(sa.text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        session.rollback()
+
+
+def migrations_current() -> bool:
+    """The database is at the newest migration this code knows."""
+    migrate = current_app.extensions["migrate"]
+    head = ScriptDirectory.from_config(migrate.migrate.get_config(migrate.directory)
+                                       ).get_current_head()
+    session = current_service().spec.db.session
+    try:  # on the session's own connection: a second one would wait on SQLite's lock
+        return MigrationContext.configure(session.connection()).get_current_revision() == head
+    except Exception:
+        return False
+    finally:
+        session.rollback()
 
 
 @blp.get("/healthz")

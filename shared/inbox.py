@@ -68,14 +68,14 @@ class Inbox:
         self.store, self.handlers, self.prepare = store, handlers, prepare
 
     def seen(self, event_id: str) -> bool:
-        return self.store.session.get(self.store.Inbox, event_id) is not None
+        return self.store.session.get(self.store.InboxEvent, event_id) is not None
 
     def _claim_and_handle(self, event: Event, body: str, via: str, alone: bool) -> None:
         """Within the open transaction: claim the id (a duplicate fails on the primary key:
         at once when `alone`, at the batch's commit otherwise), then apply the handler."""
         token = set_traceparent(event.traceparent)
         try:
-            self.store.session.add(self.store.Inbox(
+            self.store.session.add(self.store.InboxEvent(
                 event_id=event.id, source=event.source, seq=event.sequence,
                 type=event.short_type, body=body, via=via))
             if alone:
@@ -129,13 +129,13 @@ class Inbox:
 
     def _unpark(self, event: Event, via: str) -> None:
         if via == "replay":
-            self.store.session.execute(
-                sa.delete(self.store.Parked).where(self.store.Parked.event_id == event.id))
+            parked = self.store.ParkedEvent
+            self.store.session.execute(sa.delete(parked).where(parked.event_id == event.id))
 
     def accounted(self, source: str, after: int, upto: int) -> int:
         """Events of a source in (after, upto] applied or parked here."""
         total = 0
-        for model in (self.store.Inbox, self.store.Parked):
+        for model in (self.store.InboxEvent, self.store.ParkedEvent):
             total += self.store.session.scalar(
                 sa.select(sa.func.count()).select_from(model)
                 .where(model.source == source, model.seq > after, model.seq <= upto))
@@ -143,7 +143,7 @@ class Inbox:
 
     def known_ids(self, ids: list[str]) -> set[str]:
         found = set()
-        for model in (self.store.Inbox, self.store.Parked):
+        for model in (self.store.InboxEvent, self.store.ParkedEvent):
             found |= set(self.store.session.scalars(
                 sa.select(model.event_id).where(model.event_id.in_(ids))))
         return found

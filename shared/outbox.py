@@ -43,7 +43,7 @@ class _Statements:
     def __init__(self, store: EventStore, dialect: str):
         # the source is bound as `of_source`: an UPDATE would SET any column its
         # parameters name
-        outbox, head = store.Outbox.__table__, store.Head.__table__
+        outbox, head = store.OutboxEvent.__table__, store.SourceHead.__table__
         self.locked = sa.select(head.c.last_seq, head.c.last_hash).where(
             head.c.source == sa.bindparam("of_source")).with_for_update()
         self.genesis = sa.insert(head).values(source=sa.bindparam("of_source"), last_seq=0,
@@ -101,34 +101,34 @@ def _locked_head(conn, store: EventStore, statements: _Statements,
 def backlog(store: EventStore) -> dict:
     """Unpublished rows: how many, and how old the oldest is (for ops and metrics)."""
     row = store.session.execute(
-        sa.select(sa.func.count(), sa.func.min(store.Outbox.created_at),
-                  sa.func.min(store.Outbox.seq))
-        .where(store.Outbox.published_at.is_(None))).one()
+        sa.select(sa.func.count(), sa.func.min(store.OutboxEvent.created_at),
+                  sa.func.min(store.OutboxEvent.seq))
+        .where(store.OutboxEvent.published_at.is_(None))).one()
     return {"source": store.source, "unpublished": row[0], "oldest_created_at": row[1],
             "first_unpublished_seq": row[2], "head_seq": head_seq(store)}
 
 
 def unpublished(store: EventStore) -> int:
-    return store.session.scalar(sa.select(sa.func.count()).select_from(store.Outbox).where(
-        store.Outbox.published_at.is_(None)))
+    return store.session.scalar(sa.select(sa.func.count()).select_from(store.OutboxEvent).where(
+        store.OutboxEvent.published_at.is_(None)))
 
 
 def page(store: EventStore, after: int, limit: int, types: list[str] | None = None) -> list:
     """Outbox rows after a sequence number, in order: the source's event log."""
-    query = sa.select(store.Outbox).where(store.Outbox.seq > after)
+    query = sa.select(store.OutboxEvent).where(store.OutboxEvent.seq > after)
     if types:
-        query = query.where(store.Outbox.type.in_(types))
-    return store.session.scalars(query.order_by(store.Outbox.seq).limit(limit)).all()
+        query = query.where(store.OutboxEvent.type.in_(types))
+    return store.session.scalars(query.order_by(store.OutboxEvent.seq).limit(limit)).all()
 
 
 def count_between(store: EventStore, after: int, upto: int, types: list[str] | None) -> int:
-    query = sa.select(sa.func.count()).select_from(store.Outbox).where(
-        store.Outbox.seq > after, store.Outbox.seq <= upto)
+    query = sa.select(sa.func.count()).select_from(store.OutboxEvent).where(
+        store.OutboxEvent.seq > after, store.OutboxEvent.seq <= upto)
     if types:
-        query = query.where(store.Outbox.type.in_(types))
+        query = query.where(store.OutboxEvent.type.in_(types))
     return store.session.scalar(query)
 
 
 def head_seq(store: EventStore) -> int:
-    head = store.session.get(store.Head, store.source)
+    head = store.session.get(store.SourceHead, store.source)
     return head.last_seq if head else 0

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 
 from . import bus, metrics, outbox
 from .config import MessagingConfig
+from .events.envelope import type_name
 from .eventstore import EventStore, utcnow
 from .probe import Heartbeat
-from .events.envelope import type_name
+from .publisher import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +22,15 @@ class Relay:
     def __init__(self, store: EventStore, cfg: MessagingConfig, service: str = ""):
         self.store, self.cfg = store, cfg
         self.service = service or store.source.strip("/")
-        self.published = 0
-        self.heartbeat = Heartbeat()
+        self.published = 0  # events published since start (the metrics count them too)
+        self.heartbeat = Heartbeat()  # what the probe reports as health
         self._stop = False
 
     def stop(self, *_):
         self._stop = True
 
     def _pending(self):
-        Outbox = self.store.Outbox
+        Outbox = self.store.OutboxEvent
         rows = self.store.session.execute(
             sa.select(Outbox.seq, Outbox.event_id, Outbox.type, Outbox.body)
             .where(Outbox.published_at.is_(None))
@@ -43,12 +44,12 @@ class Relay:
         return count
 
     def _mark(self, seqs) -> None:
-        Outbox = self.store.Outbox
+        Outbox = self.store.OutboxEvent
         self.store.session.execute(
             sa.update(Outbox).where(Outbox.seq.in_(seqs)).values(published_at=utcnow()))
         self.store.session.commit()
 
-    def publish_pending(self, publisher: bus.Publisher) -> int:
+    def publish_pending(self, publisher: Publisher) -> int:
         """One batch: publish, wait for confirms, mark. Returns how many were published."""
         rows = self._pending()
         if not rows:
@@ -66,7 +67,7 @@ class Relay:
             try:
                 with bus.connect(self.cfg) as conn:
                     bus.declare(conn)
-                    publisher = bus.Publisher(conn, self.cfg.confirm_timeout)
+                    publisher = Publisher(conn, self.cfg.confirm_timeout)
                     log.info("relay connected", extra={"broker": conn.as_uri()})
                     self._loop(publisher)
             except Exception as exc:  # broker or database gone: back off and reconnect
@@ -75,7 +76,7 @@ class Relay:
                 log.warning("relay interrupted: %s", exc)
                 time.sleep(self.cfg.reconnect_delay)
 
-    def _loop(self, publisher: bus.Publisher) -> None:
+    def _loop(self, publisher: Publisher) -> None:
         while not self._stop:
             self.heartbeat.beat()
             full_batch = self.publish_pending(publisher) == self.cfg.publish_batch

@@ -57,7 +57,7 @@ class SourceSync:
         No transaction stays open across an HTTP call: the source may be waiting on us.
         """
         session, store = self.inbox.store.session, self.inbox.store
-        cursor = session.get(store.Cursor, source)
+        cursor = session.get(store.SourceCursor, source)
         after = cursor.verified_seq if cursor else 0
         session.rollback()
         upto = self.previous_head.get(source, 0) if upto is None else upto
@@ -73,7 +73,7 @@ class SourceSync:
         session.rollback()
         if have < reply["count"]:
             fetched = self._backfill(source, after, upto, types)
-        cursor = session.get(store.Cursor, source) or store.Cursor(source=source)
+        cursor = session.get(store.SourceCursor, source) or store.SourceCursor(source=source)
         cursor.verified_seq = max(cursor.verified_seq or 0, upto)
         session.add(cursor)
         session.commit()

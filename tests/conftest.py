@@ -171,7 +171,7 @@ def _migrated_template(service: str) -> str:
         _psql(f"CREATE DATABASE {name}")
         _TEMPLATES[service] = name
         with tempfile.TemporaryDirectory() as data_dir:
-            subprocess.run([sys.executable, "-m", "services.migrate", service], check=True,
+            subprocess.run([sys.executable, "-m", "deploy.migrate", service], check=True,
                            capture_output=True, env={
                                **os.environ, **FAST, "SOCIALWORK_DATA_DIR": data_dir,
                                f"{service.upper()}_DATABASE_URL":

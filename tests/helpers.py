@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from services.run import Platform
+from launcher.supervisor import Platform
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):

@@ -7,6 +7,7 @@ from shared.config import MessagingConfig
 from shared.events import Event
 from shared.events.envelope import GENESIS_HASH
 from shared.inbox import Inbox
+from shared.publisher import Publisher
 from tests.helpers import count, scalar, seed_community
 
 FORGED_BASE = 10**9  # forged events sit far above any real sequence
@@ -71,7 +72,7 @@ def publish_raw(backend, routing_key: str, bodies, message_type: str = "") -> No
     cfg = messaging(backend)
     with bus.connect(cfg) as conn:
         bus.declare(conn)
-        publisher = bus.Publisher(conn, cfg.confirm_timeout)
+        publisher = Publisher(conn, cfg.confirm_timeout)
         publisher.publish_batch(
             (bus.EXCHANGE.name, routing_key, body, {}, bus.properties(f"raw-{i}", message_type))
             for i, body in enumerate(bodies))

@@ -113,7 +113,7 @@ def test_invalid_input_is_422_with_each_field_and_reason(intake):
     assert error["fields_zh"]["phone"] == ["未知字段"]
     with app.app_context():
         store = app.extensions["socialwork"].store
-        assert store.session.scalar(sa.select(sa.func.count()).select_from(store.Outbox)) == 0
+        assert store.session.scalar(sa.select(sa.func.count()).select_from(store.OutboxEvent)) == 0
 
 
 def test_not_json_and_unknown_paths_are_json_errors(intake):
@@ -179,13 +179,13 @@ def test_the_trace_follows_a_request_into_its_event_and_the_consumer_logs(intake
     assert response.headers["traceparent"] == trace
     store = app.extensions["socialwork"].store
     with app.app_context():
-        body = store.session.scalars(sa.select(store.Outbox.body)).one()
+        body = store.session.scalars(sa.select(store.OutboxEvent.body)).one()
     event = Event.from_json(body)
     assert event.traceparent == trace
     setup("casework", "worker")  # what a consumer does with it: its log lines carry the id
     token = set_traceparent(event.traceparent)
     try:
-        logging.getLogger("shared.worker").warning("applied %s", event.id)
+        logging.getLogger("shared.consumer").warning("applied %s", event.id)
     finally:
         reset_traceparent(token)
         logging.getLogger().handlers.clear()

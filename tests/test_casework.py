@@ -59,8 +59,8 @@ class World:
     def events(self, short_type=None) -> list[Event]:
         store = self.app.extensions["socialwork"].store
         with self.app.app_context():
-            bodies = store.session.scalars(sa.select(store.Outbox.body).order_by(
-                store.Outbox.seq)).all()
+            bodies = store.session.scalars(sa.select(store.OutboxEvent.body).order_by(
+                store.OutboxEvent.seq)).all()
         found = [Event.from_json(b) for b in bodies]
         return [e for e in found if short_type is None or e.short_type == short_type]
 

@@ -15,8 +15,8 @@ import pytest
 import requests
 import yaml
 
-from services.run import ROOT
-from services.topology import definitions
+from launcher.supervisor import ROOT
+from deploy.topology import definitions
 from tests.conftest import CI, bearer, free_port
 from tests.helpers import need_payload, wait_until
 
@@ -83,7 +83,7 @@ def test_compose_refuses_to_render_without_secrets(tmp_path):
 def test_the_rabbitmq_definitions_file_is_what_the_code_declares():
     committed = json.loads((ROOT / "deploy/rabbitmq/definitions.json").read_text())
     assert committed == json.loads(json.dumps(definitions())), \
-        "regenerate: python -m services.topology > deploy/rabbitmq/definitions.json"
+        "regenerate: python -m deploy.topology > deploy/rabbitmq/definitions.json"
     queues = {q["name"]: q for q in committed["queues"]}
     assert queues["evaluation.events"]["arguments"]["x-queue-type"] == "quorum"
     assert queues["casework.events"]["arguments"]["x-dead-letter-exchange"] == "socialwork.dead"

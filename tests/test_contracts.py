@@ -29,7 +29,7 @@ def events_of(app) -> list[Event]:
     store = app.extensions["socialwork"].store
     with app.app_context():
         return [Event.from_json(b) for b in store.session.scalars(
-            sa.select(store.Outbox.body).order_by(store.Outbox.seq))]
+            sa.select(store.OutboxEvent.body).order_by(store.OutboxEvent.seq))]
 
 
 def test_the_default_template_covers_the_four_dimensions_and_every_weight_adds_up():

@@ -11,7 +11,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from services.run import ROOT
+from launcher.supervisor import ROOT
 from shared import deadletters
 from shared.events.envelope import GENESIS_HASH
 from tests.conftest import bearer

@@ -305,7 +305,7 @@ def test_out_of_order_and_duplicate_delivery_gives_the_same_figures(backend):
         from services.evaluation.models import db
         from services.evaluation.projections import PROJECTION_TABLES
         store = in_order.extensions["socialwork"].store
-        for table in (store.Inbox, *PROJECTION_TABLES):
+        for table in (store.InboxEvent, *PROJECTION_TABLES):
             db.session.execute(sa.delete(table))
         db.session.commit()
     shuffled = [*reversed(events), *events[:5]]  # a decision's progress before the decision

@@ -31,8 +31,8 @@ def _assert_exactly_once(b, apps, community: str, n: int):
     assert tally(evaluation, community) == n
     assert queued(casework, community) == n
     store = evaluation.extensions["socialwork"].store
-    assert count(evaluation, store.Inbox, store.Inbox.type == "need.reported") == n
-    assert count(evaluation, store.Parked) == 0
+    assert count(evaluation, store.InboxEvent, store.InboxEvent.type == "need.reported") == n
+    assert count(evaluation, store.ParkedEvent) == 0
     assert unpublished(intake) == 0
     cfg = messaging(b)
     for app in (casework, evaluation):
@@ -96,7 +96,7 @@ def test_a_purged_queue_is_repaired_from_the_event_log(isolated, tmp_path):
         wait_until(lambda: queued(casework, "c-purge") == 50, 60,
                    "backfill from intake's event log")
         store = rt.store
-        assert count(casework, store.Inbox, store.Inbox.via == "backfill") == 50
+        assert count(casework, store.InboxEvent, store.InboxEvent.via == "backfill") == 50
         assert queued(casework, "c-purge") == 50
 
 
@@ -119,7 +119,7 @@ def test_api_restart_keeps_the_outbox(isolated, tmp_path, victim):
 def scalar_inbox_vias(app) -> set:
     store = app.extensions["socialwork"].store
     with app.app_context():
-        return set(store.session.scalars(sa.select(store.Inbox.via).distinct()))
+        return set(store.session.scalars(sa.select(store.InboxEvent.via).distinct()))
 
 
 def _sessions_on(database: str, waiting_on_a_lock: bool = False) -> int:
@@ -134,7 +134,7 @@ def _sessions_on(database: str, waiting_on_a_lock: bool = False) -> int:
 def test_two_first_events_of_a_source_at_once_both_commit(real):
     """The first event of a source makes its head row. A second append while the first has
     not committed waits for that row, then follows it: sequences 1 and 2, no error."""
-    from services.intake.models import db, events
+    from services.intake.models import db, event_store
     from shared import outbox
     app = real.app("intake")
     first_appended, outcome = threading.Event(), {}
@@ -144,7 +144,7 @@ def test_two_first_events_of_a_source_at_once_both_commit(real):
             try:
                 if name == "second":
                     first_appended.wait(30)
-                event = outbox.append(events, "need.reported", f"need/{name}",
+                event = outbox.append(event_store, "need.reported", f"need/{name}",
                                       need_data(name, "c-first"))
                 if name == "first":
                     first_appended.set()
@@ -228,7 +228,7 @@ def test_gunicorn_forks_its_workers_from_a_settled_heap(settled, monkeypatch, tm
     (100-300 ms with the GIL held otherwise: every request of the worker waits)."""
     import runpy
 
-    from services.run import ROOT
+    from launcher.supervisor import ROOT
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
     conf["pre_fork"](None, None)
@@ -240,7 +240,7 @@ def test_a_worker_and_a_relay_settle_their_heap_before_they_run(embedded, settle
                                                                 monkeypatch, command):
     from shared import cli
     frozen_when_run = []
-    loop = {"worker": cli.Worker, "relay": cli.Relay}[command]
+    loop = {"worker": cli.EventConsumer, "relay": cli.Relay}[command]
     monkeypatch.setattr(loop, "run_forever", lambda self: frozen_when_run.append(settled()))
     monkeypatch.setattr(cli, "on_stop", lambda callback: None)
     monkeypatch.setattr(cli, "setup_logging", lambda *names: None)

@@ -40,7 +40,7 @@ def outbox_events(app) -> list[Event]:
     store = app.extensions["socialwork"].store
     with app.app_context():
         return [Event.from_json(b) for b in store.session.scalars(
-            sa.select(store.Outbox.body).order_by(store.Outbox.seq))]
+            sa.select(store.OutboxEvent.body).order_by(store.OutboxEvent.seq))]
 
 
 # -- identity numbers ------------------------------------------------------------------------

@@ -190,8 +190,8 @@ def test_a_correction_re_projects_the_record(evaluation):
     from shared.events import Event
     with evaluation.app_context():
         store = evaluation.extensions["socialwork"].store
-        bodies = store.session.scalars(sa.select(store.Inbox.body).where(
-            store.Inbox.type == "capacity.activity_held"))
+        bodies = store.session.scalars(sa.select(store.InboxEvent.body).where(
+            store.InboxEvent.type == "capacity.activity_held"))
         training_event = next(e.id for e in map(Event.from_json, bodies)
                               if e.data["activity_id"] == "a-1")
     feed_more = [("record.corrected", {"record_type": "capacity_activity", "record_id": "a-1",
@@ -400,8 +400,8 @@ def test_a_closed_milestone_keeps_its_scorecard_and_shows_later_changes(evaluati
     assert closed.json["post_close_changes"]["indicators"] == []
     store = evaluation.extensions["socialwork"].store
     with evaluation.app_context():
-        published = Event.from_json(store.session.scalars(sa.select(store.Outbox.body).where(
-            store.Outbox.type == "scorecard.published")).one())
+        published = Event.from_json(store.session.scalars(sa.select(store.OutboxEvent.body).where(
+            store.OutboxEvent.type == "scorecard.published")).one())
     check_event(published)  # valid against the catalogue
     assert published.data["total"] == card["total"] and published.data["as_of"] == "2026-06-30"
     assert client.post("/contracts/k-m/milestones/h1/close", headers=buyer).status_code == 409

@@ -11,10 +11,11 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from services.run import DEV_PASSWORD, PAGE_USERS, ROOT
-from services.scenario import Knobs, build_plan
-from services.scenario.client import Client
-from services.scenario.truth import event_counts, figures
+from launcher.supervisor import ROOT
+from launcher.welcome import DEV_PASSWORD, PAGE_USERS
+from scenario import Knobs, build_plan
+from scenario.client import Client
+from scenario.truth import event_counts, figures
 from tests.helpers import running_platform, wait_until
 from tests.test_pages import login
 
@@ -90,7 +91,7 @@ def test_evaluation_arrives_at_what_the_plan_did(isolated, tmp_path):
 
 
 def _start_run(env, log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "services.run", "--residents", "40",
+    return subprocess.Popen([sys.executable, "-m", "launcher", "--residents", "40",
                              "--months", "2", "--probe-base",
                              str(random.randint(300, 500) * 100)],
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

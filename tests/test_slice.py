@@ -69,7 +69,7 @@ def test_need_to_case_round_trip(isolated, tmp_path):
         evaluation_app = b.app("evaluation")
         store = evaluation_app.extensions["socialwork"].store
         with evaluation_app.app_context():
-            assert set(store.session.scalars(sa.select(store.Inbox.via))) == {"broker"}
+            assert set(store.session.scalars(sa.select(store.InboxEvent.via))) == {"broker"}
         # workers and relays report health and what they did
         for name in ("intake-relay", "evaluation-worker", "casework-worker"):
             assert requests.get(p.probe_url(name) + "/healthz").json()["status"] == "ok"

@@ -126,8 +126,8 @@ def evaluation(backend):
 def outbox_events(app, short: str) -> list[Event]:
     store = app.extensions["socialwork"].store
     with app.app_context():
-        bodies = store.session.scalars(sa.select(store.Outbox.body).where(
-            store.Outbox.type == short).order_by(store.Outbox.seq)).all()
+        bodies = store.session.scalars(sa.select(store.OutboxEvent.body).where(
+            store.OutboxEvent.type == short).order_by(store.OutboxEvent.seq)).all()
     return [Event.from_json(b) for b in bodies]
 
 

@@ -8,7 +8,8 @@ import pika
 from kombu import Queue
 from kombu.transport import filesystem
 
-from shared import bus, deadletters
+from shared import bus, deadletters, filebroker
+from shared.publisher import Publisher
 from tests.conftest import rabbitmqctl
 from tests.helpers import wait_until
 from tests.streams import messaging
@@ -43,7 +44,7 @@ def test_the_broker_dead_letters_a_message_past_its_delivery_limit(real):
     queues = bus.service_queues("casework", ["need.reported"], cfg)
     with bus.connect(cfg) as conn:
         bus.declare(conn, *queues.all())
-        bus.Publisher(conn, cfg.confirm_timeout).publish_batch([
+        Publisher(conn, cfg.confirm_timeout).publish_batch([
             (bus.EXCHANGE.name, "need.reported", b"crashes its consumer", {},
              bus.properties("crasher-1", "cn.socialwork.need.reported.v1"))])
     connection = pika.BlockingConnection(pika.URLParameters(real.env["SOCIALWORK_BROKER_URL"]))
@@ -75,7 +76,7 @@ def test_the_embedded_broker_never_hands_out_a_message_half_written(embedded, mo
             except Empty:
                 pass
             return json.dumps(payload)
-        for module in (bus, filesystem):  # ours and kombu's own put
+        for module in (filebroker, filesystem):  # ours and kombu's own put
             monkeypatch.setattr(module, "dumps", serialise_slowly)
 
         producer.Producer().publish({"n": 1}, exchange=bus.EXCHANGE, routing_key="need.reported")

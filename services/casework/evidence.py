@@ -9,7 +9,7 @@ from shared import outbox
 from shared.errors import ApiError
 from shared.i18n import bilingual, bilingual_pattern
 
-from .models import KnownResident, Worker, WorkerBooking, db, events
+from .models import KnownResident, Worker, WorkerBooking, db, event_store
 
 ENDS_BEFORE_START = bilingual("The end must be after the start", "结束时间必须晚于开始时间")
 IN_FUTURE = bilingual("Evidence cannot be dated in the future", "记录日期不能晚于今天")
@@ -81,7 +81,7 @@ def publish(record, short_type: str, data: dict):
     published it (the one a correction refers to), commit."""
     db.session.add(record)
     db.session.flush()
-    event = outbox.append(events, short_type, f"{short_type.split('.')[0]}/{record.id}",
+    event = outbox.append(event_store, short_type, f"{short_type.split('.')[0]}/{record.id}",
                           data(record) if callable(data) else data)
     record.event_id = record.event_id or event.id
     db.session.commit()

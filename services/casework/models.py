@@ -11,7 +11,7 @@ from shared.eventstore import EventStore, utcnow
 from shared.web.users import web_user_model
 
 db = make_db()
-events = EventStore(db, "/casework")
+event_store = EventStore(db, "/casework")
 WebUser = web_user_model(db)  # who logs in to the pages
 Refs = sa.JSON  # lists of pseudonymous resident references
 

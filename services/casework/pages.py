@@ -12,7 +12,8 @@ from werkzeug.datastructures import MultiDict
 
 from shared import auth
 from shared.config import public_url
-from shared.events.schemas.casework import DECISION_MODES, LEADS, METHODS, MODES, PROPOSERS
+from shared.vocabulary import (ACTIVITY_KINDS, DECISION_MODES, DECISION_OUTCOMES, LEADS, METHODS,
+                               MODES, NOTE_KINDS, PROGRESS_STATUSES, PROPOSERS)
 from shared.web import api_view, page_blueprint
 from shared.web.forms import submit
 
@@ -27,11 +28,8 @@ SEARCH_TOKEN_TTL = 15 * 60
 NO_FILTER = {}
 CHOICES = {"methods": METHODS, "leads": LEADS, "modes": MODES, "proposers": PROPOSERS,
            "decision_modes": DECISION_MODES,
-           "activity_kinds": ("training", "volunteer_service", "leader_cultivation",
-                              "org_incubation"),
-           "note_kinds": ("assessment", "note", "referral"),
-           "outcomes": ("adopted", "rejected", "deferred"),
-           "progress_statuses": ("in_progress", "done", "stalled")}
+           "activity_kinds": ACTIVITY_KINDS, "note_kinds": NOTE_KINDS,
+           "outcomes": DECISION_OUTCOMES, "progress_statuses": PROGRESS_STATUSES}
 
 
 def _served() -> list[str]:

@@ -1,7 +1,10 @@
 """Casework's API contract (marshmallow)."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.events.schemas.casework import DECISION_MODES, LEADS, METHODS, MODES, PROPOSERS
+from shared.vocabulary import (ACTIVITY_KINDS, CASE_OUTCOMES, DECISION_MODES, DECISION_OUTCOMES,
+                               LEADS, METHODS, MODES, NEW_ORGANIZATION_STATUSES, NOTE_KINDS,
+                               ORGANIZATION_STATUSES, PROGRESS_STATUSES, PROPOSERS,
+                               TOPIC_CHANNELS)
 
 ID = validate.Length(1, 64)
 GAS = validate.Range(min=-2, max=2)
@@ -93,8 +96,7 @@ class GoalOut(Schema):
 
 
 class NoteIn(Schema):
-    kind = fields.Str(required=True, validate=validate.OneOf(("assessment", "note",
-                                                               "referral")))
+    kind = fields.Str(required=True, validate=validate.OneOf(NOTE_KINDS))
     text = fields.Str(required=True, validate=validate.Length(1, 10000))
     referred_to = fields.Str(load_default=None, validate=validate.Length(1, 200))
 
@@ -119,8 +121,7 @@ class GoalOutcomeIn(Schema):
 
 
 class CloseIn(Schema):
-    outcome = fields.Str(required=True, validate=validate.OneOf(
-        ("goals_met", "partly_met", "not_met", "referred", "withdrawn")))
+    outcome = fields.Str(required=True, validate=validate.OneOf(CASE_OUTCOMES))
     goal_outcomes = fields.List(fields.Nested(GoalOutcomeIn), required=True)
     closed_on = fields.Date(load_default=None)
 
@@ -165,8 +166,7 @@ class SessionIn(TimedIn):
 
 
 class ActivityIn(TimedIn):
-    kind = fields.Str(required=True, validate=validate.OneOf(
-        ("training", "volunteer_service", "leader_cultivation", "org_incubation")))
+    kind = fields.Str(required=True, validate=validate.OneOf(ACTIVITY_KINDS))
     topic = fields.Str(required=True, validate=validate.Length(1, 200))
     worker_ids = fields.List(fields.Str(validate=validate.Length(1, 120)), load_default=list,
                              validate=validate.Length(max=20))
@@ -228,15 +228,14 @@ class OrganizationIn(Schema):
     name = fields.Str(required=True, validate=validate.Length(1, 200))
     kind = fields.Str(required=True, validate=validate.Length(1, 100))
     status = fields.Str(load_default="incubating",
-                        validate=validate.OneOf(("incubating", "active")))
+                        validate=validate.OneOf(NEW_ORGANIZATION_STATUSES))
     formed_on = fields.Date(required=True)
     leader_refs = refs(required=True, validate=validate.Length(1, 50))
     member_refs = refs(required=True, validate=validate.Length(1, 500))
 
 
 class OrganizationUpdate(Schema):
-    status = fields.Str(validate=validate.OneOf(("incubating", "active", "dormant",
-                                                 "dissolved")))
+    status = fields.Str(validate=validate.OneOf(ORGANIZATION_STATUSES))
     leader_refs = refs()
     member_refs = refs()
     on = fields.Date(load_default=None)
@@ -261,8 +260,7 @@ class TopicIn(Schema):
     proposer_kind = fields.Str(required=True, validate=validate.OneOf(PROPOSERS))
     proposer_ref = fields.Str(load_default=None, validate=ID)
     need_ids = fields.List(fields.Str(validate=ID), load_default=list)
-    channel = fields.Str(load_default="in_person", validate=validate.OneOf(
-        ("in_person", "online", "council_meeting")))
+    channel = fields.Str(load_default="in_person", validate=validate.OneOf(TOPIC_CHANNELS))
     proposed_on = fields.Date(required=True)
 
 
@@ -298,8 +296,7 @@ class DecisionIn(Schema):
     votes_against = fields.Int(required=True, validate=validate.Range(min=0))
     abstentions = fields.Int(required=True, validate=validate.Range(min=0))
     voter_refs = refs(load_default=list)
-    outcome = fields.Str(required=True, validate=validate.OneOf(("adopted", "rejected",
-                                                                  "deferred")))
+    outcome = fields.Str(required=True, validate=validate.OneOf(DECISION_OUTCOMES))
     decision_mode = fields.Str(required=True, validate=validate.OneOf(DECISION_MODES))
     decided_on = fields.Date(load_default=None)
     summary = fields.Str(required=True, validate=validate.Length(1, 5000))
@@ -321,8 +318,7 @@ class DecisionOut(Schema):
 
 
 class ProgressIn(Schema):
-    status = fields.Str(required=True, validate=validate.OneOf(("in_progress", "done",
-                                                                 "stalled")))
+    status = fields.Str(required=True, validate=validate.OneOf(PROGRESS_STATUSES))
     progress = fields.Int(required=True, validate=validate.Range(0, 100))
     on = fields.Date(load_default=None)
     note = fields.Str(load_default=None, validate=validate.Length(1, 2000))

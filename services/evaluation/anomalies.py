@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from shared.eventlog import integrity_reports
 from shared.i18n import bilingual, to_zh
-from shared.service import current_service
+from shared.runtime import current_service
 
 from .evidence import events_of
 from .measures import Scope, within

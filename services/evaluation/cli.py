@@ -7,7 +7,7 @@ from shared.db import forget_rows
 from shared.events import Event
 
 from .handlers import HANDLERS, prepare
-from .models import EventTally, db, events
+from .models import EventTally, db, event_store
 from .projections import PROJECTION_TABLES
 
 
@@ -21,8 +21,8 @@ def rebuild() -> int:
     for table in (EventTally, *PROJECTION_TABLES):
         db.session.execute(sa.delete(table))
     count = 0
-    rows = db.session.scalars(sa.select(events.Inbox.body).order_by(
-        events.Inbox.source, events.Inbox.seq).execution_options(yield_per=REPLAY_CHUNK))
+    rows = db.session.scalars(sa.select(event_store.InboxEvent.body).order_by(
+        event_store.InboxEvent.source, event_store.InboxEvent.seq).execution_options(yield_per=REPLAY_CHUNK))
     for bodies in rows.partitions():
         count += apply_in_order([Event.from_json(body) for body in bodies])
         db.session.flush()

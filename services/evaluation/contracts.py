@@ -10,7 +10,7 @@ from shared.errors import ApiError
 
 from .exports import jsonable
 from .framework import default_framework, framework_problems, milestone_problems
-from .models import Contract, ContractVersion, db, events
+from .models import Contract, ContractVersion, db, event_store
 
 TERMS = ("agency_id", "community_ids", "period_start", "period_end", "budget", "milestones",
          "targets", "framework")
@@ -65,7 +65,7 @@ def award(data: dict, buyer_id: str, by: str) -> Contract:
     db.session.add(contract)
     db.session.flush()
     _record_version(contract, "awarded", by)
-    outbox.append(events, "contract.awarded", f"contract/{contract.id}", _event_data(contract))
+    outbox.append(event_store, "contract.awarded", f"contract/{contract.id}", _event_data(contract))
     db.session.commit()
     return contract
 
@@ -78,7 +78,7 @@ def amend(contract: Contract, changes: dict, by: str) -> Contract:
     _check(contract)
     contract.version += 1
     _record_version(contract, reason, by)
-    outbox.append(events, "contract.amended", f"contract/{contract.id}",
+    outbox.append(event_store, "contract.amended", f"contract/{contract.id}",
                   {**_event_data(contract), "version": contract.version, "reason": reason})
     db.session.commit()
     return contract

@@ -17,7 +17,7 @@ from shared.errors import ApiError
 from .measures import Scope, of_grid, within
 from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, RecordEvent,
                      TopicFact, TopicNeed, VerificationItem, VerificationSample, VolunteerFact,
-                     db, events)
+                     db, event_store)
 
 RECORDS = {  # event -> (the record it is about, the record's id field, its day field)
     "resident.registered": ("resident", "resident_ref", "registered_on"),
@@ -236,6 +236,6 @@ def event_for(contract, event_id: str) -> dict:
     index = db.session.get(RecordEvent, event_id)
     if index is None or index.community_id not in contract.community_ids:
         raise ApiError(404, f"Event {event_id} not found", f"未找到事件 {event_id}")
-    body = db.session.scalar(sa.select(events.Inbox.body).where(
-        events.Inbox.event_id == event_id))
+    body = db.session.scalar(sa.select(event_store.InboxEvent.body).where(
+        event_store.InboxEvent.event_id == event_id))
     return {"event": json.loads(body), "record": record_link(index)}

@@ -8,11 +8,10 @@ from statistics import median
 
 import sqlalchemy as sa
 
+from shared.vocabulary import LEADER, PARTICIPANT, RUNG_NAMES
+
 from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, ResidentFact,
                      TopicFact, TopicNeed, VolunteerFact, db)
-from .projections import LEADER
-
-RUNG_NAMES = {1: "served", 2: "participant", 3: "contributor", 4: "co_decider", 5: "leader"}
 STALLED_AFTER = timedelta(days=90)
 
 
@@ -127,7 +126,7 @@ DEMOGRAPHICS = ("age_band", "gender", "household_type", "grid_id")
 def _participants_query(scope: Scope):
     """Unique residents who acted (rung participant or above) in the period."""
     return of_grid(scope, sa.select(Act.resident_ref).where(
-        *within(scope, Act.community_id, Act.on), Act.rung >= 2).distinct())
+        *within(scope, Act.community_id, Act.on), Act.rung >= PARTICIPANT).distinct())
 
 
 def _participants(scope: Scope) -> set[str]:
@@ -173,7 +172,7 @@ def _month(day_column):
 def stability(scope: Scope) -> dict:
     """Participants active in two or more distinct months of the period (a quarter)."""
     months = of_grid(scope, sa.select(sa.func.count(sa.distinct(_month(Act.on))).label("n"))
-                     .where(*within(scope, Act.community_id, Act.on), Act.rung >= 2)
+                     .where(*within(scope, Act.community_id, Act.on), Act.rung >= PARTICIPANT)
                      .group_by(Act.resident_ref)).subquery()
     # counted in the database: the period's acts fetched one row each took most of a card
     participants, stable = db.session.execute(sa.select(
@@ -267,7 +266,7 @@ def service_to_participation(scope: Scope) -> dict:
         *within(scope, CaseFact.community_id, CaseFact.closed_on)), CaseFact.resident_ref)).all()
     acted: dict[str, list[date]] = {}
     for ref, on in _acts_of({ref for ref, _ in closed}, [day for _, day in closed],
-                            ACTIVE_WINDOW, Act.rung >= 2):
+                            ACTIVE_WINDOW, Act.rung >= PARTICIPANT):
         acted.setdefault(ref, []).append(on)
     converted = sum(1 for ref, day in closed
                     if any(day < on <= day + ACTIVE_WINDOW for on in acted.get(ref, ())))
@@ -330,7 +329,7 @@ def _newly_active(communities, *periods: tuple[date, date]) -> list[int]:
     """For each period (inclusive): residents whose first act as a participant (or above)
     falls within it. One pass over the acts serves every period."""
     first = sa.select(Act.resident_ref, sa.func.min(Act.on).label("first")).where(
-        Act.community_id.in_(communities), Act.rung >= 2).group_by(Act.resident_ref).subquery()
+        Act.community_id.in_(communities), Act.rung >= PARTICIPANT).group_by(Act.resident_ref).subquery()
     return list(db.session.execute(sa.select(*(
         sa.func.coalesce(sa.func.sum(sa.case((first.c.first.between(start, end), 1), else_=0)),
                          0) for start, end in periods)).select_from(first)).one())
@@ -394,7 +393,7 @@ def cohort_retention(scope: Scope) -> list[dict]:
     """Residents grouped by the month of their first act as a participant (or above) in the
     scope; for each cohort, the share active again in each later month."""
     rows = db.session.execute(of_grid(scope, sa.select(Act.resident_ref, Act.on).where(
-        *within(scope, Act.community_id, Act.on), Act.rung >= 2))).all()
+        *within(scope, Act.community_id, Act.on), Act.rung >= PARTICIPANT))).all()
     active: dict[str, set[int]] = {}
     for ref, day in rows:
         active.setdefault(ref, set()).add(day.year * 12 + day.month - 1)

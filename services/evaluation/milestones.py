@@ -9,7 +9,7 @@ from shared.i18n import bilingual
 
 from . import measures, scorecard
 from .contracts import as_agreed
-from .models import ClosedScorecard, Contract, db, events
+from .models import ClosedScorecard, Contract, db, event_store
 
 NOTHING_TO_SCORE = bilingual("There is nothing to score yet for this milestone",
                              "该付款节点尚无可评分的数据")
@@ -41,7 +41,7 @@ def close(contract: Contract, milestone_id: str, by: str) -> ClosedScorecard:
                              contract_version=contract.version, period_from=contract.period_start,
                              period_to=due, card=card, closed_by=by)
     db.session.add(closed)
-    outbox.append(events, "scorecard.published", f"contract/{contract.id}/{milestone_id}", {
+    outbox.append(event_store, "scorecard.published", f"contract/{contract.id}/{milestone_id}", {
         "contract_id": contract.id, "milestone_id": milestone_id, "as_of": due.isoformat(),
         "total": card["total"],
         "dimensions": {d["key"]: d["score"] for d in card["dimensions"]

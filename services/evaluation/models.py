@@ -7,7 +7,7 @@ from shared.eventstore import EventStore, utcnow
 from shared.web.users import web_user_model
 
 db = make_db()
-events = EventStore(db, "/evaluation")
+event_store = EventStore(db, "/evaluation")
 WebUser = web_user_model(db)  # who logs in to the pages
 
 

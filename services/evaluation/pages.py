@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 from shared.errors import ApiError
 from shared.web import api_view, charts, page_blueprint
 from shared.web.forms import form_input, submit
+from shared.vocabulary import RUNGS
 from shared.web.i18n import is_chinese, localized
 
 from . import api, measures, verification
@@ -21,7 +22,6 @@ from .schemas import (EvidenceExportQuery, EvidenceQuery, ExportQuery, Scorecard
                       VerificationDrawIn, VerificationResultIn)
 
 blp = page_blueprint("evaluation_pages", __name__, roles=("buyer_auditor", "ops_admin"))
-RUNGS = ("served", "participant", "contributor", "co_decider", "leader")
 PAGE_SIZE = 50
 PERIOD = ("from", "to", "grid_id")  # the filters every contract page passes on
 

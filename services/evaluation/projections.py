@@ -7,15 +7,16 @@ import sqlalchemy as sa
 
 from shared.db import get_or_add
 from shared.events import Event
+from shared.vocabulary import (CO_DECIDER, CONTRIBUTOR, LEADER, PARTICIPANT, SERVED,
+                               TRAINING_KINDS)
 
 from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, RecordEvent,
-                     ResidentFact, TopicFact, TopicNeed, VolunteerFact, db, events)
+                     ResidentFact, TopicFact, TopicNeed, VolunteerFact, db, event_store)
 
-SERVED, PARTICIPANT, CONTRIBUTOR, CO_DECIDER, LEADER = 1, 2, 3, 4, 5
-TRAINING = ("training", "leader_cultivation", "org_incubation")
-RUNGS = {"served": SERVED, "attended": PARTICIPANT, "trained": PARTICIPANT,
-         "volunteered": CONTRIBUTOR, "registered_volunteer": CONTRIBUTOR,
-         "proposed": CONTRIBUTOR, "voted": CO_DECIDER, "member": CO_DECIDER, "led": LEADER}
+# each kind of act and the rung of the participation ladder it shows
+RUNG_OF = {"served": SERVED, "attended": PARTICIPANT, "trained": PARTICIPANT,
+           "volunteered": CONTRIBUTOR, "registered_volunteer": CONTRIBUTOR,
+           "proposed": CONTRIBUTOR, "voted": CO_DECIDER, "member": CO_DECIDER, "led": LEADER}
 
 
 def _day(value: str) -> date:
@@ -30,7 +31,7 @@ def _hours(d: dict) -> dict:
 def _acts(event, refs, kind: str, community_id: str, on: date, **hours) -> None:
     for ref in dict.fromkeys(refs):  # once per resident, in order
         db.session.add(Act(event_id=event.id, resident_ref=ref, community_id=community_id,
-                           on=on, kind=kind, rung=RUNGS[kind], **hours))
+                           on=on, kind=kind, rung=RUNG_OF[kind], **hours))
 
 
 def _initiative(record_id: str, kind: str, community_id: str, on: date, resident_led: bool,
@@ -105,7 +106,8 @@ def session(event) -> None:
 def activity(event) -> None:
     d, on = event.data, _day(event.data["date"])
     volunteering = d["kind"] == "volunteer_service"
-    kind = "volunteered" if volunteering else "trained" if d["kind"] in TRAINING else "attended"
+    kind = "volunteered" if volunteering else "trained" if d["kind"] in TRAINING_KINDS \
+        else "attended"
     _acts(event, d["attendee_refs"], kind, d["community_id"], on, **_hours(d))
     _acts(event, d["leader_refs"], "led", d["community_id"], on, **_hours(d))
     helpers = len(d["leader_refs"]) + (len(d["attendee_refs"]) if volunteering else 0)
@@ -176,8 +178,8 @@ def corrected(event) -> None:
     """Re-project the corrected record: the original event with the corrected values, under
     the original event's id, replacing what it projected before."""
     db.session.flush()  # the original may have come earlier in this batch
-    body = db.session.scalar(sa.select(events.Inbox.body).where(
-        events.Inbox.event_id == event.data["corrects_event_id"]))
+    body = db.session.scalar(sa.select(event_store.InboxEvent.body).where(
+        event_store.InboxEvent.event_id == event.data["corrects_event_id"]))
     if body is None:
         raise LookupError("the corrected event has not arrived yet")
     original = Event.from_json(body)

@@ -4,7 +4,7 @@ seed) and a draw takes the smallest keys. The seed is recorded with every draw."
 import random
 import secrets
 
-MAX_SEED = 2**31 - 1  # ten digits at most: a seed never looks like a phone number
+from shared.vocabulary import MAX_SEED
 
 
 def new_seed() -> int:

@@ -2,7 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .evidence import BEHIND
-from .sampling import MAX_SEED
+from shared.vocabulary import MAX_SEED
 from .verification import KINDS, METHODS, RESULTS
 
 ID = validate.Length(1, 64)

@@ -1,7 +1,7 @@
 """The survey part of evaluation's API contract."""
 from marshmallow import Schema, fields, validate
 
-from .sampling import MAX_SEED
+from shared.vocabulary import MAX_SEED
 from .surveys import STRATA
 
 ID = validate.Length(1, 64)

@@ -17,10 +17,11 @@ from shared.db import new_id
 from shared.errors import ApiError
 from shared.eventstore import utcnow
 from shared.i18n import bilingual
+from shared.vocabulary import RUNG_NAMES, RUNGS
 
 from . import instruments, measures, sampling
 from .models import (Contract, ResidentFact, SurveyCompletion, SurveyResponse, SurveySample,
-                     SurveyWave, db, events)
+                     SurveyWave, db, event_store)
 
 STRATA = ("grid_id", "age_band")
 RUNG_BEFORE = timedelta(days=365)
@@ -149,7 +150,7 @@ def draw_sample(contract: Contract, wave: SurveyWave, data: dict, by: str) -> Su
             db.session.add(SurveySample(wave_id=wave.id, resident_ref=ref, stratum=stratum))
     wave.seed, wave.sample_design = design["seed"], design
     wave.drawn_by, wave.drawn_at = by, utcnow()
-    outbox.append(events, "survey.sample_drawn", f"survey-wave/{wave.id}", {
+    outbox.append(event_store, "survey.sample_drawn", f"survey-wave/{wave.id}", {
         "contract_id": contract.id, "wave_id": wave.id, "seed": wave.seed,
         "resident_refs": sorted(ref for refs in chosen.values() for ref in refs),
         "release_until": wave.closes_on.isoformat()})
@@ -199,7 +200,7 @@ def close(wave: SurveyWave, by: str) -> SurveyWave:
         raise ApiError(409, f"Wave {wave.id} is already closed", f"调查 {wave.id} 已结束")
     wave.status, wave.closed_by, wave.closed_at = "closed", by, utcnow()
     if wave.seed is not None:  # intake stops releasing the sample's contacts
-        outbox.append(events, "survey.wave_closed", f"survey-wave/{wave.id}", {
+        outbox.append(event_store, "survey.wave_closed", f"survey-wave/{wave.id}", {
             "contract_id": wave.contract_id, "wave_id": wave.id,
             "closed_on": wave.closed_at.date().isoformat()})
     db.session.commit()
@@ -302,7 +303,7 @@ def _scores_by_resident(rows) -> dict[str, dict]:
 
 
 def _rung_name(rung: int | None) -> str:
-    return measures.RUNG_NAMES.get(rung, "none")
+    return RUNG_NAMES.get(rung, "none")
 
 
 def change(contract: Contract, instrument: str, follow_up: SurveyWave | None = None,
@@ -351,7 +352,7 @@ def _by_rung(contract, baseline, follow_up, refs, old, new) -> dict:
 
     def stats_of(members):
         return paired([old[r]["total"] for r in members], [new[r]["total"] for r in members])
-    order = ["none", *measures.RUNG_NAMES.values()]
+    order = ["none", *RUNGS]
     return {"by_rung": {name: stats_of(groups[name]) for name in order if name in groups},
             "by_climb": {name: stats_of(members) for name, members in climbed.items()}}
 

@@ -12,6 +12,7 @@ from shared.db import new_id
 from shared.errors import ApiError
 from shared.eventstore import utcnow
 from shared.i18n import bilingual
+from shared.vocabulary import PARTICIPANT
 
 from . import sampling
 from .measures import Scope, ratio, within
@@ -34,7 +35,7 @@ def population(contract, kind: str, start: date, end: date) -> list[tuple[str, d
             Initiative.kind == "session").order_by(Initiative.record_id)
     else:
         query = sa.select(Act.resident_ref, sa.func.min(Act.on)).where(
-            *within(scope, Act.community_id, Act.on), Act.rung >= 2).group_by(
+            *within(scope, Act.community_id, Act.on), Act.rung >= PARTICIPANT).group_by(
             Act.resident_ref).order_by(Act.resident_ref)
     return [tuple(row) for row in db.session.execute(query)]
 

@@ -1,11 +1,11 @@
-"""China resident identity numbers (GB 11643-1999) and phone numbers: check and normalise."""
+"""Resident identity numbers (GB 11643-1999, shared/idnumber.py) and phone numbers as clerks
+type them: normalised, then checked, with the reason in both languages."""
 import re
 from datetime import date
 
 from shared.i18n import bilingual
+from shared.idnumber import birth_date_of, check_digit
 
-WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-CHECK_CHARS = "10X98765432"
 ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
@@ -24,10 +24,6 @@ def normalise_id(raw: str) -> str:
     return raw.strip().upper().replace(" ", "")
 
 
-def check_digit(first17: str) -> str:
-    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
-
-
 def id_problem(number: str) -> str | None:
     """None if the (normalised) number is valid, else the reason."""
     if not ID_PATTERN.match(number):
@@ -41,14 +37,6 @@ def id_problem(number: str) -> str | None:
     if born > date.today() or born.year < 1880:
         return BAD_ID_DATE
     return None
-
-
-def birth_date_of(number: str) -> date:
-    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-
-
-def gender_of(number: str) -> str:
-    return "male" if int(number[16]) % 2 else "female"
 
 
 def normalise_phone(raw: str) -> str:

@@ -10,7 +10,7 @@ from shared.eventstore import EventStore, utcnow
 from shared.web.users import web_user_model
 
 db = make_db()
-events = EventStore(db, "/intake")
+event_store = EventStore(db, "/intake")
 WebUser = web_user_model(db)  # who logs in to the pages
 
 

@@ -10,10 +10,10 @@ from shared.events.envelope import rfc3339
 from shared.eventstore import utcnow
 from shared.i18n import bilingual
 
-from .models import Need, NeedStatusChange, Resident, db, events
+from .models import Need, NeedStatusChange, Resident, db, event_store
 from .residents import community_or_422, grid_in, household_in
 
-# status -> the statuses it may move to
+# status -> the statuses it may move to (every one of NEED_STATUSES)
 TRANSITIONS = {
     "reported": {"triaged", "referred", "in_service", "withdrawn"},
     "triaged": {"referred", "in_service", "resolved", "unresolved", "withdrawn"},
@@ -81,7 +81,7 @@ def _append_reported(need: Need) -> None:
     """need.reported, with the need's rows written as built (recording needs is intake's hot
     path). The community is the one reference not checked before: its foreign key checks it."""
     try:
-        outbox.append(events, "need.reported", f"need/{need.id}", {
+        outbox.append(event_store, "need.reported", f"need/{need.id}", {
             "need_id": need.id, "community_id": need.community_id, "grid_id": need.grid_id,
             "resident_ref": need.resident_ref, "household_ref": need.household_ref,
             "category": need.category, "urgency": need.urgency,
@@ -101,7 +101,7 @@ def triage(need: Need, data: dict, by: str) -> Need:
     need.referred_to = data.get("referred_to")
     need.safety_flag = need.safety_flag or safety_flag(need.category, need.urgency, False,
                                                        need.resident)
-    outbox.append(events, "need.triaged", f"need/{need.id}", {
+    outbox.append(event_store, "need.triaged", f"need/{need.id}", {
         "need_id": need.id, "community_id": need.community_id, "category": need.category,
         "urgency": need.urgency, "status": need.status, "referred_to": need.referred_to,
         "triaged_at": rfc3339(utcnow())})
@@ -111,7 +111,7 @@ def triage(need: Need, data: dict, by: str) -> Need:
 
 def withdraw(need: Need, reason: str, by: str, note: str | None) -> Need:
     move(need, "withdrawn", by, note or reason)
-    outbox.append(events, "need.withdrawn", f"need/{need.id}", {
+    outbox.append(event_store, "need.withdrawn", f"need/{need.id}", {
         "need_id": need.id, "community_id": need.community_id, "reason": reason,
         "withdrawn_at": rfc3339(utcnow())})
     db.session.commit()

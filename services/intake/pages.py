@@ -6,20 +6,19 @@ from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from shared import auth
-from shared.events.schemas import CHANNELS, GENDERS, NEED_CATEGORIES, URGENCIES
+from shared.vocabulary import (CHANNELS, EXPLICIT_FLAGS, GENDERS, NEED_CATEGORIES, NEED_STATUSES,
+                               URGENCIES)
 from shared.web import api_view, page_blueprint
 from shared.web.forms import attempt, form_input, submit
 from shared.web.i18n import localized
 
 from . import api
-from .needs import TRANSITIONS
-from .residents import EXPLICIT_FLAGS
 from .schemas import NeedIn, NeedQuery, ResidentIn
 
 blp = page_blueprint("intake_pages", __name__, roles=("intake_clerk", "ops_admin"))
 PAGE_SIZE = 50
 CHOICES = {"categories": NEED_CATEGORIES, "urgencies": URGENCIES, "channels": CHANNELS,
-           "statuses": tuple(TRANSITIONS), "genders": [g for g in GENDERS if g != "unknown"],
+           "statuses": NEED_STATUSES, "genders": [g for g in GENDERS if g != "unknown"],
            "flags": EXPLICIT_FLAGS}
 
 

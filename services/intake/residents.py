@@ -6,17 +6,17 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from shared import outbox
+from shared import idnumber, outbox
 from shared.auth import Claims
 from shared.errors import ApiError
 from shared.eventstore import utcnow
 from shared.i18n import bilingual
+from shared.vocabulary import EXPLICIT_FLAGS, age_band
 
 from . import idcard
-from .models import AccessLog, Community, Grid, Household, Resident, db, events
+from .models import AccessLog, Community, Grid, Household, Resident, db, event_store
 from .privacy import Vault
 
-EXPLICIT_FLAGS = ("living_alone", "disability", "low_income")
 GRID_ELSEWHERE = bilingual("The grid is not in this community", "该网格不属于此社区")
 HOUSEHOLD_ELSEWHERE = bilingual("No such household in this community", "此社区中没有该户")
 BIRTH_MISMATCH = bilingual("The birth date differs from the one in the ID number",
@@ -36,15 +36,8 @@ def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-def age_band(born: date | None, day: date | None = None) -> str:
-    if born is None:
-        return "unknown"
-    age = age_on(born, day or date.today())
-    for upper, band in ((17, "0-17"), (34, "18-34"), (59, "35-59"), (69, "60-69"),
-                        (79, "70-79")):
-        if age <= upper:
-            return band
-    return "80+"
+def age_band_of(born: date | None, day: date | None = None) -> str:
+    return "unknown" if born is None else age_band(age_on(born, day or date.today()))
 
 
 def all_flags(explicit: list[str], born: date | None) -> list[str]:
@@ -90,7 +83,7 @@ def _identity(data: dict) -> dict:
             problems["id_number"] = [problem]
         else:
             out["id_number"] = number
-            born, gender = idcard.birth_date_of(number), idcard.gender_of(number)
+            born, gender = idnumber.birth_date_of(number), idnumber.gender_of(number)
             if data.get("birth_date") and data["birth_date"] != born:
                 problems["birth_date"] = [BIRTH_MISMATCH]
             if data.get("gender") and data["gender"] != gender:
@@ -152,7 +145,7 @@ def build(data: dict, actor: str) -> Resident:
     resident = Resident(
         community_id=data["community_id"], grid_id=data["grid_id"],
         household_id=household.id if household else None, gender=ident["gender"],
-        age_band=age_band(born), flags=all_flags(data.get("flags", []), born),
+        age_band=age_band_of(born), flags=all_flags(data.get("flags", []), born),
         name_sealed=v.seal(data["name"].strip()),
         birth_date_sealed=v.seal(born.isoformat()) if born else None,
         phone_sealed=v.seal(ident.get("phone")), phone_hash=phone_hash,
@@ -161,7 +154,7 @@ def build(data: dict, actor: str) -> Resident:
     resident.household = household
     db.session.add(resident)
     db.session.flush()
-    outbox.append(events, "resident.registered", f"resident/{resident.ref}",
+    outbox.append(event_store, "resident.registered", f"resident/{resident.ref}",
                   {**demographics(resident), "registered_on": resident.registered_on.isoformat()})
     return resident
 
@@ -218,12 +211,12 @@ def update(resident: Resident, changes: dict, actor: str) -> Resident:
     if ident.get("gender") or changes.get("gender"):
         resident.gender = ident.get("gender") or changes["gender"]
     explicit = changes.get("flags", [f for f in resident.flags if f in EXPLICIT_FLAGS])
-    resident.age_band, resident.flags = age_band(born), all_flags(explicit, born)
+    resident.age_band, resident.flags = age_band_of(born), all_flags(explicit, born)
     resident.updated_at = utcnow()
     db.session.flush()
     after = demographics(resident)
     if after != before:
-        outbox.append(events, "resident.updated", f"resident/{resident.ref}",
+        outbox.append(event_store, "resident.updated", f"resident/{resident.ref}",
                       {**after, "updated_on": date.today().isoformat()})
     return _commit_or_conflict(resident, changes)
 

@@ -4,11 +4,8 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.i18n import bilingual
-
-from shared.events.schemas import CHANNELS, GENDERS, HOUSEHOLD_TYPES, NEED_CATEGORIES, URGENCIES
-
-from .needs import TRANSITIONS
-from .residents import EXPLICIT_FLAGS
+from shared.vocabulary import (CHANNELS, EXPLICIT_FLAGS, GENDERS, HOUSEHOLD_TYPES,
+                               NEED_CATEGORIES, NEED_STATUSES, URGENCIES, WITHDRAW_REASONS)
 
 ID = validate.Length(1, 64)
 REF = validate.Length(1, 32)
@@ -162,8 +159,7 @@ class TriageIn(Schema):
 
 
 class WithdrawIn(Schema):
-    reason = fields.Str(required=True, validate=validate.OneOf(
-        ("resolved_elsewhere", "resident_request", "duplicate", "moved_away", "other")))
+    reason = fields.Str(required=True, validate=validate.OneOf(WITHDRAW_REASONS))
     note = fields.Str(load_default=None, validate=validate.Length(1, 500))
 
 
@@ -199,7 +195,7 @@ class NeedOut(Schema):
 
 
 class NeedQuery(Schema):
-    status = fields.Str(validate=validate.OneOf(tuple(TRANSITIONS)))
+    status = fields.Str(validate=validate.OneOf(NEED_STATUSES))
     category = fields.Str(validate=validate.OneOf(NEED_CATEGORIES))
     urgency = fields.Str(validate=validate.OneOf(URGENCIES))
     grid_id = fields.Str(validate=ID)

@@ -1,88 +1,30 @@
 """The pages people use, on top of each service's own code: one base template and style,
-login with a session that holds the same JWT the APIs take, CSRF protection, Chinese by
-default with English. A service calls `init_pages` with its pages blueprint (made by
-`page_blueprint`), its user model and the roles that log in there."""
+login with a session that holds the same JWT the APIs take (session.py), CSRF protection,
+Chinese by default with English. A service calls `init_pages` with its pages blueprint (made
+by `page_blueprint`), its user model and the page users land on."""
 import inspect
-import os
-from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
-                   session, url_for)
-from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Blueprint, current_app, g
 from werkzeug.exceptions import HTTPException
 
-from shared import auth, config
+from shared import config
 from shared.errors import ApiError
 
 from . import i18n
+from .cli import create_user
 from .labels import label
+from .login import blp as login_blp
+from .session import PagesConfig, csrf, pages_config, render_error, require_login, session_ttl
 
 DEV_SECRET_KEY = "dev-only-session-key-not-for-production-use-0123456789"
-csrf = CSRFProtect()
-
-
-@dataclass(frozen=True)
-class PagesConfig:
-    users: type
-    roles: tuple[str, ...]
-    home: str  # endpoint a user lands on after login
-
-    @property
-    def db(self):
-        return current_app.extensions["socialwork"].spec.db
-
-
-def pages_config() -> PagesConfig:
-    return current_app.extensions["pages"]
-
-
-def session_ttl() -> int:
-    return int(os.environ.get("SOCIALWORK_SESSION_TTL", 8 * 3600))
-
-
-def current_claims():
-    """The logged-in user's claims from the session's JWT, or None (never logged in,
-    expired, or signed with another key)."""
-    token = session.get("token")
-    if not token:
-        return None
-    try:
-        return auth.decode(current_app.config["JWT_KEY"], token)
-    except ApiError:
-        session.pop("token", None)
-        flash(_("Your session has expired. Please log in again."), "error")
-        return None
-
-
-def _require_login(roles: tuple[str, ...]):
-    if request.method == "POST":
-        csrf.protect()
-    claims = current_claims()
-    if claims is None:
-        return redirect(url_for("web.login", next=request.full_path))
-    g.claims = claims
-    if claims.role not in roles:
-        raise ApiError(403)
-
-
-def render_error(exc):
-    """An error inside the pages, as a page in the user's language."""
-    if isinstance(exc, ApiError):
-        status, message = exc.status, exc.message_zh if i18n.is_chinese() else exc.message
-    else:
-        status, message = exc.code or 500, exc.description
-    if isinstance(exc, CSRFError):
-        message = _("The form has expired or was not sent from this site. Please try again.")
-    return render_template("web/error.html", status=status, message=message), status
 
 
 def page_blueprint(name: str, import_name: str, roles: tuple[str, ...]) -> Blueprint:
     """A service's pages: logged-in users of `roles` only, errors rendered as pages."""
     blp = Blueprint(name, import_name, url_prefix="/ui", template_folder="templates")
     blp.roles = roles  # who may log in to this service
-    blp.before_request(lambda: _require_login(roles))
+    blp.before_request(lambda: require_login(roles))
     blp.register_error_handler(ApiError, render_error)
     blp.register_error_handler(HTTPException, render_error)
     return blp
@@ -109,10 +51,8 @@ def init_pages(app, pages: Blueprint, users, home: str) -> None:
     i18n.init_app(app)
     app.context_processor(_template_globals)
     app.jinja_env.filters["label"] = label
-    from .login import blp as login_blp
     app.register_blueprint(login_blp)
     app.register_blueprint(pages)
-    from .cli import create_user
     app.cli.add_command(create_user)
 
 

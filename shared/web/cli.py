@@ -2,7 +2,7 @@
 import click
 from flask.cli import with_appcontext
 
-from . import pages_config
+from .session import pages_config
 from .users import save_user
 
 

@@ -4,7 +4,7 @@ from flask import request
 from marshmallow import ValidationError, fields
 
 from shared.errors import ApiError
-from shared.service import current_service
+from shared.runtime import current_service
 
 from .i18n import is_chinese, localized
 

@@ -9,7 +9,8 @@ from werkzeug.exceptions import HTTPException
 
 from shared import auth
 
-from . import csrf, current_claims, i18n, pages_config, render_error, session_ttl
+from . import i18n
+from .session import csrf, current_claims, pages_config, render_error, session_ttl
 from .users import LockedOut, authenticate
 
 blp = Blueprint("web", __name__, url_prefix="/ui", template_folder="templates",

@@ -2,16 +2,6 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 REF = validate.Length(min=1, max=64)
-AGE_BANDS = ("0-17", "18-34", "35-59", "60-69", "70-79", "80+", "unknown")
-GENDERS = ("female", "male", "other", "unknown")
-HOUSEHOLD_TYPES = ("single", "couple", "nuclear", "extended", "single_parent",
-                   "elderly_only", "other", "unknown")
-RESIDENT_FLAGS = ("living_alone", "disability", "low_income", "elderly", "child")
-NEED_CATEGORIES = ("elderly_care", "child_youth", "disability", "poverty_assistance", "health",
-                   "employment", "family_relations", "neighbourhood_disputes",
-                   "public_environment", "community_governance", "other")
-URGENCIES = ("routine", "priority", "urgent")
-CHANNELS = ("walk_in", "hotline", "online", "grid_visit", "council_meeting", "referral")
 
 
 class EventData(Schema):

@@ -1,14 +1,14 @@
 """Events casework publishes: the agency's work and the residents' own participation."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from shared.vocabulary import (ACTIVITY_KINDS, CASE_OUTCOMES, DECISION_MODES, DECISION_OUTCOMES,
+                               LEADS, METHODS, MODES, NEW_ORGANIZATION_STATUSES,
+                               ORGANIZATION_STATUSES, PROGRESS_STATUSES, PROPOSERS,
+                               TOPIC_CHANNELS)
+
 from . import EventData, one_of, ref, refs
 
-METHODS = ("casework", "group_work", "community_work")
-LEADS = ("agency", "resident", "organization")
-MODES = ("in_person", "online")
-PROPOSERS = ("resident", "social_worker", "residents_committee", "party_organization")
-DECISION_MODES = ("informed", "consulted", "partnership", "delegated")
-GAS = validate.Range(min=-2, max=2)
+GAS = validate.Range(min=-2, max=2)  # goal attainment scaling: -2 … +2
 
 
 class Timed(EventData):
@@ -53,7 +53,7 @@ class CaseClosed(EventData):
     community_id = ref()
     resident_ref = ref()
     need_id = ref(allow_none=True, load_default=None)
-    outcome = one_of(("goals_met", "partly_met", "not_met", "referred", "withdrawn"))
+    outcome = one_of(CASE_OUTCOMES)
     goal_outcomes = fields.List(fields.Nested(GoalOutcome), required=True)
     closed_on = fields.Date(required=True)
 
@@ -76,7 +76,7 @@ class CapacityActivityHeld(Timed):
     activity_id = ref()
     agency_id = ref()
     community_id = ref()
-    kind = one_of(("training", "volunteer_service", "leader_cultivation", "org_incubation"))
+    kind = one_of(ACTIVITY_KINDS)
     worker_ids = refs(load_default=list)
     led_by = one_of(LEADS)
     organization_id = ref(allow_none=True, load_default=None)
@@ -98,7 +98,7 @@ class OrganizationFormed(EventData):
     agency_id = ref()
     community_id = ref()
     kind = fields.Str(required=True, validate=validate.Length(1, 100))
-    status = one_of(("incubating", "active"))
+    status = one_of(NEW_ORGANIZATION_STATUSES)
     formed_on = fields.Date(required=True)
     leader_refs = refs()
     member_refs = refs()
@@ -109,7 +109,7 @@ class OrganizationUpdated(EventData):
     organization_id = ref()
     agency_id = ref()
     community_id = ref()
-    status = one_of(("incubating", "active", "dormant", "dissolved"))
+    status = one_of(ORGANIZATION_STATUSES)
     leader_refs = refs()
     member_refs = refs()
     on = fields.Date(required=True)
@@ -121,7 +121,7 @@ class TopicProposed(EventData):
     proposer_kind = one_of(PROPOSERS)
     proposer_ref = ref(allow_none=True, load_default=None)
     need_ids = refs(load_default=list)
-    channel = one_of(("in_person", "online", "council_meeting"))
+    channel = one_of(TOPIC_CHANNELS)
     proposed_on = fields.Date(required=True)
 
     @validates_schema
@@ -149,7 +149,7 @@ class DecisionMade(EventData):
     votes_against = fields.Int(required=True, validate=validate.Range(min=0))
     abstentions = fields.Int(required=True, validate=validate.Range(min=0))
     voter_refs = refs()
-    outcome = one_of(("adopted", "rejected", "deferred"))
+    outcome = one_of(DECISION_OUTCOMES)
     decision_mode = one_of(DECISION_MODES)
     decided_on = fields.Date(required=True)
 
@@ -157,7 +157,7 @@ class DecisionMade(EventData):
 class DecisionProgressed(EventData):
     decision_id = ref()
     community_id = ref()
-    status = one_of(("in_progress", "done", "stalled"))
+    status = one_of(PROGRESS_STATUSES)
     progress = fields.Int(required=True, validate=validate.Range(min=0, max=100))
     on = fields.Date(required=True)
 

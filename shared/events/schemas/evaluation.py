@@ -1,6 +1,8 @@
 """Events evaluation publishes: contracts, scorecards and verification samples."""
 from marshmallow import fields, validate
 
+from shared.vocabulary import MAX_SEED
+
 from . import EventData, ref, refs
 
 
@@ -33,7 +35,7 @@ class SurveySampleDrawn(EventData):
     the evaluator of the contract until release_until. References only, never contacts."""
     contract_id = ref()
     wave_id = ref()
-    seed = fields.Int(required=True, validate=validate.Range(0, 2**31 - 1))
+    seed = fields.Int(required=True, validate=validate.Range(0, MAX_SEED))
     resident_refs = refs(validate=validate.Length(min=1))
     release_until = fields.Date(required=True)
 

@@ -1,11 +1,10 @@
 """Events intake publishes. No names, phone numbers or ID numbers: pseudonymous refs only."""
 from marshmallow import fields, validate
 
-from . import (AGE_BANDS, CHANNELS, GENDERS, HOUSEHOLD_TYPES, NEED_CATEGORIES, RESIDENT_FLAGS,
-               URGENCIES, EventData, one_of, ref)
+from shared.vocabulary import (AGE_BANDS, CHANNELS, GENDERS, HOUSEHOLD_TYPES, NEED_CATEGORIES,
+                               RESIDENT_FLAGS, URGENCIES, WITHDRAW_REASONS)
 
-NEED_STATUSES = ("reported", "triaged", "referred", "in_service", "resolved", "unresolved",
-                 "withdrawn")
+from . import EventData, one_of, ref
 
 
 class Demographics(EventData):
@@ -54,8 +53,7 @@ class NeedTriaged(EventData):
 class NeedWithdrawn(EventData):
     need_id = ref()
     community_id = ref()
-    reason = one_of(("resolved_elsewhere", "resident_request", "duplicate", "moved_away",
-                     "other"))
+    reason = one_of(WITHDRAW_REASONS)
     withdrawn_at = fields.DateTime(required=True)
 
 

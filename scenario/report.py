@@ -4,10 +4,11 @@ against targets, and the participation ladder."""
 import unicodedata
 from datetime import date, timedelta
 
+from shared.vocabulary import RUNGS
+
 from .client import Client
 from .plan import BUYER
 
-RUNGS = ("served", "participant", "contributor", "co_decider", "leader")
 LABEL = 58  # terminal cells for an indicator's names
 
 

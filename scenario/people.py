@@ -5,7 +5,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from services.intake.idcard import check_digit
+from shared.idnumber import check_digit
+from shared.vocabulary import age_band
 
 REGION = "500103"  # Chongqing, Yuzhong district
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
@@ -39,14 +40,6 @@ class Person:
     flags: list
     age_band: str
     propensity: float
-
-
-def age_band(age: int) -> str:
-    for upper, band in ((17, "0-17"), (34, "18-34"), (59, "35-59"), (69, "60-69"),
-                        (79, "70-79")):
-        if age <= upper:
-            return band
-    return "80+"
 
 
 class Roster:

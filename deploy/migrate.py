@@ -1,5 +1,5 @@
 """Brings services' databases to their newest migration (Flask-Migrate), in one process:
-`python -m services.migrate [service …]`, every service when none is named. Each service
+`python -m deploy.migrate [service …]`, every service when none is named. Each service
 is still its own app and database; one process pays the shared imports once, where a
 `flask db upgrade` per service paid them three times."""
 import argparse
@@ -18,7 +18,7 @@ def migrate(services=SERVICES) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.migrate", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m deploy.migrate", description=__doc__)
     parser.add_argument("services", nargs="*", help=f"of {', '.join(SERVICES)} (default: all)")
     services = parser.parse_args(argv).services  # (choices refuse an empty list on 3.11)
     if unknown := set(services) - set(SERVICES):

@@ -1,4 +1,5 @@
-"""One generic consumer for every service: the service hands it its handlers.
+"""One generic consumer for every service (what its `worker` process runs): the service
+hands it its handlers.
 
 Deliveries come from the service's queue, its retry queue (held until their back-off is due)
 and backfill; all of them go through `dispatch`, which applies through the inbox and decides
@@ -17,14 +18,15 @@ from collections import Counter
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from kombu import Consumer
+from kombu import Consumer as QueueConsumer
 
 from . import bus, metrics
 from .config import MessagingConfig
 from .events.envelope import canonical_json
 from .eventstore import EventStore
-from .probe import Heartbeat
 from .inbox import APPLIED, HandlerFailed, Inbox, Poison, StoreUnavailable, parse
+from .probe import Heartbeat
+from .publisher import Publisher
 from .sync import SourceSync, SyncSchedule
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def _text(body) -> str:
     return body.decode("utf-8", "replace") if isinstance(body, bytes) else body
 
 
-class Worker:
+class EventConsumer:
     def __init__(self, service: str, store: EventStore, handlers: dict, cfg: MessagingConfig,
                  jwt_key: str, prepare=None):
         self.service, self.store, self.handlers, self.cfg = service, store, handlers, cfg
@@ -49,16 +51,17 @@ class Worker:
         self.sync = SourceSync(self.inbox, handlers, self._deliver_backfill, jwt_key,
                                cfg.service_urls)
         self.schedule = SyncSchedule(cfg.sync_interval)
-        self.stats = Counter()
-        self.control: bus.Publisher | None = None
-        self._held: list = []
+        self.stats = Counter()  # outcomes so far (applied, duplicate, parked, retried, …)
+        # publishes retries and parked copies; made once connected
+        self.control: Publisher | None = None
+        self._held: list = []  # retries waiting for their due time: a heap by due time
         self._batch: list = []  # main-queue messages taken, not yet applied
         self._ack_many = False  # one ack for a batch (RabbitMQ; kombu's own brokers ack one)
-        self._tiebreak = itertools.count()
-        self._gap_upto: dict[str, int] = {}
-        self._last_seq: dict[str, int] = {}
-        self._deferrals = 0
-        self.heartbeat = Heartbeat()
+        self._tiebreak = itertools.count()  # orders retries due at the same moment
+        self._gap_upto: dict[str, int] = {}  # source -> the sequence below which a hole was seen
+        self._last_seq: dict[str, int] = {}  # source -> the last sequence applied from it
+        self._deferrals = 0  # sync checks put off in a row while the queue had a backlog
+        self.heartbeat = Heartbeat()  # what the probe reports as health
         self._stop = False
 
     def stop(self, *_):
@@ -112,7 +115,7 @@ class Worker:
         contiguous = self._last_seq.get(event.source) == event.sequence - 1
         self._last_seq[event.source] = event.sequence
         if event.sequence > 1 and not contiguous and self.sync.consumes_all_of(event.source):
-            Inbox_ = self.store.Inbox
+            Inbox_ = self.store.InboxEvent
             previous = self.store.session.scalar(sa.select(sa.func.count()).where(
                 Inbox_.source == event.source, Inbox_.seq == event.sequence - 1))
             self.store.session.rollback()
@@ -142,7 +145,7 @@ class Worker:
         self.control.publish_batch([(bus.DEAD_EXCHANGE.name, self.service, body, headers,
                                      bus.properties(message_id, meta.get("type", "")))])
         if meta:
-            self.store.session.merge(self.store.Parked(
+            self.store.session.merge(self.store.ParkedEvent(
                 event_id=meta["id"], source=meta["source"][:64], seq=meta["sequence"],
                 reason=reason))
             self.store.session.commit()
@@ -244,13 +247,13 @@ class Worker:
                 time.sleep(self.cfg.reconnect_delay)
 
     def _consume(self, conn) -> None:
-        self.control = bus.Publisher(conn, self.cfg.confirm_timeout)
+        self.control = Publisher(conn, self.cfg.confirm_timeout)
         self._ack_many = conn.transport.driver_type == "amqp"
         main, retry = conn.channel(), conn.channel()
-        with Consumer(main, [self.queues.main], on_message=self._on_main,
-                      prefetch_count=self.cfg.prefetch), \
-             Consumer(retry, [self.queues.retry], on_message=self._on_retry,
-                      prefetch_count=self.cfg.prefetch):
+        with QueueConsumer(main, [self.queues.main], on_message=self._on_main,
+                           prefetch_count=self.cfg.prefetch), \
+             QueueConsumer(retry, [self.queues.retry], on_message=self._on_retry,
+                           prefetch_count=self.cfg.prefetch):
             log.info("worker consuming", extra={"queue": self.queues.main.name})
             while not self._stop:
                 self.heartbeat.beat()

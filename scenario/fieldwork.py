@@ -2,7 +2,8 @@
 year and a panel follow-up near its end. The waves and their draws are planned calls; who
 is drawn is only known once evaluation has drawn, so the fieldwork (contacts from intake,
 then the answers) is a call the client carries out with `responses`, which is pure: the
-same sample gives the same respondents and answers for the seed.
+same sample and instruments (as evaluation's API publishes them) give the same
+respondents and answers for the seed.
 
 The story the answers tell: a resident's sense of control and of community starts from how
 keen they are, and grows over the year with the highest rung of the participation ladder
@@ -11,17 +12,15 @@ the agency reached."""
 import random
 from datetime import date, timedelta
 
-from services.evaluation.instruments import SHIPPED
-from services.evaluation.sampling import MAX_SEED
+from shared.vocabulary import MAX_SEED
 
-from .plan import Call, Plan
+from .calls import Call, Plan
 
 SAMPLE_MOST = 200
 ANSWER_SHARE = {"baseline": 0.6, "follow_up": 0.8}  # follow-up: of the baseline's respondents
 GAIN_BY_RUNG = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9)      # none, served, … leader
 GAIN_SHARE = {"sociopolitical_control": 1.0, "sense_of_community": 0.6,
               "service_satisfaction": 0.3}
-INSTRUMENTS = {d["key"]: d for d in SHIPPED}
 
 
 def sample_size(residents: int) -> int:
@@ -85,8 +84,8 @@ def respondents(seed: int, sampled: list, kind: str) -> list:
     return sorted(answered, key=lambda s: _key(seed, s[1], "follow_up"))[:counts["follow_up"]]
 
 
-def answers(seed: int, person, rung: int, kind: str, instrument: str) -> dict:
-    definition = INSTRUMENTS[instrument]
+def answers(seed: int, person, rung: int, kind: str, definition: dict) -> dict:
+    instrument = definition["key"]
     rng = random.Random(f"{seed}/{person.grid}/{person.index}/{kind}/{instrument}")
     if instrument == "service_satisfaction":
         level = 4.2 + 0.1 * rung
@@ -101,17 +100,18 @@ def answers(seed: int, person, rung: int, kind: str, instrument: str) -> dict:
     return out
 
 
-def responses(plan: Plan, kind: str, sampled: list) -> list[dict]:
+def responses(plan: Plan, kind: str, sampled: list, instruments: list[dict]) -> list[dict]:
     """The response bodies of a wave: `sampled` holds each drawn resident's (ref, person in
-    the plan, highest rung reached over the year)."""
+    the plan, highest rung reached over the year); `instruments`, the definitions of the
+    wave's instruments (items, reverse-scored ones), in the wave's order."""
     seed = plan.knobs.seed
     first, last = windows(plan)[kind]
     bodies = []
     for ref, person, rung in respondents(seed, sampled, kind):
         day = first + timedelta(days=int(_key(seed, person, f"{kind}-day")
                                          * ((last - first).days + 1)))
-        bodies += [{"resident_ref": ref, "instrument": instrument,
+        bodies += [{"resident_ref": ref, "instrument": definition["key"],
                     "answered_on": day.isoformat(),
-                    "answers": answers(seed, person, rung, kind, instrument)}
-                   for instrument in INSTRUMENTS]
+                    "answers": answers(seed, person, rung, kind, definition)}
+                   for definition in instruments]
     return bodies

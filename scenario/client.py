@@ -14,7 +14,7 @@ import requests
 from shared import auth, config
 
 from . import fieldwork, truth
-from .plan import Call, Plan, Ref
+from .calls import Call, Plan, Ref
 
 TOKEN_TTL = 24 * 3600
 
@@ -163,11 +163,19 @@ class Client:
         rungs = self.rungs(call.actor[1])
         sampled = [(c["resident_ref"], self.plan.people[person_of[c["resident_ref"]]],
                     rungs.get(person_of[c["resident_ref"]], 0)) for c in released]
-        for body in fieldwork.responses(self.plan, call.fieldwork["kind"], sampled):
+        instruments = self.instruments(call.actor, path.removesuffix("/responses"))
+        for body in fieldwork.responses(self.plan, call.fieldwork["kind"], sampled,
+                                        instruments):
             response = self.request("POST", call.service, path, call.actor, json=body)
             if not response.ok:
                 raise ScenarioError(f"POST {path}: {response.status_code} "
                                     f"{response.text[:2000]}\nbody: {body}")
+
+    def instruments(self, actor: tuple, wave_path: str) -> list[dict]:
+        """The definitions of a wave's instruments, as evaluation publishes them."""
+        wave = self.get("evaluation", wave_path, actor)
+        return [self.get("evaluation", f"/instruments/{i['key']}/{i['version']}", actor)
+                for i in wave["instruments"]]
 
     def rungs(self, contract_id: str) -> dict:
         with self.lock:

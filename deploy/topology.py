@@ -2,7 +2,7 @@
 declare it with (shared.bus and each service's handlers), so the file loaded at broker boot
 and what the services declare never disagree.
 
-    python -m services.topology > deploy/rabbitmq/definitions.json
+    python -m deploy.topology > deploy/rabbitmq/definitions.json
 """
 import importlib
 import json

@@ -3,8 +3,10 @@ its users did, so the events it caused must add up to these figures (for the who
 year of every contract; one agency per contract, as the plan builds them)."""
 from collections import Counter
 
+from shared.vocabulary import CO_DECIDER, CONTRIBUTOR, LEADER, PARTICIPANT, RUNGS, SERVED
+
 from .fieldwork import respondent_counts
-from .plan import Call, Plan, Ref
+from .calls import Call, Plan, Ref
 
 EVENT_OF = {  # (service, path) -> the event each successful call publishes
     ("intake", "/needs"): "need.reported", ("intake", "/needs/{}/triage"): "need.triaged",
@@ -21,8 +23,6 @@ EVENT_OF = {  # (service, path) -> the event each successful call publishes
     ("casework", "/council/meetings/{}/decisions"): "council.decision_made",
     ("casework", "/council/decisions/{}/progress"): "council.decision_progressed",
 }
-SERVED, PARTICIPANT, CONTRIBUTOR, CO_DECIDER, LEADER = 1, 2, 3, 4, 5
-RUNGS = ("served", "participant", "contributor", "co_decider", "leader")
 
 
 def event_counts(plan: Plan) -> dict[str, int]:

@@ -1,15 +1,16 @@
-"""`python -m services.scenario`: plan a contract year from a seed and load it into a running
+"""`python -m scenario`: plan a contract year from a seed and load it into a running
 platform through its HTTP APIs (the URLs come from INTAKE_URL, CASEWORK_URL, EVALUATION_URL
 or the default ports), then wait until evaluation has consumed every event."""
 import argparse
 import time
 
 from .client import Client
-from .plan import SIZES, Knobs, build_plan
+from .calls import SIZES, Knobs
+from .plan import build_plan
 
 
 def knob_arguments(parser: argparse.ArgumentParser) -> None:
-    """The scenario's size and seed, shared with `python -m services.run`."""
+    """The scenario's size and seed, shared with `python -m launcher`."""
     default = SIZES["default"]
     parser.add_argument("--size", choices=sorted(SIZES),
                         help="a preset; the knobs below override it")
@@ -45,7 +46,7 @@ def load(knobs: Knobs, threads: int = 6, client: Client | None = None,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.scenario", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m scenario", description=__doc__)
     knob_arguments(parser)
     args = parser.parse_args()
     load(knobs_from(args), args.threads)

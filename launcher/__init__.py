@@ -1,0 +1,1 @@
+"""The platform on one machine: `make run` (docs/OPERATIONS.md)."""

@@ -1,0 +1,139 @@
+"""Runs the platform's processes on one machine: for each service its API under gunicorn,
+its worker and its relay, as separate processes; restarts one that dies; stops them all."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from shared import config
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+
+
+@dataclass
+class Proc:
+    """One process of the platform, as the supervisor knows it."""
+
+    name: str                            # <service>-api, -worker or -relay
+    argv: list[str]
+    env: dict = field(default_factory=dict)  # on top of the platform's environment
+    popen: subprocess.Popen | None = None    # the running process, once started
+    restarts: int = 0                        # how often it died and was started again
+
+
+def default_probe_ports(ports: dict, base: int = 9100) -> dict:
+    """Health/metrics ports of workers (9101…) and relays (9201…), in service order."""
+    out = {}
+    for i, service in enumerate(ports):
+        out[f"{service}-worker"] = base + 1 + i
+        out[f"{service}-relay"] = base + 101 + i
+    return out
+
+
+@dataclass
+class Platform:
+    """The nine processes of the three services, started, watched and stopped together."""
+
+    env: dict = field(default_factory=lambda: dict(os.environ))
+    ports: dict = field(default_factory=lambda: dict(config.DEFAULT_PORTS))  # service -> API
+    log_dir: Path | None = None  # one log file per process; none: their output is dropped
+    probe_ports: dict | None = None  # process -> health/metrics port of a worker or relay
+    procs: dict = field(default_factory=dict)  # name -> Proc
+
+    def __post_init__(self):
+        self.probe_ports = self.probe_ports or default_probe_ports(self.ports)
+        for service, port in self.ports.items():
+            self.env.setdefault(f"{service.upper()}_URL", f"http://127.0.0.1:{port}")
+        flask = [sys.executable, "-m", "flask", "--app"]
+        for service, port in self.ports.items():
+            app = f"services.{service}"
+            self.procs[f"{service}-api"] = Proc(f"{service}-api", [
+                sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF),
+                "-b", f"127.0.0.1:{port}", "--name", f"{service}-api", f"{app}.wsgi:app"])
+            for kind in ("worker", "relay"):
+                name = f"{service}-{kind}"
+                self.procs[name] = Proc(name, flask + [app, kind], env={
+                    "SOCIALWORK_PROBE_PORT": str(self.probe_ports[name])})
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def probe_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.probe_ports[name]}"
+
+    def migrate_databases(self) -> None:
+        """Bring every service's database to the newest migration (deploy/migrate.py)."""
+        done = subprocess.run([sys.executable, "-m", "deploy.migrate", *self.ports],
+                              env=self.env, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"the databases could not be migrated:\n{done.stderr}")
+
+    def start(self, name: str) -> None:
+        proc = self.procs[name]
+        out = subprocess.DEVNULL
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{name}.log", "ab")
+        proc.popen = subprocess.Popen(proc.argv, env={**self.env, **proc.env}, cwd=ROOT,
+                                      stdout=out,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_all(self) -> None:
+        self.migrate_databases()
+        # consumers first, so their queues exist before the relays publish
+        for kind in ("worker", "api", "relay"):
+            for name in self.procs:
+                if name.endswith(kind):
+                    self.start(name)
+
+    def signal(self, name: str, sig: int) -> None:
+        popen = self.procs[name].popen
+        if popen and popen.poll() is None:
+            os.killpg(popen.pid, sig)
+            popen.wait(timeout=30)
+
+    def stop(self, name: str) -> None:
+        self.signal(name, signal.SIGTERM)
+
+    def kill(self, name: str) -> None:
+        self.signal(name, signal.SIGKILL)
+
+    def stop_all(self, grace: float = 15) -> None:
+        """SIGTERM to every process at once, SIGKILL to whatever outlives the grace period."""
+        running = [p.popen for p in self.procs.values() if p.popen and p.popen.poll() is None]
+        for popen in running:
+            os.killpg(popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for popen in running:
+            try:
+                popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(popen.pid, signal.SIGKILL)
+                popen.wait()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for service in self.ports:
+            while True:
+                try:
+                    if requests.get(self.url(service) + "/readyz", timeout=2).ok:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{service} not ready after {timeout}s")
+                time.sleep(0.2)
+
+    def supervise_once(self) -> None:
+        """Restart any process that died (not one we stopped)."""
+        for proc in self.procs.values():
+            if proc.popen and proc.popen.poll() is not None:
+                proc.restarts += 1
+                print(f"{proc.name} exited ({proc.popen.returncode}); restarting", flush=True)
+                self.start(proc.name)

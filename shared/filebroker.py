@@ -1,0 +1,52 @@
+"""The embedded broker: kombu's filesystem transport, made safe for several processes.
+
+kombu writes a message file in place, so a consumer polling the folder can take it
+half-written (an empty body: a JSON error and a lost message); and it lists and sorts the
+whole folder for every message it takes, which makes a backlog of thousands quadratic."""
+import os
+import shutil
+import time
+import uuid
+from collections import deque
+
+from kombu.transport import filesystem
+from kombu.transport.virtual import Empty
+from kombu.utils.encoding import bytes_to_str
+from kombu.utils.json import dumps, loads
+
+
+class _AtomicFilesystemChannel(filesystem.Channel):
+    def _put(self, queue, payload, **kwargs):
+        """Write under a name consumers ignore, then rename: a rename within one folder
+        is atomic."""
+        name = f"{int(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        final = os.path.join(self.data_folder_out, name)
+        with open(final + ".part", "wb") as f:
+            f.write(dumps(payload).encode())
+        os.rename(final + ".part", final)
+
+    def _get(self, queue):
+        """The queue's oldest message: list the folder once, take the queue's files in
+        order until they run out, then list again (newer files sort later)."""
+        pending = self.__dict__.setdefault("_pending", {}).setdefault(queue, deque())
+        if not pending:
+            wanted = f"{queue}.msg"
+            pending.extend(sorted(n for n in os.listdir(self.data_folder_in)
+                                  if n.partition(".")[2] == wanted))
+        while pending:
+            name = pending.popleft()
+            taken = os.path.join(self.processed_folder, name)
+            try:  # another consumer may have taken it: then it is gone, skip it
+                shutil.move(os.path.join(self.data_folder_in, name), taken)
+            except OSError:
+                continue
+            with open(taken, "rb") as f:
+                payload = f.read()
+            if not self.store_processed:
+                os.remove(taken)
+            return loads(bytes_to_str(payload))
+        raise Empty()
+
+
+class AtomicFilesystemTransport(filesystem.Transport):
+    Channel = _AtomicFilesystemChannel

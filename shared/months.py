@@ -1,0 +1,34 @@
+"""Calendar months, counted as one number (year × 12 + month − 1), so months add, subtract
+and order as integers; every measure by month and the scenario's year use these."""
+from datetime import date, timedelta
+
+
+def month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def first_of(index: int) -> date:
+    year, month = divmod(index, 12)
+    return date(year, month + 1, 1)
+
+
+def label(index: int) -> str:
+    """`2026-03`."""
+    year, month = divmod(index, 12)
+    return f"{year}-{month + 1:02d}"
+
+
+def months_back(day: date, months: int) -> date:
+    """The same day `months` earlier (from the 28th on, the 28th: every month has one)."""
+    back = first_of(month_index(day) - months)
+    return back.replace(day=min(day.day, 28))
+
+
+def calendar_months(start: date, end: date) -> list[tuple[date, date]]:
+    """The range cut into calendar months, the first and last clipped to it."""
+    parts = []
+    while start <= end:
+        following = first_of(month_index(start) + 1)
+        parts.append((start, min(end, following - timedelta(days=1))))
+        start = following
+    return parts
