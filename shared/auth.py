@@ -120,12 +120,3 @@ def require(*roles: str) -> Claims:
         raise ApiError(403, f"Role {current.role} may not do this; allowed: {', '.join(roles)}",
                        f"角色 {current.role} 无权执行此操作")
     return current
-
-
-def require_community(community_id: str) -> Claims:
-    """Scope check for community-bound roles (enforce in queries too, not only here)."""
-    current = claims()
-    if current.role == "intake_clerk" and community_id not in current.community_ids:
-        raise ApiError(403, f"Community {community_id} is outside this token's scope",
-                       f"社区 {community_id} 不在本令牌的权限范围内", code="out_of_scope")
-    return current

@@ -16,6 +16,7 @@ FORGED_BASE = 10**9  # forged events sit far above any real sequence
 def produce_needs(intake_app, community_id: str, n: int, progress: list | None = None):
     """Record n needs through intake's own code path (domain row + outbox, one commit each)
     in a community it creates first."""
+    from services.intake.models import db
     from services.intake.needs import record_need
     seed_community(intake_app, community_id)
     with intake_app.app_context():
@@ -23,6 +24,7 @@ def produce_needs(intake_app, community_id: str, n: int, progress: list | None =
             record_need({"community_id": community_id, "category": "health",
                          "urgency": "routine", "channel": "hotline",
                          "description": f"需求 {i}"}, by="test-producer")
+            db.session.commit()
             if progress is not None:
                 progress.append(i)
 

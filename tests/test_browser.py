@@ -57,6 +57,7 @@ def seed(backend) -> None:
         with app.app_context():
             config = app.extensions["pages"]
             save_user(config.db, config.users, user, user, PASSWORD, role, **scope)
+            config.db.session.commit()
 
 
 @pytest.fixture(scope="module")

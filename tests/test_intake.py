@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.intake import idcard
+from shared import idnumber
 from shared.events import Event
 from tests.conftest import bearer, remember_pii
 from tests.helpers import seed_community
@@ -14,7 +15,7 @@ from tests.helpers import seed_community
 
 def make_id(born: date, serial: str = "123", region: str = "500103") -> str:
     first17 = f"{region}{born:%Y%m%d}{serial}"
-    return first17 + idcard.check_digit(first17)
+    return first17 + idnumber.check_digit(first17)
 
 
 @pytest.fixture
@@ -48,20 +49,20 @@ def outbox_events(app) -> list[Event]:
 def test_id_numbers_are_checked_by_format_check_digit_and_birth_date():
     good = make_id(date(1990, 1, 31))
     assert idcard.id_problem(good) is None
-    assert idcard.birth_date_of(good) == date(1990, 1, 31)
+    assert idnumber.birth_date_of(good) == date(1990, 1, 31)
     wrong_check = good[:17] + ("0" if good[17] != "0" else "1")
     assert "check digit" in idcard.id_problem(wrong_check)
     assert "17 digits" in idcard.id_problem(good[:17])
     first17 = "50010319901331123"  # month 13
-    assert "birth date" in idcard.id_problem(first17 + idcard.check_digit(first17))
+    assert "birth date" in idcard.id_problem(first17 + idnumber.check_digit(first17))
     ends_in_x = next(i for i in (make_id(date(1971, 6, 1), str(n)) for n in range(100, 999))
                      if i.endswith("X"))
     assert idcard.id_problem(idcard.normalise_id(" " + ends_in_x.lower() + " ")) is None
 
 
 def test_gender_comes_from_the_seventeenth_digit():
-    assert idcard.gender_of(make_id(date(1980, 1, 1), "121")) == "male"
-    assert idcard.gender_of(make_id(date(1980, 1, 1), "122")) == "female"
+    assert idnumber.gender_of(make_id(date(1980, 1, 1), "121")) == "male"
+    assert idnumber.gender_of(make_id(date(1980, 1, 1), "122")) == "female"
 
 
 # -- residents -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from shared.i18n import bilingual
 from .evidence import (book, check_residents, check_times, check_workers, publish,
                        timed_data)
 from .models import Case, CapacityActivity, Organization, Session, Volunteer, db
-from .scope import require_served
+from .access import require_served
 
 LEADER_NEEDED = bilingual("A resident-led record names its resident leaders",
                           "居民主导的活动须注明居民带领人")

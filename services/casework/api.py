@@ -1,13 +1,15 @@
 """Casework's HTTP API: the agency's roster, the intake queue, cases, sessions, capacity
 building, the council, corrections. Agencies write their own records; buyers read the
-records of their contracts; nobody edits evidence except through a correction."""
+records of their contracts; nobody edits evidence except through a correction. Each view
+checks the caller's role, fetches in its scope (access.py), and commits what it changed."""
 import sqlalchemy as sa
 
 from shared import auth
 from shared.api import Blueprint
 from shared.errors import ApiError
 
-from . import activities, cases, council
+from . import access, activities, cases, council
+from .access import AGENCY, READERS, acting_worker, served_today
 from .corrections import correct
 from .models import (CapacityActivity, Case, CaseNote, Correction, CouncilDecision,
                      CouncilMeeting, CouncilTopic, DecisionProgress, KnownResident, Organization,
@@ -15,12 +17,9 @@ from .models import (CapacityActivity, Case, CaseNote, Correction, CouncilDecisi
 from .schemas import (ActivityIn, ActivityOut, CaseDetail, CaseIn, CaseOut, CloseIn,
                       CorrectionIn, CorrectionOut, DecisionIn, DecisionOut, GoalIn, GoalOut,
                       KnownResidentOut, ListQuery, MeetingIn, MeetingOut, NoteIn, NoteOut,
-                      OrganizationIn,
-                      OrganizationOut, OrganizationUpdate, ProgressIn, ProgressOut,
-                      QueuedNeedOut, ResidentQuery, SessionIn, SessionOut, TopicIn, TopicOut,
-                      VolunteerIn,
-                      VolunteerOut, WorkerIn, WorkerOut, WorkerUpdate)
-from .scope import acting_worker, get_own, get_readable, readable, served_today
+                      OrganizationIn, OrganizationOut, OrganizationUpdate, ProgressIn,
+                      ProgressOut, QueuedNeedOut, ResidentQuery, SessionIn, SessionOut, TopicIn,
+                      TopicOut, VolunteerIn, VolunteerOut, WorkerIn, WorkerOut, WorkerUpdate)
 
 blp = Blueprint("casework", __name__, description="Cases, sessions, capacity building, council")
 
@@ -28,7 +27,7 @@ blp = Blueprint("casework", __name__, description="Cases, sessions, capacity bui
 def _listed(model, args, day):
     """Readable records of `model`, filtered by community and by `day` (the record's own
     date column), newest first."""
-    query = readable(model, sa.select(model))
+    query = access.readable(auth.require(*READERS), model, sa.select(model))
     if "community_id" in args:
         query = query.where(model.community_id == args["community_id"])
     if "date_from" in args:
@@ -38,12 +37,17 @@ def _listed(model, args, day):
     return db.session.scalars(query.order_by(day.desc())).all()
 
 
+def _committed(record):
+    db.session.commit()
+    return record
+
+
 # -- roster ----------------------------------------------------------------------------------
 
 @blp.get("/workers")
 @blp.response(200, WorkerOut(many=True))
 def list_workers():
-    claims = auth.require("social_worker", "agency_admin")
+    claims = auth.require(*AGENCY)
     return db.session.scalars(sa.select(Worker).where(Worker.agency_id == claims.agency_id)
                               .order_by(Worker.id)).all()
 
@@ -57,8 +61,7 @@ def add_worker(data):
         raise ApiError(409, f"Worker {data['id']} exists", f"社工 {data['id']} 已存在")
     worker = Worker(agency_id=claims.agency_id, **data)
     db.session.add(worker)
-    db.session.commit()
-    return worker
+    return _committed(worker)
 
 
 @blp.patch("/workers/<worker_id>")
@@ -66,11 +69,10 @@ def add_worker(data):
 @blp.response(200, WorkerOut)
 def update_worker(data, worker_id):
     claims = auth.require("agency_admin")
-    worker = get_own(Worker, worker_id, claims, "社工")
+    worker = access.fetch(claims, Worker, worker_id)
     for key, value in data.items():
         setattr(worker, key, value)
-    db.session.commit()
-    return worker
+    return _committed(worker)
 
 
 # -- residents, intake queue and cases ------------------------------------------------------
@@ -81,7 +83,7 @@ def update_worker(data, worker_id):
 def list_residents(args):
     """Residents of the communities the agency serves today, by pseudonymous reference (for
     sign-in lists); names stay at intake."""
-    claims = auth.require("social_worker", "agency_admin")
+    claims = auth.require(*AGENCY)
     query = sa.select(KnownResident).where(
         KnownResident.community_id.in_(served_today(claims.agency_id)))
     for key in ("community_id", "grid_id"):
@@ -93,7 +95,7 @@ def list_residents(args):
 @blp.get("/intake-queue")
 @blp.response(200, QueuedNeedOut(many=True))
 def intake_queue():
-    claims = auth.require("social_worker", "agency_admin")
+    claims = auth.require(*AGENCY)
     return db.session.scalars(sa.select(QueuedNeed).where(
         QueuedNeed.status == "awaiting",
         QueuedNeed.community_id.in_(served_today(claims.agency_id)))
@@ -104,7 +106,7 @@ def intake_queue():
 @blp.arguments(CaseIn)
 @blp.response(201, CaseOut)
 def create_case(data):
-    return cases.open_case(data, acting_worker())
+    return _committed(cases.open_case(data, acting_worker()))
 
 
 @blp.get("/cases")
@@ -117,11 +119,12 @@ def list_cases(args):
 @blp.get("/cases/<case_id>")
 @blp.response(200, CaseDetail)
 def get_case(case_id):
-    case = get_readable(Case, case_id, "个案")
+    claims = auth.require(*READERS)
+    case = access.fetch(claims, Case, case_id)
     case.goals = cases.goals_of(case)
     case.notes = db.session.scalars(sa.select(CaseNote).where(CaseNote.case_id == case.id)
                                     .order_by(CaseNote.id)).all()
-    if auth.claims().role == "buyer_auditor":  # evidence, not the worker's case notes
+    if claims.role == "buyer_auditor":  # evidence, not the worker's case notes
         case.notes = []
     case.session_ids = db.session.scalars(sa.select(Session.id).where(
         Session.case_id == case.id).order_by(Session.date)).all()
@@ -133,7 +136,7 @@ def get_case(case_id):
 @blp.response(201, GoalOut)
 def add_goal(data, case_id):
     claims = acting_worker()
-    return cases.set_goal(get_own(Case, case_id, claims, "个案"), data)
+    return _committed(cases.set_goal(access.fetch(claims, Case, case_id), data))
 
 
 @blp.post("/cases/<case_id>/notes")
@@ -141,7 +144,7 @@ def add_goal(data, case_id):
 @blp.response(201, NoteOut)
 def add_note(data, case_id):
     claims = acting_worker()
-    return cases.add_note(get_own(Case, case_id, claims, "个案"), data, claims.sub)
+    return _committed(cases.add_note(access.fetch(claims, Case, case_id), data, claims.sub))
 
 
 @blp.post("/cases/<case_id>/close")
@@ -149,7 +152,7 @@ def add_note(data, case_id):
 @blp.response(200, CaseOut)
 def close_case(data, case_id):
     claims = acting_worker()
-    return cases.close_case(get_own(Case, case_id, claims, "个案"), data)
+    return _committed(cases.close_case(access.fetch(claims, Case, case_id), data))
 
 
 # -- sessions and capacity building ----------------------------------------------------------
@@ -158,7 +161,7 @@ def close_case(data, case_id):
 @blp.arguments(SessionIn)
 @blp.response(201, SessionOut)
 def create_session(data):
-    return activities.record_session(data, acting_worker())
+    return _committed(activities.record_session(data, acting_worker()))
 
 
 @blp.get("/sessions")
@@ -171,14 +174,14 @@ def list_sessions(args):
 @blp.get("/sessions/<session_id>")
 @blp.response(200, SessionOut)
 def get_session(session_id):
-    return get_readable(Session, session_id, "服务记录")
+    return access.fetch(auth.require(*READERS), Session, session_id)
 
 
 @blp.post("/activities")
 @blp.arguments(ActivityIn)
 @blp.response(201, ActivityOut)
 def create_activity(data):
-    return activities.record_activity(data, acting_worker())
+    return _committed(activities.record_activity(data, acting_worker()))
 
 
 @blp.get("/activities")
@@ -192,7 +195,7 @@ def list_activities(args):
 @blp.arguments(VolunteerIn)
 @blp.response(201, VolunteerOut)
 def create_volunteer(data):
-    return activities.register_volunteer(data, acting_worker())
+    return _committed(activities.register_volunteer(data, acting_worker()))
 
 
 @blp.get("/volunteers")
@@ -206,7 +209,7 @@ def list_volunteers(args):
 @blp.arguments(OrganizationIn)
 @blp.response(201, OrganizationOut)
 def create_organization(data):
-    return activities.form_organization(data, acting_worker())
+    return _committed(activities.form_organization(data, acting_worker()))
 
 
 @blp.get("/organizations")
@@ -221,8 +224,8 @@ def list_organizations(args):
 @blp.response(200, OrganizationOut)
 def update_organization(data, organization_id):
     claims = acting_worker()
-    return activities.update_organization(
-        get_own(Organization, organization_id, claims, "组织"), data)
+    organization = access.fetch(claims, Organization, organization_id)
+    return _committed(activities.update_organization(organization, data))
 
 
 # -- the council ---------------------------------------------------------------------------
@@ -231,7 +234,7 @@ def update_organization(data, organization_id):
 @blp.arguments(TopicIn)
 @blp.response(201, TopicOut)
 def create_topic(data):
-    return council.propose_topic(data, acting_worker())
+    return _committed(council.propose_topic(data, acting_worker()))
 
 
 @blp.get("/council/topics")
@@ -245,7 +248,7 @@ def list_topics(args):
 @blp.arguments(MeetingIn)
 @blp.response(201, MeetingOut)
 def create_meeting(data):
-    return council.hold_meeting(data, acting_worker())
+    return _committed(council.hold_meeting(data, acting_worker()))
 
 
 @blp.get("/council/meetings")
@@ -260,7 +263,8 @@ def list_meetings(args):
 @blp.response(201, DecisionOut)
 def create_decision(data, meeting_id):
     claims = acting_worker()
-    return council.decide(data, claims, get_own(CouncilMeeting, meeting_id, claims, "会议"))
+    meeting = access.fetch(claims, CouncilMeeting, meeting_id)
+    return _committed(council.decide(data, claims, meeting))
 
 
 @blp.get("/council/decisions")
@@ -275,14 +279,14 @@ def list_decisions(args):
 @blp.response(201, ProgressOut)
 def add_progress(data, decision_id):
     claims = acting_worker()
-    decision = get_own(CouncilDecision, decision_id, claims, "决定")
-    return council.follow_through(decision, data, claims.sub)
+    decision = access.fetch(claims, CouncilDecision, decision_id)
+    return _committed(council.follow_through(decision, data, claims.sub))
 
 
 @blp.get("/council/decisions/<decision_id>/progress")
 @blp.response(200, ProgressOut(many=True))
 def list_progress(decision_id):
-    decision = get_readable(CouncilDecision, decision_id, "决定")
+    decision = access.fetch(auth.require(*READERS), CouncilDecision, decision_id)
     return db.session.scalars(sa.select(DecisionProgress).where(
         DecisionProgress.decision_id == decision.id).order_by(DecisionProgress.on,
                                                               DecisionProgress.id)).all()
@@ -294,20 +298,12 @@ def list_progress(decision_id):
 @blp.arguments(CorrectionIn)
 @blp.response(201, CorrectionOut)
 def create_correction(data):
-    return correct(data, acting_worker())
+    return _committed(correct(data, acting_worker()))
 
 
 @blp.get("/corrections")
 @blp.response(200, CorrectionOut(many=True))
 def list_corrections():
-    claims = auth.require("social_worker", "agency_admin", "buyer_auditor")
-    query = sa.select(Correction)
-    if claims.role != "buyer_auditor":
-        query = query.where(Correction.agency_id == claims.agency_id)
-    else:
-        from .models import ServedCommunity
-        query = query.where(Correction.agency_id.in_(sa.select(ServedCommunity.agency_id).where(
-            ServedCommunity.buyer_id == claims.buyer_id)))
+    claims = auth.require(*READERS)
+    query = access.readable(claims, Correction, sa.select(Correction))
     return db.session.scalars(query.order_by(Correction.id)).all()
-
-

@@ -10,7 +10,7 @@ from shared.i18n import bilingual
 
 from .evidence import check_residents, publish
 from .models import Case, CaseGoal, CaseNote, QueuedNeed, db
-from .scope import require_served
+from .access import require_served
 
 NEEDS_RESIDENT = bilingual("An anonymous need needs resident_ref to open a case",
                            "匿名需求开案时须指明居民编号")
@@ -68,7 +68,6 @@ def add_note(case: Case, data: dict, author: str) -> CaseNote:
     note = CaseNote(case_id=case.id, kind=data["kind"], text=data["text"],
                     referred_to=data.get("referred_to"), author=author)
     db.session.add(note)
-    db.session.commit()
     return note
 
 

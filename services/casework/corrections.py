@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from shared.errors import ApiError
 from shared.i18n import bilingual
 
+from . import access
 from .activities import check_context
 from .council import check_votes
 from .evidence import check_times, publish
@@ -34,10 +35,7 @@ def _plain(value):
 
 def correct(data: dict, claims) -> Correction:
     model, schema, allowed = CORRECTABLE[data["record_type"]]
-    record = db.session.get(model, data["record_id"])
-    if record is None or record.agency_id != claims.agency_id:
-        raise ApiError(404, f"{data['record_type']} {data['record_id']} not found",
-                       "未找到要更正的记录")
+    record = access.fetch(claims, model, data["record_id"])
     extra = set(data["changes"]) - allowed
     if extra:
         raise ApiError(422, fields={f"changes.{k}": [NOT_CORRECTABLE] for k in sorted(extra)})

@@ -10,8 +10,9 @@ from shared.i18n import bilingual
 
 from .activities import check_context
 from .evidence import check_residents, check_times, publish, timed_data
-from .models import CouncilDecision, CouncilMeeting, CouncilTopic, QueuedNeed, db
-from .scope import require_served
+from .models import (CouncilDecision, CouncilMeeting, CouncilTopic, DecisionProgress, QueuedNeed,
+                     db)
+from .access import require_served
 
 PROPOSER_NEEDED = bilingual("A resident's topic names the resident who proposed it",
                             "居民提出的议题须注明提出人")
@@ -116,7 +117,6 @@ def decide(data: dict, claims, meeting: CouncilMeeting) -> CouncilDecision:
 
 
 def follow_through(decision: CouncilDecision, data: dict, author: str):
-    from .models import DecisionProgress
     if decision.outcome != "adopted":
         raise ApiError(422, fields={"decision_id": [ONLY_ADOPTED]})
     if data["status"] == "done" and data["progress"] != 100:

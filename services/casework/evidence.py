@@ -77,14 +77,13 @@ def book(worker_ids: list[str], day: date, start, end, record_type: str, record_
 
 
 def publish(record, short_type: str, data: dict):
-    """Flush the record, append its event, remember on the record the first event that
-    published it (the one a correction refers to), commit."""
+    """Flush the record, append its event and remember on the record the first event that
+    published it (the one a correction refers to); the caller commits both."""
     db.session.add(record)
     db.session.flush()
     event = outbox.append(event_store, short_type, f"{short_type.split('.')[0]}/{record.id}",
                           data(record) if callable(data) else data)
     record.event_id = record.event_id or event.id
-    db.session.commit()
     return record
 
 

@@ -21,7 +21,7 @@ from . import api
 from .models import db
 from .schemas import (ActivityIn, CaseIn, DecisionIn, GoalIn, MeetingIn, NoteIn, ProgressIn,
                       SessionIn, TopicIn)
-from .scope import AGENCY, served_today
+from .access import AGENCY, served_today
 
 blp = page_blueprint("casework_pages", __name__, roles=AGENCY)
 SEARCH_TOKEN_TTL = 15 * 60

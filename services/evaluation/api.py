@@ -1,6 +1,7 @@
 """Evaluation's HTTP API: contracts with their indicator framework and versions, the measure
 catalogue and default template, the scorecard and its milestones, trends, evidence behind
-every figure, anomaly flags, follow-up verification, exports and event counts."""
+every figure, anomaly flags, follow-up verification, exports and event counts. Each view
+checks the caller's role, fetches in its scope (access.py), and commits what it changed."""
 from datetime import date
 
 import sqlalchemy as sa
@@ -9,7 +10,9 @@ from shared import auth
 from shared.api import Blueprint
 from shared.errors import ApiError
 
-from . import anomalies, evidence, exports, measures, milestones, scorecard, verification
+from . import (access, anomalies, evidence, exports, measures, milestones, scorecard,
+               verification)
+from .access import READERS
 from .contracts import amend, award
 from .framework import MEASURES, default_framework
 from .models import (ClosedScorecard, Contract, ContractVersion, EventTally,
@@ -22,29 +25,6 @@ from .schemas import (AnomaliesOut, ClosedScorecardOut, ContractAmend, ContractI
                       VerificationSampleOut)
 
 blp = Blueprint("evaluation", __name__, description="Contracts and outcomes")
-READERS = ("buyer_auditor", "agency_admin", "social_worker", "ops_admin")
-
-
-def _visible(query):
-    """A buyer sees its contracts, an agency the contracts it serves, ops all of them."""
-    claims = auth.require(*READERS)
-    if claims.role == "buyer_auditor":
-        return query.where(Contract.buyer_id == claims.buyer_id)
-    if claims.role in ("agency_admin", "social_worker"):
-        return query.where(Contract.agency_id == claims.agency_id)
-    return query
-
-
-def _contract(contract_id: str) -> Contract:
-    contract = db.session.scalar(_visible(sa.select(Contract).where(Contract.id == contract_id)))
-    if contract is None:
-        raise ApiError(404, f"Contract {contract_id} not found", f"未找到合同 {contract_id}")
-    return contract
-
-
-def buyer_communities(buyer_id: str) -> set[str]:
-    contracts = db.session.scalars(sa.select(Contract).where(Contract.buyer_id == buyer_id))
-    return {community for contract in contracts for community in contract.community_ids}
 
 
 @blp.get("/templates/default")
@@ -63,19 +43,23 @@ def default_template():
 @blp.response(201, ContractOut)
 def create_contract(data):
     claims = auth.require("buyer_auditor")
-    return award(data, claims.buyer_id, claims.sub)
+    contract = award(data, claims.buyer_id, claims.sub)
+    db.session.commit()
+    return contract
 
 
 @blp.get("/contracts")
 @blp.response(200, ContractOut(many=True))
 def list_contracts():
-    return db.session.scalars(_visible(sa.select(Contract)).order_by(Contract.id)).all()
+    claims = auth.require(*READERS)
+    return db.session.scalars(access.visible(claims, sa.select(Contract)).order_by(
+        Contract.id)).all()
 
 
 @blp.get("/contracts/<contract_id>")
 @blp.response(200, ContractOut)
 def get_contract(contract_id):
-    return _contract(contract_id)
+    return access.contract(auth.require(*READERS), contract_id)
 
 
 @blp.patch("/contracts/<contract_id>")
@@ -84,13 +68,15 @@ def get_contract(contract_id):
 def amend_contract(changes, contract_id):
     """Adjust weights, targets, milestones, communities, period or budget: a new version."""
     claims = auth.require("buyer_auditor")
-    return amend(_contract(contract_id), changes, claims.sub)
+    contract = amend(access.contract(claims, contract_id), changes, claims.sub)
+    db.session.commit()
+    return contract
 
 
 @blp.get("/contracts/<contract_id>/versions")
 @blp.response(200, ContractVersionOut(many=True))
 def contract_versions(contract_id):
-    contract = _contract(contract_id)
+    contract = access.contract(auth.require(*READERS), contract_id)
     return db.session.scalars(sa.select(ContractVersion).where(
         ContractVersion.contract_id == contract.id).order_by(ContractVersion.version)).all()
 
@@ -119,7 +105,7 @@ def _card(contract: Contract, scope: measures.Scope) -> dict:
 def contract_scorecard(args, contract_id):
     """The contract's scorecard for a period and optionally one grid, with outputs against
     targets and payment recommendations."""
-    contract = _contract(contract_id)
+    contract = access.contract(auth.require(*READERS), contract_id)
     return _card(contract, scope_of(contract, args))
 
 
@@ -127,7 +113,7 @@ def contract_scorecard(args, contract_id):
 @blp.arguments(ExportQuery, location="query")
 @blp.doc(responses={"200": {"description": "the scorecard as a CSV or Excel file"}})
 def export_scorecard(args, contract_id):
-    contract = _contract(contract_id)
+    contract = access.contract(auth.require(*READERS), contract_id)
     scope = scope_of(contract, args)
     header, rows = exports.scorecard_table(_card(contract, scope))
     return exports.download(args["format"], f"scorecard-{contract.id}-{scope.end}",
@@ -140,7 +126,7 @@ def export_scorecard(args, contract_id):
 def contract_trends(args, contract_id):
     """Month by month: the participation ladder, dependency ratio and breadth; and cohort
     retention (residents by the month they first took part, active again later)."""
-    contract = _contract(contract_id)
+    contract = access.contract(auth.require(*READERS), contract_id)
     scope = scope_of(contract, args)
     return {"contract_id": contract.id, "scope": _scope_out(scope),
             "months": measures.trend(scope), "cohorts": measures.cohort_retention(scope)}
@@ -152,7 +138,7 @@ def contract_trends(args, contract_id):
 def contract_evidence(args, contract_id):
     """The records behind a figure (an indicator's measure or an output), each with the ids
     of its events; page with limit and offset."""
-    contract = _contract(contract_id)
+    contract = access.contract(auth.require(*READERS), contract_id)
     scope = scope_of(contract, args)
     rows = evidence.records(args["measure"], scope, contract)
     page = rows[args["offset"]:args["offset"] + args["limit"]]
@@ -164,7 +150,7 @@ def contract_evidence(args, contract_id):
 @blp.arguments(EvidenceExportQuery, location="query")
 @blp.doc(responses={"200": {"description": "the drill-down as a CSV or Excel file"}})
 def export_evidence(args, contract_id):
-    contract = _contract(contract_id)
+    contract = access.contract(auth.require(*READERS), contract_id)
     scope = scope_of(contract, args)
     header, rows = exports.records_table(evidence.records(args["measure"], scope, contract))
     meta = [*exports.heading(contract, scope), ("指标 / measure", args["measure"])]
@@ -176,7 +162,7 @@ def export_evidence(args, contract_id):
 @blp.response(200, EvidenceEventOut)
 def contract_event(contract_id, event_id):
     """One event behind a figure, as received, with a link to the record it reports."""
-    return evidence.event_for(_contract(contract_id), event_id)
+    return evidence.event_for(access.contract(auth.require(*READERS), contract_id), event_id)
 
 
 @blp.get("/contracts/<contract_id>/anomalies")
@@ -185,17 +171,10 @@ def contract_event(contract_id, event_id):
 def contract_anomalies(args, contract_id):
     """Records an auditor should check: overlapping sign-ins, impossible worker hours,
     attendance beyond the registered, broken sources, late-entry bursts."""
-    contract = _contract(contract_id)
+    contract = access.contract(auth.require(*READERS), contract_id)
     scope = scope_of(contract, args)
     return {"contract_id": contract.id, "scope": _scope_out(scope),
             **exports.jsonable(anomalies.flags(scope))}
-
-
-def _sample(contract: Contract, sample_id: str) -> VerificationSample:
-    sample = db.session.get(VerificationSample, sample_id)
-    if sample is None or sample.contract_id != contract.id:
-        raise ApiError(404, f"Sample {sample_id} not found", f"未找到抽查样本 {sample_id}")
-    return sample
 
 
 @blp.post("/contracts/<contract_id>/verifications")
@@ -204,16 +183,18 @@ def _sample(contract: Contract, sample_id: str) -> VerificationSample:
 def draw_verification(data, contract_id):
     """Draw a random sample of sessions or participating residents to verify (回访)."""
     claims = auth.require("buyer_auditor")
-    contract = _contract(contract_id)
+    contract = access.contract(claims, contract_id)
     scope = scope_of(contract, data)
-    return verification.draw(contract, data["kind"], data["size"], scope.start, scope.end,
-                             data.get("seed"), claims.sub)
+    sample = verification.draw(contract, data["kind"], data["size"], scope.start, scope.end,
+                               data.get("seed"), claims.sub)
+    db.session.commit()
+    return sample
 
 
 @blp.get("/contracts/<contract_id>/verifications")
 @blp.response(200, VerificationSampleOut(many=True))
 def list_verifications(contract_id):
-    contract = _contract(contract_id)
+    contract = access.contract(auth.require(*READERS), contract_id)
     return db.session.scalars(sa.select(VerificationSample).where(
         VerificationSample.contract_id == contract.id).order_by(
         VerificationSample.drawn_at)).all()
@@ -222,7 +203,7 @@ def list_verifications(contract_id):
 @blp.get("/contracts/<contract_id>/verifications/<sample_id>")
 @blp.response(200, VerificationSampleOut)
 def get_verification(contract_id, sample_id):
-    return _sample(_contract(contract_id), sample_id)
+    return access.sample(access.contract(auth.require(*READERS), contract_id), sample_id)
 
 
 @blp.post("/contracts/<contract_id>/verifications/<sample_id>/items/<int:position>")
@@ -231,8 +212,10 @@ def get_verification(contract_id, sample_id):
 def verify_item(data, contract_id, sample_id, position):
     """Record what the follow-up visit or call found for one sampled record."""
     claims = auth.require("buyer_auditor")
-    sample = _sample(_contract(contract_id), sample_id)
-    return verification.record_result(sample, position, data, claims.sub)
+    sample = access.sample(access.contract(claims, contract_id), sample_id)
+    item = verification.record_result(sample, position, data, claims.sub)
+    db.session.commit()
+    return item
 
 
 @blp.post("/contracts/<contract_id>/milestones/<milestone_id>/close")
@@ -240,8 +223,9 @@ def verify_item(data, contract_id, sample_id, position):
 def close_milestone(contract_id, milestone_id):
     """Close a milestone: keep its scorecard as it stands and publish it."""
     claims = auth.require("buyer_auditor")
-    contract = _contract(contract_id)
+    contract = access.contract(claims, contract_id)
     closed = milestones.close(contract, milestone_id, claims.sub)
+    db.session.commit()
     closed.post_close_changes = milestones.post_close_changes(contract, closed)
     return closed
 
@@ -250,7 +234,7 @@ def close_milestone(contract_id, milestone_id):
 @blp.response(200, ClosedScorecardOut)
 def closed_milestone(contract_id, milestone_id):
     """The scorecard a milestone was closed on, exactly, and what has changed since."""
-    contract = _contract(contract_id)
+    contract = access.contract(auth.require(*READERS), contract_id)
     closed = db.session.get(ClosedScorecard, (contract.id, milestone_id))
     if closed is None:
         raise ApiError(404, f"Milestone {milestone_id} is not closed", "该付款节点尚未结算")
@@ -268,6 +252,6 @@ def event_counts(args):
     if args.get("community_id"):
         query = query.where(EventTally.community_id == args["community_id"])
     if claims.role == "buyer_auditor":  # only the communities of the buyer's contracts
-        query = query.where(EventTally.community_id.in_(buyer_communities(claims.buyer_id)))
+        query = query.where(EventTally.community_id.in_(access.buyer_communities(claims.buyer_id)))
     by_type = {t: int(n) for t, n in db.session.execute(query)}
     return {"total": sum(by_type.values()), "by_type": by_type}

@@ -65,8 +65,8 @@ def award(data: dict, buyer_id: str, by: str) -> Contract:
     db.session.add(contract)
     db.session.flush()
     _record_version(contract, "awarded", by)
-    outbox.append(event_store, "contract.awarded", f"contract/{contract.id}", _event_data(contract))
-    db.session.commit()
+    outbox.append(event_store, "contract.awarded", f"contract/{contract.id}",
+                  _event_data(contract))
     return contract
 
 
@@ -80,5 +80,4 @@ def amend(contract: Contract, changes: dict, by: str) -> Contract:
     _record_version(contract, reason, by)
     outbox.append(event_store, "contract.amended", f"contract/{contract.id}",
                   {**_event_data(contract), "version": contract.version, "reason": reason})
-    db.session.commit()
     return contract

@@ -1,15 +1,15 @@
-"""What evaluation consumes: everything intake and casework publish.
+"""What evaluation consumes: every event intake and casework publish.
 
-The inbox keeps each event once, as the event log; each event is counted in the tally and
-projected (services/evaluation/projections.py) in the same transaction."""
+Each event is counted in the tally (so an effect applied twice shows), projected
+(projections.py) and indexed by the record it is about (evidence.py), in the transaction
+its inbox claim is in. The inbox keeps the event itself: the log the projections are
+rebuilt from."""
 from collections import defaultdict
 
 from shared.db import get_or_add, prefetch
-from shared.events import CATALOGUE
 
-from . import evidence
+from . import evidence, projections
 from .models import EventTally, db
-from .projections import PROJECTORS, lookups
 
 
 def _tally_key(event) -> tuple[str, str]:
@@ -22,28 +22,50 @@ def tally(event):
     row.count = (row.count or 0) + 1
 
 
+def consumed(project=None):
+    """The handler of one event type: counted, projected by `project` (if it has one) and
+    indexed. No flush per lookup: a batch of events is flushed once, at its commit; the few
+    projectors that query more than a row by its key flush first."""
+    def handle(event):
+        with db.session.no_autoflush:
+            tally(event)
+            if project is not None:
+                project(event)
+            evidence.index(event)
+    handle.lookups = getattr(project, "lookups", None)
+    return handle
+
+
+HANDLERS = {
+    "resident.registered": consumed(projections.resident),
+    "resident.updated": consumed(projections.resident),
+    "need.reported": consumed(projections.need_reported),
+    "need.triaged": consumed(),
+    "need.withdrawn": consumed(),
+    "case.opened": consumed(projections.case_opened),
+    "case.goal_set": consumed(),
+    "case.closed": consumed(projections.case_closed),
+    "session.delivered": consumed(projections.session),
+    "capacity.activity_held": consumed(projections.activity),
+    "volunteer.registered": consumed(projections.volunteer),
+    "organization.formed": consumed(projections.organization),
+    "organization.updated": consumed(projections.organization),
+    "council.topic_proposed": consumed(projections.topic_proposed),
+    "council.meeting_held": consumed(projections.meeting),
+    "council.decision_made": consumed(projections.decision),
+    "council.decision_progressed": consumed(projections.progressed),
+    "record.corrected": consumed(projections.corrected),
+}
+
+
 def prepare(events) -> None:
     """Before a batch is applied: load at once the rows its handlers will look up by key
     (one query per table instead of one per event)."""
     wanted = defaultdict(set)
     for event in events:
         wanted[EventTally].add(_tally_key(event))
-        for model, *key in lookups(event):
+        lookups = HANDLERS[event.short_type].lookups
+        for model, *key in lookups(event.data) if lookups else ():
             wanted[model].add(tuple(key))
     for model, keys in wanted.items():
         prefetch(db.session, model, keys)
-
-
-def consume(event):
-    # no flush per lookup: a batch of events is flushed once, at its commit; the few
-    # handlers that query more than a row by its key flush first
-    with db.session.no_autoflush:
-        tally(event)
-        project = PROJECTORS.get(event.short_type)
-        if project is not None:
-            project(event)
-        evidence.index(event)
-
-
-HANDLERS = {short: consume for short, spec in CATALOGUE.items()
-            if spec.source in ("/intake", "/casework")}

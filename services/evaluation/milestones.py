@@ -48,7 +48,6 @@ def close(contract: Contract, milestone_id: str, by: str) -> ClosedScorecard:
                        if d["score"] is not None},
         "recommendation": f"pay {payment['recommended']} "
                           f"({'full share' if payment['full'] else 'reduced share'})"})
-    db.session.commit()
     return closed
 
 

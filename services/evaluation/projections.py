@@ -1,6 +1,7 @@
 """Projections of the event log: who did what (acts on the participation ladder), which
-initiatives residents led, each council topic's cycle. Built only from consumed events; a
-correction re-projects the record it corrects."""
+initiatives residents led, each council topic's cycle. Built only from consumed events (the
+handlers apply these functions, handlers.py); a correction re-projects the record it
+corrects."""
 from datetime import date, time
 
 import sqlalchemy as sa
@@ -17,6 +18,16 @@ from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, Reco
 RUNG_OF = {"served": SERVED, "attended": PARTICIPANT, "trained": PARTICIPANT,
            "volunteered": CONTRIBUTOR, "registered_volunteer": CONTRIBUTOR,
            "proposed": CONTRIBUTOR, "voted": CO_DECIDER, "member": CO_DECIDER, "led": LEADER}
+
+
+def looks_up(keys):
+    """Declare the rows a projector looks up by key, as (model, *primary key) for an event's
+    data, so a batch of events can load them all at once before it is applied
+    (handlers.prepare): one query per table, not one per event."""
+    def mark(project):
+        project.lookups = keys
+        return project
+    return mark
 
 
 def _day(value: str) -> date:
@@ -54,6 +65,7 @@ def _topic(topic_id: str, community_id: str) -> TopicFact:
     return row
 
 
+@looks_up(lambda d: [(ResidentFact, d["resident_ref"])])
 def resident(event) -> None:
     d = event.data
     row = _get_or_add(ResidentFact, ref=d["resident_ref"])
@@ -65,6 +77,7 @@ def resident(event) -> None:
     row.source_seq = event.sequence
 
 
+@looks_up(lambda d: [(NeedFact, d["need_id"])])
 def need_reported(event) -> None:
     d = event.data
     row = _get_or_add(NeedFact, need_id=d["need_id"])
@@ -79,18 +92,21 @@ def _case(d) -> CaseFact:
     return row
 
 
+@looks_up(lambda d: [(CaseFact, d["case_id"])])
 def case_opened(event) -> None:
     d = event.data
     _case(d).opened_on = _day(d["opened_on"])
     _acts(event, [d["resident_ref"]], "served", d["community_id"], _day(d["opened_on"]))
 
 
+@looks_up(lambda d: [(CaseFact, d["case_id"])])
 def case_closed(event) -> None:
     d = event.data
     row = _case(d)
     row.closed_on, row.outcome = _day(d["closed_on"]), d["outcome"]
 
 
+@looks_up(lambda d: [(Initiative, d["session_id"])])
 def session(event) -> None:
     d, on = event.data, _day(event.data["date"])
     kind = "served" if d["method"] == "casework" else "attended"
@@ -103,6 +119,7 @@ def session(event) -> None:
                 **_hours(d))
 
 
+@looks_up(lambda d: [(Initiative, d["activity_id"])])
 def activity(event) -> None:
     d, on = event.data, _day(event.data["date"])
     volunteering = d["kind"] == "volunteer_service"
@@ -118,6 +135,7 @@ def activity(event) -> None:
                 **_hours(d))
 
 
+@looks_up(lambda d: [(VolunteerFact, d["resident_ref"], d["community_id"])])
 def volunteer(event) -> None:
     d = event.data
     _get_or_add(VolunteerFact, resident_ref=d["resident_ref"],
@@ -126,6 +144,7 @@ def volunteer(event) -> None:
           _day(d["registered_on"]))
 
 
+@looks_up(lambda d: [(OrganizationFact, d["organization_id"])])
 def organization(event) -> None:
     d = event.data
     on = _day(d.get("formed_on") or d["on"])
@@ -136,6 +155,9 @@ def organization(event) -> None:
     _acts(event, d["leader_refs"], "led", d["community_id"], on)
 
 
+@looks_up(lambda d: [
+    (TopicFact, d["topic_id"]), (Initiative, d["topic_id"]),
+    *((TopicNeed, d["topic_id"], need_id) for need_id in d["need_ids"])])
 def topic_proposed(event) -> None:
     d, on = event.data, _day(event.data["proposed_on"])
     row = _topic(d["topic_id"], d["community_id"])
@@ -155,6 +177,7 @@ def meeting(event) -> None:
           **_hours(d))
 
 
+@looks_up(lambda d: [(TopicFact, d["topic_id"])])
 def decision(event) -> None:
     d, on = event.data, _day(event.data["decided_on"])
     row = _topic(d["topic_id"], d["community_id"])
@@ -193,39 +216,6 @@ def corrected(event) -> None:
 
 CORRECTABLE = {"session.delivered": session, "capacity.activity_held": activity,
                "council.meeting_held": meeting, "council.decision_made": decision}
-
-PROJECTORS = {
-    "resident.registered": resident, "resident.updated": resident,
-    "need.reported": need_reported, "case.opened": case_opened, "case.closed": case_closed,
-    "session.delivered": session,
-    "capacity.activity_held": activity, "volunteer.registered": volunteer,
-    "organization.formed": organization, "organization.updated": organization,
-    "council.topic_proposed": topic_proposed, "council.meeting_held": meeting,
-    "council.decision_made": decision, "council.decision_progressed": progressed,
-    "record.corrected": corrected,
-}
-# The rows each event's projector looks up by key: (model, *primary key)
-LOOKUPS = {
-    "resident.registered": lambda d: [(ResidentFact, d["resident_ref"])],
-    "resident.updated": lambda d: [(ResidentFact, d["resident_ref"])],
-    "need.reported": lambda d: [(NeedFact, d["need_id"])],
-    "case.opened": lambda d: [(CaseFact, d["case_id"])],
-    "case.closed": lambda d: [(CaseFact, d["case_id"])],
-    "session.delivered": lambda d: [(Initiative, d["session_id"])],
-    "capacity.activity_held": lambda d: [(Initiative, d["activity_id"])],
-    "volunteer.registered": lambda d: [(VolunteerFact, d["resident_ref"], d["community_id"])],
-    "organization.formed": lambda d: [(OrganizationFact, d["organization_id"])],
-    "organization.updated": lambda d: [(OrganizationFact, d["organization_id"])],
-    "council.topic_proposed": lambda d: [
-        (TopicFact, d["topic_id"]), (Initiative, d["topic_id"]),
-        *((TopicNeed, d["topic_id"], need_id) for need_id in d["need_ids"])],
-    "council.decision_made": lambda d: [(TopicFact, d["topic_id"])],
-}
-
-
-def lookups(event) -> list[tuple]:
-    return LOOKUPS[event.short_type](event.data) if event.short_type in LOOKUPS else []
-
 
 PROJECTION_TABLES = (RecordEvent, Act, Initiative, TopicFact, TopicNeed, ResidentFact,
                      NeedFact, CaseFact, OrganizationFact, VolunteerFact)

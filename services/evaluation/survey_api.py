@@ -1,45 +1,30 @@
 """Evaluation's survey API: instruments, a contract's waves, the evaluator's draw and the
-responses it records, per-resident scores and the change from the baseline."""
+responses it records, per-resident scores and the change from the baseline. Each view
+checks the caller's role, fetches in its scope (access.py), and commits what it changed
+(the shipped instruments are stored on first use)."""
 from shared import auth
 from shared.api import Blueprint
 from shared.errors import ApiError
 
-from . import instruments, surveys
-from .models import Contract, SurveyInstrument, SurveyWave, db
+from . import access, instruments, surveys
+from .access import COMMISSIONING, EVALUATOR, SURVEY_READERS
+from .models import SurveyInstrument, SurveyWave, db
 from .survey_schemas import (ChangeOut, ChangeQuery, InstrumentOut, ResponseIn, ResponseOut,
                              SampledOut, SampleIn, WaveIn, WaveOut)
 
 blp = Blueprint("surveys", __name__, description="Survey waves, samples and scores")
-EVALUATOR = ("evaluator",)
-COMMISSIONING = ("evaluator", "buyer_auditor")
-READERS = ("evaluator", "buyer_auditor", "agency_admin", "social_worker", "ops_admin")
 
 
-def _contract(contract_id: str, roles: tuple[str, ...]) -> Contract:
-    """The contract, if the caller's role may do this and its scope covers the contract:
-    the evaluator commissioned for it, its buyer, its agency, or ops."""
-    claims = auth.require(*roles)
-    contract = db.session.get(Contract, contract_id)
-    scope = {"evaluator": lambda c: c.id == claims.contract_id,
-             "buyer_auditor": lambda c: c.buyer_id == claims.buyer_id,
-             "agency_admin": lambda c: c.agency_id == claims.agency_id,
-             "social_worker": lambda c: c.agency_id == claims.agency_id,
-             "ops_admin": lambda c: True}
-    if contract is None or not scope[claims.role](contract):
-        raise ApiError(404, f"Contract {contract_id} not found", f"未找到合同 {contract_id}")
-    return contract
-
-
-def _wave(contract_id: str, wave_id: str, roles: tuple[str, ...]):
-    contract = _contract(contract_id, roles)
-    return contract, surveys.wave_of(contract, wave_id)
+def _wave(claims, contract_id: str, wave_id: str):
+    contract = access.contract(claims, contract_id)
+    return contract, access.wave(contract, wave_id)
 
 
 @blp.get("/instruments")
 @blp.response(200, InstrumentOut(many=True))
 def list_instruments():
     """Every stored instrument version: items, scale, reverse-scored items, subscales."""
-    auth.require(*READERS)
+    auth.require(*SURVEY_READERS)
     instruments.ensure_seeded()
     rows = db.session.scalars(db.select(SurveyInstrument).order_by(
         SurveyInstrument.key, SurveyInstrument.version)).all()
@@ -50,7 +35,7 @@ def list_instruments():
 @blp.get("/instruments/<key>/<int:version>")
 @blp.response(200, InstrumentOut)
 def get_instrument(key, version):
-    auth.require(*READERS)
+    auth.require(*SURVEY_READERS)
     definition = instruments.stored(key, version)
     db.session.commit()
     if definition is None:
@@ -63,14 +48,16 @@ def get_instrument(key, version):
 @blp.response(201, WaveOut)
 def create_wave(data, contract_id):
     """A baseline (one per contract) or follow-up wave, within the contract period."""
-    contract = _contract(contract_id, COMMISSIONING)
-    return surveys.create_wave(contract, data, auth.claims().sub)
+    claims = auth.require(*COMMISSIONING)
+    wave = surveys.create_wave(access.contract(claims, contract_id), data, claims.sub)
+    db.session.commit()
+    return wave
 
 
 @blp.get("/contracts/<contract_id>/waves")
 @blp.response(200, WaveOut(many=True))
 def list_waves(contract_id):
-    contract = _contract(contract_id, READERS)
+    contract = access.contract(auth.require(*SURVEY_READERS), contract_id)
     return db.session.scalars(db.select(SurveyWave).where(
         SurveyWave.contract_id == contract.id).order_by(SurveyWave.opens_on,
                                                         SurveyWave.id)).all()
@@ -79,7 +66,7 @@ def list_waves(contract_id):
 @blp.get("/contracts/<contract_id>/waves/<wave_id>")
 @blp.response(200, WaveOut)
 def get_wave(contract_id, wave_id):
-    return _wave(contract_id, wave_id, READERS)[1]
+    return _wave(auth.require(*SURVEY_READERS), contract_id, wave_id)[1]
 
 
 @blp.post("/contracts/<contract_id>/waves/<wave_id>/sample")
@@ -88,15 +75,18 @@ def get_wave(contract_id, wave_id):
 def draw_sample(data, contract_id, wave_id):
     """Draw the wave's sample (once): reproducible from its recorded seed, optionally
     stratified by grid and age band; published as survey.sample_drawn."""
-    contract, wave = _wave(contract_id, wave_id, EVALUATOR)
-    return surveys.draw_sample(contract, wave, data, auth.claims().sub)
+    claims = auth.require(*EVALUATOR)
+    contract, wave = _wave(claims, contract_id, wave_id)
+    drawn = surveys.draw_sample(contract, wave, data, claims.sub)
+    db.session.commit()
+    return drawn
 
 
 @blp.get("/contracts/<contract_id>/waves/<wave_id>/sample")
 @blp.response(200, SampledOut(many=True))
 def get_sample(contract_id, wave_id):
     """The sampled residents' pseudonymous references (contacts come from intake)."""
-    return surveys.sample_of(_wave(contract_id, wave_id, COMMISSIONING)[1])
+    return surveys.sample_of(_wave(auth.require(*COMMISSIONING), contract_id, wave_id)[1])
 
 
 @blp.post("/contracts/<contract_id>/waves/<wave_id>/responses")
@@ -104,21 +94,26 @@ def get_sample(contract_id, wave_id):
 @blp.response(201, ResponseOut)
 def record_response(data, contract_id, wave_id):
     """One sampled resident's answers to one instrument of the wave, scored."""
-    return surveys.record(_wave(contract_id, wave_id, EVALUATOR)[1], data)
+    response = surveys.record(_wave(auth.require(*EVALUATOR), contract_id, wave_id)[1], data)
+    db.session.commit()
+    return response
 
 
 @blp.post("/contracts/<contract_id>/waves/<wave_id>/close")
 @blp.response(200, WaveOut)
 def close_wave(contract_id, wave_id):
     """No more responses after this."""
-    return surveys.close(_wave(contract_id, wave_id, COMMISSIONING)[1], auth.claims().sub)
+    claims = auth.require(*COMMISSIONING)
+    wave = surveys.close(_wave(claims, contract_id, wave_id)[1], claims.sub)
+    db.session.commit()
+    return wave
 
 
 @blp.get("/contracts/<contract_id>/waves/<wave_id>/scores")
 @blp.response(200, ResponseOut(many=True))
 def wave_scores(contract_id, wave_id):
     """Subscale scores per resident (anonymous instruments without a reference)."""
-    return surveys.responses(_wave(contract_id, wave_id, COMMISSIONING)[1])
+    return surveys.responses(_wave(auth.require(*COMMISSIONING), contract_id, wave_id)[1])
 
 
 @blp.get("/contracts/<contract_id>/survey-change")
@@ -127,8 +122,8 @@ def wave_scores(contract_id, wave_id):
 def survey_change(args, contract_id):
     """Baseline to follow-up for one instrument: paired and Welch 95% intervals for the
     total and each subscale, and the paired change by participation rung."""
-    contract = _contract(contract_id, READERS)
-    follow_up = surveys.wave_of(contract, args["follow_up"]) if "follow_up" in args else None
+    contract = access.contract(auth.require(*SURVEY_READERS), contract_id)
+    follow_up = access.wave(contract, args["follow_up"]) if "follow_up" in args else None
     if instruments.latest(args["instrument"]) is None:
         raise ApiError(422, fields={"instrument": [surveys.UNKNOWN_INSTRUMENT]})
     result = surveys.change(contract, args["instrument"], follow_up)

@@ -48,13 +48,6 @@ PANEL_BASELINE = bilingual("Only a follow-up wave re-surveys the baseline sample
                            "只有追踪调查可以沿用基线样本")
 
 
-def wave_of(contract: Contract, wave_id: str) -> SurveyWave:
-    wave = db.session.get(SurveyWave, wave_id)
-    if wave is None or wave.contract_id != contract.id:
-        raise ApiError(404, f"Wave {wave_id} not found", f"未找到调查 {wave_id}")
-    return wave
-
-
 def _baseline(contract_id: str) -> SurveyWave | None:
     return db.session.scalar(sa.select(SurveyWave).where(
         SurveyWave.contract_id == contract_id, SurveyWave.kind == "baseline"))
@@ -91,7 +84,6 @@ def create_wave(contract: Contract, data: dict, by: str) -> SurveyWave:
                       instruments=chosen, opens_on=data["opens_on"],
                       closes_on=data["closes_on"], status="open", created_by=by)
     db.session.add(wave)
-    db.session.commit()
     return wave
 
 
@@ -154,7 +146,6 @@ def draw_sample(contract: Contract, wave: SurveyWave, data: dict, by: str) -> Su
         "contract_id": contract.id, "wave_id": wave.id, "seed": wave.seed,
         "resident_refs": sorted(ref for refs in chosen.values() for ref in refs),
         "release_until": wave.closes_on.isoformat()})
-    db.session.commit()
     return wave
 
 
@@ -203,7 +194,6 @@ def close(wave: SurveyWave, by: str) -> SurveyWave:
         outbox.append(event_store, "survey.wave_closed", f"survey-wave/{wave.id}", {
             "contract_id": wave.contract_id, "wave_id": wave.id,
             "closed_on": wave.closed_at.date().isoformat()})
-    db.session.commit()
     return wave
 
 
@@ -241,7 +231,6 @@ def record(wave: SurveyWave, data: dict) -> SurveyResponse:
         resident_ref=None if definition["anonymous"] else ref,
         scores=instruments.score(definition, data["answers"]))
     db.session.add(response)
-    db.session.commit()
     return response
 
 

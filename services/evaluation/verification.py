@@ -53,7 +53,6 @@ def draw(contract, kind: str, size: int, start: date, end: date, seed: int | Non
     sample.items = [VerificationItem(position=n, record_id=record_id, on=on)
                     for n, (record_id, on) in enumerate(chosen, start=1)]
     db.session.add(sample)
-    db.session.commit()
     return sample
 
 
@@ -68,7 +67,6 @@ def record_result(sample: VerificationSample, position: int, result: dict,
                        f"第 {position} 项已由 {item.verified_by} 核实")
     item.result, item.method, item.note = result["result"], result["method"], result.get("note")
     item.verified_by, item.verified_at = by, utcnow()
-    db.session.commit()
     return item
 
 

@@ -1,5 +1,6 @@
 """Intake's HTTP API: communities and grids, households, residents (with personal data only
-through logged reads), needs and their life cycle, the access log."""
+through logged reads), needs and their life cycle, the access log. Each view checks the
+caller's role, fetches in its scope (access.py), and commits what it changed."""
 from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
@@ -8,11 +9,14 @@ from sqlalchemy.orm import selectinload
 
 from shared import auth
 from shared.api import Blueprint
+from shared.db import commit_keeping_loaded
 from shared.errors import ApiError
 from shared.i18n import bilingual
 
+from . import access
 from . import residents as people
 from . import surveys
+from .access import AGENCY, CLERK, CLERK_OR_OPS
 from .importer import import_roster
 from .models import AccessLog, Community, Grid, Household, Need, Resident, db
 from .needs import close, record_need, triage, withdraw
@@ -23,24 +27,9 @@ from .schemas import (AccessLogOut, AccessLogQuery, CloseIn, CommunityIn, Commun
                       WithdrawIn)
 
 blp = Blueprint("intake", __name__, description="Communities, residents and their needs")
-CLERK = ("intake_clerk",)
-CLERK_OR_OPS = ("intake_clerk", "ops_admin")
-AGENCY = ("social_worker", "agency_admin")  # name search for sign-in lists only
 NO_FILE = bilingual("Attach the roster as the form field `file`", "请以表单字段 file 上传名册")
 ONE_LOOKUP = bilingual("Search by exactly one of name, phone or id_number",
                        "请按姓名、电话或身份证号中的一项查询")
-
-
-def _communities_in_scope():
-    """The communities the caller may see: a clerk's own, or all for ops."""
-    claims = auth.claims()
-    if claims.role == "intake_clerk":
-        return list(claims.community_ids)
-    return sa.select(Community.id).scalar_subquery()
-
-
-def _not_found(what: str, key: str) -> ApiError:
-    return ApiError(404, f"{what} {key} not found", f"未找到 {key}")
 
 
 # -- communities and grids ---------------------------------------------------------------
@@ -61,19 +50,18 @@ def create_community(data):
 @blp.get("/communities")
 @blp.response(200, CommunityOut(many=True))
 def list_communities():
-    auth.require(*CLERK_OR_OPS)
+    claims = auth.require(*CLERK_OR_OPS)
     return db.session.scalars(sa.select(Community).where(
-        Community.id.in_(_communities_in_scope())).order_by(Community.id)).all()
+        Community.id.in_(access.communities(claims))).order_by(Community.id)).all()
 
 
 @blp.post("/communities/<community_id>/grids")
 @blp.arguments(GridIn)
 @blp.response(201, GridOut)
 def create_grid(data, community_id):
-    auth.require(*CLERK_OR_OPS)
-    auth.require_community(community_id)
-    if db.session.get(Community, community_id) is None:
-        raise _not_found("Community", community_id)
+    claims = auth.require(*CLERK_OR_OPS)
+    access.require_community(claims, community_id)
+    access.fetch(claims, Community, community_id)
     if db.session.get(Grid, data["id"]):
         raise ApiError(409, f"Grid {data['id']} exists", f"网格 {data['id']} 已存在")
     grid = Grid(community_id=community_id, **data)
@@ -85,8 +73,8 @@ def create_grid(data, community_id):
 @blp.get("/communities/<community_id>/grids")
 @blp.response(200, GridOut(many=True))
 def list_grids(community_id):
-    auth.require(*CLERK_OR_OPS)
-    auth.require_community(community_id)
+    claims = auth.require(*CLERK_OR_OPS)
+    access.require_community(claims, community_id)
     return db.session.scalars(sa.select(Grid).where(Grid.community_id == community_id)
                               .order_by(Grid.id)).all()
 
@@ -97,8 +85,8 @@ def list_grids(community_id):
 @blp.arguments(HouseholdIn)
 @blp.response(201, HouseholdOut)
 def create_household(data):
-    auth.require(*CLERK)
-    auth.require_community(data["community_id"])
+    claims = auth.require(*CLERK)
+    access.require_community(claims, data["community_id"])
     people.community_or_422(data["community_id"])
     people.grid_in(data["community_id"], data["grid_id"])
     household = Household(community_id=data["community_id"], grid_id=data["grid_id"],
@@ -114,8 +102,10 @@ def create_household(data):
 @blp.response(201, ResidentOut)
 def register_resident(data):
     claims = auth.require(*CLERK)
-    auth.require_community(data["community_id"])
-    return people.register(data, claims.sub)
+    access.require_community(claims, data["community_id"])
+    resident = people.register(data, claims.sub)
+    db.session.commit()
+    return resident
 
 
 @blp.post("/residents/import")
@@ -124,20 +114,14 @@ def import_residents():
     """Multipart form: `file` (.csv UTF-8 or .xlsx) and `community_id`."""
     claims = auth.require(*CLERK)
     community_id = request.form.get("community_id", "")
-    auth.require_community(community_id)
+    access.require_community(claims, community_id)
     people.community_or_422(community_id)
     upload = request.files.get("file")
     if upload is None:
         raise ApiError(422, fields={"file": [NO_FILE]})
-    return import_roster(upload.filename or "", upload.read(), community_id, claims.sub)
-
-
-def _resident_in_scope(ref: str) -> Resident:
-    resident = db.session.scalar(sa.select(Resident).where(
-        Resident.ref == ref, Resident.community_id.in_(_communities_in_scope())))
-    if resident is None:
-        raise _not_found("Resident", ref)
-    return resident
+    result = import_roster(upload.filename or "", upload.read(), community_id, claims.sub)
+    db.session.commit()
+    return result
 
 
 @blp.get("/residents")
@@ -163,6 +147,7 @@ def search_residents(args):
         found = [(r, people.vault().open(r.name_sealed))
                  for r in people.by_identifier(communities, kind, args[lookups[0]])]
     people.log_access(claims, "search", [r.ref for r, _ in found], ["name"], args["purpose"])
+    db.session.commit()  # the reads are logged before anything is shown
     for resident, name in found:
         resident.name = name
     return [resident for resident, _ in found]
@@ -173,9 +158,11 @@ def search_residents(args):
 def get_resident(ref):
     """A resident with personal data: the read is logged with its purpose."""
     claims = auth.require(*CLERK)
-    resident = _resident_in_scope(ref)
+    resident = access.fetch(claims, Resident, ref)
     purpose = request.args.get("purpose", "resident record")[:200]
-    resident.personal = people.reveal(resident, claims, "read", purpose)
+    personal = people.reveal(resident, claims, "read", purpose)
+    db.session.commit()  # the read is logged before the data is shown
+    resident.personal = personal
     return resident
 
 
@@ -184,7 +171,9 @@ def get_resident(ref):
 @blp.response(200, ResidentOut)
 def update_resident(changes, ref):
     claims = auth.require(*CLERK)
-    return people.update(_resident_in_scope(ref), changes, claims.sub)
+    resident = people.update(access.fetch(claims, Resident, ref), changes, claims.sub)
+    db.session.commit()
+    return resident
 
 
 @blp.get("/survey-waves/<wave_id>/contacts")
@@ -192,7 +181,9 @@ def update_resident(changes, ref):
 def survey_contacts(wave_id):
     """Name and phone of the residents evaluation drew for a survey wave, for the evaluator
     of that wave's contract, until the wave closes; every release is logged."""
-    return surveys.release(auth.require("evaluator"), wave_id)
+    contacts = surveys.release(auth.require("evaluator"), wave_id)
+    db.session.commit()  # every release is logged before the contacts are shown
+    return contacts
 
 
 @blp.get("/access-log")
@@ -219,14 +210,6 @@ def _page(query, pagination):
 
 # -- needs ---------------------------------------------------------------------------------
 
-def _need_in_scope(need_id: str) -> Need:
-    need = db.session.scalar(sa.select(Need).where(
-        Need.id == need_id, Need.community_id.in_(_communities_in_scope())))
-    if need is None:
-        raise _not_found("Need", need_id)
-    return need
-
-
 def _day_start(day) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
@@ -236,8 +219,10 @@ def _day_start(day) -> datetime:
 @blp.response(201, NeedOut)
 def create_need(data):
     claims = auth.require(*CLERK)
-    auth.require_community(data["community_id"])
-    return record_need(data, claims.sub)
+    access.require_community(claims, data["community_id"])
+    need = record_need(data, claims.sub)
+    commit_keeping_loaded(db.session)  # answered with the rows as written, unreloaded
+    return need
 
 
 @blp.get("/needs")
@@ -247,8 +232,8 @@ def create_need(data):
 def list_needs(args, pagination_parameters):
     """Needs of one's communities, newest first, filtered; pages via page and page_size
     (the X-Pagination header tells the total)."""
-    auth.require(*CLERK_OR_OPS)
-    query = sa.select(Need).where(Need.community_id.in_(_communities_in_scope()))
+    claims = auth.require(*CLERK_OR_OPS)
+    query = sa.select(Need).where(Need.community_id.in_(access.communities(claims)))
     for key in ("status", "category", "urgency", "grid_id", "community_id", "safety_flag"):
         if key in args:
             query = query.where(getattr(Need, key) == args[key])
@@ -266,16 +251,14 @@ def list_needs(args, pagination_parameters):
 @blp.get("/needs/<need_id>")
 @blp.response(200, NeedOut)
 def get_need(need_id):
-    auth.require(*CLERK_OR_OPS)
-    return _need_in_scope(need_id)
+    return access.fetch(auth.require(*CLERK_OR_OPS), Need, need_id)
 
 
 @blp.patch("/needs/<need_id>")
 @blp.arguments(NeedUpdate)
 @blp.response(200, NeedOut)
 def update_need(data, need_id):
-    auth.require(*CLERK)
-    need = _need_in_scope(need_id)
+    need = access.fetch(auth.require(*CLERK), Need, need_id)
     need.description = data["description"]
     db.session.commit()
     return need
@@ -288,7 +271,9 @@ def triage_need(data, need_id):
     claims = auth.require(*CLERK)
     if data["status"] == "referred" and not data.get("referred_to"):
         raise ApiError(422, fields={"referred_to": ["Missing data for required field."]})
-    return triage(_need_in_scope(need_id), data, claims.sub)
+    need = triage(access.fetch(claims, Need, need_id), data, claims.sub)
+    db.session.commit()
+    return need
 
 
 @blp.post("/needs/<need_id>/withdraw")
@@ -296,7 +281,10 @@ def triage_need(data, need_id):
 @blp.response(200, NeedOut)
 def withdraw_need(data, need_id):
     claims = auth.require(*CLERK)
-    return withdraw(_need_in_scope(need_id), data["reason"], claims.sub, data.get("note"))
+    need = withdraw(access.fetch(claims, Need, need_id), data["reason"], claims.sub,
+                    data.get("note"))
+    db.session.commit()
+    return need
 
 
 @blp.post("/needs/<need_id>/close")
@@ -304,4 +292,7 @@ def withdraw_need(data, need_id):
 @blp.response(200, NeedOut)
 def close_need(data, need_id):
     claims = auth.require(*CLERK)
-    return close(_need_in_scope(need_id), data["status"], claims.sub, data.get("note"))
+    need = close(access.fetch(claims, Need, need_id), data["status"], claims.sub,
+                 data.get("note"))
+    db.session.commit()
+    return need

@@ -114,6 +114,5 @@ def import_roster(filename: str, raw: bytes, community_id: str, actor: str) -> d
             errors = exc.fields or {"row": [exc.message]}
             failed.append({"row": number, "errors": errors, "errors_zh": translate(
                 exc.fields) if exc.fields else {"row": [exc.message_zh]}})
-    db.session.commit()
     return {"imported": len(imported), "residents": [{"ref": r} for r in imported],
             "failed": failed}

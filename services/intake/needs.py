@@ -4,7 +4,7 @@ transaction. Free-text descriptions never leave intake."""
 from sqlalchemy.exc import IntegrityError
 
 from shared import outbox
-from shared.db import commit_keeping_loaded, new_id
+from shared.db import new_id
 from shared.errors import ApiError
 from shared.events.envelope import rfc3339
 from shared.eventstore import utcnow
@@ -46,7 +46,7 @@ def move(need: Need, status: str, by: str, note: str | None = None) -> None:
 
 
 def record_need(data: dict, by: str) -> Need:
-    """A new need, with its history (its first status), as committed."""
+    """A new need, with its history (its first status), written with its event."""
     resident = None
     if data.get("resident_ref"):
         resident = db.session.query(Resident).filter_by(ref=data["resident_ref"]).first()
@@ -73,7 +73,6 @@ def record_need(data: dict, by: str) -> Need:
     need.history = [NeedStatusChange(need_id=need.id, status="reported", changed_by=by,
                                      changed_at=now)]
     _append_reported(need)
-    commit_keeping_loaded(db.session)  # the resident and household answered with, unreloaded
     return need
 
 
@@ -105,7 +104,6 @@ def triage(need: Need, data: dict, by: str) -> Need:
         "need_id": need.id, "community_id": need.community_id, "category": need.category,
         "urgency": need.urgency, "status": need.status, "referred_to": need.referred_to,
         "triaged_at": rfc3339(utcnow())})
-    db.session.commit()
     return need
 
 
@@ -114,14 +112,12 @@ def withdraw(need: Need, reason: str, by: str, note: str | None) -> Need:
     outbox.append(event_store, "need.withdrawn", f"need/{need.id}", {
         "need_id": need.id, "community_id": need.community_id, "reason": reason,
         "withdrawn_at": rfc3339(utcnow())})
-    db.session.commit()
     return need
 
 
 def close(need: Need, status: str, by: str, note: str | None) -> Need:
     """Resolved or unresolved by intake itself (e.g. after a referral elsewhere)."""
     move(need, status, by, note)
-    db.session.commit()
     return need
 
 

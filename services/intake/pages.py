@@ -13,6 +13,7 @@ from shared.web.forms import attempt, form_input, submit
 from shared.web.i18n import localized
 
 from . import api
+from .access import CLERK
 from .schemas import NeedIn, NeedQuery, ResidentIn
 
 blp = page_blueprint("intake_pages", __name__, roles=("intake_clerk", "ops_admin"))
@@ -47,7 +48,7 @@ def need(need_id):
 
 @blp.route("/needs/new", methods=["GET", "POST"])
 def record_need():
-    auth.require(*api.CLERK)
+    auth.require(*CLERK)
     errors = {}
     if request.method == "POST":
         created, errors = submit(NeedIn(), api_view(api.create_need))
@@ -59,7 +60,7 @@ def record_need():
 
 @blp.route("/residents/new", methods=["GET", "POST"])
 def register_resident():
-    auth.require(*api.CLERK)
+    auth.require(*CLERK)
     errors, registered = {}, None
     if request.method == "POST":
         registered, errors = submit(ResidentIn(), api_view(api.register_resident))

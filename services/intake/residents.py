@@ -153,30 +153,30 @@ def build(data: dict, actor: str) -> Resident:
         registered_by=actor, registered_on=data.get("registered_on") or date.today())
     resident.household = household
     db.session.add(resident)
-    db.session.flush()
+    _written_or_conflict(resident, data)
     outbox.append(event_store, "resident.registered", f"resident/{resident.ref}",
                   {**demographics(resident), "registered_on": resident.registered_on.isoformat()})
     return resident
 
 
 def register(data: dict, actor: str) -> Resident:
-    resident = build(data, actor)
-    return _commit_or_conflict(resident, data)
+    return build(data, actor)
 
 
-def _commit_or_conflict(resident: Resident, data: dict) -> Resident:
+def _written_or_conflict(resident: Resident, data: dict) -> None:
+    """Write the resident's row now, in a savepoint, so one registered at the same moment by
+    someone else (the same phone or ID number) is a 409 here, not an error at the commit."""
     try:
-        db.session.commit()
-    except IntegrityError:  # registered concurrently by someone else
-        db.session.rollback()
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
         v = vault()
         ident = _identity(data)
         existing = _duplicate(v.blind("id", ident.get("id_number")),
-                              v.blind("phone", ident.get("phone")))
+                              v.blind("phone", ident.get("phone")), exclude=resident.id)
         if existing:
             raise _conflict(existing)
         raise
-    return resident
 
 
 def update(resident: Resident, changes: dict, actor: str) -> Resident:
@@ -213,12 +213,12 @@ def update(resident: Resident, changes: dict, actor: str) -> Resident:
     explicit = changes.get("flags", [f for f in resident.flags if f in EXPLICIT_FLAGS])
     resident.age_band, resident.flags = age_band_of(born), all_flags(explicit, born)
     resident.updated_at = utcnow()
-    db.session.flush()
+    _written_or_conflict(resident, changes)
     after = demographics(resident)
     if after != before:
         outbox.append(event_store, "resident.updated", f"resident/{resident.ref}",
                       {**after, "updated_on": date.today().isoformat()})
-    return _commit_or_conflict(resident, changes)
+    return resident
 
 
 def _birth_date(resident: Resident) -> date | None:
@@ -227,8 +227,8 @@ def _birth_date(resident: Resident) -> date | None:
 
 
 def reveal(resident: Resident, claims: Claims, action: str, purpose: str) -> dict:
-    """The resident's personal data, decrypted; the read is written to the access log in
-    the same transaction as nothing else, and committed before the data is returned."""
+    """The resident's personal data, decrypted, and the read added to the access log: the
+    caller commits the log before it shows the data."""
     v = vault()
     personal = {"name": v.open(resident.name_sealed), "phone": v.open(resident.phone_sealed),
                 "id_number": v.open(resident.id_number_sealed),
@@ -243,7 +243,6 @@ def log_access(claims: Claims, action: str, refs: list[str], fields: list[str],
     for ref in refs:
         db.session.add(AccessLog(actor=claims.sub, role=claims.role, action=action,
                                  resident_ref=ref, fields=fields, purpose=purpose))
-    db.session.commit()
 
 
 def names_matching(community_ids, fragment: str, limit: int) -> list[tuple[Resident, str]]:

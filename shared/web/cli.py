@@ -28,4 +28,5 @@ def create_user(user_id, name, role, communities, agency, buyer, password):
                   agency, buyer)
     except ValueError as exc:
         raise click.UsageError(str(exc))
+    config.db.session.commit()
     click.echo(f"user {user_id} ({role}) saved")

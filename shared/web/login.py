@@ -49,9 +49,11 @@ def login():
     try:
         user = authenticate(config.db, config.users, user_id, password)
     except LockedOut as exc:
+        config.db.session.commit()  # the failure that locked it is counted
         error = _("Too many failed attempts. Try again after %(time)s.",
                   time=format_datetime(exc.until, "short"))
         return render_template("web/login.html", error=error, username=user_id), 429
+    config.db.session.commit()  # the failed attempts so far, or their reset
     if user is None or user.role not in config.roles:
         return render_template("web/login.html", error=_("Wrong user name or password."),
                                username=user_id), 401

@@ -56,7 +56,6 @@ def save_user(db, model, user_id: str, name: str, password: str, role: str,
     user.community_ids, user.agency_id, user.buyer_id = list(community_ids), agency_id, buyer_id
     user.active, user.failed_logins, user.locked_until = True, 0, None
     db.session.add(user)
-    db.session.commit()
     return user
 
 
@@ -68,24 +67,20 @@ class LockedOut(Exception):
 
 def authenticate(db, model, user_id: str, password: str):
     """The user if the password is right; None if not; LockedOut after too many failures.
-    The row is locked while it is checked, so concurrent attempts are all counted."""
+    The row is locked while it is checked, so concurrent attempts are all counted; the
+    caller commits the count, whatever the outcome."""
     user = db.session.scalar(sa.select(model).where(model.id == user_id).with_for_update())
     if user is None or not user.active:
         check_password_hash(_dummy_hash(), password)
-        db.session.rollback()
         return None
     now = datetime.now(timezone.utc)
     if user.locked_until and user.locked_until > now:
-        db.session.rollback()
         raise LockedOut(user.locked_until)
     if check_password_hash(user.password_hash, password):
         user.failed_logins, user.locked_until = 0, None
-        db.session.commit()
         return user
     user.failed_logins += 1
     if user.failed_logins >= MAX_FAILURES:
         user.failed_logins, user.locked_until = 0, now + LOCKOUT
-    db.session.commit()
-    if user.locked_until and user.locked_until > now:
         raise LockedOut(user.locked_until)
     return None
