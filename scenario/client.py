@@ -48,17 +48,19 @@ class Progress:
 
 
 class Client:
+    """Plays a plan through the APIs, remembering the ids the services assign."""
+
     def __init__(self, urls: dict | None = None, threads: int = 6, progress=None):
         self.urls = urls or {s: config.service_url(s) for s in config.SERVICES}
-        self.threads = threads
+        self.threads = threads            # chains of a phase run this many at once
         self.progress = progress or Progress()
-        self.ids: dict[Ref, str] = {}
-        self.tokens: dict[tuple, str] = {}
-        self.local = threading.local()
-        self.lock = threading.Lock()
-        self.cancelled = threading.Event()
-        self.done = 0
-        self.plan: Plan | None = None
+        self.ids: dict[Ref, str] = {}     # what each Ref of the plan stands for
+        self.tokens: dict[tuple, str] = {}  # actor -> its token, minted once
+        self.local = threading.local()    # one HTTP session per thread
+        self.lock = threading.Lock()      # guards `done` and `ladders`
+        self.cancelled = threading.Event()  # a chain failed: the others stop
+        self.done = 0                     # calls made in the current phase
+        self.plan: Plan | None = None     # the plan being loaded
         self.ladders: dict[str, dict] = {}  # contract -> resident Ref -> highest rung
 
     # -- HTTP -------------------------------------------------------------------------------

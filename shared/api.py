@@ -1,6 +1,7 @@
 """The blueprint every service's API hangs on: flask-smorest's, with one instance of each
 argument schema (webargs builds a new one for every request from a schema class, which
-costs a small write a tenth of its time). Schemas keep no state between loads."""
+costs a small write a good part of its time: docs/BENCHMARKS.md). Schemas keep no state
+between loads."""
 import marshmallow as ma
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser

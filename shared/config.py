@@ -76,8 +76,8 @@ class MessagingConfig:
     publish_batch: int = field(default_factory=lambda: _int("SOCIALWORK_PUBLISH_BATCH", 500))
     confirm_timeout: float = field(default_factory=lambda: _float("SOCIALWORK_CONFIRM_TIMEOUT", 15))
     # a poll that finds rows costs a batch's fixed work in the relay, the broker, the worker
-    # and both databases: every 100 ms rather than 50 a need costs the machine 8% less, for
-    # 25 ms more on its way on average (docs/BENCHMARKS.md)
+    # and both databases: fewer, larger batches cost the machine less per event, for a
+    # little more time on the way (measured in docs/BENCHMARKS.md)
     relay_idle_wait: float = field(default_factory=lambda: _float("SOCIALWORK_RELAY_IDLE", 0.1))
     prefetch: int = field(default_factory=lambda: _int("SOCIALWORK_PREFETCH", 100))
     max_attempts: int = field(default_factory=lambda: _int("SOCIALWORK_MAX_ATTEMPTS", 5))

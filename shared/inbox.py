@@ -63,6 +63,10 @@ def parse(body: bytes | str, handlers: dict[str, Handler]) -> Event:
 
 
 class Inbox:
+    """Applies events through the service's handlers, each event's effect exactly once:
+    `store` holds the inbox table, `handlers` maps event types to functions, `prepare`
+    loads what a batch's handlers will look up."""
+
     def __init__(self, store: EventStore, handlers: dict[str, Handler],
                  prepare: Callable[[list[Event]], None] | None = None):
         self.store, self.handlers, self.prepare = store, handlers, prepare

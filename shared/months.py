@@ -2,9 +2,16 @@
 and order as integers; every measure by month and the scenario's year use these."""
 from datetime import date, timedelta
 
+import sqlalchemy as sa
+
 
 def month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
+
+
+def sql_month_index(day_column):
+    """month_index of a date column, computed by the database."""
+    return sa.extract("year", day_column) * 12 + sa.extract("month", day_column) - 1
 
 
 def first_of(index: int) -> date:

@@ -13,8 +13,13 @@ from .metrics import exposition
 
 
 class Heartbeat:
+    """A loop's sign of life: it beats every turn; healthy while it beat recently and the
+    loop is connected to its broker."""
+
     def __init__(self, stale_after: float = 60):
-        self.stale_after, self.last, self.connected = stale_after, time.monotonic(), False
+        self.stale_after = stale_after  # seconds without a beat before the loop is stuck
+        self.last = time.monotonic()    # when it last beat
+        self.connected = False          # whether the loop was connected at that beat
 
     def beat(self, connected: bool = True) -> None:
         self.last, self.connected = time.monotonic(), connected

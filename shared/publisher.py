@@ -10,7 +10,8 @@ class PublishError(RuntimeError):
 
 def _read_once_per_batch(conn: Connection) -> None:
     """py-amqp reads the socket before every single publish, to catch a broker's
-    connection.blocked notice as soon as it comes: a fifth of a publish's cost. Nothing here
+    connection.blocked notice as soon as it comes, a good part of a publish's cost
+    (docs/BENCHMARKS.md). Nothing here
     acts on that notice (a blocked broker holds the publishes, and the batch's confirms
     time out), and waiting for the confirms reads whatever came, once per batch."""
     capabilities = conn.connection.client_properties.get("capabilities", {})

@@ -30,11 +30,15 @@ def sources_of(handlers) -> dict[str, list[str]]:
 
 
 class SourceSync:
+    """Checks, source by source, that the inbox holds every event this service consumes."""
+
     def __init__(self, inbox: Inbox, handlers, deliver, jwt_key: str, urls: dict):
-        self.inbox, self.deliver, self.jwt_key, self.urls = inbox, deliver, jwt_key, urls
-        self.sources = sources_of(handlers)
-        self.previous_head: dict[str, int] = {}
-        self.backfilled = 0
+        self.inbox = inbox        # where applied (and parked) events are counted
+        self.deliver = deliver    # takes a fetched event to the consumer's dispatch
+        self.jwt_key, self.urls = jwt_key, urls  # to mint a service token; sources' APIs
+        self.sources = sources_of(handlers)      # source -> the types consumed from it
+        self.previous_head: dict[str, int] = {}  # source -> its head at the last check
+        self.backfilled = 0                      # events fetched so far
         self.http = requests.Session()
 
     def consumes_all_of(self, source: str) -> bool:
@@ -103,8 +107,8 @@ class SyncSchedule:
     """When to check: every interval, and soon after a gap is seen in a source's sequence."""
 
     def __init__(self, interval: float):
-        self.interval = interval
-        self.due = time.monotonic() + min(interval, 1.0)
+        self.interval = interval  # seconds between checks
+        self.due = time.monotonic() + min(interval, 1.0)  # monotonic time of the next one
 
     def soon(self) -> None:
         self.due = min(self.due, time.monotonic() + 1.0)

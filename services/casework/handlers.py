@@ -3,6 +3,8 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from shared.residents import take_demographics
+
 from .models import KnownResident, QueuedNeed, ServedCommunity, db
 
 
@@ -36,16 +38,10 @@ def on_need_withdrawn(event):
 def on_resident(event):
     """registered or updated: the latest demographics, by intake's sequence, whichever
     order the events arrive in."""
-    d = event.data
-    resident = db.session.get(KnownResident, d["resident_ref"]) or KnownResident(
-        ref=d["resident_ref"], source_seq=0)
-    if resident.source_seq > event.sequence:
-        return
-    resident.source_seq = event.sequence
-    resident.community_id, resident.grid_id = d["community_id"], d["grid_id"]
-    resident.age_band, resident.gender = d["age_band"], d["gender"]
-    resident.household_type, resident.flags = d["household_type"], d["flags"]
-    db.session.add(resident)
+    ref = event.data["resident_ref"]
+    resident = db.session.get(KnownResident, ref) or KnownResident(ref=ref)
+    if take_demographics(resident, event):
+        db.session.add(resident)
 
 
 def on_contract(event):

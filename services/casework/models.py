@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from shared.db import UtcDateTime, make_db, new_id
 from shared.eventstore import EventStore, utcnow
+from shared.residents import ResidentDemographics
 from shared.web.users import web_user_model
 
 db = make_db()
@@ -28,17 +29,9 @@ class ServedCommunity(db.Model):
     period_end = sa.Column(sa.Date, nullable=False)
 
 
-class KnownResident(db.Model):
+class KnownResident(ResidentDemographics, db.Model):
     """A resident registered at intake, as its events describe them: no personal data."""
     __tablename__ = "known_resident"
-    ref = sa.Column(sa.String(64), primary_key=True)
-    community_id = sa.Column(sa.String(64), nullable=False, index=True)
-    grid_id = sa.Column(sa.String(64), nullable=False)
-    age_band = sa.Column(sa.String(8), nullable=False)
-    gender = sa.Column(sa.String(8), nullable=False)
-    household_type = sa.Column(sa.String(16), nullable=False)
-    flags = sa.Column(sa.JSON, nullable=False)
-    source_seq = sa.Column(sa.BigInteger, nullable=False)
 
 
 class Worker(db.Model):

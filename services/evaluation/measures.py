@@ -8,6 +8,8 @@ from statistics import median
 
 import sqlalchemy as sa
 
+from shared.months import calendar_months, month_index, sql_month_index
+from shared.months import label as month_label
 from shared.vocabulary import LEADER, PARTICIPANT, RUNG_NAMES
 
 from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, ResidentFact,
@@ -165,13 +167,9 @@ def breadth(scope: Scope) -> dict:
     return ratio(len(_participants(scope)), registered)
 
 
-def _month(day_column):
-    return sa.extract("year", day_column) * 12 + sa.extract("month", day_column)
-
-
 def stability(scope: Scope) -> dict:
     """Participants active in two or more distinct months of the period (a quarter)."""
-    months = of_grid(scope, sa.select(sa.func.count(sa.distinct(_month(Act.on))).label("n"))
+    months = of_grid(scope, sa.select(sa.func.count(sa.distinct(sql_month_index(Act.on))).label("n"))
                      .where(*within(scope, Act.community_id, Act.on), Act.rung >= PARTICIPANT)
                      .group_by(Act.resident_ref)).subquery()
     # counted in the database: the period's acts fetched one row each took most of a card
@@ -372,13 +370,8 @@ def spend_in(scope: Scope, budget, period_start: date, period_end: date) -> floa
 
 def months(scope: Scope) -> list[Scope]:
     """The scope cut into calendar months (the first and last clipped to the scope)."""
-    parts, start = [], scope.start
-    while start <= scope.end:
-        following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-        end = min(scope.end, following - timedelta(days=1))
-        parts.append(Scope(scope.communities, start, end, scope.grid_id))
-        start = following
-    return parts
+    return [Scope(scope.communities, start, end, scope.grid_id)
+            for start, end in calendar_months(scope.start, scope.end)]
 
 
 def trend(scope: Scope) -> list[dict]:
@@ -396,12 +389,12 @@ def cohort_retention(scope: Scope) -> list[dict]:
         *within(scope, Act.community_id, Act.on), Act.rung >= PARTICIPANT))).all()
     active: dict[str, set[int]] = {}
     for ref, day in rows:
-        active.setdefault(ref, set()).add(day.year * 12 + day.month - 1)
+        active.setdefault(ref, set()).add(month_index(day))
     cohorts: dict[int, list[set[int]]] = {}
     for months_active in active.values():
         cohorts.setdefault(min(months_active), []).append(months_active)
-    last = scope.end.year * 12 + scope.end.month - 1
-    return [{"cohort": f"{first // 12}-{first % 12 + 1:02d}", "size": len(members),
+    last = month_index(scope.end)
+    return [{"cohort": month_label(first), "size": len(members),
              "retained": [ratio(sum(1 for m in members if first + k in m), len(members))
                           for k in range(1, last - first + 1)]}
             for first, members in sorted(cohorts.items())]

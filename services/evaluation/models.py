@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from shared.db import UtcDateTime, make_db
 from shared.eventstore import EventStore, utcnow
+from shared.residents import ResidentDemographics
 from shared.web.users import web_user_model
 
 db = make_db()
@@ -48,18 +49,11 @@ class EventTally(db.Model):
 
 # -- projections: built only from consumed events, rebuilt from the event log -------------
 
-class ResidentFact(db.Model):
-    """A registered resident as intake's events describe them (coarse demographics only)."""
+class ResidentFact(ResidentDemographics, db.Model):
+    """A registered resident as intake's events describe them (coarse demographics only),
+    and since when the community has them."""
     __tablename__ = "resident_fact"
-    ref = sa.Column(sa.String(64), primary_key=True)
-    community_id = sa.Column(sa.String(64), nullable=False, index=True)
-    grid_id = sa.Column(sa.String(64), nullable=False)
-    age_band = sa.Column(sa.String(8), nullable=False)
-    gender = sa.Column(sa.String(8), nullable=False)
-    household_type = sa.Column(sa.String(16), nullable=False)
-    flags = sa.Column(sa.JSON, nullable=False)
     registered_on = sa.Column(sa.Date)
-    source_seq = sa.Column(sa.BigInteger, nullable=False)
 
 
 class Act(db.Model):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from shared.db import get_or_add
 from shared.events import Event
+from shared.residents import take_demographics
 from shared.vocabulary import (CO_DECIDER, CONTRIBUTOR, LEADER, PARTICIPANT, SERVED,
                                TRAINING_KINDS)
 
@@ -69,12 +70,8 @@ def _topic(topic_id: str, community_id: str) -> TopicFact:
 def resident(event) -> None:
     d = event.data
     row = _get_or_add(ResidentFact, ref=d["resident_ref"])
-    if row.source_seq is not None and row.source_seq > event.sequence:
-        return  # a later version of the resident is projected already
-    row.community_id, row.grid_id, row.age_band = d["community_id"], d["grid_id"], d["age_band"]
-    row.gender, row.household_type, row.flags = d["gender"], d["household_type"], d["flags"]
-    row.registered_on = _day(d["registered_on"]) if "registered_on" in d else row.registered_on
-    row.source_seq = event.sequence
+    if take_demographics(row, event) and "registered_on" in d:
+        row.registered_on = _day(d["registered_on"])
 
 
 @looks_up(lambda d: [(NeedFact, d["need_id"])])

@@ -20,7 +20,8 @@ LOCKOUT = timedelta(minutes=15)
 @functools.cache
 def _dummy_hash() -> str:
     """Checked against when the login is unknown, so a wrong name takes as long as a wrong
-    password; made on first use, since hashing costs every process a seventh of a second."""
+    password; made on first use, since hashing costs every process noticeable time at
+    start."""
     return generate_password_hash("not-a-password")
 
 
