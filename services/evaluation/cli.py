@@ -21,8 +21,9 @@ def rebuild() -> int:
     for table in (EventTally, *PROJECTION_TABLES):
         db.session.execute(sa.delete(table))
     count = 0
-    rows = db.session.scalars(sa.select(event_store.InboxEvent.body).order_by(
-        event_store.InboxEvent.source, event_store.InboxEvent.seq).execution_options(yield_per=REPLAY_CHUNK))
+    log = event_store.InboxEvent
+    rows = db.session.scalars(sa.select(log.body).order_by(log.source, log.seq)
+                              .execution_options(yield_per=REPLAY_CHUNK))
     for bodies in rows.partitions():
         count += apply_in_order([Event.from_json(body) for body in bodies])
         db.session.flush()

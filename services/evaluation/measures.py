@@ -169,7 +169,8 @@ def breadth(scope: Scope) -> dict:
 
 def stability(scope: Scope) -> dict:
     """Participants active in two or more distinct months of the period (a quarter)."""
-    months = of_grid(scope, sa.select(sa.func.count(sa.distinct(sql_month_index(Act.on))).label("n"))
+    distinct_months = sa.func.count(sa.distinct(sql_month_index(Act.on)))
+    months = of_grid(scope, sa.select(distinct_months.label("n"))
                      .where(*within(scope, Act.community_id, Act.on), Act.rung >= PARTICIPANT)
                      .group_by(Act.resident_ref)).subquery()
     # counted in the database: the period's acts fetched one row each took most of a card
@@ -327,7 +328,8 @@ def _newly_active(communities, *periods: tuple[date, date]) -> list[int]:
     """For each period (inclusive): residents whose first act as a participant (or above)
     falls within it. One pass over the acts serves every period."""
     first = sa.select(Act.resident_ref, sa.func.min(Act.on).label("first")).where(
-        Act.community_id.in_(communities), Act.rung >= PARTICIPANT).group_by(Act.resident_ref).subquery()
+        Act.community_id.in_(communities), Act.rung >= PARTICIPANT).group_by(
+        Act.resident_ref).subquery()
     return list(db.session.execute(sa.select(*(
         sa.func.coalesce(sa.func.sum(sa.case((first.c.first.between(start, end), 1), else_=0)),
                          0) for start, end in periods)).select_from(first)).one())
