@@ -16,7 +16,6 @@ from shared import auth, config
 from . import fieldwork, truth
 from .calls import Call, Plan, Ref
 
-TOKEN_TTL = 24 * 3600
 
 
 class ScenarioError(RuntimeError):
@@ -31,7 +30,7 @@ def token(actor: tuple) -> str:
               "buyer_auditor": lambda: {"buyer_id": scope[0]},
               "evaluator": lambda: {"contract_id": scope[0]}}.get(role, dict)()
     sub = scope[1] if role == "social_worker" else f"scenario-{role}-{'-'.join(scope)}"
-    return auth.mint(config.jwt_key(), role, sub.rstrip("-"), ttl=TOKEN_TTL, **claims)
+    return auth.mint(role, sub.rstrip("-"), issuer=auth.HOME.get(role, "intake"), **claims)
 
 
 class Progress:

@@ -1,6 +1,10 @@
-"""JWT bearer tokens (HS256, PyJWT): who the caller is, in which role, over which scope.
+"""Bearer tokens: who the caller is, in which role, over which scope, who vouches for it and
+for which services. JWTs signed with the issuing service's Ed25519 key (PyJWT, EdDSA; the
+keys in shared/keys.py), so a service accepts only what a service that may vouch for the
+caller signed, for it.
 
-Claims: sub, role, exp, iat and the scope claims a role needs:
+Claims: iss (the issuing service), aud (the services it is for), sub, role, kind, iat, exp
+and the scope claim the role needs:
   intake_clerk   community_ids   the communities whose residents and needs it keeps
   social_worker  agency_id       its agency's records
   agency_admin   agency_id       its agency's records and workers
@@ -9,6 +13,8 @@ Claims: sub, role, exp, iat and the scope claims a role needs:
                                  contract: its survey waves, and the contacts of their samples
   ops_admin      -               operations: event logs, dead letters, access logs
   service        -               one service reading another's event log (backfill)
+Kinds, each with its longest life: `session` (a person), `service` (one service calling
+another) and `name_search` (casework's browser searching names at intake, nothing else).
 """
 import functools
 import time
@@ -17,14 +23,35 @@ from dataclasses import dataclass
 import jwt
 from flask import current_app, g, request
 
+from . import keys
+from .config import SERVICES
 from .errors import ApiError
+from .runtime import current_service
 
-ALGORITHM = "HS256"
+ALGORITHM = "EdDSA"
 SCOPE_CLAIM = {"intake_clerk": "community_ids", "social_worker": "agency_id",
                "agency_admin": "agency_id", "buyer_auditor": "buyer_id",
                "evaluator": "contract_id"}
 ROLES = (*SCOPE_CLAIM, "ops_admin", "service")
+KINDS = {"session": 12 * 3600, "service": 5 * 60, "name_search": 15 * 60}  # longest lives
+SESSION_TTL = 8 * 3600
+LEEWAY = 60  # seconds of clock difference between machines
+# who vouches for each role: a person's token comes from the service they work in
+HOME = {"intake_clerk": "intake", "social_worker": "casework", "agency_admin": "casework",
+        "buyer_auditor": "evaluation", "evaluator": "evaluation"}
+ISSUERS = {**{role: {home} for role, home in HOME.items()},
+           "ops_admin": set(SERVICES), "service": set(SERVICES)}
+# the services a person's token is for, by role
+AUDIENCES = {"intake_clerk": ("intake",), "social_worker": ("casework", "evaluation"),
+             "agency_admin": ("casework", "evaluation"),
+             "buyer_auditor": ("evaluation", "casework"), "evaluator": ("evaluation", "intake"),
+             "ops_admin": SERVICES, "service": SERVICES}
+# Intake keeps the personal data: it accepts only tokens it issued itself, but for two
+# narrow doors of other services (casework's name search, evaluation's evaluator reading
+# its survey sample's contacts: each bounded and logged, docs/AUTH.md) and backfill.
+PERSONAL_DATA_SERVICE = "intake"
 PUBLIC_ENDPOINTS = {"health.healthz", "health.readyz", "static"}
+MAX_COMMUNITIES = 500
 
 
 @dataclass(frozen=True)
@@ -35,6 +62,9 @@ class Claims:
     agency_id: str | None = None
     buyer_id: str | None = None
     contract_id: str | None = None
+    iss: str = ""
+    aud: tuple[str, ...] = ()
+    kind: str = "session"
 
 
 def check_scope(role: str, **scope) -> None:
@@ -46,17 +76,29 @@ def check_scope(role: str, **scope) -> None:
         raise ValueError(f"role {role} needs the {needed} claim")
 
 
-def mint(key: str, role: str, sub: str, ttl: int = 3600, **scope) -> str:
+def mint(role: str, sub: str, *, issuer: str, audience=None, kind: str = "session",
+         ttl: int | None = None, key=None, **scope) -> str:
+    """A token `issuer` vouches for, signed with its key (or `key`, given explicitly)."""
     check_scope(role, **scope)
+    if issuer not in ISSUERS[role]:
+        raise ValueError(f"{issuer} may not issue {role} tokens; "
+                         f"{', '.join(sorted(ISSUERS[role]))} may")
+    ttl = ttl or (SESSION_TTL if kind == "session" else KINDS[kind])
+    if ttl > KINDS[kind]:
+        raise ValueError(f"a {kind} token lives at most {KINDS[kind]} seconds")
+    key = key or keys.signing_key(issuer)
     now = int(time.time())
-    payload = {"sub": sub, "role": role, "iat": now, "exp": now + ttl}
+    payload = {"iss": issuer, "aud": list(audience or AUDIENCES[role]), "sub": sub,
+               "role": role, "kind": kind, "iat": now, "exp": now + ttl}
     payload.update({k: (list(v) if k == "community_ids" else v)
                     for k, v in scope.items() if v})
-    return jwt.encode(payload, key, algorithm=ALGORITHM)
+    return jwt.encode(payload, key, algorithm=ALGORITHM,
+                      headers={"kid": keys.key_id(key.public_key())})
 
 
-def decode(key: str, token: str) -> Claims:
-    claims, expires = _verified(key, token)
+def decode(token: str, service: str) -> Claims:
+    """The claims of a token `service` accepts; a 401 with the reason otherwise."""
+    claims, expires = _verified(service, token)
     if expires <= time.time():  # a cached token expires as an uncached one would
         raise _expired()
     return claims
@@ -66,31 +108,83 @@ def _expired() -> ApiError:
     return ApiError(401, "The token has expired", "访问令牌已过期", code="token_expired")
 
 
+def _invalid(reason: str) -> ApiError:
+    return ApiError(401, f"Invalid token: {reason}", "访问令牌无效", code="token_invalid")
+
+
 @functools.lru_cache(maxsize=4096)
-def _verified(key: str, token: str) -> tuple[Claims, float]:
+def _verified(service: str, token: str) -> tuple[Claims, float]:
     """The claims of a token whose signature and claims hold, and when it expires. A client
     sends the same token with every request; checking it again cost more than some of the
     requests it came with. Only valid tokens are kept (an error is raised, never cached)."""
     try:
-        payload = jwt.decode(token, key, algorithms=[ALGORITHM],
-                             options={"require": ["sub", "role", "exp"]})
+        header = jwt.get_unverified_header(token)
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.InvalidTokenError as exc:
+        raise _invalid(str(exc))
+    if not isinstance(issuer, str) or issuer not in SERVICES:
+        raise _invalid("unknown issuer")
+    key = keys.public_keys(issuer).get(header.get("kid") if isinstance(header, dict) else None)
+    if key is None:
+        raise _invalid(f"not signed with a key of {issuer}")
+    try:
+        payload = jwt.decode(token, key, algorithms=[ALGORITHM], audience=service,
+                             issuer=issuer, leeway=LEEWAY,
+                             options={"require": ["iss", "aud", "sub", "role", "kind",
+                                                  "iat", "exp"]})
     except jwt.ExpiredSignatureError:
         raise _expired()
     except jwt.InvalidTokenError as exc:
-        raise ApiError(401, f"Invalid token: {exc}", "访问令牌无效", code="token_invalid")
-    role = payload["role"]
-    needed = SCOPE_CLAIM.get(role)
-    if role not in ROLES or (needed and not payload.get(needed)):
-        raise ApiError(401, "The token's role or scope claims are invalid",
-                       "访问令牌的角色或范围无效", code="token_invalid")
+        raise _invalid(str(exc))
+    return _claims(payload, service), float(payload["exp"])
+
+
+def _text(payload: dict, key: str, longest: int, required: bool = False) -> str | None:
+    value = payload.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= longest:
+        raise _invalid(f"{key} must be a string of 1 to {longest} characters")
+    return value
+
+
+def _claims(payload: dict, service: str) -> Claims:
+    """Every claim checked for type and vocabulary, and against who may vouch for whom."""
+    role, kind, issuer = payload["role"], payload["kind"], payload["iss"]
+    if role not in ROLES or kind not in KINDS:
+        raise _invalid("unknown role or kind")
+    if not all(isinstance(payload[k], (int, float)) for k in ("iat", "exp")):
+        raise _invalid("iat and exp must be numbers")
+    if payload["exp"] - payload["iat"] > KINDS[kind] + LEEWAY:
+        raise _invalid(f"a {kind} token lives at most {KINDS[kind]} seconds")
+    if payload["iat"] > time.time() + LEEWAY:
+        raise _invalid("issued in the future")
+    if (kind == "service") != (role == "service"):
+        raise _invalid("only a service token has the service role")
+    if issuer not in ISSUERS[role]:
+        raise _invalid(f"{issuer} may not vouch for a {role}")
+    audience = payload["aud"]
+    if kind == "name_search" and (role not in ("social_worker", "agency_admin")
+                                  or audience != [PERSONAL_DATA_SERVICE]):
+        raise _invalid("a name-search token is an agency worker's, for intake only")
+    if service == PERSONAL_DATA_SERVICE and issuer != service and \
+            kind not in ("name_search", "service") and role != "evaluator":
+        raise _invalid(f"{service} accepts {role} tokens only from itself")
     communities = payload.get("community_ids") or []
-    if not isinstance(communities, list) or not all(isinstance(c, str) for c in communities):
-        raise ApiError(401, "community_ids must be a list of strings",
-                       "community_ids 必须是字符串列表", code="token_invalid")
-    claims = Claims(sub=str(payload["sub"]), role=role, community_ids=tuple(communities),
-                    agency_id=payload.get("agency_id"), buyer_id=payload.get("buyer_id"),
-                    contract_id=payload.get("contract_id"))
-    return claims, float(payload["exp"])
+    if not isinstance(communities, list) or len(communities) > MAX_COMMUNITIES or not all(
+            isinstance(c, str) and 1 <= len(c) <= 64 for c in communities):
+        raise _invalid(f"community_ids must be a list of at most {MAX_COMMUNITIES} ids")
+    claims = Claims(sub=_text(payload, "sub", 120, required=True), role=role,
+                    community_ids=tuple(communities),
+                    agency_id=_text(payload, "agency_id", 64),
+                    buyer_id=_text(payload, "buyer_id", 64),
+                    contract_id=_text(payload, "contract_id", 64), iss=issuer,
+                    aud=tuple(audience) if isinstance(audience, list) else (audience,),
+                    kind=kind)
+    needed = SCOPE_CLAIM.get(role)
+    if needed and not getattr(claims, needed):
+        raise _invalid(f"a {role} token names its {needed}")
+    return claims
 
 
 def _authenticate():
@@ -100,9 +194,29 @@ def _authenticate():
         return  # the pages: a login session holds the token (shared/web)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token or len(token) > 8192:
         raise ApiError(401)
-    g.claims = decode(current_app.config["JWT_KEY"], token.strip())
+    g.claims = accepted(token.strip())
+
+
+def accepted(token: str) -> Claims:
+    """The claims of a token this service accepts, here and now: signed, for it, of a kind
+    allowed on this endpoint, and of a caller its own records do not refuse."""
+    spec = current_service().spec
+    claims = decode(token, spec.name)
+    endpoints = spec.token_endpoints.get(claims.kind)
+    if endpoints is not None and request.endpoint not in endpoints:
+        raise ApiError(403, f"A {claims.kind} token is good for nothing else",
+                       "该令牌不能用于此操作", code="wrong_token_kind")
+    check_caller(claims)
+    return claims
+
+
+def check_caller(claims: Claims) -> None:
+    """The service's own records may refuse a caller whose token is still valid: a worker
+    off the roster, a disabled account (each check raises an ApiError)."""
+    for check in current_app.extensions.get("caller_checks", ()):
+        check(claims)
 
 
 def init_app(app) -> None:

@@ -8,11 +8,13 @@ import os
 import signal
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from . import auth, bus, deadletters, outbox
+from . import auth, bus, config, deadletters, keys, outbox
+import sqlalchemy as sa
+
 from .consumer import EventConsumer
+from .inbox import CONFLICT
 from .eventlog import integrity_reports
 from .logging import setup as setup_logging
 from .probe import serve
@@ -44,7 +46,7 @@ def _probe(heartbeat, name: str) -> None:
     port = os.environ.get("SOCIALWORK_PROBE_PORT")
     if port:
         serve(os.environ.get("SOCIALWORK_PROBE_HOST", "127.0.0.1"), int(port), heartbeat,
-              current_app.config["JWT_KEY"], name)
+              current_service().spec.name, name)
 
 
 @click.command("worker", help="Consume this service's events until stopped.")
@@ -61,7 +63,7 @@ def worker_command():
 
 def _consumer(rt) -> EventConsumer:
     return EventConsumer(rt.spec.name, rt.store, rt.spec.handlers, rt.messaging,
-                         current_app.config["JWT_KEY"], rt.spec.prepare)
+                         rt.spec.prepare)
 
 
 @click.command("relay", help="Publish this service's outbox until stopped.")
@@ -120,7 +122,34 @@ def sync_command():
         consumer.control = Publisher(conn, rt.messaging.confirm_timeout)
         for source in consumer.sync.sources:
             consumer.sync.check(source, upto=consumer.sync.head(source))
+        consumer.drain()
     _echo({"backfilled": consumer.sync.backfilled, "stats": dict(consumer.stats)})
+
+
+@click.group("chain", help="The chains of the sources this service consumes in full "
+                           "(`integrity` shows them).")
+def chain_group():
+    pass
+
+
+@chain_group.command("resolve", help="Record that ops have dealt with a refused event that "
+                                     "contradicted its source's chain.")
+@click.option("--source", required=True, help="e.g. /casework")
+@click.option("--seq", "sequence", required=True, type=int)
+@click.option("--reason", required=True, help="what was found and done")
+@with_appcontext
+def chain_resolve(source, sequence, reason):
+    store = current_service().store
+    rows = store.session.scalars(sa.select(store.ParkedEvent).where(
+        store.ParkedEvent.source == source, store.ParkedEvent.seq == sequence,
+        store.ParkedEvent.problem == CONFLICT)).all()
+    if not rows:
+        raise click.UsageError(f"no refused event of {source} at {sequence}")
+    for row in rows:
+        row.problem = "resolved"
+        row.reason = f"{row.reason[:1500]} | resolved: {reason[:400]}"
+    store.session.commit()
+    click.echo(f"resolved {len(rows)}")
 
 
 @click.command("integrity", help="Sequence gaps and hash-chain breaks per source.")
@@ -129,26 +158,35 @@ def integrity_command():
     _echo(integrity_reports(current_service()))
 
 
-@click.command("token", help="Mint a development token.")
+@click.command("token", help="Mint a token this service vouches for (development, or "
+                             "with --private-key-file).")
 @click.option("--role", required=True, type=click.Choice(auth.ROLES))
 @click.option("--sub", default="dev-user")
 @click.option("--community", "communities", multiple=True)
 @click.option("--agency")
 @click.option("--buyer")
 @click.option("--contract", help="the contract an evaluator is commissioned for")
-@click.option("--ttl", default=8 * 3600, show_default=True)
+@click.option("--ttl", type=int, help="seconds (default: a session's 8 hours)")
+@click.option("--private-key-file", type=click.File("r"),
+              help="the service's signing key; required where development keys are not "
+                   "allowed (production)")
 @with_appcontext
-def token_command(role, sub, communities, agency, buyer, contract, ttl):
+def token_command(role, sub, communities, agency, buyer, contract, ttl, private_key_file):
+    service = current_service().spec.name
+    if private_key_file is None and not config.development_keys():
+        raise click.UsageError("tokens are minted in production only with "
+                               "--private-key-file, the service's signing key")
     try:
-        click.echo(auth.mint(current_app.config["JWT_KEY"], role, sub, ttl=ttl,
+        key = keys.private_key_from(private_key_file.read()) if private_key_file else None
+        click.echo(auth.mint(role, sub, issuer=service, key=key, ttl=ttl,
                              community_ids=list(communities), agency_id=agency,
                              buyer_id=buyer, contract_id=contract))
-    except ValueError as exc:
+    except (ValueError, config.ConfigError) as exc:
         raise click.UsageError(str(exc))
 
 
 def register(app) -> None:
     for command in (worker_command, relay_command, outbox_group, dead_group, sync_command,
-                    integrity_command, token_command):
+                    integrity_command, chain_group, token_command):
         app.cli.add_command(command)
     logging.getLogger(__name__).debug("commands registered")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 SERVICES = ("intake", "casework", "evaluation")
 DEFAULT_PORTS = {"intake": 8001, "casework": 8002, "evaluation": 8003}
-DEV_JWT_KEY = "dev-only-jwt-key-not-for-production-use-0123456789"
 
 
 class ConfigError(RuntimeError):
@@ -42,22 +41,45 @@ def public_url(service: str) -> str:
 
 
 def is_production() -> bool:
-    return os.environ.get("SOCIALWORK_ENV", "development") == "production"
+    """Declared production (SOCIALWORK_ENV=production): secure cookies, no development
+    keys even on the embedded default."""
+    return os.environ.get("SOCIALWORK_ENV") == "production"
+
+
+def embedded_default() -> bool:
+    """SQLite and the filesystem broker: the one machine of `make run`, no server."""
+    return broker_url().startswith("filesystem") and all(
+        database_url(s).startswith("sqlite") for s in SERVICES)
+
+
+def development_keys() -> bool:
+    """Whether public development keys may stand in for missing secrets: on the embedded
+    default unless SOCIALWORK_ENV=production, elsewhere only with SOCIALWORK_ENV=development
+    said explicitly. Production is the default posture for any real server."""
+    declared = os.environ.get("SOCIALWORK_ENV")
+    if declared in ("production", "development"):
+        return declared == "development"
+    return embedded_default()
+
+
+def development_warning() -> str | None:
+    """What every start says when development keys guard data on real servers."""
+    if development_keys() and not embedded_default():
+        return ("SOCIALWORK_ENV=development: public development keys sign tokens and events "
+                "and seal personal data on these servers; never use this with real data")
+    return None
 
 
 def secret(name: str, dev_value: str) -> str:
-    """A secret from the environment; only outside production may it fall back to a
-    development value, so a production service without its secrets refuses to start."""
+    """A secret from the environment; a development value only where development keys are
+    allowed, so a service without its secrets refuses to start, naming the variable."""
     value = os.environ.get(name)
     if value:
         return value
-    if is_production():
-        raise ConfigError(f"{name} is required in production")
+    if not development_keys():
+        raise ConfigError(f"{name} is required (set it, or SOCIALWORK_ENV=development to try "
+                          f"the platform with public development keys)")
     return dev_value
-
-
-def jwt_key() -> str:
-    return secret("SOCIALWORK_JWT_KEY", DEV_JWT_KEY)
 
 
 def _float(name: str, default: float) -> float:

@@ -8,7 +8,6 @@ Messages are acked only after their outcome is durable (applied, or re-published
 The main queue's messages that have already arrived are applied together in one transaction
 (one commit, not one per event: the commit is what bounds a worker's rate).
 """
-import hashlib
 import heapq
 import itertools
 import logging
@@ -24,7 +23,10 @@ from . import bus, metrics
 from .config import MessagingConfig
 from .events.envelope import canonical_json
 from .eventstore import EventStore
-from .inbox import APPLIED, HandlerFailed, Inbox, Poison, StoreUnavailable, parse
+from .events import Event
+from .eventstore import APPLIED, PARKED, WAITING
+from .inbox import (CONFLICT, POISON, HandlerFailed, Inbox, Poison, StoreUnavailable,
+                    claimed_identity, digest, parse, printable)
 from .probe import Heartbeat
 from .publisher import Publisher
 from .sync import SourceSync, SyncSchedule
@@ -44,11 +46,11 @@ def _text(body) -> str:
 
 class EventConsumer:
     def __init__(self, service: str, store: EventStore, handlers: dict, cfg: MessagingConfig,
-                 jwt_key: str, prepare=None):
+                 prepare=None):
         self.service, self.store, self.handlers, self.cfg = service, store, handlers, cfg
         self.queues = bus.service_queues(service, handlers, cfg)
         self.inbox = Inbox(store, handlers, prepare)
-        self.sync = SourceSync(self.inbox, handlers, self._deliver_backfill, jwt_key,
+        self.sync = SourceSync(self.inbox, handlers, self._deliver_backfill, service,
                                cfg.service_urls)
         self.schedule = SyncSchedule(cfg.sync_interval)
         self.stats = Counter()  # outcomes so far (applied, duplicate, parked, retried, …)
@@ -59,7 +61,7 @@ class EventConsumer:
         self._ack_many = False  # one ack for a batch (RabbitMQ; kombu's own brokers ack one)
         self._tiebreak = itertools.count()  # orders retries due at the same moment
         self._gap_upto: dict[str, int] = {}  # source -> the sequence below which a hole was seen
-        self._last_seq: dict[str, int] = {}  # source -> the last sequence applied from it
+        self._halted: dict[str, int] = {}  # source -> its head when its next would not apply
         self._deferrals = 0  # sync checks put off in a row while the queue had a backlog
         self.heartbeat = Heartbeat()  # what the probe reports as health
         self._stop = False
@@ -70,60 +72,50 @@ class EventConsumer:
     # -- what happens to one message -------------------------------------------------------
 
     def dispatch(self, body, via: str, attempt: int = 1) -> str:
-        """Apply, retry or park one message. Raises only when the store or broker is down."""
+        """Apply, hold, retry or park one message. Raises only when the store or broker is
+        down; whatever the message holds, it ends applied, held, retried or parked."""
         try:
             event = parse(body, self.handlers)
         except Poison as exc:
-            self._park(body, str(exc), attempt, exc.meta)
-            return "parked"
+            return self._refuse(body, exc, attempt, via)
         try:
             outcome = self.inbox.apply(event, _text(body), via)
+        except Poison as exc:
+            return self._refuse(body, exc, attempt, via)
         except HandlerFailed as exc:
             if attempt >= self.cfg.max_attempts:
-                self._park(body, f"handler failed {attempt} times: {exc}", attempt,
-                           {"id": event.id, "source": event.source,
-                            "sequence": event.sequence, "type": event.type})
-                return "parked"
+                return self._refuse(body, Poison(f"handler failed {attempt} times: {exc}",
+                                                 POISON, event), attempt, via)
             self._retry(body, attempt + 1, str(exc), event)
             return "retried"
         self._count(event, outcome, via)
         return outcome
 
     def dispatch_batch(self, deliveries: list[tuple[bytes | str, str]]) -> None:
-        """(body, via) from the main queue, applied in one transaction when all of them
-        apply cleanly; otherwise each goes its own way through `dispatch`."""
+        """(body, via), applied in one transaction when all of them read and apply cleanly;
+        otherwise each goes its own way through `dispatch` (a poison message costs the
+        messages beside it no more than this one batch)."""
         try:
             events = [(parse(body, self.handlers), _text(body), via) for body, via in deliveries]
         except Poison:
             events = None
-        if events is None or not self.inbox.apply_batch(events):
+        outcomes = self.inbox.apply_batch(events) if events else None
+        if outcomes is None:
             for body, via in deliveries:
                 self.dispatch(body, via)
             return
-        for event, _, via in events:
-            self._count(event, APPLIED, via)
+        for (event, _, via), outcome in zip(events, outcomes):
+            self._count(event, outcome, via)
 
     def _count(self, event, outcome: str, via: str) -> None:
         self.stats[outcome] += 1
         metrics.CONSUMED.labels(self.service, outcome, via).inc()
         if outcome == APPLIED:
             metrics.LAG.labels(self.service).set(_age_seconds(event.time))
-            self._watch_sequence(event)
-
-    def _watch_sequence(self, event) -> None:
-        """A source whose every event we consume must show no hole before this one."""
-        contiguous = self._last_seq.get(event.source) == event.sequence - 1
-        self._last_seq[event.source] = event.sequence
-        if event.sequence > 1 and not contiguous and self.sync.consumes_all_of(event.source):
-            Inbox_ = self.store.InboxEvent
-            previous = self.store.session.scalar(sa.select(sa.func.count()).where(
-                Inbox_.source == event.source, Inbox_.seq == event.sequence - 1))
-            self.store.session.rollback()
-            if not previous:
-                self.stats["gaps_seen"] += 1
-                self._gap_upto[event.source] = max(self._gap_upto.get(event.source, 0),
-                                                   event.sequence - 1)
-                self.schedule.soon()
+        elif outcome == WAITING:  # a hole before it: ask the source soon
+            self._gap_upto[event.source] = max(self._gap_upto.get(event.source, 0),
+                                               event.sequence - 1)
+            self.schedule.soon()
 
     def _retry(self, body, attempt: int, reason: str, event) -> None:
         delay = self.cfg.retry_base_delay * 2 ** (attempt - 2)
@@ -135,23 +127,73 @@ class EventConsumer:
         metrics.RETRIED.labels(self.service).inc()
         log.warning("retrying %s in %.1fs (attempt %d): %s", event.id, delay, attempt, reason)
 
-    def _park(self, body, reason: str, attempts: int, meta: dict) -> None:
-        """Dead-letter queue first (confirmed), then the parked row, then the caller acks."""
-        raw = body if isinstance(body, bytes) else body.encode()
-        message_id = meta.get("id") or hashlib.sha256(raw).hexdigest()[:32]
-        headers = {"x-parked-reason": reason[:2000], "x-attempts": attempts,
-                   "x-parked-at": datetime.now(timezone.utc).isoformat(),
-                   "x-service": self.service}
-        self.control.publish_batch([(bus.DEAD_EXCHANGE.name, self.service, body, headers,
-                                     bus.properties(message_id, meta.get("type", "")))])
-        if meta:
-            self.store.session.merge(self.store.ParkedEvent(
-                event_id=meta["id"], source=meta["source"][:64], seq=meta["sequence"],
-                reason=reason))
-            self.store.session.commit()
+    def _refuse(self, body, poison: Poison, attempts: int, via: str) -> str:
+        """Park a message that can never be applied. A genuine event's own (its source
+        signed it, in its place) keeps its place in its source's chain, parked."""
+        if poison.problem == POISON and poison.event is not None:  # genuine: keep its place
+            try:
+                self.inbox.hold_parked(poison.event, _text(body), via)
+            except Poison as conflict:
+                poison = conflict
+        self._park(body, str(poison), attempts, poison, replayed=via == "replay")
+        return "parked"
+
+    def _park(self, body, reason: str, attempts: int, poison: Poison, replayed: bool) -> None:
+        """The parked row first (keyed by the message's digest, its fields bounded), then
+        the dead-letter copy (confirmed), marked once made: parking the same message again,
+        after a crash or a redelivery, makes no second copy."""
+        key, session, reason = digest(body), self.store.session, printable(reason, 2000)
+        row = session.get(self.store.ParkedEvent, key)
+        if row is not None and poison.problem == CONFLICT != row.problem:
+            row.problem, row.reason = CONFLICT, reason[:2000]  # parked, then found to break
+            session.commit()
+        if row is None:
+            event = poison.event
+            claimed = {"id": event.id, "source": event.source, "sequence": event.sequence,
+                       "type": event.type} if event else claimed_identity(body)
+            row = self.store.ParkedEvent(
+                digest=key, event_id=claimed.get("id"), source=claimed.get("source"),
+                seq=claimed.get("sequence"), type=claimed.get("type"),
+                problem=poison.problem, reason=reason[:2000], copied=False,
+                recorded_at=datetime.fromisoformat(event.time) if event else None)
+            session.add(row)
+            session.commit()
+        name, problem = row.event_id or key[:32], row.problem
+        if replayed or not row.copied:
+            headers = {"x-parked-reason": reason, "x-attempts": attempts,
+                       "x-parked-at": datetime.now(timezone.utc).isoformat(),
+                       "x-service": self.service, "x-problem": problem}
+            self.control.publish_batch([(bus.DEAD_EXCHANGE.name, self.service, body, headers,
+                                         bus.properties(name, row.type or ""))])
+            row.copied = True
+            session.commit()
+        session.rollback()  # nothing read after the commit holds a transaction open
         self.stats["parked"] += 1
         metrics.PARKED.labels(self.service).inc()
-        log.error("parked %s: %s", message_id, reason)
+        log.error("parked %s (%s): %s", name, problem, reason[:500])
+
+    def drain(self) -> None:
+        """Apply, in turn, what was held waiting for the events now held before it; pass
+        over what is parked in its place. A source whose next event cannot be applied (it is
+        retried, or it breaks the chain) is left until its head moves."""
+        for source in list(self.inbox.ahead):
+            if self._halted.get(source) == self.inbox.head_seq(source):
+                continue
+            while following := self.inbox.successors(source, self.cfg.prefetch):
+                before = self.inbox.head_seq(source)
+                status, body = following[0]
+                try:
+                    if status == PARKED:
+                        self.inbox.pass_parked(Event.from_json(body))
+                    else:
+                        run = itertools.takewhile(lambda f: f[0] == WAITING, following)
+                        self.dispatch_batch([(waiting, "waited") for _, waiting in run])
+                except Poison as exc:  # a parked event that does not follow its predecessor
+                    self._park(body, str(exc), 1, exc, replayed=False)
+                if self.inbox.head_seq(source) == before:
+                    self._halted[source] = before
+                    break
+            self.inbox.settle_ahead(source)
 
     def _deliver_backfill(self, raw: dict, via: str) -> None:
         self.dispatch(canonical_json(raw), via)
@@ -266,3 +308,5 @@ class EventConsumer:
                     conn.heartbeat_check()
                 if self._batch:
                     self._apply_batch()
+                if self.inbox.ahead:
+                    self.drain()

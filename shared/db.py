@@ -134,6 +134,28 @@ def _inserts_of(shape: tuple) -> tuple:
         for i, (model, columns) in enumerate(shape))
 
 
+class Recently:
+    """A yes remembered for a few seconds: a check made on every request (is this caller
+    still on the roster?) costs a query only now and then. A no is never remembered, so a
+    caller put right is let in at once; one refused since is let in for those seconds."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._yes: dict = {}  # key -> monotonic time the yes stops holding
+
+    def check(self, key, compute) -> bool:
+        now = time.monotonic()
+        if self._yes.get(key, 0.0) > now:
+            return True
+        if not compute():
+            self._yes.pop(key, None)
+            return False
+        if len(self._yes) > 10_000:
+            self._yes.clear()
+        self._yes[key] = now + self.seconds
+        return True
+
+
 # -- rows by key while autoflush is off ------------------------------------------------------
 # A consumer applying many events in one transaction runs its handlers without autoflush
 # (a flush per lookup is what bounded it). Rows added earlier in that transaction are then

@@ -1,10 +1,14 @@
 """The event tables every service keeps in its own database, next to its domain tables.
 
 outbox  the service's own event log: the truth the relay publishes and /events serves;
-head    the source's last sequence number and hash, locked while an event is appended;
-inbox   every event the service has applied (id unique: exactly-once effect);
+head    per source, its last sequence number and hash: for the service's own source, the
+        head of its log (locked while an event is appended); for a source it consumes, how
+        far it holds that source's chain, verified link by link;
+inbox   every genuine event the service holds of another source, with its fate: applied,
+        waiting for its predecessor, or parked (unique by id, and by source and sequence);
 cursor  per source, how far the service has verified it has every event it consumes;
-parked  events parked on the dead-letter queue, so backfill does not fetch them again.
+parked  every message parked on the dead-letter queue, genuine or not, keyed by a digest of
+        its bytes, so parking the same message again makes no second copy.
 """
 from datetime import datetime, timezone
 
@@ -12,13 +16,15 @@ import sqlalchemy as sa
 
 from .db import UtcDateTime
 
+APPLIED, WAITING, PARKED = "applied", "waiting", "parked"  # an inbox event's fate
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
 class EventStore:
-    """One service's event tables (the models above, made on its own `db`), and the source
+    """One service's event tables (the models below, made on its own `db`), and the source
     name its own events carry."""
 
     def __init__(self, db, source: str):
@@ -50,8 +56,12 @@ class EventStore:
             type = sa.Column(sa.String(120), nullable=False)
             body = sa.Column(sa.Text, nullable=False)
             via = sa.Column(sa.String(16), nullable=False)
+            status = sa.Column(sa.String(8), nullable=False, default=APPLIED,
+                               server_default=APPLIED)
             received_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
-            __table_args__ = (sa.Index("ix_event_inbox_source_seq", "source", "seq"),)
+            __table_args__ = (sa.Index("ix_event_inbox_source_seq", "source", "seq",
+                                       unique=True),
+                              sa.Index("ix_event_inbox_status", "status"))
 
         class SourceCursor(Model):
             __tablename__ = "event_cursor"
@@ -61,10 +71,17 @@ class EventStore:
 
         class ParkedEvent(Model):
             __tablename__ = "event_parked"
-            event_id = sa.Column(sa.String(64), primary_key=True)
-            source = sa.Column(sa.String(64), nullable=False)
-            seq = sa.Column(sa.BigInteger, nullable=False)
+            digest = sa.Column(sa.String(64), primary_key=True)  # SHA-256 of the message
+            event_id = sa.Column(sa.String(64))   # what the message claims, where it reads
+            source = sa.Column(sa.String(64))
+            seq = sa.Column(sa.BigInteger)
+            type = sa.Column(sa.String(120))
+            # unreadable, forged (not its source's), conflict (with its source's chain),
+            # poison (its source's own, but it cannot be applied)
+            problem = sa.Column(sa.String(16), nullable=False)
             reason = sa.Column(sa.Text, nullable=False)
+            copied = sa.Column(sa.Boolean, nullable=False, default=False)  # on the queue
+            recorded_at = sa.Column(UtcDateTime)  # the event's own time, where it read as one
             parked_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 
         self.OutboxEvent, self.SourceHead, self.InboxEvent = OutboxEvent, SourceHead, InboxEvent

@@ -7,6 +7,7 @@ import os
 import shutil
 import time
 import uuid
+import itertools
 from collections import deque
 
 from kombu.transport import filesystem
@@ -15,11 +16,15 @@ from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
 
 
+_PUT = itertools.count()
+
+
 class _AtomicFilesystemChannel(filesystem.Channel):
     def _put(self, queue, payload, **kwargs):
         """Write under a name consumers ignore, then rename: a rename within one folder
-        is atomic."""
-        name = f"{int(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        is atomic. Names sort in the order messages were put (the machine's monotonic
+        clock, then this process's count), so a queue hands them out in that order."""
+        name = f"{time.monotonic_ns():020d}_{next(_PUT):012d}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         with open(final + ".part", "wb") as f:
             f.write(dumps(payload).encode())

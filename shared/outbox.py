@@ -4,6 +4,7 @@ import functools
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from . import keys
 from .db import as_built
 from .events import GENESIS_HASH, Event, check_data
 from .eventstore import EventStore, utcnow
@@ -27,7 +28,8 @@ def append(store: EventStore, short_type: str, subject: str, data: dict,
     last_seq, last_hash = _locked_head(conn, store, statements, rows)
     event = Event.new(source=store.source, short_type=short_type, subject=subject, data=data,
                       sequence=last_seq + 1, prevhash=last_hash,
-                      traceparent=current_traceparent())
+                      traceparent=current_traceparent()).signed(
+                          *keys.signer(store.source.strip("/")))
     values = {"of_source": store.source, "seq": event.sequence, "event_id": event.id,
               "type": short_type, "subject": subject, "body": event.to_json(),
               "hash": event.hash(), "created_at": utcnow()}

@@ -28,7 +28,7 @@ class Heartbeat:
         return self.connected and time.monotonic() - self.last < self.stale_after
 
 
-def serve(host: str, port: int, heartbeat: Heartbeat, jwt_key: str,
+def serve(host: str, port: int, heartbeat: Heartbeat, service: str,
           name: str) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -40,7 +40,7 @@ def serve(host: str, port: int, heartbeat: Heartbeat, jwt_key: str,
             elif self.path == "/metrics":
                 try:
                     token = self.headers.get("Authorization", "").partition(" ")[2]
-                    if auth.decode(jwt_key, token).role != "ops_admin":
+                    if auth.decode(token, service).role != "ops_admin":
                         raise ApiError(403)
                 except ApiError as exc:
                     self._send(exc.status, json.dumps(exc.body()).encode(), "application/json")

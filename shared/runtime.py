@@ -26,6 +26,9 @@ class ServiceSpec:
     # called with a batch's events before they are applied, in the same transaction, so a
     # service can load at once what its handlers will look up
     prepare: Callable | None = None
+    # token kind -> the only endpoints a token of that kind is good for
+    token_endpoints: dict = field(default_factory=lambda: {
+        "service": {"events.list_events", "events.count_events"}})
 
     @property
     def source(self) -> str:

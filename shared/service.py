@@ -5,7 +5,9 @@ from flask import Flask, g, request
 from flask_migrate import Migrate
 from flask_smorest import Api
 
-from . import auth, cli, config, errors, eventlog, health, metrics
+import logging
+
+from . import auth, cli, config, errors, eventlog, health, keys, metrics
 from .db import engine_options
 from .logging import current_traceparent, new_traceparent, reset_traceparent, set_traceparent
 from .runtime import Runtime, ServiceSpec, current_service
@@ -32,14 +34,19 @@ def _trace_reset(_exc):
         reset_traceparent(token)
 
 
+log = logging.getLogger(__name__)
+
+
 def create_service_app(spec: ServiceSpec, test_config: dict | None = None) -> Flask:
+    keys.check_configured(spec.name)  # no keys, no service: it says which variable is missing
+    if warning := config.development_warning():
+        log.warning(warning)
     url = config.database_url(spec.name)
     if url.startswith("sqlite:///"):
         config.data_dir().mkdir(parents=True, exist_ok=True)
     app = Flask(f"services.{spec.name}")
     app.config.update(
         SQLALCHEMY_DATABASE_URI=url,
-        JWT_KEY=config.jwt_key(),
         API_TITLE=spec.title,
         API_VERSION="1",
         OPENAPI_VERSION="3.0.3",

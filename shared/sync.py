@@ -32,10 +32,10 @@ def sources_of(handlers) -> dict[str, list[str]]:
 class SourceSync:
     """Checks, source by source, that the inbox holds every event this service consumes."""
 
-    def __init__(self, inbox: Inbox, handlers, deliver, jwt_key: str, urls: dict):
+    def __init__(self, inbox: Inbox, handlers, deliver, service: str, urls: dict):
         self.inbox = inbox        # where applied (and parked) events are counted
         self.deliver = deliver    # takes a fetched event to the consumer's dispatch
-        self.jwt_key, self.urls = jwt_key, urls  # to mint a service token; sources' APIs
+        self.service, self.urls = service, urls  # who vouches for the calls; sources' APIs
         self.sources = sources_of(handlers)      # source -> the types consumed from it
         self.previous_head: dict[str, int] = {}  # source -> its head at the last check
         self.backfilled = 0                      # events fetched so far
@@ -45,8 +45,10 @@ class SourceSync:
         return self.sources.get(source) == source_types(source)
 
     def _get(self, source: str, path: str, **params) -> dict:
-        token = auth.mint(self.jwt_key, "service", f"sync{source}", ttl=300)
-        url = self.urls[source.strip("/")] + path
+        producer = source.strip("/")
+        token = auth.mint("service", f"sync:{self.service}", issuer=self.service,
+                          audience=[producer], kind="service")
+        url = self.urls[producer] + path
         response = self.http.get(url, params=params, timeout=10,
                                  headers={"Authorization": f"Bearer {token}"})
         response.raise_for_status()

@@ -14,15 +14,35 @@ from unittest import mock
 
 import pytest
 
-from shared import auth
+from deploy.keys import generate as generate_secrets
+from shared import auth, keys
 
 CI = os.environ.get("CI") == "true"
-JWT_KEY = "test-key-" + "x" * 40
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SERVICES = ("intake", "casework", "evaluation")
+SECRETS = generate_secrets()  # real keys, as production has them: no development keys
+os.environ.update(SECRETS)  # for every process the tests start, and the tests themselves
 FAST = {"SOCIALWORK_SYNC_INTERVAL": "2", "SOCIALWORK_RETRY_DELAY": "0.2",
         "SOCIALWORK_MAX_ATTEMPTS": "3", "SOCIALWORK_RELAY_IDLE": "0.02",
-        "SOCIALWORK_JWT_KEY": JWT_KEY, "GUNICORN_WORKERS": "2"}
+        "GUNICORN_WORKERS": "2"}
+
+
+def mint(role: str, sub: str, **scope) -> str:
+    """A token as its role's own service would issue it (the environment's keys), for the
+    services that role works with; `issuer`, `audience`, `kind`, `ttl` override."""
+    issuer = scope.pop("issuer", auth.HOME.get(role, "intake"))
+    kind = scope.pop("kind", "service" if role == "service" else "session")
+    return auth.mint(role, sub, issuer=issuer, kind=kind, **scope)
+
+
+@pytest.fixture(autouse=True)
+def _afresh():
+    """Keys are read once per process: a test that changes them must not leak its own; and
+    each test forges its own chains of events."""
+    from tests.streams import FORGED
+    FORGED.clear()
+    yield
+    keys.forget()
 
 
 PII_SEEN: set[str] = set()
@@ -140,7 +160,7 @@ class Backend:
         return app
 
     def token(self, role: str, **scope) -> str:
-        return auth.mint(JWT_KEY, role, scope.pop("sub", f"test-{role}"), **scope)
+        return mint(role, scope.pop("sub", f"test-{role}"), **scope)
 
     def drop(self) -> None:
         from shared.config import database_url

@@ -1,8 +1,10 @@
 """Producing and inspecting event streams in tests: in-process writes through the real
 outbox path, forged messages straight onto the broker, and the counts that prove effects."""
+import dataclasses
+
 import sqlalchemy as sa
 
-from shared import bus, outbox
+from shared import bus, keys, outbox
 from shared.config import MessagingConfig
 from shared.events import Event
 from shared.events.envelope import GENESIS_HASH
@@ -30,12 +32,20 @@ def produce_needs(intake_app, community_id: str, n: int, progress: list | None =
 
 
 def apply_events(app, *events: Event) -> list[str]:
-    """Apply events in-process through the app's own inbox and handlers, as its worker would;
-    returns each outcome (applied, duplicate)."""
+    """Apply events in-process through the app's own inbox and handlers, as its worker would,
+    then what was held waiting for them; returns each outcome (applied, waiting,
+    duplicate)."""
     rt = app.extensions["socialwork"]
     with app.app_context():
         inbox = Inbox(rt.store, rt.spec.handlers)
-        return [inbox.apply(event, event.to_json(), "test") for event in events]
+        outcomes = [inbox.apply(event, event.to_json(), "test") for event in events]
+        for source in list(inbox.ahead):
+            while following := inbox.successors(source, 100):
+                status, body = following[0]
+                if status != "waiting":
+                    break
+                inbox.apply(Event.from_json(body), body, "test")
+    return outcomes
 
 
 def tally(evaluation_app, community_id: str, short_type: str = "need.reported") -> int:
@@ -63,10 +73,46 @@ def messaging(backend) -> MessagingConfig:
         return MessagingConfig()
 
 
-def forge(short_type: str, data: dict, seq: int, source: str = "/intake",
-          prevhash: str = GENESIS_HASH) -> Event:
-    return Event.new(source=source, short_type=short_type, subject=f"forged/{seq}", data=data,
-                     sequence=seq, prevhash=prevhash)
+FORGED: dict[tuple[str, int], Event] = {}  # (source, sequence) -> event, in this test
+
+
+def forge(short_type: str, data: dict, seq: int | None = None, source: str = "/intake",
+          prevhash: str | None = None, signed: bool = True, time: str | None = None) -> Event:
+    """An event as its source makes one: at `seq` (default: after the last this test forged
+    of the source), carrying the hash of the event forged before it at seq - 1 (the genesis
+    hash if none), signed with the source's key (the environment's), unless `prevhash` or
+    `signed` say otherwise."""
+    if seq is None:
+        seq = 1 + max((n for s, n in FORGED if s == source), default=0)
+    if prevhash is None:
+        before = FORGED.get((source, seq - 1))
+        prevhash = before.hash() if before else GENESIS_HASH
+    event = Event.new(source=source, short_type=short_type, subject=f"forged/{seq}", data=data,
+                      sequence=seq, prevhash=prevhash)
+    if time is not None:  # as if recorded then
+        event = dataclasses.replace(event, time=time)
+    if signed:
+        event = event.signed(*keys.signer(source.strip("/")))
+    FORGED[(source, seq)] = event
+    return event
+
+
+class Chain:
+    """A source's stream as its producer makes it, kept as long as the object (across the
+    tests of a module, say): each event at the next sequence, carrying the hash of the one
+    before and signed with the source's key. `tampered` makes one that breaks the chain."""
+
+    def __init__(self, source: str):
+        self.source, self.seq, self.last_hash = source, 0, GENESIS_HASH
+
+    def event(self, short_type: str, data: dict, tampered: bool = False) -> Event:
+        prevhash = "f" * 64 if tampered else self.last_hash
+        event = Event.new(source=self.source, short_type=short_type,
+                          subject=f"chain/{self.seq + 1}", data=data, sequence=self.seq + 1,
+                          prevhash=prevhash).signed(*keys.signer(self.source.strip("/")))
+        if not tampered:
+            self.seq, self.last_hash = event.sequence, event.hash()
+        return event
 
 
 def publish_raw(backend, routing_key: str, bodies, message_type: str = "") -> None:

@@ -4,8 +4,10 @@ import time
 import jwt
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.conftest import JWT_KEY, bearer
+from shared import keys
+from tests.conftest import bearer
 from tests.helpers import need_payload, seed_community
 
 
@@ -37,24 +39,46 @@ def test_every_other_endpoint_needs_a_token(intake, path):
 
 def _claims(**extra):
     now = int(time.time())
-    return {"sub": "u1", "role": "intake_clerk", "community_ids": ["c1"], "iat": now,
-            "exp": now + 3600, **extra}
+    return {"iss": "intake", "aud": ["intake"], "sub": "u1", "role": "intake_clerk",
+            "kind": "session", "community_ids": ["c1"], "iat": now, "exp": now + 3600,
+            **extra}
 
 
-def _signed(**extra) -> str:
-    return jwt.encode(_claims(**extra), JWT_KEY, "HS256")
+def _signed(issuer: str = "intake", key=None, **extra) -> str:
+    """A token with these claims, signed by a service's key (the environment's)."""
+    key = key or keys.signing_key(issuer)
+    claims = {k: v for k, v in _claims(iss=issuer, **extra).items() if v is not DROP}
+    return jwt.encode(claims, key, "EdDSA", headers={"kid": keys.key_id(key.public_key())})
+
+
+DROP = object()
+TEN_YEARS = 10 * 365 * 86400
 
 
 # tokens are made when the test runs, not when it is collected
 @pytest.mark.parametrize("make_token, code", [
     (lambda: _signed(exp=int(time.time()) - 5), "token_expired"),
-    (lambda: jwt.encode(_claims(), "another-key-" + "y" * 40, "HS256"), "token_invalid"),
+    (lambda: _signed(key=Ed25519PrivateKey.generate()), "token_invalid"),
     (lambda: _signed(role="mayor"), "token_invalid"),
-    (lambda: _signed(community_ids=None), "token_invalid"),
-    (lambda: jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, JWT_KEY, "HS256"),
-     "token_invalid"),
+    (lambda: _signed(community_ids=DROP), "token_invalid"),
+    (lambda: _signed(exp=DROP), "token_invalid"),
     (lambda: "not-a-jwt", "token_invalid"),
-], ids=["expired", "wrong-key", "unknown-role", "no-scope", "no-exp", "garbage"])
+    (lambda: _signed(aud=["casework"]), "token_invalid"),
+    (lambda: _signed(exp=int(time.time()) + TEN_YEARS), "token_invalid"),
+    (lambda: _signed(role=["intake_clerk"]), "token_invalid"),
+    (lambda: _signed(community_ids="c1"), "token_invalid"),
+    (lambda: _signed(sub=7), "token_invalid"),
+    (lambda: _signed(issuer="casework"), "token_invalid"),
+    (lambda: _signed(issuer="evaluation", role="ops_admin"), "token_invalid"),
+    (lambda: _signed(kind="service"), "token_invalid"),
+    (lambda: _signed(iat=int(time.time()) + 3600, exp=int(time.time()) + 7200),
+     "token_invalid"),
+    (lambda: jwt.encode(_claims(), keys.raw_public(keys.signing_key("intake").public_key()),
+                        "HS256"), "token_invalid"),
+], ids=["expired", "wrong-key", "unknown-role", "no-scope", "no-exp", "garbage",
+        "wrong-audience", "ten-years", "role-a-list", "scope-not-a-list", "sub-a-number",
+        "clerk-vouched-by-casework", "ops-vouched-by-evaluation", "a-person-as-service",
+        "issued-in-the-future", "hs256-with-the-public-key"])
 def test_bad_tokens_are_refused(intake, make_token, code):
     _, client, _ = intake
     response = client.get("/needs", headers=bearer(make_token()))
@@ -90,9 +114,11 @@ def test_a_clerk_works_only_in_its_own_community(intake):
 
 def test_roles_outside_the_endpoint_are_forbidden(intake):
     _, client, backend = intake
-    worker = bearer(backend.token("social_worker", agency_id="a1"))
-    response = client.get("/needs", headers=worker)
+    evaluator = bearer(backend.token("evaluator", contract_id="k1"))
+    response = client.get("/needs", headers=evaluator)
     assert response.status_code == 403 and response.json["error"]["code"] == "forbidden"
+    worker = bearer(backend.token("social_worker", agency_id="a1"))  # not for intake at all
+    assert client.get("/needs", headers=worker).status_code == 401
     assert client.get("/events", headers=bearer(backend.token(
         "intake_clerk", community_ids=["c1"]))).status_code == 403
 

@@ -35,9 +35,9 @@ class World:
             *[resident_event(r, "c1", next(seq)) for r in RESIDENTS],
             resident_event("r-c2-1", "c2", next(seq)),
             forge("need.reported", need_data("n1", "c1", resident_ref="r-c1-1",
-                                             grid_id="c1-g1"), 100),
+                                             grid_id="c1-g1"), next(seq)),
             forge("need.reported", need_data("n2", "c2", resident_ref="r-c2-1",
-                                             grid_id="c2-g1"), 101))
+                                             grid_id="c2-g1"), next(seq)))
         self.admin = bearer(backend.token("agency_admin", agency_id="a1", sub="admin-1"))
         self.w1 = bearer(backend.token("social_worker", agency_id="a1", sub="w1"))
         self.w2 = bearer(backend.token("social_worker", agency_id="a1", sub="w2"))

@@ -22,22 +22,22 @@ from tests.helpers import need_payload, wait_until
 
 APP_PROCESSES = {f"{s}-{k}" for s in ("intake", "casework", "evaluation")
                  for k in ("api", "worker", "relay")}
-SECRETS = ("SOCIALWORK_JWT_KEY", "SOCIALWORK_SECRET_KEY", "INTAKE_HASH_KEY",
-           "RABBITMQ_PASSWORD", "POSTGRES_PASSWORD",
-           "INTAKE_DB_PASSWORD", "CASEWORK_DB_PASSWORD", "EVALUATION_DB_PASSWORD")
+PASSWORDS = ("RABBITMQ_PASSWORD", "POSTGRES_PASSWORD", "INTAKE_DB_PASSWORD",
+             "CASEWORK_DB_PASSWORD", "EVALUATION_DB_PASSWORD")
 
 
 def env_file(tmp_path, filled: bool = True) -> Path:
     import secrets
 
-    from cryptography.fernet import Fernet
+    from deploy.keys import generate
+    keys = generate()  # what `python -m deploy.keys` prints
     lines = []
     for line in (ROOT / ".env.example").read_text().splitlines():
         key = line.split("=", 1)[0]
-        if filled and key in SECRETS:
+        if filled and key in PASSWORDS:
             line = f"{key}={secrets.token_urlsafe(24)}"
-        elif filled and key == "INTAKE_DATA_KEYS":
-            line = f"{key}={Fernet.generate_key().decode()}"
+        elif filled and key in keys:
+            line = f"{key}={keys[key]}"
         lines.append(line)
     path = tmp_path / ("filled.env" if filled else "empty.env")
     path.write_text("\n".join(lines) + "\n")
@@ -70,6 +70,11 @@ def test_compose_config_is_valid_and_complete(tmp_path):
         assert service["environment"]["SOCIALWORK_ENV"] == "production"
         holds_keys = "INTAKE_DATA_KEYS" in service["environment"]
         assert holds_keys == name.startswith("intake"), name
+        own = name.split("-")[0]  # its own signing key only; every service's public keys
+        assert {k for k in service["environment"] if k.endswith("_SIGNING_KEY")} == {
+            f"{own.upper()}_SIGNING_KEY"}, name
+        assert all(f"{s.upper()}_PUBLIC_KEYS" in service["environment"]
+                   for s in ("intake", "casework", "evaluation"))
         assert "POSTGRES_PASSWORD" not in service["environment"]
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["rabbitmq"]["healthcheck"] and services["postgres"]["healthcheck"]
@@ -139,10 +144,12 @@ def test_every_compose_command_runs_natively(real, tmp_path):
                 return False
         wait_until(ready, 90, "every API ready and every worker and relay healthy", 0.5)
 
-        key = services["intake-api"]["environment"]["SOCIALWORK_JWT_KEY"]
-        from shared import auth
-        ops = bearer(auth.mint(key, "ops_admin", "ops"))
-        clerk = bearer(auth.mint(key, "intake_clerk", "clerk", community_ids=["c-compose"]))
+        from shared import auth, keys
+        intake_key = keys.private_key_from(
+            services["intake-api"]["environment"]["INTAKE_SIGNING_KEY"])
+        ops = bearer(auth.mint("ops_admin", "ops", issuer="intake", key=intake_key))
+        clerk = bearer(auth.mint("intake_clerk", "clerk", issuer="intake", key=intake_key,
+                                 community_ids=["c-compose"]))
         intake = f"http://127.0.0.1:{ports['intake-api']}"
         assert requests.post(intake + "/communities", json={"id": "c-compose", "name": "T"},
                              headers=ops).status_code == 201

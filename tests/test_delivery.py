@@ -1,7 +1,7 @@
-"""What consumers do with what arrives: duplicates, out-of-order events, poison messages
-(parked with the reason while the stream keeps flowing, replayed once the cause is fixed),
-forged and damaged streams (sequence gaps, hash-chain breaks), and the wire format as an
-independent AMQP client sees it."""
+"""What consumers do with what arrives: duplicates, out-of-order events (held until their
+predecessor arrives), poison messages (parked with the reason while the stream keeps flowing,
+replayed once the cause is fixed), unsigned and chain-breaking events (refused, never
+applied), and the wire format as an independent AMQP client sees it."""
 import json
 import os
 import subprocess
@@ -16,16 +16,18 @@ from shared import deadletters
 from shared.events.envelope import GENESIS_HASH
 from tests.conftest import bearer
 from tests.helpers import need_payload, running_platform, seed_community, wait_until
-from tests.streams import (FORGED_BASE, forge, messaging, need_data, publish_events,
-                           publish_raw, queued, tally)
+from tests.streams import (Chain, forge, messaging, need_data, publish_events, publish_raw,
+                           queued, tally)
 
 
 @pytest.fixture(scope="module")
 def platform(isolated_module, tmp_path_factory):
+    """The platform, and a stream of intake's and of casework's each the tests extend as the
+    producers would (nothing else in this module makes either service publish)."""
     b = isolated_module
-    seed_community(b.app("intake"), "c-flow")
     with running_platform(b, tmp_path_factory.mktemp("platform")) as p:
-        yield p, b, b.app("casework"), b.app("evaluation")
+        yield p, b, b.app("casework"), b.app("evaluation"), {
+            "/intake": Chain("/intake"), "/casework": Chain("/casework")}
 
 
 def parked(backend, app) -> dict:
@@ -49,13 +51,19 @@ def flask_cli(backend, service: str, *args: str) -> str:
                           capture_output=True, text=True, timeout=120).stdout
 
 
+def triaged(need_id: str, community: str) -> dict:
+    return {"need_id": need_id, "community_id": community, "category": "health",
+            "urgency": "urgent", "status": "triaged", "referred_to": None,
+            "triaged_at": "2026-03-02T08:00:00Z"}
+
+
 def test_duplicates_have_one_effect(platform):
-    _, b, casework, evaluation = platform
-    event = forge("need.reported", need_data("dup-1", "c-dup"), FORGED_BASE + 1)
+    _, b, casework, evaluation, chains = platform
+    event = chains["/intake"].event("need.reported", need_data("dup-1", "c-dup"))
     publish_events(b, event, event, event)
     wait_until(lambda: tally(evaluation, "c-dup") == 1 and queued(casework, "c-dup") == 1,
                60, "the first copy to be applied")
-    marker = forge("need.reported", need_data("dup-2", "c-dup"), FORGED_BASE + 2)
+    marker = chains["/intake"].event("need.reported", need_data("dup-2", "c-dup"))
     publish_events(b, event, marker)  # a late copy, then a marker that follows it
     wait_until(lambda: tally(evaluation, "c-dup") == 2 and queued(casework, "c-dup") == 2,
                60, "the marker at both consumers")
@@ -63,63 +71,56 @@ def test_duplicates_have_one_effect(platform):
 
 
 def test_out_of_order_events_are_applied_once_their_cause_arrives(platform):
-    _, b, casework, evaluation = platform
-    withdrawn = forge("need.withdrawn", {"need_id": "ooo-1", "community_id": "c-ooo",
-                                         "reason": "resident_request",
-                                         "withdrawn_at": "2026-03-02T08:00:00Z"},
-                      FORGED_BASE + 12)
-    reported = forge("need.reported", need_data("ooo-1", "c-ooo"), FORGED_BASE + 11)
+    """A withdrawal that arrives before its need is held until the need is applied."""
+    _, b, casework, evaluation, chains = platform
+    reported = chains["/intake"].event("need.reported", need_data("ooo-1", "c-ooo"))
+    withdrawn = chains["/intake"].event("need.withdrawn", {
+        "need_id": "ooo-1", "community_id": "c-ooo", "reason": "resident_request",
+        "withdrawn_at": "2026-03-02T08:00:00Z"})
     publish_events(b, withdrawn, reported)
     wait_until(lambda: (queued_need(casework, "ooo-1") or {}).get("status") == "withdrawn",
                60, "the withdrawal after its need")
-    # evaluation consumes on its own (a sync with intake may come first): wait for it too
     wait_until(lambda: tally(evaluation, "c-ooo", "need.reported") == 1, 60,
                "evaluation to count the need")
     assert tally(evaluation, "c-ooo", "need.withdrawn") == 1
-    assert tally(evaluation, "c-ooo", "need.reported") == 1
     assert parked(b, casework) == {}
 
 
 def test_poison_is_parked_with_the_reason_and_the_stream_flows(platform):
-    p, b, casework, evaluation = platform
+    p, b, casework, evaluation, chains = platform
+    intake = chains["/intake"]
     publish_raw(b, "need.reported", [b"{not json"])
-    bad_schema = forge("need.reported", need_data("bad-1", "c-poison", category="astrology"),
-                       FORGED_BASE + 21)
-    unknown = json.loads(forge("need.reported", need_data("unk-1", "c-poison"),
-                               FORGED_BASE + 22).to_json())
-    unknown["type"] = "cn.socialwork.need.teleported.v1"
-    ghost = forge("need.triaged", {"need_id": "ghost-1", "community_id": "c-poison",
-                                   "category": "health", "urgency": "urgent",
-                                   "status": "triaged", "referred_to": None,
-                                   "triaged_at": "2026-03-02T08:00:00Z"}, FORGED_BASE + 23)
+    bad_schema = intake.event("need.reported", need_data("bad-1", "c-poison",
+                                                         category="astrology"))
+    ghost = intake.event("need.triaged", triaged("ghost-1", "c-poison"))
+    unknown = intake.event("need.teleported", need_data("unk-1", "c-poison"))  # not a type
+    unsigned = forge("need.reported", need_data("forged-1", "c-poison"), 10**9, signed=False)
     publish_events(b, bad_schema, ghost)
-    publish_raw(b, "need.reported", [json.dumps(unknown)])
+    publish_raw(b, "need.reported", [unknown.to_json()])  # where its type would not go
+    publish_events(b, unsigned)
 
     def all_parked():
         rows = parked(b, casework)
-        return rows if len(rows) == 4 else None
-    rows = wait_until(all_parked, 90, "four parked messages at casework")
+        return rows if len(rows) == 5 else None
+    rows = wait_until(all_parked, 90, "five parked messages at casework")
     reasons = {mid: row.reason for mid, row in rows.items()}
     assert "body is not JSON" in " ".join(reasons.values())
     assert "category" in reasons[bad_schema.id]
-    assert "unknown event type" in reasons[unknown["id"]]
+    assert "unknown event type" in reasons[unknown.id]
+    assert "not signed" in reasons[unsigned.id]
     assert "has not reached casework yet" in reasons[ghost.id]
     assert "3 times" in reasons[ghost.id] and rows[ghost.id].attempts == 3
-    # evaluation parks the malformed three and applies the triage it can record
-    wait_until(lambda: len(parked(b, evaluation)) == 3, 60, "three parked at evaluation")
+    # evaluation parks the four it cannot take and applies the triage it can record
+    wait_until(lambda: len(parked(b, evaluation)) == 4, 60, "four parked at evaluation")
     wait_until(lambda: tally(evaluation, "c-poison", "need.triaged") == 1, 60,
                "the triage applied at evaluation")
 
-    # the stream keeps flowing: a real need goes through
-    clerk = bearer(b.token("intake_clerk", community_ids=["c-flow"]))
-    created = requests.post(p.url("intake") + "/needs", json=need_payload("c-flow"),
-                            headers=clerk)
-    assert created.status_code == 201
+    # the stream keeps flowing: the need after the poison goes through
+    publish_events(b, intake.event("need.reported", need_data("good-1", "c-flow")))
     wait_until(lambda: queued(casework, "c-flow") == 1, 60, "a good need after the poison")
 
     # fix the cause (the need arrives), then replay the parked triage: applied once
-    publish_events(b, forge("need.reported", need_data("ghost-1", "c-poison"),
-                            FORGED_BASE + 24))
+    publish_events(b, intake.event("need.reported", need_data("ghost-1", "c-poison")))
     wait_until(lambda: queued_need(casework, "ghost-1") is not None, 60, "the ghost's need")
     assert "replayed 1" in flask_cli(b, "casework", "dead", "replay", "--id", ghost.id)
     wait_until(lambda: queued_need(casework, "ghost-1")["urgency"] == "urgent", 60,
@@ -132,27 +133,35 @@ def test_poison_is_parked_with_the_reason_and_the_stream_flows(platform):
     wait_until(lambda: bad_schema.id in parked(b, casework), 60, "the poison parked again")
 
 
-def test_gaps_and_broken_hashes_are_reported(platform):
-    p, b, casework, evaluation = platform
+def test_a_broken_chain_is_refused_and_a_gap_held_until_filled(platform):
+    p, b, casework, evaluation, chains = platform
+    casework_chain = chains["/casework"]
 
-    def volunteer(seq: int, prevhash: str = GENESIS_HASH):
-        return forge("volunteer.registered", {
-            "volunteer_id": f"v-{seq}", "resident_ref": f"r-chain-{seq}", "agency_id": "a1",
-            "community_id": "c-chain", "registered_on": "2026-03-01"}, seq,
-            source="/casework", prevhash=prevhash)
+    def volunteer(n: int, tampered: bool = False):
+        return casework_chain.event("volunteer.registered", {
+            "volunteer_id": f"v-{n}", "resident_ref": f"r-chain-{n}", "agency_id": "a1",
+            "community_id": "c-chain", "registered_on": "2026-03-01"}, tampered)
     first = volunteer(1)
-    tampered = volunteer(2, prevhash="f" * 64)
-    after_gap = volunteer(4)
-    publish_events(b, first, tampered, after_gap)
-    ops = bearer(b.token("ops_admin"))
+    rewritten = volunteer(2, tampered=True)  # the casework key, but not what came before
+    second, third, fourth = volunteer(2), volunteer(3), volunteer(4)
+    publish_events(b, first, rewritten, fourth)
+    ops = bearer(b.token("ops_admin", issuer="evaluation"))
 
     def report():
         rows = requests.get(p.url("evaluation") + "/events/integrity", headers=ops).json()
-        casework_row = [r for r in rows if r["source"] == "/casework"]
-        return casework_row[0] if casework_row and casework_row[0]["events"] == 3 else None
-    row = wait_until(report, 60, "the casework chain audit")
-    assert row["breaks"] == [2] and row["gaps"] == [[3, 3]] and not row["intact"]
+        row = next((r for r in rows if r["source"] == "/casework"), None)
+        return row if row and row["waiting"] == 1 and row["breaks"] else None
+    row = wait_until(report, 60, "the casework chain as held")
+    assert row["verified"] == first.sequence and row["breaks"] == [rewritten.sequence]
+    assert row["gaps"] == [[second.sequence, third.sequence]] and not row["intact"]
+    assert tally(evaluation, "c-chain", "volunteer.registered") == 1  # nothing out of chain
     assert json.loads(flask_cli(b, "evaluation", "integrity"))[0]["breaks"] == [2]
+    publish_events(b, third, second)  # what was missing arrives: the chain runs whole
+    wait_until(lambda: tally(evaluation, "c-chain", "volunteer.registered") == 4, 60,
+               "the held event applied in its turn")
+    row = next(r for r in requests.get(p.url("evaluation") + "/events/integrity",
+                                       headers=ops).json() if r["source"] == "/casework")
+    assert row["verified"] == fourth.sequence and row["gaps"] == [] and row["waiting"] == 0
 
 
 @pytest.mark.slow
@@ -200,7 +209,7 @@ def test_an_independent_client_reads_cloudevents_off_the_exchange(real, tmp_path
 
 
 def test_projections_rebuild_from_the_event_log_to_the_same_figures(platform):
-    _, b, _, evaluation = platform
+    _, b, _, evaluation, _ = platform
     from services.evaluation.models import EventTally
     query = sa.select(EventTally.type, EventTally.community_id, EventTally.count).order_by(
         EventTally.type, EventTally.community_id)
@@ -250,15 +259,21 @@ def test_a_batch_is_applied_in_one_transaction_or_not_at_all(backend):
     from tests.streams import apply_events
     app = backend.app("evaluation")
     rt = app.extensions["socialwork"]
-    first, second, third = (forge("need.reported", need_data(f"batch-{i}", "c-batch"),
-                                  FORGED_BASE + 40 + i) for i in (1, 2, 3))
+    first, second, third = (forge("need.reported", need_data(f"batch-{i}", "c-batch"))
+                            for i in (1, 2, 3))
+    orphan = forge("record.corrected", {"record_type": "session", "record_id": "s-none",
+                                        "corrects_event_id": "e-none", "reason": "漏登",
+                                        "changes": {}}, source="/casework")
 
     def deliveries(*events):
         return [(event, event.to_json(), "test") for event in events]
     with app.app_context():
         inbox = Inbox(rt.store, rt.spec.handlers, rt.spec.prepare)
-        assert inbox.apply_batch(deliveries(first, second))
-        assert not inbox.apply_batch(deliveries(third, first))  # a duplicate spoils it all
-    assert tally(app, "c-batch") == 2
-    assert apply_events(app, third, first) == ["applied", "duplicate"]
+        assert inbox.apply_batch(deliveries(first, second)) == ["applied", "applied"]
+        assert inbox.apply_batch(deliveries(third, first)) == ["applied", "duplicate"]
+        fourth = forge("need.reported", need_data("batch-4", "c-batch"))
+        # a correction of what is not there fails: nothing of its batch is kept
+        assert inbox.apply_batch(deliveries(fourth, orphan)) is None
     assert tally(app, "c-batch") == 3
+    assert apply_events(app, fourth) == ["applied"]
+    assert tally(app, "c-batch") == 4

@@ -5,8 +5,7 @@ from markupsafe import escape
 
 import pytest
 
-from shared import auth
-from tests.conftest import JWT_KEY, bearer
+from tests.conftest import bearer, mint
 from tests.test_measures import STORY, feed
 from tests.test_pages import FIELD_ERROR, add_user, login, post, text
 
@@ -97,7 +96,7 @@ def test_verification_workflow(evaluation):
 def test_only_a_buyer_draws_samples(evaluation):
     client = evaluation.test_client()
     with client.session_transaction() as session:  # an agency token in a page session
-        session["token"] = auth.mint(JWT_KEY, "agency_admin", "admin1", agency_id="a1")
+        session["token"] = mint("agency_admin", "admin1", agency_id="a1")
     assert client.get("/ui/contracts/k1/verifications").status_code == 403
     add_user(evaluation, "ops1", "ops_admin")
     ops, _ = login(evaluation, "ops1")

@@ -2,7 +2,6 @@
 events and records, anomaly flags, follow-up verification, trends, exports and who may see
 what. Every expected answer is worked out here from the story."""
 import csv
-import dataclasses
 import io
 from datetime import date
 
@@ -12,7 +11,7 @@ from openpyxl import load_workbook
 
 from services.evaluation import anomalies, measures
 from tests.conftest import bearer
-from tests.streams import apply_events, forge
+from tests.streams import FORGED, apply_events, forge, need_data
 from tests.test_measures import PERIOD, STORY, feed, session
 
 FIRST_HALF = "from=2026-01-01&to=2026-06-30"
@@ -90,34 +89,36 @@ def test_the_agency_sees_its_own_scorecard_only(evaluation, backend):
     other = bearer(backend.token("agency_admin", agency_id="a2"))
     assert client.get("/contracts/k1/scorecard", headers=other).status_code == 404
     clerk = bearer(backend.token("intake_clerk", community_ids=["c1"]))
-    assert client.get("/contracts/k1/scorecard", headers=clerk).status_code == 403
-
-
-def _at(event, moment: str):
-    """The event as if recorded at `moment`."""
-    return dataclasses.replace(event, time=moment)
+    assert client.get("/contracts/k1/scorecard", headers=clerk).status_code == 401  # not for it
 
 
 def test_anomalies_are_flagged_with_their_events(evaluation, buyer):
-    late = [_at(forge(*_worker(session(f"late{i}", f"2026-02-0{i}", ["r7"]), "w7"), 500 + i,
-                      source="/casework"), "2026-04-15T10:00:00Z") for i in range(1, 6)]
     apply_events(
         evaluation,
         # r1 was in s1 (09:00-11:00) on 1 February, and here from 10:00
         forge(*_timed(_worker(session("clash", "2026-02-01", ["r1"]), "w2"), "10:00", "12:00"),
-              600, source="/casework"),
+              source="/casework"),
         # w9 works 06:00-13:00 and 13:00-20:00: 14 hours in a day
         forge(*_timed(_worker(session("long1", "2026-03-02", ["r2"]), "w9"), "06:00",
-                      "13:00", 7.0), 601, source="/casework"),
+                      "13:00", 7.0), source="/casework"),
         forge(*_timed(_worker(session("long2", "2026-03-02", ["r3"]), "w9"), "13:00",
-                      "20:00", 7.0), 602, source="/casework"),
+                      "20:00", 7.0), source="/casework"),
         # nine sign-ins where eight residents are registered, one of them unknown here
-        forge(*session("crowd", "2026-03-03", [f"r{i}" for i in range(1, 10)]), 603,
-              source="/casework"),
-        *late,
-        # four late records on another day: not a burst
-        *[_at(forge(*session(f"few{i}", f"2026-02-1{i}", ["r8"]), 700 + i,
-                    source="/casework"), "2026-04-20T10:00:00Z") for i in range(4)])
+        forge(*session("crowd", "2026-03-03", [f"r{i}" for i in range(1, 10)]),
+              source="/casework"))
+    late = [forge(*_worker(session(f"late{i}", f"2026-02-0{i}", ["r7"]), "w7"),
+                  source="/casework", time="2026-04-15T10:00:00Z") for i in range(1, 6)]
+    # four late records on another day: not a burst
+    few = [forge(*session(f"few{i}", f"2026-02-1{i}", ["r8"]), source="/casework",
+                 time="2026-04-20T10:00:00Z") for i in range(4)]
+    apply_events(evaluation, *late, *few)
+    # an event of each source held after one that has not arrived: both chains show a gap
+    for source, short in (("/casework", "session.delivered"), ("/intake", "need.reported")):
+        ahead = 2 + max(n for s, n in FORGED if s == source)
+        data = session("ahead", "2026-03-04", ["r1"])[1] if source == "/casework" else \
+            need_data("n-ahead", "c1")
+        assert apply_events(evaluation, forge(short, data, ahead, source=source)) == [
+            "waiting"]
     with evaluation.app_context():
         found = anomalies.flags(PERIOD)
     by_check = {}
@@ -138,7 +139,6 @@ def test_anomalies_are_flagged_with_their_events(evaluation, buyer):
     assert [(f["detail"]["recorded_on"], f["detail"]["records"], f["detail"]["oldest_on"])
             for f in bursts] == [(date(2026, 4, 15), 5, date(2026, 2, 1))]
     assert set(bursts[0]["event_ids"]) == {e.id for e in late}
-    # the story's sequence numbers are shared by its two sources: both show gaps
     assert {f["detail"]["source"] for f in by_check["source_integrity"]} == {
         "/casework", "/intake"}
     assert found["counts"]["overlapping_sign_in"] == 1
@@ -296,8 +296,8 @@ def _deliver(app, events) -> list[str]:
 
 def test_out_of_order_and_duplicate_delivery_gives_the_same_figures(backend):
     sources = {"resident.registered": "/intake", "need.reported": "/intake"}
-    events = [forge(short, data, seq, source=sources.get(short, "/casework"))
-              for seq, (short, data) in enumerate(STORY, start=1)]
+    events = [forge(short, data, source=sources.get(short, "/casework"))
+              for short, data in STORY]
     in_order = backend.app("evaluation")
     apply_events(in_order, *events)
     expected = _snapshot(in_order)
@@ -305,12 +305,13 @@ def test_out_of_order_and_duplicate_delivery_gives_the_same_figures(backend):
         from services.evaluation.models import db
         from services.evaluation.projections import PROJECTION_TABLES
         store = in_order.extensions["socialwork"].store
-        for table in (store.InboxEvent, *PROJECTION_TABLES):
+        for table in (store.InboxEvent, store.SourceHead, *PROJECTION_TABLES):
             db.session.execute(sa.delete(table))
         db.session.commit()
     shuffled = [*reversed(events), *events[:5]]  # a decision's progress before the decision
-    outcomes = _deliver(in_order, shuffled)
-    assert outcomes.count("applied") == len(events) and outcomes.count("duplicate") == 5
+    outcomes = _deliver(in_order, shuffled)  # held until what comes before it arrives
+    assert outcomes.count("applied") + outcomes.count("waiting") == len(events)
+    assert outcomes.count("duplicate") == 5
     assert _snapshot(in_order) == expected
 
 
@@ -336,7 +337,7 @@ def test_an_amendment_mid_period_leaves_a_closed_milestone_as_agreed(evaluation,
     assert now["contract_version"] == 3 and now["outputs"]["sessions"] == 3
     assert [d["weight"] for d in now["dimensions"]] == [50, 25, 10, 15]
     # a late session of May changes the closed period's figures: shown, not absorbed
-    apply_events(evaluation, forge(*session("s-late", "2026-05-05", ["r7"]), 900,
+    apply_events(evaluation, forge(*session("s-late", "2026-05-05", ["r7"]),
                                    source="/casework"))
     changed = client.get("/contracts/k1/milestones/h1", headers=buyer).json
     assert changed["card"] == closed.json["card"]
@@ -362,9 +363,8 @@ def test_measures_about_residents_follow_the_grid(evaluation):
 
 
 def test_a_flag_names_a_bounded_number_of_its_events(evaluation):
-    late = [_at(forge(*_worker(session(f"b{i}", "2026-01-20", []), f"w-{i}"), 1000 + i,
-                      source="/casework"), "2026-05-01T09:00:00Z")
-            for i in range(anomalies.SHOWN + 5)]
+    late = [forge(*_worker(session(f"b{i}", "2026-01-20", []), f"w-{i}"), source="/casework",
+                  time="2026-05-01T09:00:00Z") for i in range(anomalies.SHOWN + 5)]
     apply_events(evaluation, *late)
     with evaluation.app_context():
         burst = next(f for f in anomalies.late_entry_bursts(PERIOD))

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.intake import idcard
-from shared import idnumber
+from shared import idnumber, keys
 from shared.events import Event
 from tests.conftest import bearer, remember_pii
 from tests.helpers import seed_community
@@ -488,11 +488,13 @@ def test_bulk_import_refuses_what_it_cannot_read(intake):
     ).status_code == 403
 
 
-def test_production_refuses_to_start_without_its_secrets(backend):
+def test_production_refuses_to_start_without_its_secrets(backend, monkeypatch):
     from shared.config import ConfigError
     backend.env["SOCIALWORK_ENV"] = "production"
+    monkeypatch.delenv("INTAKE_DATA_KEYS")
     with pytest.raises(ConfigError, match="INTAKE_DATA_KEYS"):
         backend.app("intake")
-    backend.env.pop("SOCIALWORK_JWT_KEY")
-    with pytest.raises(ConfigError, match="SOCIALWORK_JWT_KEY"):
+    monkeypatch.delenv("CASEWORK_SIGNING_KEY")
+    keys.forget()
+    with pytest.raises(ConfigError, match="CASEWORK_SIGNING_KEY"):
         backend.app("casework")

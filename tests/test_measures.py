@@ -1,4 +1,5 @@
 """The buyer's measures on a small hand-made event set whose answers are worked out here."""
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -106,9 +107,15 @@ STORY = [
 
 
 def story_events(story):
+    """A story's events, numbered in each source's own sequence."""
     sources = {"resident.registered": "/intake"}
-    return [forge(short, data, seq, source=sources.get(short, "/casework"))
-            for seq, (short, data) in enumerate(story, start=1)]
+    numbers = Counter()
+    events = []
+    for short, data in story:
+        source = sources.get(short, "/casework")
+        numbers[source] += 1
+        events.append(forge(short, data, numbers[source], source=source))
+    return events
 
 
 def feed(app, story):
@@ -198,7 +205,7 @@ def test_a_correction_re_projects_the_record(evaluation):
                                        "corrects_event_id": training_event,
                                        "reason": "漏登", "changes": {
                                            "attendee_refs": ["r4", "r7"]}})]
-    apply_events(evaluation, forge(*feed_more[0], 500, source="/casework"))
+    apply_events(evaluation, forge(*feed_more[0], source="/casework"))
     result = measured(evaluation, measures.ladder)
     assert result["residents"] == 7 and result["highest"]["participant"] == 1
 
@@ -227,7 +234,7 @@ def test_one_batch_projects_as_one_event_at_a_time(backend, tmp_path):
     events.append(forge("record.corrected", {
         "record_type": "capacity_activity", "record_id": "a-1", "corrects_event_id":
         training.id, "reason": "漏登", "changes": {"attendee_refs": ["r4", "r7"]}},
-        len(events) + 1, source="/casework"))
+        source="/casework"))
     figures = (measures.ladder, measures.dependency_ratio, measures.topic_adoption,
                measures.response, measures.follow_through, measures.traceability,
                measures.representativeness, measures.capacity_to_leadership,
@@ -408,7 +415,7 @@ def test_a_closed_milestone_keeps_its_scorecard_and_shows_later_changes(evaluati
 
     # a session of May, recorded after the close, led by residents
     apply_events(evaluation, forge(*session("s-late", "2026-05-05", ["r1"], led_by="resident",
-                                            leaders=["r3"]), 900, source="/casework"))
+                                            leaders=["r3"]), source="/casework"))
     again = client.get("/contracts/k-m/milestones/h1", headers=buyer).json
     assert again["card"] == card  # what was paid on does not move
     changes = {c["measure"]: c for c in again["post_close_changes"]["indicators"]}
@@ -426,7 +433,7 @@ def test_cost_per_outcome_net_of_the_baseline(evaluation):
     assert result == {"spend": 70000.0, "outcomes": 7, "baseline": 0, "net_outcomes": 7,
                       "per_outcome": 10000.0, "per_service_hour": 17500.0}
     # r7 first took part in November 2025, inside the 181 days before the contract began
-    apply_events(evaluation, forge(*session("s-old", "2025-11-01", ["r7"]), 800,
+    apply_events(evaluation, forge(*session("s-old", "2025-11-01", ["r7"]),
                                    source="/casework"))
     result = measured(evaluation, lambda s: measures.cost_per_outcome(s, 70000,
                                                                       date(2026, 1, 1)))

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from shared import auth
-from tests.conftest import JWT_KEY, bearer
+from tests.conftest import bearer, mint
 from tests.helpers import seed_community
 from tests.streams import apply_events, forge, need_data
 from tests.test_casework import contract_event, resident_event
@@ -77,7 +77,7 @@ def test_login_session_language_and_logout(intake):
     assert "Needs" in text(client.get("/ui/needs")) and "需求列表" not in text(client.get("/ui/needs"))
     # the session holds a JWT the APIs take
     with client.session_transaction() as session:
-        claims = auth.decode(JWT_KEY, session["token"])
+        claims = auth.decode(session["token"], "intake")
     assert claims.role == "intake_clerk" and claims.community_ids == ("c1",)
     assert post(client, "/ui/logout", {}, "/ui/needs").status_code == 302
     assert client.get("/ui/needs").status_code == 302
@@ -86,8 +86,7 @@ def test_login_session_language_and_logout(intake):
 def test_an_expired_session_asks_to_log_in_again(intake):
     client, _ = login(intake, "clerk1")
     with client.session_transaction() as session:
-        session["token"] = auth.mint(JWT_KEY, "intake_clerk", "clerk1", ttl=-5,
-                                     community_ids=["c1"])
+        session["token"] = mint("intake_clerk", "clerk1", ttl=-5, community_ids=["c1"])
     response = client.get("/ui/needs")
     assert response.status_code == 302 and "/ui/login" in response.location
 
@@ -170,6 +169,10 @@ def test_roles_reach_only_their_own_pages(intake, embedded):
     stranger = intake.test_client()  # a token of another service's role in the session
     with stranger.session_transaction() as session:
         session["token"] = embedded.token("social_worker", agency_id="a1")
+    refused = stranger.get("/ui/needs")  # not a token intake takes: not logged in here
+    assert refused.status_code == 302 and "/ui/login" in refused.location
+    with stranger.session_transaction() as session:  # one intake takes, of another role
+        session["token"] = embedded.token("evaluator", contract_id="k1")
     assert stranger.get("/ui/needs").status_code == 403
 
 
@@ -180,15 +183,22 @@ def test_an_agency_worker_finds_residents_by_name_for_a_sign_in_list(intake, emb
         assert api.post("/residents", json={"community_id": "c1", "grid_id": "c1-g1",
                                             "name": name, "gender": "female"},
                         headers=clerk).status_code == 201
+    search = {"kind": "name_search", "issuer": "casework", "audience": ["intake"]}
     worker = bearer(embedded.token("social_worker", agency_id="a1", sub="w1",
-                                   community_ids=["c1"]))
+                                   community_ids=["c1"], **search))
     origin = {"Origin": embedded.env["CASEWORK_URL"]}  # where casework's pages are
     found = api.get("/residents?name=陈&purpose=sign-in", headers={**worker, **origin})
     assert found.status_code == 200 and {r["name"] for r in found.json} == {"陈一", "陈二"}
     assert found.headers["Access-Control-Allow-Origin"] == origin["Origin"]
-    elsewhere = bearer(embedded.token("social_worker", agency_id="a1", community_ids=["c2"]))
+    elsewhere = bearer(embedded.token("social_worker", agency_id="a1", community_ids=["c2"],
+                                      **search))
     assert api.get("/residents?name=陈", headers=elsewhere).json == []
     assert api.get("/residents?phone=13800000000", headers=worker).status_code == 403
+    refused = api.get("/needs", headers=worker)  # a name-search token is good for nothing else
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "wrong_token_kind"
+    session_token = bearer(embedded.token("social_worker", agency_id="a1", sub="w1",
+                                          community_ids=["c1"]))  # a worker's own session
+    assert api.get("/residents?name=陈", headers=session_token).status_code == 401
     ops = bearer(embedded.token("ops_admin"))
     log = api.get("/access-log?actor=w1", headers=ops).json
     assert len(log) == 2 and {e["role"] for e in log} == {"social_worker"}
@@ -201,12 +211,13 @@ def casework(embedded):
     app = embedded.app("casework")
     apply_events(app, contract_event("k1", "b1", "a1", "c1", 1),
                  contract_event("k2", "b2", "a2", "c2", 2),
-                 *[resident_event(f"r-c1-{i}", "c1", 2 + i) for i in range(1, 5)],
+                 *[resident_event(f"r-c1-{i}", "c1", i) for i in range(1, 5)],
                  forge("need.reported", need_data("n1", "c1", resident_ref="r-c1-1",
-                                                  grid_id="c1-g1"), 100))
-    admin = bearer(embedded.token("agency_admin", agency_id="a1"))
-    assert app.test_client().post("/workers", json={"id": "w1", "name": "李社工"},
-                                  headers=admin).status_code == 201
+                                                  grid_id="c1-g1"), 5))
+    for worker, agency in (("w1", "a1"), ("x1", "a2")):  # each on its agency's roster
+        admin = bearer(embedded.token("agency_admin", agency_id=agency))
+        assert app.test_client().post("/workers", json={"id": worker, "name": "李社工"},
+                                      headers=admin).status_code == 201
     add_user(app, "w1", "social_worker", agency_id="a1")
     add_user(app, "x1", "social_worker", agency_id="a2")
     return app
@@ -233,7 +244,7 @@ def test_a_social_worker_takes_a_need_into_a_case_and_works_it(casework):
     session_page = text(client.get(f"/ui/sessions/new?case_id={case_id}&community_id=c1"))
     assert 'data-token="' in session_page and "r-c1-1" not in session_page
     token = re.search(r'data-token="([^"]+)"', session_page).group(1)
-    assert auth.decode(JWT_KEY, token).community_ids == ("c1",)  # the search scope
+    assert auth.decode(token, "intake").community_ids == ("c1",)  # the search scope
     logged = post(client, "/ui/sessions/new", {
         "community_id": "c1", "method": "casework", "case_id": case_id, "topic": "家访",
         "date": "2026-03-02", "start": "09:00", "end": "10:30", "location": "居民家中",

@@ -21,6 +21,9 @@ def test_need_to_case_round_trip(isolated, tmp_path):
             "id": "k1", "agency_id": "a1", "community_ids": ["c1"], "budget": "300000",
             "period_start": "2020-01-01", "period_end": "2099-12-31"})
         assert contract.status_code == 201, contract.text
+        admin = bearer(b.token("agency_admin", agency_id="a1"))  # w1 on a1's roster first
+        assert requests.post(casework + "/workers", json={"id": "w1", "name": "李社工"},
+                             headers=admin).status_code == 201
         remember_pii("黄桂兰")
         resident = requests.post(intake + "/residents", headers=clerk, json={
             "community_id": "c1", "grid_id": "c1-g1", "name": "黄桂兰", "gender": "female",
@@ -35,9 +38,6 @@ def test_need_to_case_round_trip(isolated, tmp_path):
         assert wait_until(queued, 60, "the need in casework's intake queue")[0]["category"] == \
             "elderly_care"
 
-        admin = bearer(b.token("agency_admin", agency_id="a1"))
-        assert requests.post(casework + "/workers", json={"id": "w1", "name": "李社工"},
-                             headers=admin).status_code == 201
         case = requests.post(casework + "/cases", json={"need_id": need["id"]}, headers=worker)
         assert case.status_code == 201, case.text
         again = requests.post(casework + "/cases", json={"need_id": need["id"]}, headers=worker)

@@ -5,9 +5,11 @@ lives in the queries: a record outside it is not found, an action outside it ref
 from datetime import date
 
 import sqlalchemy as sa
+from flask import current_app
 
 from shared import auth
 from shared.auth import Claims
+from shared.db import Recently
 from shared.errors import ApiError
 
 from .models import (CapacityActivity, Case, CouncilDecision, CouncilMeeting, Organization,
@@ -35,16 +37,25 @@ def served_today(agency_id: str):
     return served_on(agency_id, date.today())
 
 
-def acting_worker() -> Claims:
-    """The caller, if it may record for its agency: a social worker on its agency's active
-    roster, or an agency admin."""
-    claims = auth.require(*AGENCY)
-    if claims.role == "social_worker":
+def on_roster(claims: Claims) -> None:
+    """A social worker's token is refused, on every request, unless the worker is on its
+    agency's active roster (a yes remembered for a few seconds, by each app)."""
+    if claims.role != "social_worker":
+        return
+
+    def active() -> bool:
         worker = db.session.get(Worker, claims.sub)
-        if worker is None or worker.agency_id != claims.agency_id or not worker.active:
-            raise ApiError(403, f"{claims.sub} is not an active worker of {claims.agency_id}",
-                           "您不在本机构的在岗社工名单中", code="not_on_roster")
-    return claims
+        return worker is not None and worker.agency_id == claims.agency_id and worker.active
+    remembered = current_app.extensions.setdefault("on_roster", Recently(seconds=5))
+    if not remembered.check((claims.sub, claims.agency_id), active):
+        raise ApiError(403, f"{claims.sub} is not an active worker of {claims.agency_id}",
+                       "您不在本机构的在岗社工名单中", code="not_on_roster")
+
+
+def acting_worker() -> Claims:
+    """The caller, if it may record for its agency: a social worker (on its agency's active
+    roster: `on_roster` checks every request) or an agency admin."""
+    return auth.require(*AGENCY)
 
 
 def require_served(claims: Claims, community_id: str, on: date) -> None:

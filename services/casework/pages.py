@@ -7,7 +7,7 @@ browser asks intake directly with a short-lived token scoped to the communities 
 serves today, shows the names there, and posts only the pseudonymous references here."""
 from datetime import date
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from shared import auth
@@ -89,8 +89,8 @@ def search_token() -> str:
     """For the browser's name search at intake: the user, its agency and the communities
     the agency serves today, valid for a few minutes."""
     claims = auth.claims()
-    return auth.mint(current_app.config["JWT_KEY"], claims.role, claims.sub,
-                     ttl=SEARCH_TOKEN_TTL, agency_id=claims.agency_id,
+    return auth.mint(claims.role, claims.sub, issuer="casework", audience=["intake"],
+                     kind="name_search", ttl=SEARCH_TOKEN_TTL, agency_id=claims.agency_id,
                      community_ids=_served())
 
 

@@ -5,6 +5,7 @@ from flask.cli import with_appcontext
 
 from shared.db import forget_rows
 from shared.events import Event
+from shared.eventstore import APPLIED
 
 from .handlers import HANDLERS, prepare
 from .models import EventTally, db, event_store
@@ -22,8 +23,8 @@ def rebuild() -> int:
         db.session.execute(sa.delete(table))
     count = 0
     log = event_store.InboxEvent
-    rows = db.session.scalars(sa.select(log.body).order_by(log.source, log.seq)
-                              .execution_options(yield_per=REPLAY_CHUNK))
+    rows = db.session.scalars(sa.select(log.body).where(log.status == APPLIED).order_by(
+        log.source, log.seq).execution_options(yield_per=REPLAY_CHUNK))
     for bodies in rows.partitions():
         count += apply_in_order([Event.from_json(body) for body in bodies])
         db.session.flush()

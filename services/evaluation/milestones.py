@@ -1,9 +1,11 @@
 """Closing a milestone: the scorecard from the contract's start to the milestone's due date
 is kept as it stands and published as scorecard.published. Events that arrive or are
 corrected afterwards do not change it; they show as post-close changes."""
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 
 from shared import outbox
+from shared.eventlog import unsettled
+from shared.runtime import current_service
 from shared.errors import ApiError
 from shared.i18n import bilingual
 
@@ -13,6 +15,8 @@ from .models import ClosedScorecard, Contract, db, event_store
 
 NOTHING_TO_SCORE = bilingual("There is nothing to score yet for this milestone",
                              "该付款节点尚无可评分的数据")
+CHAIN_UNSETTLED = bilingual("The event log behind this milestone is not whole; ops must "
+                            "resolve it first", "该付款节点所依据的事件记录不完整，须先由运维处理")
 
 
 def _milestone(contract: Contract, milestone_id: str) -> dict:
@@ -33,6 +37,11 @@ def close(contract: Contract, milestone_id: str, by: str) -> ClosedScorecard:
     if db.session.get(ClosedScorecard, (contract.id, milestone_id)) is not None:
         raise ApiError(409, f"Milestone {milestone_id} is already closed", "该付款节点已结算")
     due = date.fromisoformat(str(milestone["due"]))
+    until = datetime.combine(due + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    if problems := unsettled(current_service(), until):
+        raise ApiError(409, f"{CHAIN_UNSETTLED}: {'; '.join(problems)}",
+                       f"该付款节点所依据的事件记录不完整，须先由运维处理：{'；'.join(problems)}",
+                       code="chain_unsettled", problems=problems)
     card = card_for(contract, due)
     if card["total"] is None:
         raise ApiError(422, NOTHING_TO_SCORE, fields={"milestone_id": [NOTHING_TO_SCORE]})

@@ -1,13 +1,22 @@
 """The CloudEvents 1.0 envelope every event travels in (structured JSON content mode).
 
 Extensions: `sequence` (per-source counter, zero-padded so it also orders as a string),
-`prevhash` (SHA-256 of the source's previous event) and `traceparent` (W3C trace context).
+`prevhash` (SHA-256 of the source's previous event), `signature` and `signingkey` (the
+producer's Ed25519 signature over the same attributes the hash covers, and which of its
+keys made it) and `traceparent` (W3C trace context, transport only).
+
+Reading is strict and bounded: whatever arrives, it is an Event or an EnvelopeError with
+the reason, never another exception (a consumer parks what it cannot read).
 """
+import base64
 import hashlib
 import json
+import re
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
+
+from cryptography.exceptions import InvalidSignature
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
@@ -17,6 +26,16 @@ SEQUENCE_WIDTH = 20
 GENESIS_HASH = "0" * 64
 REQUIRED = ("specversion", "id", "source", "type", "time", "subject", "datacontenttype",
             "sequence", "prevhash", "data")
+SIGNING_DOMAIN = b"cn.socialwork.event.v1\n"  # a signature over an event is never another's
+UNSIGNED = ("traceparent", "signature", "signingkey")  # outside the hash and the signature
+MAX_EVENT_BYTES = 256 * 1024
+MAX_SEQUENCE = 2**63 - 1  # what a BIGINT column holds
+BOUNDS = {"id": 64, "source": 64, "type": 120, "subject": 200, "time": 40}
+SEQUENCE = re.compile(r"[0-9]{1,20}")
+HEX64 = re.compile(r"[0-9a-f]{64}")
+KEY_ID = re.compile(r"[0-9a-f]{16}")
+SIGNATURE = re.compile(r"[A-Za-z0-9_-]{86}")  # 64 bytes, unpadded base64url
+TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 
 
 class EnvelopeError(ValueError):
@@ -63,6 +82,8 @@ class Event:
     prevhash: str
     data: dict
     traceparent: str | None = None
+    signature: str | None = None
+    signingkey: str | None = None
     specversion: str = SPECVERSION
     datacontenttype: str = DATA_CONTENT_TYPE
 
@@ -77,12 +98,37 @@ class Event:
         out["sequence"] = self.sequence_str
         return out
 
+    def _content(self) -> bytes:
+        """What the hash and the signature cover: every attribute but the unsigned ones, so
+        re-tracing or re-signing never breaks the chain."""
+        content = self._attributes()
+        for key in UNSIGNED:
+            del content[key]
+        return canonical_json(content).encode()
+
     def hash(self) -> str:
-        """What the next event of the source carries as `prevhash`. Transport-only
-        attributes (traceparent) stay out, so re-tracing never breaks the chain."""
-        signed = self._attributes()
-        del signed["traceparent"]
-        return hashlib.sha256(canonical_json(signed).encode()).hexdigest()
+        """What the next event of the source carries as `prevhash`."""
+        return hashlib.sha256(self._content()).hexdigest()
+
+    def signed(self, private_key, key_id: str) -> "Event":
+        signature = private_key.sign(SIGNING_DOMAIN + self._content())
+        return replace(self, signature=base64.urlsafe_b64encode(signature).decode().rstrip("="),
+                       signingkey=key_id)
+
+    def verify(self, public_keys: dict) -> None:
+        """EnvelopeError unless one of the source's keys ({key id: public key}) made the
+        signature."""
+        if self.signature is None or self.signingkey is None:
+            raise EnvelopeError(f"{self.source} event {self.id} is not signed")
+        key = public_keys.get(self.signingkey)
+        if key is None:
+            raise EnvelopeError(f"signing key {self.signingkey} is not a key of {self.source}")
+        try:
+            key.verify(base64.urlsafe_b64decode(self.signature + "=="),
+                       SIGNING_DOMAIN + self._content())
+        except InvalidSignature:
+            raise EnvelopeError(f"the signature of {self.source} event {self.id} does not "
+                                f"match its content") from None
 
     @property
     def sequence_str(self) -> str:
@@ -90,8 +136,9 @@ class Event:
 
     def to_dict(self) -> dict:
         out = self._attributes()
-        if out["traceparent"] is None:
-            del out["traceparent"]
+        for key in UNSIGNED:
+            if out[key] is None:
+                del out[key]
         return out
 
     def to_json(self) -> str:
@@ -118,24 +165,67 @@ class Event:
         for key in ("id", "source", "type", "time", "subject", "prevhash"):
             if not isinstance(raw[key], str) or not raw[key]:
                 raise EnvelopeError(f"{key} must be a non-empty string")
-        seq = raw["sequence"]
-        if not isinstance(seq, str) or not seq.isdigit() or int(seq) < 1:
-            raise EnvelopeError("sequence must be a zero-padded positive decimal string")
+            if len(raw[key]) > BOUNDS.get(key, 64) or not raw[key].isprintable():
+                raise EnvelopeError(f"{key} is longer than {BOUNDS.get(key, 64)} characters "
+                                    f"or not printable")
+        if not HEX64.fullmatch(raw["prevhash"]):
+            raise EnvelopeError("prevhash must be 64 lowercase hexadecimal digits")
         if not isinstance(raw["data"], dict):
             raise EnvelopeError("data must be a JSON object")
         short_name(raw["type"])
-        try:
-            datetime.fromisoformat(raw["time"])
-        except ValueError as exc:
-            raise EnvelopeError("time must be an RFC 3339 timestamp") from exc
-        return cls(id=raw["id"], source=raw["source"], type=raw["type"], time=raw["time"],
-                   subject=raw["subject"], sequence=int(seq), prevhash=raw["prevhash"],
-                   data=raw["data"], traceparent=raw.get("traceparent"))
+        return cls(id=raw["id"], source=raw["source"], type=raw["type"],
+                   time=_checked_time(raw["time"]), subject=raw["subject"],
+                   sequence=_checked_sequence(raw["sequence"]), prevhash=raw["prevhash"],
+                   data=raw["data"], traceparent=_transport_trace(raw.get("traceparent")),
+                   signature=_optional(raw, "signature", SIGNATURE),
+                   signingkey=_optional(raw, "signingkey", KEY_ID))
 
     @classmethod
     def from_json(cls, body: bytes | str) -> "Event":
+        if len(body) > MAX_EVENT_BYTES:
+            raise EnvelopeError(f"the message is larger than {MAX_EVENT_BYTES} bytes")
         try:
-            raw = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise EnvelopeError(f"body is not JSON: {exc}") from exc
+            raw = json.loads(body, parse_constant=_no_constants)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            # ValueError: not JSON, NaN or Infinity, a number of too many digits;
+            # RecursionError: nested deeper than the parser goes
+            raise EnvelopeError(f"body is not JSON: {type(exc).__name__}: "
+                                f"{str(exc)[:200]}") from None
         return cls.from_dict(raw)
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _checked_sequence(value) -> int:
+    if not isinstance(value, str) or not SEQUENCE.fullmatch(value) or \
+            not 1 <= int(value) <= MAX_SEQUENCE:
+        raise EnvelopeError("sequence must be a zero-padded positive decimal string "
+                            f"of at most 20 digits, up to {MAX_SEQUENCE}")
+    return int(value)
+
+
+def _checked_time(value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise EnvelopeError("time must be an RFC 3339 timestamp") from None
+    if moment.tzinfo is None:
+        raise EnvelopeError("time must be an RFC 3339 timestamp with its offset")
+    return value
+
+
+def _optional(raw: dict, key: str, pattern) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise EnvelopeError(f"{key} is malformed")
+    return value
+
+
+def _transport_trace(value) -> str | None:
+    """A trace context that is not W3C's is dropped: it is transport only, never a reason
+    to refuse an event."""
+    return value if isinstance(value, str) and TRACEPARENT.fullmatch(value) else None

@@ -9,7 +9,9 @@ from flask import Blueprint, current_app, g
 from werkzeug.exceptions import HTTPException
 
 from shared import config
+from shared.db import Recently
 from shared.errors import ApiError
+from shared.runtime import current_service
 
 from . import i18n
 from .cli import create_user
@@ -36,6 +38,23 @@ def _template_globals():
             "home": pages_config().home, "service": current_app.extensions["socialwork"].spec}
 
 
+def account_active(claims) -> None:
+    """A person's token from this service's own login is refused once the account is
+    disabled (checked against its web_user table, remembered for a few seconds)."""
+    service = current_service().spec.name
+    if claims.iss != service or claims.kind != "session":
+        return
+    config = pages_config()
+
+    def active():
+        user = config.db.session.get(config.users, claims.sub)
+        return user is None or user.active
+    remembered = current_app.extensions.setdefault("accounts_active", Recently(seconds=5))
+    if not remembered.check(claims.sub, active):
+        raise ApiError(401, f"The account {claims.sub} is disabled", "该账号已停用",
+                       code="account_disabled")
+
+
 def init_pages(app, pages: Blueprint, users, home: str) -> None:
     ttl = session_ttl()
     if not app.config.get("SECRET_KEY"):  # Flask's default config holds None
@@ -47,6 +66,7 @@ def init_pages(app, pages: Blueprint, users, home: str) -> None:
                       WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=ttl)
     app.extensions["pages"] = PagesConfig(users, pages.roles, home)
     app.extensions["session_blueprints"] = {"web", pages.name}
+    app.extensions.setdefault("caller_checks", []).append(account_active)
     csrf.init_app(app)
     i18n.init_app(app)
     app.context_processor(_template_globals)

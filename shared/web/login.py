@@ -1,13 +1,14 @@
 """Login, logout and the language switch, the same in every service."""
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+from flask import (Blueprint, flash, redirect, render_template, request, session,
                    url_for)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from shared import auth
+from shared.runtime import current_service
 
 from . import i18n
 from .session import csrf, current_claims, pages_config, render_error, session_ttl
@@ -60,7 +61,7 @@ def login():
     session.clear()
     session.permanent = True
     session["lang"] = request.form.get("lang") or i18n.select_locale()
-    session["token"] = auth.mint(current_app.config["JWT_KEY"], user.role, user.id,
+    session["token"] = auth.mint(user.role, user.id, issuer=current_service().spec.name,
                                  ttl=session_ttl(), **user.scope())
     session["name"] = user.name
     return redirect(_safe_next(request.form.get("next")) or url_for(config.home))

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from shared import auth
 from shared.errors import ApiError
+from shared.runtime import current_service
 
 from . import i18n
 
@@ -31,17 +32,22 @@ def pages_config() -> PagesConfig:
 
 
 def session_ttl() -> int:
-    return int(os.environ.get("SOCIALWORK_SESSION_TTL", 8 * 3600))
+    """How long a login lasts: SOCIALWORK_SESSION_TTL seconds, at most a session token's
+    longest life."""
+    return min(int(os.environ.get("SOCIALWORK_SESSION_TTL", auth.SESSION_TTL)),
+               auth.KINDS["session"])
 
 
 def current_claims():
     """The logged-in user's claims from the session's JWT, or None (never logged in,
-    expired, or signed with another key)."""
+    expired, signed with another key, or the account disabled since)."""
     token = session.get("token")
     if not token:
         return None
     try:
-        return auth.decode(current_app.config["JWT_KEY"], token)
+        claims = auth.decode(token, current_service().spec.name)
+        auth.check_caller(claims)
+        return claims
     except ApiError:
         session.pop("token", None)
         flash(_("Your session has expired. Please log in again."), "error")
