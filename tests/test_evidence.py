@@ -146,6 +146,11 @@ def test_anomalies_are_flagged_with_their_events(evaluation, buyer):
                                         headers=buyer).json
     assert body["counts"] == found["counts"]
     assert body["flags"][0]["title_zh"] and body["flags"][0]["title_en"]
+    assert body["total"] == len(found["flags"]) == sum(found["counts"].values())
+    page = evaluation.test_client().get(f"/contracts/k1/anomalies?{FIRST_HALF}&limit=2&"
+                                        "offset=1", headers=buyer).json
+    assert page["counts"] == body["counts"] and page["offset"] == 1
+    assert page["flags"] == body["flags"][1:3]  # the same flags, a page at a time
 
 
 def _timed(item, start, end, hours=2.0):

@@ -21,6 +21,8 @@ from shared.runtime import current_service
 from .evidence import events_of
 from .measures import Scope, within
 from .models import Act, Initiative, RecordEvent, ResidentFact, db
+from .remembered import Remembered
+from .state import projections_state
 
 MAX_WORKER_HOURS = 12
 LATE_AFTER = timedelta(days=30)
@@ -141,7 +143,14 @@ def late_entry_bursts(scope: Scope) -> list[dict]:
 
 
 def flags(scope: Scope) -> dict:
-    found = (overlapping_sign_ins(scope) + impossible_hours(scope) + attendance(scope)
-             + source_integrity() + late_entry_bursts(scope))
-    counts = {check: sum(1 for f in found if f["check"] == check) for check in TITLES}
-    return {"counts": counts, "flags": found}
+    """Every flag of the scope and how many of each check, computed once per state of the
+    projections: a reader asking again, or for the next page, costs a lookup."""
+    def compute():
+        found = (overlapping_sign_ins(scope) + impossible_hours(scope) + attendance(scope)
+                 + source_integrity() + late_entry_bursts(scope))
+        counts = {check: sum(1 for f in found if f["check"] == check) for check in TITLES}
+        return {"counts": counts, "flags": found}
+    return _FLAGS.get((scope, projections_state()), compute)
+
+
+_FLAGS = Remembered(size=32)

@@ -17,8 +17,8 @@ from .contracts import amend, award
 from .framework import MEASURES, default_framework
 from .models import (ClosedScorecard, Contract, ContractVersion, EventTally,
                      VerificationSample, db)
-from .schemas import (AnomaliesOut, ClosedScorecardOut, ContractAmend, ContractIn, ContractOut,
-                      ContractVersionOut, CountsQuery, EventCounts, EvidenceEventOut,
+from .schemas import (AnomaliesOut, AnomaliesQuery, ClosedScorecardOut, ContractAmend,
+                      ContractIn, ContractOut, ContractVersionOut, CountsQuery, EventCounts, EvidenceEventOut,
                       EvidenceExportQuery, EvidenceOut, EvidenceQuery, ExportQuery,
                       ScorecardOut, ScorecardQuery, TemplateOut, TrendsOut,
                       VerificationDrawIn, VerificationItemOut, VerificationResultIn,
@@ -166,15 +166,19 @@ def contract_event(contract_id, event_id):
 
 
 @blp.get("/contracts/<contract_id>/anomalies")
-@blp.arguments(ScorecardQuery, location="query")
+@blp.arguments(AnomaliesQuery, location="query")
 @blp.response(200, AnomaliesOut)
 def contract_anomalies(args, contract_id):
     """Records an auditor should check: overlapping sign-ins, impossible worker hours,
-    attendance beyond the registered, broken sources, late-entry bursts."""
+    attendance beyond the registered, broken sources, late-entry bursts; a page of them
+    (limit, offset), with the count of each check."""
     contract = access.contract(auth.require(*READERS), contract_id)
     scope = scope_of(contract, args)
-    return {"contract_id": contract.id, "scope": _scope_out(scope),
-            **exports.jsonable(anomalies.flags(scope))}
+    found = anomalies.flags(scope)
+    offset, limit = args.get("offset", 0), args.get("limit", 200)
+    return {"contract_id": contract.id, "scope": _scope_out(scope), "counts": found["counts"],
+            "total": len(found["flags"]), "offset": offset,
+            "flags": exports.jsonable(found["flags"][offset:offset + limit])}
 
 
 @blp.post("/contracts/<contract_id>/verifications")

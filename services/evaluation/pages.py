@@ -18,8 +18,8 @@ from shared.web.i18n import is_chinese, localized
 from . import api, measures, verification
 from .evidence import BEHIND
 from .framework import MEASURES
-from .schemas import (EvidenceExportQuery, EvidenceQuery, ExportQuery, ScorecardQuery,
-                      VerificationDrawIn, VerificationResultIn)
+from .schemas import (AnomaliesQuery, EvidenceExportQuery, EvidenceQuery, ExportQuery,
+                      ScorecardQuery, VerificationDrawIn, VerificationResultIn)
 
 blp = page_blueprint("evaluation_pages", __name__, roles=("buyer_auditor", "ops_admin"))
 PAGE_SIZE = 50
@@ -140,7 +140,8 @@ def event(contract_id, event_id):
 
 @blp.get("/contracts/<contract_id>/anomalies")
 def anomalies(contract_id):
-    found = api_view(api.contract_anomalies)(query(ScorecardQuery()), contract_id)
+    found = api_view(api.contract_anomalies)(query(AnomaliesQuery(), limit="1000"),
+                                             contract_id)
     checks = {check: [f for f in found["flags"] if f["check"] == check]
               for check, count in found["counts"].items() if count}
     return render_template("evaluation/anomalies.html", found=found, checks=checks,

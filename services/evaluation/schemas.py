@@ -192,11 +192,19 @@ class TrendsOut(Schema):
     cohorts = fields.List(fields.Dict())
 
 
+class AnomaliesQuery(ScorecardQuery):
+    limit = fields.Int(load_default=200, validate=validate.Range(1, 1000))
+    offset = fields.Int(load_default=0, validate=validate.Range(0, 10**9))
+
+
 class AnomaliesOut(Schema):
     contract_id = fields.Str()
     scope = fields.Dict()
-    counts = fields.Dict(keys=fields.Str(), values=fields.Int())
-    flags = fields.List(fields.Dict())
+    counts = fields.Dict(keys=fields.Str(), values=fields.Int(),
+                         metadata={"description": "flags of each check, on every page"})
+    total = fields.Int(metadata={"description": "flags in all"})
+    offset = fields.Int()
+    flags = fields.List(fields.Dict(), metadata={"description": "this page of the flags"})
 
 
 class VerificationDrawIn(PeriodQuery):

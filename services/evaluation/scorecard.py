@@ -5,17 +5,12 @@ recommendation per milestone following the contract's rule.
 An indicator without data in the scope (no cases closed, say) is shown as such and left out
 of the weighted sums, whose weights are then renormalised: no figure is invented. Monitored
 indicators (weight 0) are scored and shown, never summed."""
-import threading
-from collections import OrderedDict
-from copy import deepcopy
 from decimal import Decimal
-
-import sqlalchemy as sa
 
 from . import measures, surveys, verification
 from .framework import MEASURES
-from .models import (Act, EventTally, SurveyResponse, SurveyWave, VerificationItem,
-                     db)
+from .remembered import Remembered
+from .state import projections_state
 
 BANDS = ((90, 5), (75, 4), (60, 3), (40, 2))
 
@@ -149,38 +144,15 @@ def payments(milestones: list[dict], budget: Decimal, total: float | None) -> li
 def contract_card(contract, scope: measures.Scope) -> dict:
     """A contract's card for a scope, with the participation ladder, its outputs and payment
     recommendations."""
-    key = (contract.id, contract.version, scope, _projections_state())
-    with _CARDS_LOCK:
-        card = _CARDS.get(key)
-    if card is None:
+    def card():
         measured = _Measured(scope, contract)  # the ladder's indicators and the card share it
-        card = compute(contract.framework, scope, contract, measured)
-        card["ladder"] = measured.result(measures.ladder)
-        card["outputs"] = measures.outputs(scope)
-        card["payments"] = payments(contract.milestones, contract.budget, card["total"])
-        with _CARDS_LOCK:
-            _CARDS[key] = card
-            while len(_CARDS) > CACHED_CARDS:
-                _CARDS.popitem(last=False)
-    return deepcopy(card)
+        computed = compute(contract.framework, scope, contract, measured)
+        computed["ladder"] = measured.result(measures.ladder)
+        computed["outputs"] = measures.outputs(scope)
+        computed["payments"] = payments(contract.milestones, contract.budget,
+                                        computed["total"])
+        return computed
+    return _CARDS.get((contract.id, contract.version, scope, projections_state()), card)
 
 
-# Cards computed by this process. A card takes seconds with many events in the projections
-# and reading it again must not; the key holds the state it was computed from (see below),
-# so anything applied or recorded since makes a new card: never a stale one.
-CACHED_CARDS = 64
-_CARDS: OrderedDict = OrderedDict()
-_CARDS_LOCK = threading.Lock()
-
-
-def _projections_state() -> tuple:
-    """What a card is computed from besides the contract: events applied (and the newest
-    act), follow-up results recorded, survey waves and responses. Each only grows."""
-    count = sa.func.count
-    return tuple(db.session.execute(sa.select(
-        sa.select(sa.func.coalesce(sa.func.sum(EventTally.count), 0)).scalar_subquery(),
-        sa.select(sa.func.max(Act.id)).scalar_subquery(),
-        sa.select(count(VerificationItem.result)).scalar_subquery(),
-        sa.select(count()).select_from(SurveyWave).scalar_subquery(),
-        sa.select(count(SurveyWave.closed_at)).scalar_subquery(),
-        sa.select(count()).select_from(SurveyResponse).scalar_subquery())).one())
+_CARDS = Remembered(size=64)  # a card takes seconds with many events in the projections
