@@ -183,7 +183,8 @@ class Bench:
         with self.backend() as b:
             app = b.app("evaluation")
             buyer = b.token("buyer_auditor", buyer_id=scorecard.BUYER)
-            scorecard.award_contract(app, buyer, communities[:a.contract_communities])
+            generator.chain.heads.update(
+                scorecard.award_contract(app, buyer, communities[:a.contract_communities]))
             projector = scorecard.BulkProjector(self.tmp)
             logged = 0
             for size in sizes:

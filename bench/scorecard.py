@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from launcher.supervisor import ROOT
 from tests.conftest import bearer
+from tests.streams import FORGED, grant
 
 from .stats import percentile, timed_child
 
@@ -24,12 +25,18 @@ def scorecard_path() -> str:
     return f"/contracts/{CONTRACT}/scorecard?from={PERIOD['from']}&to={PERIOD['to']}"
 
 
-def award_contract(evaluation_app, token: str, communities: list[str]) -> None:
+def award_contract(evaluation_app, token: str, communities: list[str]) -> dict:
+    """The buyer governs the communities and the agency exists (as intake's first events
+    say), then it awards the contract. Returns intake's chain head after those events, where
+    the generated log goes on from: {source: (sequence, hash)}."""
+    grant(evaluation_app, BUYER, communities, ("a-bench",))
     response = evaluation_app.test_client().post("/contracts", headers=bearer(token), json={
         "id": CONTRACT, "agency_id": "a-bench", "community_ids": communities,
         "period_start": PERIOD["from"], "period_end": PERIOD["to"],
         "budget": "3000000"})
     assert response.status_code == 201, response.text
+    last = max((key for key in FORGED if key[0] == "/intake"), key=lambda key: key[1])
+    return {"/intake": (last[1], FORGED[last].hash())}
 
 
 def add_to_log(evaluation_app, events) -> int:

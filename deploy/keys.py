@@ -1,7 +1,8 @@
 """A fresh set of the platform's secrets, as lines for .env: `python -m deploy.keys >> .env`.
 
 Each service's Ed25519 signing key (only its own containers get it) and public keys (every
-container gets all three), the pages' session key, and intake's keys for personal data.
+container gets all three), the pages' session key, intake's keys for personal data, and the
+passwords of the broker's and the database's accounts.
 See docs/AUTH.md for what each signs and how to rotate it."""
 import secrets
 
@@ -10,6 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared import keys
 from shared.config import SERVICES
+
+PASSWORDS = ("RABBITMQ_ADMIN_PASSWORD", *(f"RABBITMQ_{s.upper()}_PASSWORD" for s in SERVICES),
+             "POSTGRES_PASSWORD", *(f"{s.upper()}_DB_PASSWORD" for s in SERVICES))
 
 
 def generate() -> dict[str, str]:
@@ -21,6 +25,8 @@ def generate() -> dict[str, str]:
     env["SOCIALWORK_SECRET_KEY"] = secrets.token_urlsafe(32)
     env["INTAKE_DATA_KEYS"] = Fernet.generate_key().decode()
     env["INTAKE_HASH_KEY"] = secrets.token_urlsafe(32)
+    for account in PASSWORDS:
+        env[account] = secrets.token_urlsafe(24)
     return env
 
 

@@ -1,15 +1,23 @@
-"""The broker topology as a RabbitMQ definitions file, built from the same code the services
-declare it with (shared.bus and each service's handlers), so the file loaded at broker boot
-and what the services declare never disagree.
+"""The broker as a RabbitMQ definitions file and its users, built from the same code the
+services declare the topology with (shared.bus and each service's handlers), so what the
+broker loads at boot and what the services declare and publish never disagree.
 
     python -m deploy.topology > deploy/rabbitmq/definitions.json
-"""
+    python -m deploy.topology --entrypoint > deploy/rabbitmq/entrypoint.sh
+
+Each service has a broker user of its own, with least privilege: it declares, binds and
+reads its own queues only, and publishes on socialwork.events only its own event types and
+its own retry and replay keys (RabbitMQ's topic permissions check the routing key of every
+publish and every binding). The administrator is for ops (the management UI), never a
+service's connection."""
 import importlib
 import json
+import re
 import sys
 
 from shared import bus
 from shared.config import SERVICES, MessagingConfig
+from shared.events.catalogue import source_types
 
 VHOST = "/"
 
@@ -23,6 +31,11 @@ def _queue(queue) -> dict:
             "arguments": queue.queue_arguments}
 
 
+def _binding(source: str, queue: str, key: str) -> dict:
+    return {"source": source, "vhost": VHOST, "destination": queue,
+            "destination_type": "queue", "routing_key": key, "arguments": {}}
+
+
 def definitions(cfg: MessagingConfig | None = None) -> dict:
     cfg = cfg or MessagingConfig(broker_url="amqp://")
     exchanges = [{"name": x.name, "vhost": VHOST, "type": x.type, "durable": True,
@@ -32,18 +45,81 @@ def definitions(cfg: MessagingConfig | None = None) -> dict:
     for service in SERVICES:
         q = bus.service_queues(service, _handlers(service), cfg)
         queues += [_queue(q.main), _queue(q.retry), _queue(q.dead)]
-        bindings += [{"source": bus.EXCHANGE.name, "vhost": VHOST, "destination": q.main.name,
-                      "destination_type": "queue", "routing_key": b.routing_key,
-                      "arguments": {}}
+        bindings += [_binding(bus.EXCHANGE.name, q.main.name, b.routing_key)
                      for b in sorted(q.main.bindings, key=lambda b: b.routing_key)]
-        bindings.append({"source": bus.DEAD_EXCHANGE.name, "vhost": VHOST,
-                         "destination": q.dead.name, "destination_type": "queue",
-                         "routing_key": service, "arguments": {}})
+        bindings.append(_binding(bus.EXCHANGE.name, q.retry.name, q.retry_key))
+        bindings.append(_binding(bus.DEAD_EXCHANGE.name, q.dead.name, service))
     return {"vhosts": [{"name": VHOST}], "exchanges": exchanges, "queues": queues,
             "bindings": bindings, "policies": []}
 
 
-def main() -> None:
+def _exactly(names) -> str:
+    return "^(" + "|".join(re.escape(n) for n in sorted(names)) + ")$"
+
+
+def user_name(service: str) -> str:
+    return f"socialwork-{service}"
+
+
+def permissions(service: str, vhost: str = VHOST) -> dict:
+    """The service user's permissions: (configure, write, read) on resources, and on
+    socialwork.events the routing keys it may publish (write) and bind (read)."""
+    own = [f"{service}.events", f"{service}.retry", f"{service}.dead"]
+    # declaring its queues (their dead-letter exchange included), binding them, consuming
+    resources = _exactly([bus.EXCHANGE.name, bus.DEAD_EXCHANGE.name, *own])
+    retry, replay = bus.retry_key(service), bus.replay_key(service)
+    return {
+        "permission": {"user": user_name(service), "vhost": vhost, "configure": resources,
+                       "write": resources, "read": resources},
+        "topic_permission": {
+            "user": user_name(service), "vhost": vhost, "exchange": bus.EXCHANGE.name,
+            "write": _exactly([*source_types(f"/{service}"), retry, replay]),
+            "read": _exactly([*_handlers(service), retry, replay])},
+    }
+
+
+def entrypoint() -> str:
+    """The broker container's entrypoint: the users (passwords from the environment, never
+    from a file in the repository), their permissions, then RabbitMQ."""
+    users = [{"name": "${RABBITMQ_ADMIN_USER}", "password": "${RABBITMQ_ADMIN_PASSWORD}",
+              "tags": "administrator"}]
+    users += [{"name": user_name(s), "password": f"${{RABBITMQ_{s.upper()}_PASSWORD}}",
+               "tags": ""} for s in SERVICES]
+    granted = [permissions(s) for s in SERVICES]
+    document = {
+        "users": users,
+        "permissions": [{"user": "${RABBITMQ_ADMIN_USER}", "vhost": VHOST, "configure": ".*",
+                         "write": ".*", "read": ".*"},
+                        *(g["permission"] for g in granted)],
+        "topic_permissions": [g["topic_permission"] for g in granted],
+    }
+    # a heredoc without quotes expands ${…} and takes a backslash as an escape: the
+    # patterns' backslashes are doubled and their anchors escaped, so JSON gets them as is
+    body = json.dumps(document, indent=1, sort_keys=True).replace("\\", "\\\\").replace(
+        ")$", ")\\$")
+    required = ["RABBITMQ_ADMIN_USER", "RABBITMQ_ADMIN_PASSWORD",
+                *(f"RABBITMQ_{s.upper()}_PASSWORD" for s in SERVICES)]
+    checks = "\n".join(f': "${{{v}:?{v} is required}}"' for v in required)
+    return f"""#!/bin/sh
+# Generated by `python -m deploy.topology --entrypoint`: do not edit by hand.
+# Writes the broker's users next to the topology definitions, then starts RabbitMQ: the
+# administrator (ops only) and one least-privilege user per service (deploy/topology.py).
+set -eu
+{checks}
+mkdir -p /etc/rabbitmq/definitions.d
+cp /etc/socialwork/definitions.json /etc/rabbitmq/definitions.d/10-topology.json
+cat > /etc/rabbitmq/definitions.d/20-users.json <<JSON
+{body}
+JSON
+exec docker-entrypoint.sh rabbitmq-server
+"""
+
+
+def main(argv=None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--entrypoint"]:
+        sys.stdout.write(entrypoint())
+        return
     json.dump(definitions(), sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")
 

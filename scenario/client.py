@@ -213,6 +213,8 @@ class Client:
     def load(self, plan: Plan, timeout: float = 3600) -> None:
         self.plan = plan
         for name, chains in plan.phases:
+            if name == "setup":  # contracts are awarded within what evaluation has learnt
+                self.wait_for_evaluation(timeout)
             if name == "casework":
                 self.wait_for_casework(plan, timeout)
             if name == "verification":  # the auditor draws from what evaluation holds

@@ -45,7 +45,7 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
               for j, a in enumerate(agencies)}
     served = {a: cs for a, cs in served.items() if cs}
     sizes = _split(knobs.residents, len(communities))
-    setup, roster_calls, homes, needs, work = [], [], [], [], []
+    reference, setup, roster_calls, homes, needs, work = [], [], [], [], [], []
     roster, years_of = Roster(), {}
     for agency, cs in served.items():
         years = [Year(plan, agency, c, sizes[communities.index(c)], roster, rng) for c in cs]
@@ -55,7 +55,7 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
                            {"id": w, "name": name})
                       for year in years for w, name in year.workers])
         for year in years:
-            setup.insert(0, year.reference_data())
+            reference.append(year.reference_data())
             homes.extend(year.household_calls())
             roster_calls.append(year.roster_calls())
             live(year)
@@ -73,10 +73,23 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
     # one sheet at a time: an import holds intake's write lock while it runs (SQLite), so
     # sheets in parallel would only wait for each other
     sheets = [call for calls in roster_calls for call in calls]
-    plan.phases = [("setup", setup), ("households", homes), ("residents", [sheets]),
+    plan.phases = [("reference data", reference),
+                   ("jurisdiction", [jurisdiction(communities, list(served))]),
+                   ("setup", setup), ("households", homes), ("residents", [sheets]),
                    ("needs", needs), ("casework", work), ("verification", checks),
                    ("survey waves", draws), ("survey fieldwork", fieldwork)]
     return plan
+
+
+def jurisdiction(communities: list[str], agencies: list[str]) -> list[Call]:
+    """Ops register the street office with the communities it governs and the agencies it
+    may contract (reference data intake keeps, evaluation learns from its events)."""
+    ops = ("ops_admin",)
+    calls = [Call(ops, "intake", "/agencies", {"id": a, "name": f"{a[1:]}号社工服务中心"})
+             for a in agencies]
+    return calls + [Call(ops, "intake", "/buyers", {
+        "id": BUYER, "name": "渝中区某街道办事处", "kind": "street_office",
+        "community_ids": communities})]
 
 
 def milestones(plan: Plan) -> list[tuple[str, date, date]]:

@@ -9,6 +9,7 @@ from .fieldwork import respondent_counts
 from .calls import Call, Plan, Ref
 
 EVENT_OF = {  # (service, path) -> the event each successful call publishes
+    ("intake", "/buyers"): "jurisdiction.updated", ("intake", "/agencies"): "agency.updated",
     ("intake", "/needs"): "need.reported", ("intake", "/needs/{}/triage"): "need.triaged",
     ("intake", "/needs/{}/withdraw"): "need.withdrawn",
     ("casework", "/cases"): "case.opened", ("casework", "/cases/{}/goals"): "case.goal_set",

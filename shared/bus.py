@@ -2,9 +2,14 @@
 
 Topology (the wire contract, docs/EVENTS.md):
   socialwork.events  durable topic exchange; routing key = the event's short name
-  <service>.events   the service's quorum queue, bound to the keys it consumes
-  <service>.retry    failed deliveries waiting for their back-off (consumed by the same worker)
+  <service>.events   the service's quorum queue, bound to the keys it consumes and to
+                     `<service>.replay` (parked messages sent back by ops)
+  <service>.retry    failed deliveries waiting for their back-off (consumed by the same
+                     worker), bound to `<service>.retry`
   <service>.dead     parked messages with the reason (via socialwork.dead or the worker)
+A service's own messages to its own queues go through socialwork.events under its own keys,
+never the default exchange: the broker's topic permissions then let each service publish
+only its own event types and its own retry and replay keys (deploy/topology.py).
 Queue arguments are RabbitMQ's; kombu's filesystem transport ignores them.
 """
 from dataclasses import dataclass
@@ -36,19 +41,38 @@ class ServiceQueues:
     main: Queue
     retry: Queue
     dead: Queue
+    service: str
 
     def all(self) -> tuple[Queue, Queue, Queue]:
         return self.main, self.retry, self.dead
 
+    @property
+    def retry_key(self) -> str:
+        return retry_key(self.service)
+
+    @property
+    def replay_key(self) -> str:
+        return replay_key(self.service)
+
+
+def retry_key(service: str) -> str:
+    return f"{service}.retry"
+
+
+def replay_key(service: str) -> str:
+    return f"{service}.replay"
+
 
 def service_queues(service: str, routing_keys, cfg: MessagingConfig) -> ServiceQueues:
     args = _quorum(cfg, service)
+    keys = [*sorted(routing_keys), replay_key(service)]
     main = Queue(f"{service}.events", durable=True, queue_arguments=args,
-                 bindings=[binding(EXCHANGE, routing_key=k) for k in sorted(routing_keys)])
-    retry = Queue(f"{service}.retry", durable=True, queue_arguments=args)
+                 bindings=[binding(EXCHANGE, routing_key=k) for k in keys])
+    retry = Queue(f"{service}.retry", exchange=EXCHANGE, routing_key=retry_key(service),
+                  durable=True, queue_arguments=args)
     dead = Queue(f"{service}.dead", exchange=DEAD_EXCHANGE, routing_key=service, durable=True,
                  queue_arguments={"x-queue-type": "quorum"})
-    return ServiceQueues(main, retry, dead)
+    return ServiceQueues(main, retry, dead, service)
 
 
 def connect(cfg: MessagingConfig) -> Connection:

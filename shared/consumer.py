@@ -121,7 +121,7 @@ class EventConsumer:
         delay = self.cfg.retry_base_delay * 2 ** (attempt - 2)
         headers = {"x-attempt": attempt, "x-retry-at": time.time() + delay,
                    "x-last-error": reason[:1000]}
-        self.control.publish_batch([("", self.queues.retry.name, body, headers,
+        self.control.publish_batch([(bus.EXCHANGE.name, self.queues.retry_key, body, headers,
                                      bus.properties(event.id, event.type))])
         self.stats["retried"] += 1
         metrics.RETRIED.labels(self.service).inc()

@@ -1,7 +1,7 @@
 """Ops on a service's dead-letter queue: list parked messages, replay them.
 
 Listing takes every message without acking and closes the channel, so the broker keeps them.
-Replay sends a message back to the service's own queue (not the exchange: other services
+Replay sends a message back to the service's own queue (under its own replay key: other services
 must not see it twice) and acks it from the dead-letter queue only once that is confirmed.
 """
 import json
@@ -68,7 +68,7 @@ def replay(cfg, queues: ServiceQueues, message_ids: set[str] | None = None) -> i
         for message in chosen:
             info = _describe(message)
             headers = {"x-replayed": True, "x-previous-reason": info.reason[:1000]}
-            publisher.publish_batch([("", queues.main.name, info.body, headers,
+            publisher.publish_batch([(bus.EXCHANGE.name, queues.replay_key, info.body, headers,
                                       bus.properties(info.message_id, info.event_type))])
             message.ack()
         channel.close()

@@ -10,7 +10,7 @@ import uuid
 import itertools
 from collections import deque
 
-from kombu.transport import filesystem
+from kombu.transport import filesystem, virtual
 from kombu.transport.virtual import Empty
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
@@ -54,4 +54,13 @@ class _AtomicFilesystemChannel(filesystem.Channel):
 
 
 class AtomicFilesystemTransport(filesystem.Transport):
+    """kombu keeps one broker state per process, and skips writing a binding it has seen:
+    a second broker folder in the same process (a test's, a tool's) would get no bindings,
+    and what is published there would be routed nowhere. One state per broker folder."""
     Channel = _AtomicFilesystemChannel
+    _states: dict[str, virtual.BrokerState] = {}
+
+    def __init__(self, client, **kwargs):
+        super().__init__(client, **kwargs)
+        folder = os.path.abspath(client.transport_options.get("control_folder", "control"))
+        self.state = self._states.setdefault(folder, virtual.BrokerState())

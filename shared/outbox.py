@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import keys
 from .db import as_built
-from .events import GENESIS_HASH, Event, check_data
+from .events import GENESIS_HASH, Event, check_data, spec_for
 from .eventstore import EventStore, utcnow
 from .logging import current_traceparent
 
@@ -22,12 +22,13 @@ def append(store: EventStore, short_type: str, subject: str, data: dict,
     whole (`db.as_built`), are written by the statement that takes the lock: on PostgreSQL
     one round trip for both.
     """
-    check_data(short_type, data)
+    spec = spec_for(short_type)  # the version producers publish now
+    check_data(short_type, data, spec)
     store.session.flush()
     conn, statements = store.session.connection(), _statements(store)
     last_seq, last_hash = _locked_head(conn, store, statements, rows)
     event = Event.new(source=store.source, short_type=short_type, subject=subject, data=data,
-                      sequence=last_seq + 1, prevhash=last_hash,
+                      sequence=last_seq + 1, prevhash=last_hash, version=spec.version,
                       traceparent=current_traceparent()).signed(
                           *keys.signer(store.source.strip("/")))
     values = {"of_source": store.source, "seq": event.sequence, "event_id": event.id,

@@ -56,5 +56,8 @@ RUNGS = ("served", "participant", "contributor", "co_decider", "leader")
 SERVED, PARTICIPANT, CONTRIBUTOR, CO_DECIDER, LEADER = range(1, len(RUNGS) + 1)
 RUNG_NAMES = dict(enumerate(RUNGS, start=1))  # 1 -> "served" … 5 -> "leader"
 
+# -- jurisdiction: who buys services where (reference data kept at intake) -------------------
+BUYER_KINDS = ("street_office", "civil_affairs_bureau", "other")
+
 # -- evaluation ------------------------------------------------------------------------------
 MAX_SEED = 2**31 - 1  # a draw's seed has ten digits at most: it never looks like a phone

@@ -79,3 +79,25 @@ def seed_community(intake_app, community_id: str, grid_ids=("g1",)) -> None:
             db.session.add(Grid(id=f"{community_id}-{grid_id}", community_id=community_id,
                                 name=f"{grid_id} 网格"))
         db.session.commit()
+
+
+def register_jurisdiction(intake_url: str, evaluation_url: str, ops: dict, buyer: str = "b1",
+                          communities=("c1",), agencies=("a1",)) -> None:
+    """Through intake's API, as ops keep it: `agencies` exist and `buyer` governs
+    `communities`; returns once evaluation has the events (awards are checked there)."""
+    import requests
+    for agency in agencies:
+        made = requests.post(intake_url + "/agencies", headers=ops, timeout=10,
+                             json={"id": agency, "name": f"{agency} 社工机构"})
+        assert made.status_code == 201, made.text
+    made = requests.post(intake_url + "/buyers", headers=ops, timeout=10, json={
+        "id": buyer, "name": f"{buyer} 街道办事处", "kind": "street_office",
+        "community_ids": list(communities)})
+    assert made.status_code == 201, made.text
+
+    def learnt():
+        counts = requests.get(evaluation_url + "/event-counts", headers=ops,
+                              timeout=10).json()["by_type"]
+        return counts.get("jurisdiction.updated", 0) >= 1 and counts.get(
+            "agency.updated", 0) >= len(agencies)
+    wait_until(learnt, 60, "evaluation to learn the jurisdiction")

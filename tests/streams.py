@@ -103,7 +103,11 @@ class Chain:
     before and signed with the source's key. `tampered` makes one that breaks the chain."""
 
     def __init__(self, source: str):
+        """Going on from what this test forged of the source so far, if anything."""
         self.source, self.seq, self.last_hash = source, 0, GENESIS_HASH
+        if forged := [n for s, n in FORGED if s == source]:
+            self.seq = max(forged)
+            self.last_hash = FORGED[(source, self.seq)].hash()
 
     def event(self, short_type: str, data: dict, tampered: bool = False) -> Event:
         prevhash = "f" * 64 if tampered else self.last_hash
@@ -137,3 +141,16 @@ def need_data(need_id: str, community_id: str, **extra) -> dict:
             "resident_ref": "r-x", "household_ref": None, "category": "health",
             "urgency": "routine", "safety_flag": False, "channel": "online",
             "reported_at": "2026-03-01T08:00:00Z", **extra}
+
+
+def grant(evaluation_app, buyer: str = "b1", communities=("c1", "c2"),
+          agencies=("a1", "a2")) -> None:
+    """Reference data an award needs at evaluation, as intake's events bring it: the buyer
+    governs `communities`, and `agencies` exist."""
+    events = [forge("jurisdiction.updated", {
+        "buyer_id": buyer, "name": f"{buyer} 街道办事处", "kind": "street_office",
+        "community_ids": list(communities), "updated_at": "2026-01-01T00:00:00Z"})]
+    events += [forge("agency.updated", {"agency_id": a, "name": f"{a} 社工机构", "active": True,
+                                        "updated_at": "2026-01-01T00:00:00Z"})
+               for a in agencies]
+    assert apply_events(evaluation_app, *events) == ["applied"] * len(events)

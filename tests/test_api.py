@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared import keys
-from tests.conftest import bearer
+from tests.conftest import bearer, sign
 from tests.helpers import need_payload, seed_community
 
 
@@ -46,9 +46,8 @@ def _claims(**extra):
 
 def _signed(issuer: str = "intake", key=None, **extra) -> str:
     """A token with these claims, signed by a service's key (the environment's)."""
-    key = key or keys.signing_key(issuer)
     claims = {k: v for k, v in _claims(iss=issuer, **extra).items() if v is not DROP}
-    return jwt.encode(claims, key, "EdDSA", headers={"kid": keys.key_id(key.public_key())})
+    return sign(claims, issuer, key)
 
 
 DROP = object()
@@ -146,8 +145,8 @@ def test_not_json_and_unknown_paths_are_json_errors(intake):
     _, client, backend = intake
     headers = bearer(backend.token("intake_clerk", community_ids=["c1"]))
     assert client.get("/needs/nope", headers=headers).json["error"]["code"] == "not_found"
-    response = client.post("/needs", data="{", headers={**headers,
-                                                       "Content-Type": "application/json"})
+    response = client.post("/needs", data="{",
+                           headers={**headers, "Content-Type": "application/json"})
     assert response.status_code in (400, 422) and "error" in response.json
 
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import bearer
-from tests.helpers import running_platform, wait_until
+from tests.helpers import register_jurisdiction, running_platform, wait_until
 from tests.test_pages import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,6 +41,8 @@ def seed(backend) -> None:
     call("intake", "/communities", {"id": "c1", "name": "T社区"}, backend.token("ops_admin"))
     call("intake", "/communities/c1/grids", {"id": "c1-g1", "name": "一网格"},
          backend.token("ops_admin"))
+    register_jurisdiction(url(backend, "intake", ""), url(backend, "evaluation", ""),
+                          bearer(backend.token("ops_admin")))
     call("evaluation", "/contracts", {
         "id": "k1", "agency_id": "a1", "community_ids": ["c1"], "period_start": "2026-01-01",
         "period_end": "2026-12-31", "budget": "300000",
@@ -117,7 +119,7 @@ def test_each_role_does_its_job_in_the_browser(platform, browser):
     worker.fill("input[name=start]", "09:00")
     worker.fill("input[name=end]", "10:00")
     worker.fill("input[name=location]", "居民家中")
-    worker.fill("#name-search", "陈")
+    worker.fill("#name-search", "陈阿")
     worker.press("#name-search", "Enter")
     worker.locator("#matches button.add").first.click()  # the name came from intake
     expect(worker.locator("#signed")).to_contain_text("陈阿姨")

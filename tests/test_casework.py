@@ -357,6 +357,20 @@ def test_corrections_are_records_not_silent_edits(world):
     assert world.get("/corrections", world.foreign_buyer).json == []
 
 
+def test_a_corrections_free_text_stays_in_casework(world):
+    """Topics, places and the reason may name people: the event carries only the corrected
+    fields its record's event carries (what the measures read)."""
+    original = world.post("/sessions", session(), world.w1).json
+    corrected = world.post("/corrections", {
+        "record_type": "session", "record_id": original["id"], "reason": "王阿姨说记错了",
+        "changes": {"topic": "与王阿姨谈心", "location": "王家", "mode": "online"}}, world.w1)
+    assert corrected.status_code == 201, corrected.json
+    assert corrected.json["after"]["topic"] == "与王阿姨谈心"
+    event = world.events("record.corrected")[0]
+    assert event.type.endswith(".v2") and "reason" not in event.data
+    assert event.data["changes"] == {"mode": "online"}
+
+
 @pytest.mark.parametrize("changes, field", [
     ({"worker_ids": ["w2"]}, "changes.worker_ids"),
     ({"end": "08:00"}, "end"),

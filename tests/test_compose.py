@@ -16,27 +16,21 @@ import requests
 import yaml
 
 from launcher.supervisor import ROOT
-from deploy.topology import definitions
+from deploy.topology import definitions, entrypoint
 from tests.conftest import CI, bearer, free_port
 from tests.helpers import need_payload, wait_until
 
 APP_PROCESSES = {f"{s}-{k}" for s in ("intake", "casework", "evaluation")
                  for k in ("api", "worker", "relay")}
-PASSWORDS = ("RABBITMQ_PASSWORD", "POSTGRES_PASSWORD", "INTAKE_DB_PASSWORD",
-             "CASEWORK_DB_PASSWORD", "EVALUATION_DB_PASSWORD")
 
 
 def env_file(tmp_path, filled: bool = True) -> Path:
-    import secrets
-
     from deploy.keys import generate
     keys = generate()  # what `python -m deploy.keys` prints
     lines = []
     for line in (ROOT / ".env.example").read_text().splitlines():
         key = line.split("=", 1)[0]
-        if filled and key in PASSWORDS:
-            line = f"{key}={secrets.token_urlsafe(24)}"
-        elif filled and key in keys:
+        if filled and key in keys:
             line = f"{key}={keys[key]}"
         lines.append(line)
     path = tmp_path / ("filled.env" if filled else "empty.env")
@@ -48,9 +42,12 @@ def compose(env: Path, *args: str) -> subprocess.CompletedProcess:
     if not shutil.which("docker-compose"):
         message = "docker-compose is not installed (.ci/run installs Debian's package)"
         pytest.fail(message) if CI else pytest.skip(message)
+    from deploy.keys import generate
+    secrets = generate()  # the suite's own are in its environment: compose reads the file only
+    clean = {k: v for k, v in os.environ.items() if k not in secrets}
     return subprocess.run(["docker-compose", "-f", str(ROOT / "docker-compose.yml"),
                            "--env-file", str(env), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=clean)
 
 
 def rendered(tmp_path) -> dict:
@@ -76,6 +73,13 @@ def test_compose_config_is_valid_and_complete(tmp_path):
         assert all(f"{s.upper()}_PUBLIC_KEYS" in service["environment"]
                    for s in ("intake", "casework", "evaluation"))
         assert "POSTGRES_PASSWORD" not in service["environment"]
+        # its own broker user, never the administrator's
+        broker = urlsplit(service["environment"]["SOCIALWORK_BROKER_URL"])
+        assert broker.username == f"socialwork-{name.split('-')[0]}", name
+    migrate = services["migrate"]["environment"]  # no broker, nothing to sign
+    assert "SOCIALWORK_BROKER_URL" not in migrate
+    assert not [k for k in migrate if k.endswith("_SIGNING_KEY")]
+    assert {"INTAKE_DATA_KEYS", "INTAKE_HASH_KEY"} <= set(migrate)  # it re-indexes names
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["rabbitmq"]["healthcheck"] and services["postgres"]["healthcheck"]
 
@@ -89,6 +93,8 @@ def test_the_rabbitmq_definitions_file_is_what_the_code_declares():
     committed = json.loads((ROOT / "deploy/rabbitmq/definitions.json").read_text())
     assert committed == json.loads(json.dumps(definitions())), \
         "regenerate: python -m deploy.topology > deploy/rabbitmq/definitions.json"
+    assert (ROOT / "deploy/rabbitmq/entrypoint.sh").read_text() == entrypoint(), \
+        "regenerate: python -m deploy.topology --entrypoint > deploy/rabbitmq/entrypoint.sh"
     queues = {q["name"]: q for q in committed["queues"]}
     assert queues["evaluation.events"]["arguments"]["x-queue-type"] == "quorum"
     assert queues["casework.events"]["arguments"]["x-dead-letter-exchange"] == "socialwork.dead"
@@ -100,6 +106,8 @@ def _native_env(service: dict, real, ports: dict, data_dir: Path) -> dict:
     env = {k: str(v) for k, v in service.get("environment", {}).items()}
     for key in ("SOCIALWORK_BROKER_URL", "INTAKE_DATABASE_URL", "CASEWORK_DATABASE_URL",
                 "EVALUATION_DATABASE_URL"):
+        if key not in env:  # the migrate job reaches no broker
+            continue
         compose_host = urlsplit(env[key]).hostname
         assert compose_host in ("rabbitmq", "postgres")
         env[key] = real.env[key]
@@ -116,7 +124,9 @@ def test_every_compose_command_runs_natively(real, tmp_path):
     real.ensure(empty=True)  # the migrate job makes the schema
     ports = {f"{s}-api": free_port() for s in ("intake", "casework", "evaluation")}
     migrate = services["migrate"]
-    done = subprocess.run(migrate["command"], env=_native_env(migrate, real, ports, tmp_path),
+    unsigned = {k: v for k, v in _native_env(migrate, real, ports, tmp_path).items()
+                if not k.endswith("_SIGNING_KEY")}  # as compose gives it: none
+    done = subprocess.run(migrate["command"], env=unsigned,
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     running, probes = {}, {}

@@ -6,6 +6,7 @@ from markupsafe import escape
 import pytest
 
 from tests.conftest import bearer, mint
+from tests.streams import grant
 from tests.test_measures import STORY, feed
 from tests.test_pages import FIELD_ERROR, add_user, login, post, text
 
@@ -15,6 +16,7 @@ HALF = "from=2026-01-01&to=2026-06-30"
 @pytest.fixture
 def evaluation(embedded):
     app = embedded.app("evaluation")
+    grant(app)
     feed(app, STORY)
     buyer = bearer(embedded.token("buyer_auditor", buyer_id="b1"))
     assert app.test_client().post("/contracts", headers=buyer, json={

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from services.evaluation import anomalies, measures
 from tests.conftest import bearer
-from tests.streams import FORGED, apply_events, forge, need_data
+from tests.streams import FORGED, apply_events, forge, grant, need_data
 from tests.test_measures import PERIOD, STORY, feed, session
 
 FIRST_HALF = "from=2026-01-01&to=2026-06-30"
@@ -20,6 +20,7 @@ FIRST_HALF = "from=2026-01-01&to=2026-06-30"
 @pytest.fixture
 def evaluation(backend):
     app = backend.app("evaluation")
+    grant(app)
     feed(app, STORY)
     buyer = bearer(backend.token("buyer_auditor", buyer_id="b1", sub="auditor-1"))
     created = app.test_client().post("/contracts", headers=buyer, json={

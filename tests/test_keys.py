@@ -123,11 +123,12 @@ def test_parking_the_same_message_twice_makes_one_copy(backend):
 
 
 def test_a_milestone_waits_for_a_whole_event_log(backend):
-    from tests.streams import apply_events
+    from tests.streams import apply_events, grant
     app = backend.app("evaluation")
     rt = app.extensions["socialwork"]
     client = app.test_client()
     buyer = bearer(backend.token("buyer_auditor", buyer_id="b1"))
+    grant(app)  # intake's first events: the buyer's communities, the agency
     assert client.post("/contracts", headers=buyer, json={
         "id": "k-chain", "agency_id": "a1", "community_ids": ["c1"], "budget": "1000",
         "period_start": "2026-01-01", "period_end": "2026-12-31",
@@ -144,9 +145,11 @@ def test_a_milestone_waits_for_a_whole_event_log(backend):
         assert consumer.dispatch(broken.to_json(), "broker") == "parked"
     refused = client.post("/contracts/k-chain/milestones/m1/close", headers=buyer)
     assert refused.status_code == 409 and refused.json["error"]["code"] == "chain_unsettled"
-    assert "/intake: event 2 contradicts the chain" in refused.json["error"]["problems"]
-    resolved = app.test_cli_runner().invoke(args=["chain", "resolve", "--source", "/intake",
-                                                  "--seq", "2", "--reason", "checked"])
+    assert f"/intake: event {broken.sequence} contradicts the chain" in refused.json[
+        "error"]["problems"]
+    resolved = app.test_cli_runner().invoke(args=[
+        "chain", "resolve", "--source", "/intake", "--seq", str(broken.sequence),
+        "--reason", "checked"])
     assert resolved.exit_code == 0, resolved.output
     assert client.post("/contracts/k-chain/milestones/m1/close",
                        headers=buyer).status_code == 201

@@ -5,7 +5,8 @@ import requests
 import sqlalchemy as sa
 
 from tests.conftest import bearer, remember_pii
-from tests.helpers import need_payload, running_platform, seed_community, wait_until
+from tests.helpers import (need_payload, register_jurisdiction, running_platform, seed_community,
+                           wait_until)
 
 
 def test_need_to_case_round_trip(isolated, tmp_path):
@@ -17,6 +18,7 @@ def test_need_to_case_round_trip(isolated, tmp_path):
     seed_community(b.app("intake"), "c1")
     with running_platform(b, tmp_path) as p:
         intake, casework, evaluation = (p.url(s) for s in ("intake", "casework", "evaluation"))
+        register_jurisdiction(intake, evaluation, ops)
         contract = requests.post(evaluation + "/contracts", headers=buyer, json={
             "id": "k1", "agency_id": "a1", "community_ids": ["c1"], "budget": "300000",
             "period_start": "2020-01-01", "period_end": "2099-12-31"})
@@ -50,7 +52,8 @@ def test_need_to_case_round_trip(isolated, tmp_path):
         assert current["case_id"] == case.json()["id"]
         assert [h["status"] for h in current["history"]] == ["reported", "in_service"]
 
-        expected = {"resident.registered": 1, "need.reported": 1, "case.opened": 1}
+        expected = {"resident.registered": 1, "need.reported": 1, "case.opened": 1,
+                    "jurisdiction.updated": 1, "agency.updated": 1}
 
         def counted():  # the two sources' events reach evaluation in either order
             counts = requests.get(evaluation + "/event-counts", headers=ops).json()["by_type"]
@@ -77,9 +80,9 @@ def test_need_to_case_round_trip(isolated, tmp_path):
         consumed = requests.get(p.probe_url("evaluation-worker") + "/metrics",
                                 headers=ops).text
         assert 'socialwork_events_consumed_total{outcome="applied",service="evaluation",' \
-               'via="broker"} 3.0' in consumed
+               'via="broker"} 5.0' in consumed
         published = requests.get(p.probe_url("intake-relay") + "/metrics", headers=ops).text
-        assert 'socialwork_events_published_total{service="intake"} 2.0' in published
+        assert 'socialwork_events_published_total{service="intake"} 4.0' in published
         report = requests.get(evaluation + "/events/integrity", headers=ops).json()
         assert sorted((r["source"], r["head"], r["intact"]) for r in report) == [
-            ("/casework", 1, True), ("/intake", 2, True)]
+            ("/casework", 1, True), ("/intake", 4, True)]

@@ -14,8 +14,8 @@ from scipy import stats
 from services.evaluation import instruments, surveys
 from shared.events import Event
 from tests.conftest import bearer, remember_pii
-from tests.helpers import running_platform, seed_community, wait_until
-from tests.streams import apply_events, forge
+from tests.helpers import register_jurisdiction, running_platform, seed_community, wait_until
+from tests.streams import apply_events, forge, grant
 
 SPC = instruments.SOCIOPOLITICAL_CONTROL
 SAT = instruments.SERVICE_SATISFACTION
@@ -108,6 +108,7 @@ def session(sid: str, day: str, attendees: list, leaders: list):
 @pytest.fixture
 def evaluation(backend):
     app = backend.app("evaluation")
+    grant(app)
     story = [*(resident(i, "g1" if i <= 4 else "g2") for i in range(1, 7)),
              session("s1", "2026-05-01", ["r1"], []), session("s2", "2026-06-01", [], ["r2"])]
     events = [forge(short, data, source="/intake" if short.startswith("resident")
@@ -268,7 +269,7 @@ def test_only_the_contracts_evaluator_runs_its_waves(evaluation):
     assert c.post("/contracts/k1/waves", headers=e.evaluator, json={
         **body, "opens_on": "2027-02-01", "closes_on": "2027-03-01",
         "instruments": ["nope"]}).json["error"][
-        "fields"].keys() == {"opens_on", "instruments.0"}
+        "fields"].keys() == {"opens_on", "closes_on", "instruments.0"}
     twice = c.post("/contracts/k1/waves", headers=e.evaluator, json={
         **body, "instruments": ["sense_of_community", "sense_of_community"]})
     assert twice.json["error"]["fields"] == {"instruments.1": [surveys.INSTRUMENT_TWICE]}
@@ -296,6 +297,7 @@ def test_contacts_reach_the_evaluator_of_that_wave_only(isolated, tmp_path):
     remember_pii(*(v for person in people for v in person))
     with running_platform(b, tmp_path) as p:
         intake, evaluation = p.url("intake"), p.url("evaluation")
+        register_jurisdiction(intake, evaluation, ops)
         refs = {}
         for name, phone in people:
             made = requests.post(intake + "/residents", headers=clerk, json={

@@ -35,7 +35,11 @@ def test_queues_are_quorum_with_limit_and_at_least_once_dead_lettering(real):
                                       "json"))
     keys = {b["routing_key"] for b in bindings if b["source_name"] == "socialwork.events"
             and b["destination_name"] == "casework.events"}
-    assert keys == {"need.reported", "contract.awarded"}
+    # and its replay key: ops send parked messages back to this queue only
+    assert keys == {"need.reported", "contract.awarded", "casework.replay"}
+    retry_keys = {b["routing_key"] for b in bindings if b["source_name"] == "socialwork.events"
+                  and b["destination_name"] == "casework.retry"}
+    assert retry_keys == {"casework.retry"}
 
 
 def test_the_broker_dead_letters_a_message_past_its_delivery_limit(real):

@@ -1,7 +1,8 @@
 """Who may see and do what in casework. An agency acts only in communities it is contracted
 for on the day concerned; a social worker must be on its agency's active roster; a buyer
-reads the records of its contracts' agencies and communities and changes nothing. Scope
-lives in the queries: a record outside it is not found, an action outside it refused."""
+reads the records its contracts link it to (the contract's agency, in the contract's
+communities, dated within the contract's period) and changes nothing. Scope lives in the
+queries: a record outside it is not found, an action outside it refused."""
 from datetime import date
 
 import sqlalchemy as sa
@@ -12,8 +13,8 @@ from shared.auth import Claims
 from shared.db import Recently
 from shared.errors import ApiError
 
-from .models import (CapacityActivity, Case, CouncilDecision, CouncilMeeting, Organization,
-                     ServedCommunity, Session, Worker, db)
+from .models import (CapacityActivity, Case, CouncilDecision, CouncilMeeting, CouncilTopic,
+                     Correction, Organization, ServedCommunity, Session, Volunteer, Worker, db)
 
 AGENCY = ("social_worker", "agency_admin")
 READERS = (*AGENCY, "buyer_auditor")
@@ -64,19 +65,44 @@ def require_served(claims: Claims, community_id: str, on: date) -> None:
                        f"on {on}", "本机构在该日期未承接该社区的服务合同", code="out_of_scope")
 
 
+# the days a record spans, for a buyer's scope in time: (first, last), last None while open
+SPANS = {
+    Case: lambda: (Case.opened_on, Case.closed_on),
+    Session: lambda: (Session.date, Session.date),
+    CapacityActivity: lambda: (CapacityActivity.date, CapacityActivity.date),
+    CouncilMeeting: lambda: (CouncilMeeting.date, CouncilMeeting.date),
+    CouncilTopic: lambda: (CouncilTopic.proposed_on, CouncilTopic.proposed_on),
+    CouncilDecision: lambda: (CouncilDecision.decided_on, CouncilDecision.decided_on),
+    Organization: lambda: (Organization.formed_on, None),
+    Volunteer: lambda: (Volunteer.registered_on, None),
+}
+CORRECTED = {"session": Session, "capacity_activity": CapacityActivity,
+             "council_meeting": CouncilMeeting, "council_decision": CouncilDecision}
+
+
+def _contracted(claims: Claims, model):
+    """A buyer's contract links the record: the record's agency and community, some day of
+    the record within the contract's period."""
+    first, last = SPANS[model]()
+    served = ServedCommunity
+    return sa.exists().where(
+        served.buyer_id == claims.buyer_id, served.agency_id == model.agency_id,
+        served.community_id == model.community_id, first <= served.period_end,
+        sa.true() if last is None else sa.or_(last.is_(None), last >= served.period_start))
+
+
 def readable(claims: Claims, model, query):
     """Limit a query to what the caller may read: its agency's records, or for a buyer the
-    records of the agencies (and, where the record has one, communities) of its contracts."""
+    records its contracts link it to, in space and in time (a correction: of such a
+    record)."""
     if claims.role != "buyer_auditor":
         return query.where(model.agency_id == claims.agency_id)
-    contracted = sa.select(ServedCommunity.agency_id, ServedCommunity.community_id).where(
-        ServedCommunity.buyer_id == claims.buyer_id)
-    if not hasattr(model, "community_id"):
-        return query.where(model.agency_id.in_(contracted.with_only_columns(
-            ServedCommunity.agency_id)))
-    pairs = db.session.execute(contracted).all()
-    return query.where(sa.tuple_(model.agency_id, model.community_id).in_(
-        [tuple(p) for p in pairs] or [("", "")]))
+    if model is Correction:
+        return query.where(sa.or_(*(
+            sa.and_(Correction.record_type == kind, Correction.record_id.in_(
+                readable(claims, corrected, sa.select(corrected.id))))
+            for kind, corrected in CORRECTED.items())))
+    return query.where(_contracted(claims, model))
 
 
 def fetch(claims: Claims, model, record_id: str):

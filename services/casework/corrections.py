@@ -6,6 +6,7 @@ from datetime import date, time
 from marshmallow import ValidationError
 
 from shared.errors import ApiError
+from shared.events import spec_for
 from shared.i18n import bilingual
 
 from . import access
@@ -17,13 +18,15 @@ from .models import (CapacityActivity, Correction, CouncilDecision, CouncilMeeti
 from .schemas import ActivityIn, DecisionIn, MeetingIn, SessionIn
 
 TIMED = {"date", "start", "end", "location", "mode", "attendee_refs"}
-CORRECTABLE = {  # record type -> (model, schema, fields a correction may change)
-    "session": (Session, SessionIn, TIMED | {"topic", "leader_refs"}),
-    "capacity_activity": (CapacityActivity, ActivityIn, TIMED | {"topic", "leader_refs"}),
-    "council_meeting": (CouncilMeeting, MeetingIn, TIMED | {"minutes"}),
+CORRECTABLE = {  # record type -> (model, schema, fields a correction may change, its event)
+    "session": (Session, SessionIn, TIMED | {"topic", "leader_refs"}, "session.delivered"),
+    "capacity_activity": (CapacityActivity, ActivityIn, TIMED | {"topic", "leader_refs"},
+                          "capacity.activity_held"),
+    "council_meeting": (CouncilMeeting, MeetingIn, TIMED | {"minutes"},
+                        "council.meeting_held"),
     "council_decision": (CouncilDecision, DecisionIn, {
         "votes_for", "votes_against", "abstentions", "voter_refs", "outcome",
-        "decision_mode"}),
+        "decision_mode"}, "council.decision_made"),
 }
 NOT_CORRECTABLE = bilingual("This field cannot be corrected", "该字段不可更正")
 NOTHING_CHANGES = bilingual("The correction changes nothing", "更正内容与原记录相同")
@@ -34,7 +37,7 @@ def _plain(value):
 
 
 def correct(data: dict, claims) -> Correction:
-    model, schema, allowed = CORRECTABLE[data["record_type"]]
+    model, schema, allowed, published_as = CORRECTABLE[data["record_type"]]
     record = access.fetch(claims, model, data["record_id"])
     extra = set(data["changes"]) - allowed
     if extra:
@@ -55,7 +58,14 @@ def correct(data: dict, claims) -> Correction:
                             after=after, corrected_by=claims.sub)
     return publish(correction, "record.corrected", lambda c: {
         "record_type": c.record_type, "record_id": c.record_id,
-        "corrects_event_id": record.event_id, "reason": c.reason, "changes": c.after})
+        "corrects_event_id": record.event_id, "changes": on_the_bus(published_as, c.after)})
+
+
+def on_the_bus(short_type: str, after: dict) -> dict:
+    """The corrected values the record's own event carries, which the measures read; free
+    text (minutes, topics, places) and the reason stay here, with the values before."""
+    carried = spec_for(short_type).validator.fields
+    return {k: v for k, v in after.items() if k in carried}
 
 
 def _recheck(record_type: str, record, claims) -> None:

@@ -63,6 +63,7 @@ def meeting_data(m: CouncilMeeting) -> dict:
 
 
 def hold_meeting(data: dict, claims) -> CouncilMeeting:
+    require_served(claims, data["community_id"], data["date"])  # scope before the agenda
     hours = check_times(data["date"], data["start"], data["end"])
     topics = db.session.scalars(sa.select(CouncilTopic).where(
         CouncilTopic.id.in_(data["topic_ids"]), CouncilTopic.agency_id == claims.agency_id,

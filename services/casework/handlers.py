@@ -63,7 +63,16 @@ def on_contract(event):
             period_end=date.fromisoformat(d["period_end"])))
 
 
+def on_reference_data(event):
+    """jurisdiction.updated, agency.updated: evaluation checks contracts against them and
+    casework learns who serves where from the contracts themselves, so nothing applies here.
+    Casework takes them so that it holds intake's event log whole: its sequence watched for
+    holes and its hash chain checked (`integrity`), as before there was reference data."""
+
+
 HANDLERS = {
+    "jurisdiction.updated": on_reference_data,
+    "agency.updated": on_reference_data,
     "need.reported": on_need_reported,
     "need.triaged": on_need_triaged,
     "need.withdrawn": on_need_withdrawn,

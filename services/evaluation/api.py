@@ -18,9 +18,9 @@ from .framework import MEASURES, default_framework
 from .models import (ClosedScorecard, Contract, ContractVersion, EventTally,
                      VerificationSample, db)
 from .schemas import (AnomaliesOut, AnomaliesQuery, ClosedScorecardOut, ContractAmend,
-                      ContractIn, ContractOut, ContractVersionOut, CountsQuery, EventCounts, EvidenceEventOut,
-                      EvidenceExportQuery, EvidenceOut, EvidenceQuery, ExportQuery,
-                      ScorecardOut, ScorecardQuery, TemplateOut, TrendsOut,
+                      ContractIn, ContractOut, ContractVersionOut, CountsQuery, EventCounts,
+                      EvidenceEventOut, EvidenceExportQuery, EvidenceOut, EvidenceQuery,
+                      ExportQuery, ScorecardOut, ScorecardQuery, TemplateOut, TrendsOut,
                       VerificationDrawIn, VerificationItemOut, VerificationResultIn,
                       VerificationSampleOut)
 
@@ -43,6 +43,8 @@ def default_template():
 @blp.response(201, ContractOut)
 def create_contract(data):
     claims = auth.require("buyer_auditor")
+    access.require_jurisdiction(claims, data["community_ids"])
+    access.require_agency(data["agency_id"])
     contract = award(data, claims.buyer_id, claims.sub)
     db.session.commit()
     return contract
@@ -68,7 +70,11 @@ def get_contract(contract_id):
 def amend_contract(changes, contract_id):
     """Adjust weights, targets, milestones, communities, period or budget: a new version."""
     claims = auth.require("buyer_auditor")
-    contract = amend(access.contract(claims, contract_id), changes, claims.sub)
+    contract = access.contract(claims, contract_id)
+    access.require_jurisdiction(claims, changes.get("community_ids", contract.community_ids))
+    if changes.get("agency_id", contract.agency_id) != contract.agency_id:
+        access.require_agency(changes["agency_id"])
+    contract = amend(contract, changes, claims.sub)
     db.session.commit()
     return contract
 
@@ -82,9 +88,11 @@ def contract_versions(contract_id):
 
 
 def scope_of(contract: Contract, args: dict) -> measures.Scope:
-    """The period asked for (default: from the contract's start to today or its end)."""
-    start = args.get("date_from", contract.period_start)
-    end = args.get("date_to", min(date.today(), contract.period_end))
+    """The period asked for, within the contract's (default: from the contract's start to
+    today or its end)."""
+    start, end = access.within_period(
+        contract, args.get("date_from", contract.period_start),
+        args.get("date_to", max(contract.period_start, min(date.today(), contract.period_end))))
     return measures.Scope(tuple(contract.community_ids), start, end, args.get("grid_id"))
 
 

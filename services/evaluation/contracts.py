@@ -79,5 +79,5 @@ def amend(contract: Contract, changes: dict, by: str) -> Contract:
     contract.version += 1
     _record_version(contract, reason, by)
     outbox.append(event_store, "contract.amended", f"contract/{contract.id}",
-                  {**_event_data(contract), "version": contract.version, "reason": reason})
+                  {**_event_data(contract), "version": contract.version})
     return contract

@@ -231,11 +231,22 @@ def record_link(index: RecordEvent) -> dict:
     return link
 
 
+LASTING = ("organization", "volunteer")  # counted by the figures from whenever they began
+
+
 def event_for(contract, event_id: str) -> dict:
-    """A stored event behind one of the contract's figures, with a link to its record."""
+    """A stored event behind one of the contract's figures, with a link to its record: one of
+    the contract's communities, in its period (organisations and volunteers count from
+    before it, as long as they last), and of its agency where the event names one (another
+    agency's record there is not this contract's evidence)."""
     index = db.session.get(RecordEvent, event_id)
-    if index is None or index.community_id not in contract.community_ids:
-        raise ApiError(404, f"Event {event_id} not found", f"未找到事件 {event_id}")
-    body = db.session.scalar(sa.select(event_store.InboxEvent.body).where(
+    body = index and db.session.scalar(sa.select(event_store.InboxEvent.body).where(
         event_store.InboxEvent.event_id == event_id))
-    return {"event": json.loads(body), "record": record_link(index)}
+    event = json.loads(body) if body else None
+    since = None if index is not None and index.record_kind in LASTING else \
+        contract.period_start
+    if event is None or index.community_id not in contract.community_ids or \
+            index.on > contract.period_end or (since and index.on < since) or \
+            event["data"].get("agency_id", contract.agency_id) != contract.agency_id:
+        raise ApiError(404, f"Event {event_id} not found", f"未找到事件 {event_id}")
+    return {"event": event, "record": record_link(index)}

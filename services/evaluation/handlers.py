@@ -37,6 +37,8 @@ def consumed(project=None):
 
 
 HANDLERS = {
+    "jurisdiction.updated": consumed(projections.jurisdiction),
+    "agency.updated": consumed(projections.agency),
     "resident.registered": consumed(projections.resident),
     "resident.updated": consumed(projections.resident),
     "need.reported": consumed(projections.need_reported),

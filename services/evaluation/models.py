@@ -28,6 +28,23 @@ class Contract(db.Model):
     created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 
 
+class Jurisdiction(db.Model):
+    """The communities a buyer governs, as intake's jurisdiction.updated last said (reference
+    data ops keep at intake): where the buyer may award and amend contracts."""
+    __tablename__ = "jurisdiction"
+    buyer_id = sa.Column(sa.String(64), primary_key=True)
+    community_ids = sa.Column(sa.JSON, nullable=False)
+    seq = sa.Column(sa.BigInteger, nullable=False)  # intake's sequence of that event
+
+
+class ContractableAgency(db.Model):
+    """An agency as intake's agency.updated last said: only an active one is contracted."""
+    __tablename__ = "contractable_agency"
+    agency_id = sa.Column(sa.String(64), primary_key=True)
+    active = sa.Column(sa.Boolean, nullable=False)
+    seq = sa.Column(sa.BigInteger, nullable=False)
+
+
 class ContractVersion(db.Model):
     """Every version of a contract's terms, kept whole: what the buyer agreed to, when."""
     __tablename__ = "contract_version"
@@ -199,7 +216,7 @@ class VerificationSample(db.Model):
     drawn_by = sa.Column(sa.String(120), nullable=False)
     drawn_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
     items = db.relationship("VerificationItem", order_by="VerificationItem.position",
-                                lazy="selectin")
+                            lazy="selectin")
 
 
 class VerificationItem(db.Model):

@@ -12,8 +12,9 @@ from shared.residents import take_demographics
 from shared.vocabulary import (CO_DECIDER, CONTRIBUTOR, LEADER, PARTICIPANT, SERVED,
                                TRAINING_KINDS)
 
-from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, RecordEvent,
-                     ResidentFact, TopicFact, TopicNeed, VolunteerFact, db, event_store)
+from .models import (Act, CaseFact, ContractableAgency, Initiative, Jurisdiction, NeedFact,
+                     OrganizationFact, RecordEvent, ResidentFact, TopicFact, TopicNeed,
+                     VolunteerFact, db, event_store)
 
 # each kind of act and the rung of the participation ladder it shows
 RUNG_OF = {"served": SERVED, "attended": PARTICIPANT, "trained": PARTICIPANT,
@@ -194,6 +195,22 @@ def progressed(event) -> None:
         row.progress, row.progress_status, row.progress_on = d["progress"], d["status"], on
 
 
+@looks_up(lambda d: [(Jurisdiction, d["buyer_id"])])
+def jurisdiction(event) -> None:
+    """The buyer's communities as the newest of intake's events says, whichever order they
+    arrive in."""
+    row = _get_or_add(Jurisdiction, buyer_id=event.data["buyer_id"])
+    if row.seq is None or event.sequence > row.seq:
+        row.community_ids, row.seq = list(event.data["community_ids"]), event.sequence
+
+
+@looks_up(lambda d: [(ContractableAgency, d["agency_id"])])
+def agency(event) -> None:
+    row = _get_or_add(ContractableAgency, agency_id=event.data["agency_id"])
+    if row.seq is None or event.sequence > row.seq:
+        row.active, row.seq = event.data["active"], event.sequence
+
+
 def corrected(event) -> None:
     """Re-project the corrected record: the original event with the corrected values, under
     the original event's id, replacing what it projected before."""
@@ -215,4 +232,5 @@ CORRECTABLE = {"session.delivered": session, "capacity.activity_held": activity,
                "council.meeting_held": meeting, "council.decision_made": decision}
 
 PROJECTION_TABLES = (RecordEvent, Act, Initiative, TopicFact, TopicNeed, ResidentFact,
-                     NeedFact, CaseFact, OrganizationFact, VolunteerFact)
+                     NeedFact, CaseFact, OrganizationFact, VolunteerFact, Jurisdiction,
+                     ContractableAgency)

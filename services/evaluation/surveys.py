@@ -16,7 +16,8 @@ from shared import outbox
 from shared.db import new_id
 from shared.errors import ApiError
 from shared.eventstore import utcnow
-from shared.i18n import bilingual
+from shared.i18n import bilingual, bilingual_pattern
+from shared.release import CLOSE_MARGIN, last_release_day, sample_cap
 from shared.vocabulary import RUNG_NAMES, RUNGS
 
 from . import instruments, measures, sampling
@@ -44,6 +45,11 @@ TOO_FEW = bilingual("The sample is larger than the residents to draw from",
                     "样本量超过了可抽取的居民人数")
 EMPTY_FRAME = bilingual("No residents of the contract's communities to draw from",
                         "合同所覆盖社区没有可抽取的居民")
+CLOSES_AFTER_CONTRACT = bilingual(
+    f"A wave closes at most {CLOSE_MARGIN.days} days after the contract period ends",
+    f"调查须在合同期结束后 {CLOSE_MARGIN.days} 天内结束")
+bilingual_pattern(r"^At most (\d+) more of the frame's (\d+) residents may be drawn for this "
+                  r"contract$", r"本合同的抽样框 \2 名居民中最多还可抽取 \1 名")
 PANEL_BASELINE = bilingual("Only a follow-up wave re-surveys the baseline sample",
                            "只有追踪调查可以沿用基线样本")
 
@@ -66,6 +72,8 @@ def create_wave(contract: Contract, data: dict, by: str) -> SurveyWave:
         problems["closes_on"] = [CLOSES_BEFORE_OPENS]
     if not contract.period_start <= data["opens_on"] <= contract.period_end:
         problems["opens_on"] = [OUTSIDE_CONTRACT]
+    if data["closes_on"] > last_release_day(contract.period_end):
+        problems["closes_on"] = [CLOSES_AFTER_CONTRACT]
     keys = data.get("instruments") or (
         [i["key"] for i in baseline.instruments] if baseline is not None and
         data["kind"] == "follow_up" else [d["key"] for d in instruments.SHIPPED])
@@ -155,6 +163,12 @@ def _fresh(contract: Contract, wave: SurveyWave, data: dict):
         raise ApiError(422, fields={"size": [EMPTY_FRAME]})
     if data["size"] > len(residents):
         raise ApiError(422, fields={"size": [TOO_FEW]})
+    room = sample_cap(len(residents)) - _drawn_for(contract)
+    if data["size"] > room:  # all the contract's waves together stay within the cap
+        most = max(room, 0)
+        raise ApiError(422, fields={"size": [
+            f"At most {most} more of the frame's {len(residents)} residents may be drawn for "
+            "this contract"]})
     seed = data.get("seed")
     seed = sampling.new_seed() if seed is None else seed
     stratify_by = tuple(a for a in STRATA if a in data["stratify_by"])
@@ -165,6 +179,13 @@ def _fresh(contract: Contract, wave: SurveyWave, data: dict):
                     "frame_size": len(residents), "frame_registered_by": str(wave.opens_on),
                     "strata": {s: {"frame": sizes[s], "drawn": len(chosen[s])}
                                for s in sorted(sizes)}}
+
+
+def _drawn_for(contract: Contract) -> int:
+    """Residents the contract's waves have drawn so far, each once."""
+    return db.session.scalar(sa.select(sa.func.count(sa.distinct(SurveySample.resident_ref)))
+                             .join(SurveyWave, SurveyWave.id == SurveySample.wave_id)
+                             .where(SurveyWave.contract_id == contract.id))
 
 
 def _panel(contract: Contract, wave: SurveyWave):

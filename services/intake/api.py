@@ -1,6 +1,7 @@
 """Intake's HTTP API: communities and grids, households, residents (with personal data only
 through logged reads), needs and their life cycle, the access log. Each view checks the
 caller's role, fetches in its scope (access.py), and commits what it changed."""
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
@@ -13,14 +14,14 @@ from shared.db import commit_keeping_loaded
 from shared.errors import ApiError
 from shared.i18n import bilingual
 
-from . import access
+from . import access, jurisdiction, surveys
 from . import residents as people
-from . import surveys
 from .access import AGENCY, CLERK, CLERK_OR_OPS
 from .importer import import_roster
-from .models import AccessLog, Community, Grid, Household, Need, Resident, db
+from .models import AccessLog, Agency, Buyer, Community, Grid, Household, Need, Resident, db
 from .needs import close, record_need, triage, withdraw
-from .schemas import (AccessLogOut, AccessLogQuery, CloseIn, CommunityIn, CommunityOut, GridIn,
+from .schemas import (AccessLogOut, AccessLogQuery, AgencyIn, AgencyOut, AgencyUpdate, BuyerIn,
+                      BuyerOut, BuyerUpdate, CloseIn, CommunityIn, CommunityOut, GridIn,
                       GridOut, HouseholdIn, HouseholdOut, ImportResult, NeedIn, NeedOut,
                       NeedQuery, NeedUpdate, ResidentDetail, ResidentIn, ResidentMatch,
                       ResidentOut, ResidentQuery, ResidentUpdate, SurveyContactOut, TriageIn,
@@ -79,6 +80,80 @@ def list_grids(community_id):
                               .order_by(Grid.id)).all()
 
 
+# -- jurisdiction: buyers and the communities they govern; agencies (ops only) -----------
+
+def _reference(model, key: str, what: str, what_zh: str):
+    found = db.session.get(model, key)
+    if found is None:
+        raise ApiError(404, f"{what} {key} not found", f"未找到{what_zh} {key}")
+    return found
+
+
+@blp.post("/buyers")
+@blp.arguments(BuyerIn)
+@blp.response(201, BuyerOut)
+def create_buyer(data):
+    """A buyer and the communities it governs; published as jurisdiction.updated."""
+    auth.require("ops_admin")
+    buyer = jurisdiction.add_buyer(data)
+    db.session.commit()
+    return buyer
+
+
+@blp.get("/buyers")
+@blp.response(200, BuyerOut(many=True))
+def list_buyers():
+    auth.require("ops_admin")
+    return db.session.scalars(sa.select(Buyer).order_by(Buyer.id)).all()
+
+
+@blp.get("/buyers/<buyer_id>")
+@blp.response(200, BuyerOut)
+def get_buyer(buyer_id):
+    auth.require("ops_admin")
+    return _reference(Buyer, buyer_id, "Buyer", "购买方")
+
+
+@blp.patch("/buyers/<buyer_id>")
+@blp.arguments(BuyerUpdate)
+@blp.response(200, BuyerOut)
+def update_buyer(changes, buyer_id):
+    """Rename a buyer or give it its whole new list of communities."""
+    auth.require("ops_admin")
+    buyer = jurisdiction.update_buyer(_reference(Buyer, buyer_id, "Buyer", "购买方"), changes)
+    db.session.commit()
+    return buyer
+
+
+@blp.post("/agencies")
+@blp.arguments(AgencyIn)
+@blp.response(201, AgencyOut)
+def create_agency(data):
+    """An agency that may be contracted; published as agency.updated."""
+    auth.require("ops_admin")
+    agency = jurisdiction.add_agency(data)
+    db.session.commit()
+    return agency
+
+
+@blp.get("/agencies")
+@blp.response(200, AgencyOut(many=True))
+def list_agencies():
+    auth.require("ops_admin")
+    return db.session.scalars(sa.select(Agency).order_by(Agency.id)).all()
+
+
+@blp.patch("/agencies/<agency_id>")
+@blp.arguments(AgencyUpdate)
+@blp.response(200, AgencyOut)
+def update_agency(changes, agency_id):
+    auth.require("ops_admin")
+    agency = jurisdiction.update_agency(_reference(Agency, agency_id, "Agency", "社工机构"),
+                                        changes)
+    db.session.commit()
+    return agency
+
+
 # -- households and residents ------------------------------------------------------------
 
 @blp.post("/households")
@@ -103,7 +178,8 @@ def create_household(data):
 def register_resident(data):
     claims = auth.require(*CLERK)
     access.require_community(claims, data["community_id"])
-    resident = people.register(data, claims.sub)
+    with _duplicates_logged(claims):
+        resident = people.register(data, claims)
     db.session.commit()
     return resident
 
@@ -119,7 +195,7 @@ def import_residents():
     upload = request.files.get("file")
     if upload is None:
         raise ApiError(422, fields={"file": [NO_FILE]})
-    result = import_roster(upload.filename or "", upload.read(), community_id, claims.sub)
+    result = import_roster(upload.filename or "", upload.read(), community_id, claims)
     db.session.commit()
     return result
 
@@ -171,9 +247,23 @@ def get_resident(ref):
 @blp.response(200, ResidentOut)
 def update_resident(changes, ref):
     claims = auth.require(*CLERK)
-    resident = people.update(access.fetch(claims, Resident, ref), changes, claims.sub)
+    with _duplicates_logged(claims):
+        resident = people.update(access.fetch(claims, Resident, ref), changes, claims)
     db.session.commit()
     return resident
+
+
+@contextmanager
+def _duplicates_logged(claims):
+    """A registration refused as a duplicate is rolled back; its check is logged all the
+    same."""
+    try:
+        yield
+    except people.DuplicateResident as duplicate:
+        db.session.rollback()
+        people.log_duplicate(claims, duplicate)
+        db.session.commit()
+        raise
 
 
 @blp.get("/survey-waves/<wave_id>/contacts")
@@ -193,7 +283,7 @@ def survey_contacts(wave_id):
 def access_log(args, pagination_parameters):
     auth.require("ops_admin")
     query = sa.select(AccessLog)
-    for key in ("actor", "resident_ref"):
+    for key in ("actor", "resident_ref", "need_id", "action"):
         if key in args:
             query = query.where(getattr(AccessLog, key) == args[key])
     if "since" in args:
@@ -244,14 +334,25 @@ def list_needs(args, pagination_parameters):
     if "reported_to" in args:
         query = query.where(Need.reported_at < _day_start(args["reported_to"] +
                                                           timedelta(days=1)))
-    return _page(query.order_by(Need.reported_at.desc(), Need.id).options(
+    needs = _page(query.order_by(Need.reported_at.desc(), Need.id).options(
         selectinload(Need.history)), pagination_parameters)
+    return _descriptions_logged(claims, needs)
 
 
 @blp.get("/needs/<need_id>")
 @blp.response(200, NeedOut)
 def get_need(need_id):
-    return access.fetch(auth.require(*CLERK_OR_OPS), Need, need_id)
+    claims = auth.require(*CLERK_OR_OPS)
+    return _descriptions_logged(claims, [access.fetch(claims, Need, need_id)])[0]
+
+
+def _descriptions_logged(claims, needs: list) -> list:
+    """Needs' descriptions may name people: ops reading them (outside any community's
+    work) is written to the access log before they are shown."""
+    if claims.role == "ops_admin" and needs:
+        people.log_need_reads(claims, needs, "operations")
+        commit_keeping_loaded(db.session)
+    return needs
 
 
 @blp.patch("/needs/<need_id>")

@@ -1,4 +1,6 @@
-"""What intake consumes: a need's fate at casework; the residents drawn for a survey."""
+"""What intake consumes: a need's fate at casework; the contracts' communities and periods
+and the residents drawn for a survey (what bounds a survey's release of contacts)."""
+from .jurisdiction import on_contract
 from .needs import follow_case
 from .surveys import on_sample_drawn, on_wave_closed
 
@@ -21,6 +23,8 @@ def on_case_closed(event):
 HANDLERS = {
     "case.opened": on_case_opened,
     "case.closed": on_case_closed,
+    "contract.awarded": on_contract,
+    "contract.amended": on_contract,
     "survey.sample_drawn": on_sample_drawn,
     "survey.wave_closed": on_wave_closed,
 }

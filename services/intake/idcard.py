@@ -1,14 +1,20 @@
 """Resident identity numbers (GB 11643-1999, shared/idnumber.py) and phone numbers as clerks
-type them: normalised, then checked, with the reason in both languages."""
+type them: normalised, then checked, with the reason in both languages.
+
+Normalising comes first, and the keyed hashes are made from its result: NFKC turns
+fullwidth digits and letters (a Chinese input method's １２３, Ｘ) into ASCII, and spaces and
+dashes of any width are dropped, so one number typed two ways is one person."""
 import re
+import unicodedata
 from datetime import date
 
 from shared.i18n import bilingual
 from shared.idnumber import birth_date_of, check_digit
 
-ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+ID_PATTERN = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII digits only (\d takes any script's)
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+LANDLINE = re.compile(r"^0[0-9]{2,3}[0-9]{7,8}$")  # area code and number, as normalised
+SEPARATORS = re.compile(r"[\s()\-\u2010-\u2015\u2212\u30fc\ufe58\ufe63]")
 
 BAD_ID_FORMAT = bilingual("An ID number has 17 digits and a final digit or X",
                           "身份证号应为17位数字加一位数字或X")
@@ -20,8 +26,13 @@ BAD_PHONE = bilingual("A phone number is an 11-digit mobile or a landline with a
                       "电话应为11位手机号或带区号的固定电话")
 
 
+def _plain(raw: str) -> str:
+    """NFKC (fullwidth to ASCII), without spaces, brackets or dashes."""
+    return SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
+
+
 def normalise_id(raw: str) -> str:
-    return raw.strip().upper().replace(" ", "")
+    return _plain(raw).upper()
 
 
 def id_problem(number: str) -> str | None:
@@ -40,10 +51,11 @@ def id_problem(number: str) -> str | None:
 
 
 def normalise_phone(raw: str) -> str:
-    digits = re.sub(r"[\s()]", "", raw.strip())
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    return digits.replace("-", "") if MOBILE.match(digits.replace("-", "")) else digits
+    digits = _plain(raw)
+    for country in ("+86", "0086"):
+        if digits.startswith(country) and len(digits) > 11:
+            return digits[len(country):]
+    return digits
 
 
 def phone_problem(phone: str) -> str | None:

@@ -13,7 +13,7 @@ from shared.errors import ApiError
 from shared.i18n import bilingual, translate
 
 from .models import db
-from .residents import build
+from .residents import DuplicateResident, build, log_duplicate
 from .schemas import ResidentIn
 
 MAX_ROWS = 10_000
@@ -87,7 +87,7 @@ def _record(header: list, row: list, community_id: str) -> dict:
     return record
 
 
-def import_roster(filename: str, raw: bytes, community_id: str, actor: str) -> dict:
+def import_roster(filename: str, raw: bytes, community_id: str, claims) -> dict:
     rows = read_sheet(filename, raw)
     if not rows:
         raise ApiError(422, fields={"file": [UNREADABLE]})
@@ -103,7 +103,7 @@ def import_roster(filename: str, raw: bytes, community_id: str, actor: str) -> d
         savepoint = db.session.begin_nested()
         try:
             data = ResidentIn().load(_record(header, row, community_id))
-            imported.append(build(data, actor).ref)
+            imported.append(build(data, claims).ref)
             savepoint.commit()
         except ValidationError as exc:
             savepoint.rollback()
@@ -111,6 +111,8 @@ def import_roster(filename: str, raw: bytes, community_id: str, actor: str) -> d
                            "errors_zh": translate(exc.messages)})
         except ApiError as exc:
             savepoint.rollback()
+            if isinstance(exc, DuplicateResident):  # logged, outside the row's savepoint
+                log_duplicate(claims, exc)
             errors = exc.fields or {"row": [exc.message]}
             failed.append({"row": number, "errors": errors, "errors_zh": translate(
                 exc.fields) if exc.fields else {"row": [exc.message_zh]}})

@@ -27,6 +27,39 @@ class Community(db.Model):
     created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 
 
+class Buyer(db.Model):
+    """A government buyer (street office, civil-affairs bureau) and the communities it
+    governs: reference data only ops maintain, published as jurisdiction.updated. A buyer
+    may contract only there (evaluation checks every award and amendment)."""
+    __tablename__ = "buyer"
+    id = sa.Column(sa.String(64), primary_key=True)
+    name = sa.Column(sa.String(200), nullable=False)
+    kind = sa.Column(sa.String(32), nullable=False)
+    community_ids = sa.Column(sa.JSON, nullable=False, default=list)
+    updated_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class Agency(db.Model):
+    """A social-work agency (社工机构) that may be contracted: reference data only ops
+    maintain, published as agency.updated."""
+    __tablename__ = "agency"
+    id = sa.Column(sa.String(64), primary_key=True)
+    name = sa.Column(sa.String(200), nullable=False)
+    active = sa.Column(sa.Boolean, nullable=False, default=True)
+    updated_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class ContractTerms(db.Model):
+    """A contract's communities and period as evaluation publishes them (contract.awarded,
+    .amended): what bounds the release of its surveys' contacts."""
+    __tablename__ = "contract_terms"
+    contract_id = sa.Column(sa.String(64), primary_key=True)
+    version = sa.Column(sa.Integer, nullable=False)
+    community_ids = sa.Column(sa.JSON, nullable=False)
+    period_start = sa.Column(sa.Date, nullable=False)
+    period_end = sa.Column(sa.Date, nullable=False)
+
+
 class Grid(db.Model):
     """A grid (网格) or building (楼栋) within a community."""
     __tablename__ = "grid"
@@ -74,17 +107,29 @@ class Resident(db.Model):
     updated_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 
     household = db.relationship(Household)
+    name_grams = db.relationship("ResidentNameGram", cascade="all, delete-orphan")
+
+
+class ResidentNameGram(db.Model):
+    """The blind index of names: a keyed hash of each pair of adjacent characters of a
+    resident's name, so a search decrypts only the residents whose names hold every pair
+    of the fragment asked for, never the whole table (names.py)."""
+    __tablename__ = "resident_name_gram"
+    resident_id = sa.Column(sa.String(36), sa.ForeignKey("resident.id"), primary_key=True)
+    gram = sa.Column(sa.String(64), primary_key=True, index=True)
 
 
 class AccessLog(db.Model):
-    """Every read or release of a resident's personal data: who, what, when, why."""
+    """Every read or release of personal data (a resident's, or a need's free text): who,
+    what, when, why."""
     __tablename__ = "access_log"
     id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     at = sa.Column(UtcDateTime, nullable=False, default=utcnow, index=True)
     actor = sa.Column(sa.String(120), nullable=False, index=True)
     role = sa.Column(sa.String(32), nullable=False)
     action = sa.Column(sa.String(32), nullable=False)
-    resident_ref = sa.Column(sa.String(32), nullable=False, index=True)
+    resident_ref = sa.Column(sa.String(32), index=True)
+    need_id = sa.Column(sa.String(36), index=True)
     fields = sa.Column(sa.JSON, nullable=False)
     purpose = sa.Column(sa.String(200), nullable=False)
 

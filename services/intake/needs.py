@@ -1,6 +1,7 @@
 """Needs and their life cycle. Each change of status is recorded with who and when, and the
 changes others must learn of (reported, triaged, withdrawn) publish their event in the same
-transaction. Free-text descriptions never leave intake."""
+transaction. Free text (descriptions, notes, whom a need was referred to) never leaves
+intake."""
 from sqlalchemy.exc import IntegrityError
 
 from shared import outbox
@@ -102,8 +103,7 @@ def triage(need: Need, data: dict, by: str) -> Need:
                                                        need.resident)
     outbox.append(event_store, "need.triaged", f"need/{need.id}", {
         "need_id": need.id, "community_id": need.community_id, "category": need.category,
-        "urgency": need.urgency, "status": need.status, "referred_to": need.referred_to,
-        "triaged_at": rfc3339(utcnow())})
+        "urgency": need.urgency, "status": need.status, "triaged_at": rfc3339(utcnow())})
     return need
 
 

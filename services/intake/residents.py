@@ -13,7 +13,7 @@ from shared.eventstore import utcnow
 from shared.i18n import bilingual
 from shared.vocabulary import EXPLICIT_FLAGS, age_band
 
-from . import idcard
+from . import idcard, names
 from .models import AccessLog, Community, Grid, Household, Resident, db, event_store
 from .privacy import Vault
 
@@ -100,22 +100,46 @@ def _identity(data: dict) -> dict:
     return out
 
 
-def _duplicate(id_hash: str | None, phone_hash: str | None, exclude: str | None = None):
+class DuplicateResident(ApiError):
+    """The ID number or phone is already registered. Within the clerk's communities the
+    answer names the resident; elsewhere only that a possible duplicate exists, so a
+    number typed in at one community never tells whom it belongs to at another. Either way
+    the check is a read of personal data: `log_duplicate` writes it to the access log."""
+
+    def __init__(self, existing: Resident, field: str, claims: Claims):
+        if existing.community_id in claims.community_ids:
+            super().__init__(409, f"Resident already registered as {existing.ref}",
+                             f"该居民已登记，编号 {existing.ref}", code="duplicate_resident",
+                             resident_ref=existing.ref)
+        else:
+            super().__init__(409, "A possible duplicate is registered in another community: "
+                             "ask the community where the resident was registered before",
+                             "其他社区可能已登记此人（身份证号或电话相同），请向居民原登记社区核实",
+                             code="possible_duplicate")
+        self.existing_ref, self.field = existing.ref, field
+
+
+def log_duplicate(claims: Claims, duplicate: DuplicateResident) -> None:
+    """Add the duplicate check to the access log; the caller commits it, even as it refuses
+    the registration (so it adds it after rolling the registration back)."""
+    log_access(claims, "duplicate_check", [duplicate.existing_ref], [duplicate.field],
+               "registration: the same ID number or phone")
+
+
+def _duplicate(id_hash: str | None, phone_hash: str | None, claims: Claims,
+               exclude: str | None = None) -> None:
     conditions = [c for c in (Resident.id_number_hash == id_hash if id_hash else None,
                               Resident.phone_hash == phone_hash if phone_hash else None)
                   if c is not None]
     if not conditions:
-        return None
+        return
     query = sa.select(Resident).where(sa.or_(*conditions))
     if exclude:
         query = query.where(Resident.id != exclude)
-    return db.session.scalars(query).first()
-
-
-def _conflict(existing: Resident) -> ApiError:
-    return ApiError(409, f"Resident already registered as {existing.ref}",
-                    f"该居民已登记，编号 {existing.ref}", code="duplicate_resident",
-                    resident_ref=existing.ref)
+    existing = db.session.scalars(query).first()
+    if existing is not None:
+        field = "id_number" if id_hash and existing.id_number_hash == id_hash else "phone"
+        raise DuplicateResident(existing, field, claims)
 
 
 def demographics(resident: Resident) -> dict:
@@ -127,7 +151,7 @@ def demographics(resident: Resident) -> dict:
             "flags": list(resident.flags)}
 
 
-def build(data: dict, actor: str) -> Resident:
+def build(data: dict, claims: Claims) -> Resident:
     """A new resident in the session, with its event; the caller commits."""
     community_or_422(data["community_id"])
     grid_in(data["community_id"], data["grid_id"])
@@ -138,9 +162,7 @@ def build(data: dict, actor: str) -> Resident:
     v = vault()
     id_hash, phone_hash = v.blind("id", ident.get("id_number")), v.blind("phone",
                                                                          ident.get("phone"))
-    existing = _duplicate(id_hash, phone_hash)
-    if existing:
-        raise _conflict(existing)
+    _duplicate(id_hash, phone_hash, claims)
     born = ident.get("birth_date")
     resident = Resident(
         community_id=data["community_id"], grid_id=data["grid_id"],
@@ -150,20 +172,21 @@ def build(data: dict, actor: str) -> Resident:
         birth_date_sealed=v.seal(born.isoformat()) if born else None,
         phone_sealed=v.seal(ident.get("phone")), phone_hash=phone_hash,
         id_number_sealed=v.seal(ident.get("id_number")), id_number_hash=id_hash,
-        registered_by=actor, registered_on=data.get("registered_on") or date.today())
+        registered_by=claims.sub, registered_on=data.get("registered_on") or date.today())
     resident.household = household
+    names.index(v, resident, data["name"])
     db.session.add(resident)
-    _written_or_conflict(resident, data)
+    _written_or_conflict(resident, data, claims)
     outbox.append(event_store, "resident.registered", f"resident/{resident.ref}",
                   {**demographics(resident), "registered_on": resident.registered_on.isoformat()})
     return resident
 
 
-def register(data: dict, actor: str) -> Resident:
-    return build(data, actor)
+def register(data: dict, claims: Claims) -> Resident:
+    return build(data, claims)
 
 
-def _written_or_conflict(resident: Resident, data: dict) -> None:
+def _written_or_conflict(resident: Resident, data: dict, claims: Claims) -> None:
     """Write the resident's row now, in a savepoint, so one registered at the same moment by
     someone else (the same phone or ID number) is a 409 here, not an error at the commit."""
     try:
@@ -172,14 +195,12 @@ def _written_or_conflict(resident: Resident, data: dict) -> None:
     except IntegrityError:
         v = vault()
         ident = _identity(data)
-        existing = _duplicate(v.blind("id", ident.get("id_number")),
-                              v.blind("phone", ident.get("phone")), exclude=resident.id)
-        if existing:
-            raise _conflict(existing)
+        _duplicate(v.blind("id", ident.get("id_number")), v.blind("phone", ident.get("phone")),
+                   claims, exclude=resident.id)
         raise
 
 
-def update(resident: Resident, changes: dict, actor: str) -> Resident:
+def update(resident: Resident, changes: dict, claims: Claims) -> Resident:
     """Change what was registered; a change of demographics publishes resident.updated."""
     before = demographics(resident)
     v = vault()
@@ -191,12 +212,11 @@ def update(resident: Resident, changes: dict, actor: str) -> Resident:
         resident.household, resident.household_id = household, household and household.id
     if "name" in changes:
         resident.name_sealed = v.seal(changes["name"].strip())
+        names.index(v, resident, changes["name"])
     ident = _identity(changes)
     if "id_number" in ident or "phone" in ident:
-        existing = _duplicate(v.blind("id", ident.get("id_number")),
-                              v.blind("phone", ident.get("phone")), exclude=resident.id)
-        if existing:
-            raise _conflict(existing)
+        _duplicate(v.blind("id", ident.get("id_number")), v.blind("phone", ident.get("phone")),
+                   claims, exclude=resident.id)
     if "phone" in ident:
         resident.phone_sealed, resident.phone_hash = v.seal(ident["phone"]), v.blind(
             "phone", ident["phone"])
@@ -213,7 +233,7 @@ def update(resident: Resident, changes: dict, actor: str) -> Resident:
     explicit = changes.get("flags", [f for f in resident.flags if f in EXPLICIT_FLAGS])
     resident.age_band, resident.flags = age_band_of(born), all_flags(explicit, born)
     resident.updated_at = utcnow()
-    _written_or_conflict(resident, changes)
+    _written_or_conflict(resident, changes, claims)
     after = demographics(resident)
     if after != before:
         outbox.append(event_store, "resident.updated", f"resident/{resident.ref}",
@@ -245,19 +265,17 @@ def log_access(claims: Claims, action: str, refs: list[str], fields: list[str],
                                  resident_ref=ref, fields=fields, purpose=purpose))
 
 
+def log_need_reads(claims: Claims, needs, purpose: str) -> None:
+    """A need's description is free text that may name people: ops reading it is logged."""
+    for need in needs:
+        db.session.add(AccessLog(actor=claims.sub, role=claims.role, action="need_read",
+                                 resident_ref=need.resident_ref, need_id=need.id,
+                                 fields=["description"], purpose=purpose))
+
+
 def names_matching(community_ids, fragment: str, limit: int) -> list[tuple[Resident, str]]:
-    """(resident, name) for names containing `fragment`. Name search decrypts in memory:
-    encrypted names cannot be matched in SQL."""
-    v, fragment, found = vault(), fragment.strip(), []
-    candidates = db.session.scalars(sa.select(Resident).where(
-        Resident.community_id.in_(community_ids)).order_by(Resident.registered_at))
-    for resident in candidates:
-        name = v.open(resident.name_sealed)
-        if fragment in name:
-            found.append((resident, name))
-            if len(found) >= limit:
-                break
-    return found
+    """(resident, name) for names containing `fragment`, through the blind index."""
+    return names.matching(vault(), community_ids, fragment, limit)
 
 
 def by_identifier(community_ids, kind: str, raw: str) -> list[Resident]:

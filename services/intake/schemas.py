@@ -4,7 +4,9 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.i18n import bilingual
-from shared.vocabulary import (CHANNELS, EXPLICIT_FLAGS, GENDERS, HOUSEHOLD_TYPES,
+
+from .names import normalise_name
+from shared.vocabulary import (BUYER_KINDS, CHANNELS, EXPLICIT_FLAGS, GENDERS, HOUSEHOLD_TYPES,
                                NEED_CATEGORIES, NEED_STATUSES, URGENCIES, WITHDRAW_REASONS)
 
 ID = validate.Length(1, 64)
@@ -33,6 +35,50 @@ class CommunityOut(Schema):
     id = fields.Str()
     name = fields.Str()
     street = fields.Str(allow_none=True)
+
+
+KEY = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class BuyerIn(Schema):
+    id = fields.Str(required=True, validate=KEY)
+    name = fields.Str(required=True, validate=validate.Length(1, 200))
+    kind = fields.Str(required=True, validate=validate.OneOf(BUYER_KINDS))
+    community_ids = fields.List(fields.Str(validate=ID), required=True,
+                                validate=validate.Length(max=500),
+                                metadata={"description": "the communities it governs"})
+
+
+class BuyerUpdate(Schema):
+    name = fields.Str(validate=validate.Length(1, 200))
+    kind = fields.Str(validate=validate.OneOf(BUYER_KINDS))
+    community_ids = fields.List(fields.Str(validate=ID), validate=validate.Length(max=500),
+                                metadata={"description": "the whole new list"})
+
+
+class BuyerOut(Schema):
+    id = fields.Str()
+    name = fields.Str()
+    kind = fields.Str()
+    community_ids = fields.List(fields.Str())
+    updated_at = fields.DateTime()
+
+
+class AgencyIn(Schema):
+    id = fields.Str(required=True, validate=KEY)
+    name = fields.Str(required=True, validate=validate.Length(1, 200))
+
+
+class AgencyUpdate(Schema):
+    name = fields.Str(validate=validate.Length(1, 200))
+    active = fields.Bool(metadata={"description": "false: no new contracts"})
+
+
+class AgencyOut(Schema):
+    id = fields.Str()
+    name = fields.Str()
+    active = fields.Bool()
+    updated_at = fields.DateTime()
 
 
 class GridIn(Schema):
@@ -71,8 +117,8 @@ class ResidentIn(Schema):
     gender = fields.Str(load_default=None, validate=validate.OneOf(
         [g for g in GENDERS if g != "unknown"]))
     birth_date = fields.Date(load_default=None)
-    phone = fields.Str(load_default=None, validate=validate.Length(5, 20))
-    id_number = fields.Str(load_default=None, validate=validate.Length(15, 20))
+    phone = fields.Str(load_default=None, validate=validate.Length(5, 30))
+    id_number = fields.Str(load_default=None, validate=validate.Length(15, 40))
     flags = fields.List(fields.Str(validate=validate.OneOf(EXPLICIT_FLAGS)), load_default=list)
     registered_on = fields.Date(load_default=None, validate=_past_registration, metadata={
         "description": "when the community registered the resident (a migrated roster); "
@@ -85,8 +131,8 @@ class ResidentUpdate(Schema):
     name = fields.Str(validate=validate.Length(1, 50))
     gender = fields.Str(validate=validate.OneOf([g for g in GENDERS if g != "unknown"]))
     birth_date = fields.Date()
-    phone = fields.Str(validate=validate.Length(5, 20))
-    id_number = fields.Str(validate=validate.Length(15, 20))
+    phone = fields.Str(validate=validate.Length(5, 30))
+    id_number = fields.Str(validate=validate.Length(15, 40))
     flags = fields.List(fields.Str(validate=validate.OneOf(EXPLICIT_FLAGS)))
 
 
@@ -118,11 +164,21 @@ class ResidentMatch(ResidentOut):
     name = fields.Str()
 
 
+NAME_TOO_SHORT = bilingual("Search by at least two characters of the name",
+                           "请至少输入姓名中的两个字")
+
+
+def _searchable(fragment: str) -> None:
+    """As the blind index sees it: a search needs at least one pair of characters."""
+    if len(normalise_name(fragment)) < 2:
+        raise ValidationError(NAME_TOO_SHORT)
+
+
 class ResidentQuery(Schema):
-    name = fields.Str(validate=validate.Length(1, 50),
-                      metadata={"description": "part of the name"})
-    phone = fields.Str(validate=validate.Length(5, 20))
-    id_number = fields.Str(validate=validate.Length(15, 20))
+    name = fields.Str(validate=[validate.Length(1, 50), _searchable],
+                      metadata={"description": "two or more characters of the name"})
+    phone = fields.Str(validate=validate.Length(5, 30))
+    id_number = fields.Str(validate=validate.Length(15, 40))
     limit = fields.Int(load_default=20, validate=validate.Range(1, 100))
     purpose = fields.Str(load_default="resident lookup", validate=validate.Length(1, 200))
 
@@ -211,7 +267,8 @@ class AccessLogOut(Schema):
     actor = fields.Str()
     role = fields.Str()
     action = fields.Str()
-    resident_ref = fields.Str()
+    resident_ref = fields.Str(allow_none=True)
+    need_id = fields.Str(allow_none=True)
     fields_ = fields.List(fields.Str(), data_key="fields", attribute="fields")
     purpose = fields.Str()
 
@@ -225,4 +282,6 @@ class SurveyContactOut(Schema):
 class AccessLogQuery(Schema):
     actor = fields.Str(validate=validate.Length(1, 120))
     resident_ref = fields.Str(validate=REF)
+    need_id = fields.Str(validate=validate.Length(1, 36))
+    action = fields.Str(validate=validate.Length(1, 32))
     since = fields.AwareDateTime(default_timezone=None)

@@ -26,15 +26,24 @@ class EventSpec:
 
 
 def _specs(source: str, schemas: dict) -> dict:
-    return {short: EventSpec(short, source, 1, schema) for short, schema in schemas.items()}
+    return {short: EventSpec(short, source, schema.VERSION, schema)
+            for short, schema in schemas.items()}
 
 
+def _superseded(source: str, module) -> list[EventSpec]:
+    return [EventSpec(short, source, schema.VERSION, schema)
+            for short, schemas in getattr(module, "SUPERSEDED", {}).items() for schema in schemas]
+
+
+PRODUCERS = {"/intake": intake, "/casework": casework, "/evaluation": evaluation}
+# short name -> the version producers publish now
 CATALOGUE: dict[str, EventSpec] = {
-    **_specs("/intake", intake.SCHEMAS),
-    **_specs("/casework", casework.SCHEMAS),
-    **_specs("/evaluation", evaluation.SCHEMAS),
-}
-BY_TYPE = {spec.type: spec for spec in CATALOGUE.values()}
+    short: spec for source, module in PRODUCERS.items()
+    for short, spec in _specs(source, module.SCHEMAS).items()}
+# every version consumers accept, by full type: the current ones and those superseded
+BY_TYPE = {spec.type: spec for spec in (
+    *CATALOGUE.values(),
+    *(s for source, module in PRODUCERS.items() for s in _superseded(source, module)))}
 
 
 class SchemaViolation(ValueError):
@@ -56,9 +65,10 @@ def source_types(source: str) -> list[str]:
     return sorted(s.short for s in CATALOGUE.values() if s.source == source)
 
 
-def check_data(short: str, data: dict) -> dict:
-    """Validate `data` for a short event name; returns it unchanged (as JSON) or raises."""
-    spec = spec_for(short)
+def check_data(short: str, data: dict, spec: EventSpec | None = None) -> dict:
+    """Validate `data` for a short event name (its current version, or `spec`'s); returns it
+    unchanged (as JSON) or raises."""
+    spec = spec or spec_for(short)
     errors = spec.validator.validate(data)
     if errors:
         raise SchemaViolation(spec.type, errors)
@@ -72,5 +82,5 @@ def check_event(event: Event) -> EventSpec:
         raise EnvelopeError(f"unknown event type {event.type!r}")
     if event.source != spec.source:
         raise EnvelopeError(f"{event.type} comes from {spec.source}, not {event.source}")
-    check_data(short_name(event.type), event.data)
+    check_data(short_name(event.type), event.data, spec)
     return spec

@@ -3,10 +3,12 @@ login with a session that holds the same JWT the APIs take (session.py), CSRF pr
 Chinese by default with English. A service calls `init_pages` with its pages blueprint (made
 by `page_blueprint`), its user model and the page users land on."""
 import inspect
+import os
 from datetime import timedelta
 
 from flask import Blueprint, current_app, g
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import config
 from shared.db import Recently
@@ -17,6 +19,7 @@ from . import i18n
 from .cli import create_user
 from .labels import label
 from .login import blp as login_blp
+from .login import throttle
 from .session import PagesConfig, csrf, pages_config, render_error, require_login, session_ttl
 
 DEV_SECRET_KEY = "dev-only-session-key-not-for-production-use-0123456789"
@@ -55,7 +58,17 @@ def account_active(claims) -> None:
                        code="account_disabled")
 
 
+def _behind_proxy(app) -> None:
+    """Behind N reverse proxies (SOCIALWORK_PROXY_HOPS, e.g. 1 for deploy/nginx.conf) the
+    client's address and scheme are the ones the proxies forward: what logins are throttled
+    by. Never set it without a proxy in front: a client could then name any address."""
+    hops = int(os.environ.get("SOCIALWORK_PROXY_HOPS", "0"))
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def init_pages(app, pages: Blueprint, users, home: str) -> None:
+    _behind_proxy(app)
     ttl = session_ttl()
     if not app.config.get("SECRET_KEY"):  # Flask's default config holds None
         app.config["SECRET_KEY"] = config.secret("SOCIALWORK_SECRET_KEY", DEV_SECRET_KEY)
@@ -72,6 +85,7 @@ def init_pages(app, pages: Blueprint, users, home: str) -> None:
     app.context_processor(_template_globals)
     app.jinja_env.filters["label"] = label
     app.register_blueprint(login_blp)
+    throttle(app)
     app.register_blueprint(pages)
     app.cli.add_command(create_user)
 

@@ -1,10 +1,21 @@
-"""Login, logout and the language switch, the same in every service."""
+"""Login, logout and the language switch, the same in every service.
+
+Logins are throttled with Flask-Limiter, per service: each client address may try 30 times
+a minute and 300 an hour, whichever accounts it names; each account may fail 5 times in 15
+minutes from one address (only failures count). Together with the per-account lockout in the
+database (users.py) a stranger can neither guess a password for long nor lock a known user
+out for more than a few minutes. The client address is the connection's, or behind a
+reverse proxy the one it forwards (SOCIALWORK_PROXY_HOPS, docs/OPERATIONS.md)."""
+import os
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, flash, redirect, render_template, request, session,
                    url_for)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from shared import auth
@@ -17,6 +28,9 @@ from .users import LockedOut, authenticate
 blp = Blueprint("web", __name__, url_prefix="/ui", template_folder="templates",
                 static_folder="static")
 blp.register_error_handler(HTTPException, render_error)
+
+PER_ADDRESS = "30 per minute;300 per hour"
+FAILURES_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
 
 
 @blp.before_request
@@ -65,6 +79,34 @@ def login():
                                  ttl=session_ttl(), **user.scope())
     session["name"] = user.name
     return redirect(_safe_next(request.form.get("next")) or url_for(config.home))
+
+
+def _account_and_address() -> str:
+    return f"{request.form.get('username', '').strip()}@{get_remote_address()}"
+
+
+def _failed(response) -> bool:
+    return response.status_code in (401, 429)
+
+
+def throttle(app) -> None:
+    """This service's login, throttled; the counts live in SOCIALWORK_RATELIMIT_STORAGE
+    (memory by default: each process counts its own; a shared store such as redis:// makes
+    the limits hold across gunicorn workers and replicas)."""
+    limiter = Limiter(get_remote_address, app=app, strategy="moving-window",
+                      key_prefix=f"{app.extensions['socialwork'].spec.name}-login",
+                      storage_uri=os.environ.get("SOCIALWORK_RATELIMIT_STORAGE", "memory://"))
+    view = app.view_functions["web.login"]
+    view = limiter.limit(FAILURES_PER_ACCOUNT_AND_ADDRESS, key_func=_account_and_address,
+                         methods=["POST"], deduct_when=_failed)(view)
+    app.view_functions["web.login"] = limiter.limit(PER_ADDRESS, methods=["POST"])(view)
+
+
+@blp.errorhandler(RateLimitExceeded)
+def _throttled(_exc):
+    error = _("Too many attempts from here. Try again in a few minutes.")
+    return render_template("web/login.html", error=error,
+                           username=request.form.get("username", "")), 429
 
 
 @blp.post("/logout")

@@ -1,8 +1,11 @@
 """Page users: each service keeps the people who log in to it (clerks at intake, social
 workers and agency admins at casework, buyers at evaluation) in its own `web_user` table.
 
-Passwords are hashed with werkzeug's scrypt. Failed logins are limited per account in the
-database, so the limit holds across every gunicorn worker and every replica."""
+Passwords are hashed with werkzeug's scrypt. Failed logins are limited twice (login.py): per
+account and client address (Flask-Limiter), so a stranger guessing from one address is
+stopped after a few tries without touching the account, and per account from anywhere,
+counted here in the database (so it holds across gunicorn workers and replicas): it takes
+many addresses to reach, and locks only briefly."""
 import functools
 from datetime import datetime, timedelta, timezone
 
@@ -13,8 +16,10 @@ from shared import auth
 from shared.db import UtcDateTime
 from shared.eventstore import utcnow
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
+# with at most 5 failures per account from one address every 15 minutes (login.py), a
+# stranger needs four addresses or more to lock an account, and it lasts 5 minutes
+MAX_FAILURES = 20
+LOCKOUT = timedelta(minutes=5)
 
 
 @functools.cache

@@ -5,7 +5,10 @@ REF = validate.Length(min=1, max=64)
 
 
 class EventData(Schema):
-    """Strict by default: a field the catalogue does not know is a schema violation."""
+    """Strict by default: a field the catalogue does not know is a schema violation.
+    `VERSION` is the `.vN` of the event type this schema describes."""
+
+    VERSION = 1
 
     class Meta:
         unknown = RAISE

@@ -163,11 +163,20 @@ class DecisionProgressed(EventData):
 
 
 class RecordCorrected(EventData):
+    """Version 2: `changes` holds only the corrected fields the original event carries (what
+    the measures read), never free text such as minutes, topics or places, and no `reason`
+    (free text; casework keeps it, with the values before and after, for readers there)."""
+    VERSION = 2
     record_type = fields.Str(required=True, validate=validate.Length(1, 64))
     record_id = ref()
     corrects_event_id = ref()
-    reason = fields.Str(required=True, validate=validate.Length(1, 500))
     changes = fields.Dict(required=True)
+
+
+class RecordCorrectedV1(RecordCorrected):
+    """As published before version 2: still accepted from the event logs."""
+    VERSION = 1
+    reason = fields.Str(required=True, validate=validate.Length(1, 500))
 
 
 SCHEMAS = {
@@ -185,3 +194,4 @@ SCHEMAS = {
     "council.decision_progressed": DecisionProgressed,
     "record.corrected": RecordCorrected,
 }
+SUPERSEDED = {"record.corrected": [RecordCorrectedV1]}  # earlier versions still accepted

@@ -17,7 +17,15 @@ class ContractAwarded(EventData):
 
 
 class ContractAmended(ContractAwarded):
+    """Version 2: without the amendment's `reason` (free text no consumer needs; the
+    contract's versions at evaluation keep it)."""
+    VERSION = 2
     version = fields.Int(required=True, validate=validate.Range(min=2))
+
+
+class ContractAmendedV1(ContractAmended):
+    """As published before version 2: still accepted from the event logs."""
+    VERSION = 1
     reason = fields.Str(required=True, validate=validate.Length(1, 500))
 
 
@@ -54,3 +62,4 @@ SCHEMAS = {
     "survey.sample_drawn": SurveySampleDrawn,
     "survey.wave_closed": SurveyWaveClosed,
 }
+SUPERSEDED = {"contract.amended": [ContractAmendedV1]}  # earlier versions still accepted

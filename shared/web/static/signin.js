@@ -58,7 +58,7 @@
 
   function find() {
     var name = search.value.trim();
-    if (!name) { matches.innerHTML = ""; return; }
+    if (name.length < 2) { matches.innerHTML = ""; return; }  // intake needs two characters
     var url = box.dataset.intake + "/residents?purpose=session%20sign-in&limit=10&name=" +
       encodeURIComponent(name);
     fetch(url, { headers: { Authorization: "Bearer " + box.dataset.token } })
