@@ -26,6 +26,8 @@ def arguments(argv=None) -> argparse.Namespace:
                         help="start empty: load nothing, print no scorecard")
     parser.add_argument("--probe-base", type=int, default=9100,
                         help="workers' probes listen on base+1…, relays' on base+101…")
+    parser.add_argument("--replicas", type=int, choices=range(1, 6), default=1,
+                        help="processes of each worker and relay (one leads, docs/SCALING.md)")
     parser.add_argument("--timeout", type=float, default=3600,
                         help="seconds to wait for evaluation to catch up")
     return parser.parse_args(argv)
@@ -55,8 +57,8 @@ def show_the_year(platform: Platform, args) -> None:
 def main(argv=None) -> None:
     args = arguments(argv)
     ports = {s: urlsplit(config.service_url(s)).port for s in config.SERVICES}
-    platform = Platform(ports=ports, log_dir=config.data_dir() / "logs",
-                        probe_ports=default_probe_ports(ports, args.probe_base))
+    platform = Platform(ports=ports, log_dir=config.data_dir() / "logs", replicas=args.replicas,
+                        probe_ports=default_probe_ports(ports, args.replicas, args.probe_base))
 
     def _stop(*_):
         raise KeyboardInterrupt

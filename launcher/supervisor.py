@@ -1,5 +1,6 @@
 """Runs the platform's processes on one machine: for each service its API under gunicorn,
-its worker and its relay, as separate processes; restarts one that dies; stops them all."""
+its worker and its relay (or several replicas of each), as separate processes; restarts one
+that dies; stops them all."""
 import os
 import signal
 import subprocess
@@ -20,34 +21,43 @@ GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 class Proc:
     """One process of the platform, as the supervisor knows it."""
 
-    name: str                            # <service>-api, -worker or -relay
+    name: str                            # <service>-api, -worker or -relay[-<replica>]
     argv: list[str]
     env: dict = field(default_factory=dict)  # on top of the platform's environment
     popen: subprocess.Popen | None = None    # the running process, once started
     restarts: int = 0                        # how often it died and was started again
 
 
-def default_probe_ports(ports: dict, base: int = 9100) -> dict:
-    """Health/metrics ports of workers (9101…) and relays (9201…), in service order."""
+def replica_name(service: str, kind: str, replica: int) -> str:
+    """The first of a kind is `<service>-<kind>`; further replicas are numbered from 2."""
+    return f"{service}-{kind}" + (f"-{replica + 1}" if replica else "")
+
+
+def default_probe_ports(ports: dict, replicas: int = 1, base: int = 9100) -> dict:
+    """Health/metrics ports of workers (9101…) and relays (9201…), in service order; a
+    further replica's 20 above the one before."""
     out = {}
-    for i, service in enumerate(ports):
-        out[f"{service}-worker"] = base + 1 + i
-        out[f"{service}-relay"] = base + 101 + i
+    for r in range(replicas):
+        for i, service in enumerate(ports):
+            out[replica_name(service, "worker", r)] = base + 1 + i + 20 * r
+            out[replica_name(service, "relay", r)] = base + 101 + i + 20 * r
     return out
 
 
 @dataclass
 class Platform:
-    """The nine processes of the three services, started, watched and stopped together."""
+    """The nine processes of the three services (more with replicas of the workers and
+    relays), started, watched and stopped together."""
 
     env: dict = field(default_factory=lambda: dict(os.environ))
     ports: dict = field(default_factory=lambda: dict(config.DEFAULT_PORTS))  # service -> API
     log_dir: Path | None = None  # one log file per process; none: their output is dropped
     probe_ports: dict | None = None  # process -> health/metrics port of a worker or relay
     procs: dict = field(default_factory=dict)  # name -> Proc
+    replicas: int = 1  # of each worker and relay (an API scales with gunicorn's workers)
 
     def __post_init__(self):
-        self.probe_ports = self.probe_ports or default_probe_ports(self.ports)
+        self.probe_ports = self.probe_ports or default_probe_ports(self.ports, self.replicas)
         for service, port in self.ports.items():
             self.env.setdefault(f"{service.upper()}_URL", f"http://127.0.0.1:{port}")
         flask = [sys.executable, "-m", "flask", "--app"]
@@ -57,9 +67,10 @@ class Platform:
                 sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF),
                 "-b", f"127.0.0.1:{port}", "--name", f"{service}-api", f"{app}.wsgi:app"])
             for kind in ("worker", "relay"):
-                name = f"{service}-{kind}"
-                self.procs[name] = Proc(name, flask + [app, kind], env={
-                    "SOCIALWORK_PROBE_PORT": str(self.probe_ports[name])})
+                for replica in range(self.replicas):
+                    name = replica_name(service, kind, replica)
+                    self.procs[name] = Proc(name, flask + [app, kind], env={
+                        "SOCIALWORK_PROBE_PORT": str(self.probe_ports[name])})
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -89,7 +100,7 @@ class Platform:
         # consumers first, so their queues exist before the relays publish
         for kind in ("worker", "api", "relay"):
             for name in self.procs:
-                if name.endswith(kind):
+                if name.split("-")[1] == kind:
                     self.start(name)
 
     def signal(self, name: str, sig: int) -> None:

@@ -3,7 +3,9 @@
 Topology (the wire contract, docs/EVENTS.md):
   socialwork.events  durable topic exchange; routing key = the event's short name
   <service>.events   the service's quorum queue, bound to the keys it consumes and to
-                     `<service>.replay` (parked messages sent back by ops)
+                     `<service>.replay` (parked messages sent back by ops); one consumer
+                     at a time takes from it (single active consumer), so replicas of a
+                     worker keep the events' order
   <service>.retry    failed deliveries waiting for their back-off (consumed by the same
                      worker), bound to `<service>.retry`
   <service>.dead     parked messages with the reason (via socialwork.dead or the worker)
@@ -66,7 +68,10 @@ def replay_key(service: str) -> str:
 def service_queues(service: str, routing_keys, cfg: MessagingConfig) -> ServiceQueues:
     args = _quorum(cfg, service)
     keys = [*sorted(routing_keys), replay_key(service)]
-    main = Queue(f"{service}.events", durable=True, queue_arguments=args,
+    # replicas of a worker compete for the queue, but one at a time takes from it (the others
+    # stand by and take over): events reach the inbox in their order, as with one worker
+    main = Queue(f"{service}.events", durable=True,
+                 queue_arguments={**args, "x-single-active-consumer": True},
                  bindings=[binding(EXCHANGE, routing_key=k) for k in keys])
     retry = Queue(f"{service}.retry", exchange=EXCHANGE, routing_key=retry_key(service),
                   durable=True, queue_arguments=args)

@@ -107,6 +107,8 @@ class MessagingConfig:
     delivery_limit: int = field(default_factory=lambda: _int("SOCIALWORK_DELIVERY_LIMIT", 20))
     sync_interval: float = field(default_factory=lambda: _float("SOCIALWORK_SYNC_INTERVAL", 10))
     reconnect_delay: float = field(default_factory=lambda: _float("SOCIALWORK_RECONNECT", 0.5))
+    # how often a standby relay asks whether the leading one is gone
+    standby_wait: float = field(default_factory=lambda: _float("SOCIALWORK_STANDBY_WAIT", 1))
     data_dir: Path = field(default_factory=data_dir)
     service_urls: dict = field(default_factory=lambda: {s: service_url(s) for s in SERVICES})
 

@@ -1,7 +1,9 @@
 """The relay: publishes the outbox in sequence order with confirms, then marks rows published.
 
 A crash between publish and mark republishes the batch: consumers drop the duplicates by id.
-Run one relay per service; it keeps going through broker and database outages.
+A service may run several relays (replicas): the one holding the service's relay lock
+(shared/leader.py) publishes, the others stand by and take over when it dies; so no two ever
+publish the outbox at once. A relay keeps going through broker and database outages.
 """
 import logging
 import time
@@ -12,6 +14,7 @@ from . import bus, metrics, outbox
 from .config import MessagingConfig
 from .events.envelope import type_name
 from .eventstore import EventStore, utcnow
+from .leader import Leadership
 from .probe import Heartbeat
 from .publisher import Publisher
 
@@ -24,7 +27,15 @@ class Relay:
         self.service = service or store.source.strip("/")
         self.published = 0  # events published since start (the metrics count them too)
         self.heartbeat = Heartbeat()  # what the probe reports as health
+        self._leadership = None  # made on first use, in the app's context
         self._stop = False
+
+    @property
+    def leadership(self) -> Leadership:
+        """The lock that says which of the service's relays publishes."""
+        if self._leadership is None:
+            self._leadership = Leadership(self.store.db.engine, f"{self.service}-relay")
+        return self._leadership
 
     def stop(self, *_):
         self._stop = True
@@ -52,8 +63,8 @@ class Relay:
     def publish_pending(self, publisher: Publisher) -> int:
         """One batch: publish, wait for confirms, mark. Returns how many were published."""
         rows = self._pending()
-        if not rows:
-            return 0
+        if not rows or not (self.leadership.acquire() and self.leadership.confirm()):
+            return 0  # another replica leads (or took over when this one lost its lock)
         publisher.publish_batch(
             (bus.EXCHANGE.name, short, body, {}, bus.properties(event_id, type_name(short)))
             for _seq, event_id, short, body in rows)
@@ -72,6 +83,7 @@ class Relay:
                     self._loop(publisher)
             except Exception as exc:  # broker or database gone: back off and reconnect
                 self.store.session.rollback()
+                self.leadership.release()  # a relay that cannot publish lets another lead
                 self.heartbeat.beat(connected=False)
                 log.warning("relay interrupted: %s", exc)
                 time.sleep(self.cfg.reconnect_delay)
@@ -79,6 +91,9 @@ class Relay:
     def _loop(self, publisher: Publisher) -> None:
         while not self._stop:
             self.heartbeat.beat()
+            if not self.leadership.acquire():  # another replica publishes: stand by
+                time.sleep(self.cfg.standby_wait)
+                continue
             full_batch = self.publish_pending(publisher) == self.cfg.publish_batch
             # caught up means no backlog; only while busy is it worth a count
             metrics.OUTBOX_BACKLOG.labels(self.service).set(

@@ -21,13 +21,14 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
 
 
 @contextmanager
-def running_platform(backend, tmp_path):
+def running_platform(backend, tmp_path, replicas: int = 1):
     backend.ensure()
+    from launcher.supervisor import replica_name
     from tests.conftest import free_port
     platform = Platform(env={**os.environ, **backend.env}, ports=dict(backend.ports),
-                        log_dir=tmp_path / f"logs-{backend.name}",
-                        probe_ports={f"{s}-{k}": free_port() for s in backend.ports
-                                     for k in ("worker", "relay")})
+                        log_dir=tmp_path / f"logs-{backend.name}", replicas=replicas,
+                        probe_ports={replica_name(s, k, r): free_port() for s in backend.ports
+                                     for k in ("worker", "relay") for r in range(replicas)})
     platform.start_all()
     try:
         platform.wait_ready(timeout=90)

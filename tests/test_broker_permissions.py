@@ -4,6 +4,7 @@ after it. A service declares, binds and reads its own queues, publishes its own 
 and its own retry and replay keys, and nothing else: not another service's events, not into
 another service's queues, not through the default exchange."""
 import contextlib
+import socket
 import subprocess
 import uuid
 
@@ -66,12 +67,18 @@ def refused(action) -> str:
 
 
 def taken(cfg: MessagingConfig, queue: Queue) -> list[str]:
-    """The message ids waiting on a queue, taken off it."""
-    with bus.connect(cfg) as conn:
-        channel, ids = conn.channel(), []
-        while (message := queue(channel).get(no_ack=True)) is not None:
-            ids.append(message.properties["message_id"])
-        return ids
+    """The message ids waiting on a queue, taken off it by a consumer (a service's queue
+    has a single active consumer, which RabbitMQ does not serve a basic.get)."""
+    ids = []
+
+    def take(message):
+        ids.append(message.properties["message_id"])
+        message.ack()
+    with bus.connect(cfg) as conn, conn.Consumer(queue, on_message=take):
+        with contextlib.suppress(socket.timeout):
+            while True:
+                conn.drain_events(timeout=1)  # until a second passes with nothing more
+    return ids
 
 
 def test_each_service_declares_and_reads_only_its_own_queues(broker):

@@ -64,6 +64,8 @@ def test_compose_config_is_valid_and_complete(tmp_path):
         assert service["restart"] == "unless-stopped" and service["healthcheck"]["test"]
         assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert service["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+        if not name.endswith("-api"):  # `docker-compose up --scale` makes replicas of it
+            assert "ports" not in service and "container_name" not in service, name
         assert service["environment"]["SOCIALWORK_ENV"] == "production"
         holds_keys = "INTAKE_DATA_KEYS" in service["environment"]
         assert holds_keys == name.startswith("intake"), name

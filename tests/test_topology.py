@@ -54,13 +54,14 @@ def test_the_broker_dead_letters_a_message_past_its_delivery_limit(real):
     connection = pika.BlockingConnection(pika.URLParameters(real.env["SOCIALWORK_BROKER_URL"]))
     channel = connection.channel()
 
-    def redeliver():  # a consumer that dies before acking, again and again
-        method, _, _ = channel.basic_get("casework.events")
-        if method:
-            channel.basic_nack(method.delivery_tag, requeue=True)
-        return method is None
-    wait_until(redeliver, 30, "the message to leave casework.events")
+    deliveries = 0  # a consumer that dies before acking, again and again
+    for method, _, _ in channel.consume("casework.events", inactivity_timeout=5):
+        if method is None:  # nothing for 5 s: the message has left the queue
+            break
+        deliveries += 1
+        channel.basic_nack(method.delivery_tag, requeue=True)
     connection.close()
+    assert deliveries == 3  # the first delivery and two more, the limit
     rows = wait_until(lambda: deadletters.list_parked(cfg, queues), 30, "the parked copy")
     assert [r.message_id for r in rows] == ["crasher-1"]
     assert rows[0].reason == "broker: delivery_limit"
