@@ -57,6 +57,15 @@ HANDLERS = {
     "council.decision_made": consumed(projections.decision),
     "council.decision_progressed": consumed(projections.progressed),
     "record.corrected": consumed(projections.corrected),
+    "fund.set": consumed(),
+    "fund.phase_changed": consumed(),
+    "fund.project_proposed": consumed(),
+    "fund.project_supported": consumed(),
+    "fund.project_reviewed": consumed(),
+    "fund.objection_recorded": consumed(),
+    "fund.ballot_cast": consumed(),
+    "fund.results_published": consumed(),
+    "fund.project_delivered": consumed(),
 }
 
 
