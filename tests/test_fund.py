@@ -93,7 +93,8 @@ def approval_story(world):
     """Approval voting on 10,000 yuan: P1 5,000 (4 votes), P3 3,000 and P2 4,000 tie at 3
     (the cheaper P3 first), P2 no longer fits the 2,000 left and is skipped, P6 1,500 (2
     votes) still fits; P4 declined, P5 short of supports; r1 votes online and again on
-    paper, r3 on paper and again online: each counted once, the first recorded."""
+    paper, r3 on paper and again online: each counted once, the first recorded. P1,
+    P4 and P5 are residents' (r1, r2, r3), P3 an organisation's, P2 and P6 the agency's."""
     fund = Fund(world)
     org = world.post("/organizations", {
         "community_id": "c1", "name": "楼道互助队", "kind": "mutual_aid",
@@ -105,7 +106,7 @@ def approval_story(world):
                             organization_id=org),
          "P4": fund.project("私家车位", "2000.00", ref=R[1]),
          "P5": fund.project("宠物乐园", "2500.00", ref=R[2]),
-         "P6": fund.project("读书角", "1500.00", ref=R[3])}
+         "P6": fund.project("读书角", "1500.00", proposer="agency")}
     for name in ("P1", "P2", "P3", "P4", "P6"):
         fund.support(p[name], R[6], R[7])
     fund.support(p["P5"], R[6])
@@ -153,28 +154,35 @@ def test_approval_fund_allocates_in_vote_order_skipping_what_no_longer_fits(worl
     assert len(world.events("fund.ballot_cast")) == 4
 
 
-def test_funded_projects_become_council_decisions_carried_out(world):
+def delivered_story(world):
+    """The approval story carried on: its funded projects taken up by the council on 10
+    April; P1 (r1 leading) cost 5,200 and is done, P3 cost 2,800 and is under way."""
     fund, p = approval_story(world)
     early = meeting(world, "2026-04-01", R[:3])
     assert fund.to("delivery", "04-10", meeting_id=early).status_code == 422
     takes_up = meeting(world, "2026-04-10", R[:5])
     assert fund.to("delivery", "04-10", meeting_id=takes_up).status_code == 200
     projects = {x["id"]: x for x in world.get(fund.path + "/projects", world.w1).json}
+    for name, cost in (("P1", "5200.00"), ("P3", "2800.00")):
+        done = fund.post(f"/projects/{p[name]}/delivery", {
+            "actual_cost": cost, "leader_refs": [R[0]], "on": fund.day("06-01")})
+        assert done.status_code == 200, done.json
+    assert world.post(f"/council/decisions/{projects[p['P1']]['decision_id']}/progress", {
+        "status": "done", "progress": 100, "on": "2026-06-01"}, world.w1).status_code == 201
+    return fund, p, projects
+
+
+def test_funded_projects_become_council_decisions_carried_out(world):
+    fund, p, projects = delivered_story(world)
     decision = projects[p["P1"]]["decision_id"]
     assert decision and projects[p["P2"]]["decision_id"] is None
     made = {e.data["decision_id"]: e.data for e in world.events("council.decision_made")}
     assert made[decision]["votes_for"] == 4 and made[decision]["outcome"] == "adopted"
     topics = [e.data for e in world.events("council.topic_proposed")][-3:]
     kinds = [t["proposer_kind"] for t in topics]
-    assert kinds == ["resident", "resident_organization", "resident"]
+    assert kinds == ["resident", "resident_organization", "social_worker"]
     assert fund.post(f"/projects/{p['P2']}/delivery", {
         "actual_cost": "100.00", "on": fund.day("05-01")}).status_code == 409
-    for name, cost in (("P1", "5200.00"), ("P3", "2800.00")):
-        done = fund.post(f"/projects/{p[name]}/delivery", {
-            "actual_cost": cost, "leader_refs": [R[0]], "on": fund.day("06-01")})
-        assert done.status_code == 200, done.json
-    assert world.post(f"/council/decisions/{decision}/progress", {
-        "status": "done", "progress": 100, "on": "2026-06-01"}, world.w1).status_code == 201
     totals = world.get(fund.path, world.buyer).json["totals"]
     assert totals == {"amount": "10000.00", "allocated": "9500.00", "spent": "8000.00",
                       "remaining": "2000.00"}
