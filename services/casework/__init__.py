@@ -8,6 +8,7 @@ from .fund_api import blp as fund_blp
 from .handlers import HANDLERS
 from .models import WebUser, db, event_store
 from .pages import blp as pages
+from . import fund_pages  # noqa: F401  (the fund's pages, on the same blueprint)
 
 
 def create_app(test_config: dict | None = None):

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from shared import allocation
 from shared.errors import ApiError
-from shared.i18n import bilingual, bilingual_pattern
+from shared.i18n import bilingual
 from shared.vocabulary import FUND_PHASES
 
 from .access import require_served
@@ -58,8 +58,8 @@ VOTER_ATTENDED = bilingual("The voter must have attended the meeting",
                            "投票人必须出席了该次会议")
 MEETING_NEEDED = bilingual("Delivery starts at a council meeting of this community",
                            "项目实施须由本社区的一次议事会议启动")
-bilingual_pattern(r"^The fund is in its (\w+) phase, not (\w+)$",
-                  r"资金当前处于\1阶段，而非\2阶段")
+PHASE_ZH = {"proposing": "项目征集", "review": "审核", "notice": "公示", "voting": "投票",
+            "results": "结果", "delivery": "实施"}
 
 
 # -- the fund and its phases -----------------------------------------------------------------
@@ -105,6 +105,7 @@ def money(value) -> str:
 def require_phase(fund: Fund, phase: str) -> None:
     if fund.phase != phase:
         raise ApiError(409, f"The fund is in its {fund.phase} phase, not {phase}",
+                       f"资金当前处于{PHASE_ZH[fund.phase]}阶段，此操作属于{PHASE_ZH[phase]}阶段",
                        code="wrong_phase", phase=fund.phase)
 
 
