@@ -290,3 +290,30 @@ def test_the_allocation_rule_on_its_own():
     outcomes = allocation.allocate(Decimal("60"), [a, b, c], {"a": 1, "b": 1, "c": 1})
     assert [(o.project_id, o.funded) for o in outcomes] == [
         ("b", True), ("c", True), ("a", False)]
+
+
+@pytest.mark.parametrize("tail, body", [
+    ("/projects", {"title": "x" * 201}), ("/projects", {"estimated_cost": True}),
+    ("/projects", {"beneficiaries": "many"}), ("/projects", []),
+    ("/phase", {"phase": "closing", "on": "2026-04-01"}), ("/phase", {"phase": "review"}),
+    ("/ballots", {"resident_ref": R[0], "channel": "online", "project_ids": "p1",
+                  "cast_on": "2026-03-29"}),
+    ("/ballots", {"resident_ref": R[0], "channel": "online", "project_ids": [],
+                  "cast_on": "2026-03-29"}),
+    ("/objections", {"text": "", "on": "2026-03-21"}),
+    ("/projects/nope/supports", {"resident_ref": 5, "on": "yesterday"}),
+    ("/projects/nope/review", {"feasible": "perhaps", "on": "2026-03-16"}),
+    ("/projects/nope/delivery", {"actual_cost": "1e5000", "on": "2026-05-01"}),
+])
+def test_malformed_input_is_a_422_with_its_field(world, tail, body):
+    fund = Fund(world)
+    response = fund.post(tail, body)
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["fields"]
+
+
+def test_an_unknown_fund_or_project_is_not_found(world):
+    fund = Fund(world)
+    assert world.get("/funds/nope", world.w1).status_code == 404
+    assert fund.post("/projects/nope/supports", {"resident_ref": R[0],
+                                                 "on": "2026-03-05"}).status_code == 404
