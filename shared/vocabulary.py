@@ -45,11 +45,20 @@ ORGANIZATION_STATUSES = ("incubating", "active", "dormant", "dissolved")
 NEW_ORGANIZATION_STATUSES = ORGANIZATION_STATUSES[:2]
 
 # -- the council -----------------------------------------------------------------------------
-PROPOSERS = ("resident", "social_worker", "residents_committee", "party_organization")
+PROPOSERS = ("resident", "social_worker", "residents_committee", "party_organization",
+             "resident_organization")
 TOPIC_CHANNELS = ("in_person", "online", "council_meeting")
 DECISION_OUTCOMES = ("adopted", "rejected", "deferred")
 DECISION_MODES = ("informed", "consulted", "partnership", "delegated")
 PROGRESS_STATUSES = ("in_progress", "done", "stalled")
+
+# -- the community micro-fund (participatory budgeting) ----------------------------------------
+FUND_PHASES = ("proposing", "review", "notice", "voting", "results", "delivery")
+FUND_PROPOSERS = ("resident", "resident_organization", "agency")
+FUND_CATEGORIES = ("service", "goods", "works")
+VOTING_RULES = ("approval", "knapsack")  # any number of projects | a total within the fund
+BALLOT_CHANNELS = ("online", "paper")
+PROJECT_STATUSES = ("proposed", "unsupported", "feasible", "declined", "funded", "unfunded")
 
 # -- the participation ladder: each resident's highest rung --------------------------------
 RUNGS = ("served", "participant", "contributor", "co_decider", "leader")

@@ -112,6 +112,20 @@ CASEWORK = {
     ("GET", "/council/decisions/{decision_id}/progress"): RECORD,
     ("POST", "/corrections"): RECORDS_ACTION,
     ("GET", "/corrections"): READERS,
+    ("POST", "/funds"): WRITE,
+    ("GET", "/funds"): READERS,
+    ("GET", "/funds/{fund_id}"): RECORD,
+    ("POST", "/funds/{fund_id}/projects"): RECORDS_ACTION,
+    ("GET", "/funds/{fund_id}/projects"): RECORD,
+    ("POST", "/funds/{fund_id}/projects/{project_id}/supports"): RECORDS_ACTION,
+    ("POST", "/funds/{fund_id}/phase"): RECORDS_ACTION,
+    ("POST", "/funds/{fund_id}/projects/{project_id}/review"): RECORDS_ACTION,
+    ("POST", "/funds/{fund_id}/objections"): RECORDS_ACTION,
+    ("GET", "/funds/{fund_id}/objections"): RECORD,
+    ("POST", "/funds/{fund_id}/ballots"): RECORDS_ACTION,
+    ("GET", "/funds/{fund_id}/ballots"): {"social_worker": MINE, "agency_admin": MINE},
+    ("GET", "/funds/{fund_id}/results"): RECORD,
+    ("POST", "/funds/{fund_id}/projects/{project_id}/delivery"): RECORDS_ACTION,
 }
 
 CONTRACT_READERS = {"buyer_auditor": MINE, "agency_admin": MINE, "social_worker": MINE,
@@ -241,8 +255,18 @@ def casework_world(backend):
     vote = {"votes_for": 3, "votes_against": 1, "abstentions": 1, "voter_refs": RESIDENTS[:5],
             "outcome": "adopted", "decision_mode": "consulted", "summary": "通过"}
     decision = post(f"/council/meetings/{meeting}/decisions", {"topic_id": topic, **vote})["id"]
+    phases = {"proposing": "2026-03-01", "review": "2026-03-15", "notice": "2026-03-20",
+              "voting": "2026-03-28", "results": "2026-04-05", "delivery": "2026-04-10"}
+    fund = {"community_id": "c1", "year": 2026, "amount": "10000.00",
+            "voting_rule": "approval", "phases": phases}
+    fund_id = post("/funds", fund)["id"]
+    project = {"title": "扶手", "description": "x", "category": "works", "location": "x",
+               "estimated_cost": "100.00", "beneficiaries": 3, "proposer_kind": "agency",
+               "proposed_on": "2026-03-02"}
+    project_id = post(f"/funds/{fund_id}/projects", project)["id"]
     params = {"worker_id": "w2", "case_id": case, "session_id": sess["id"],
-              "organization_id": org, "meeting_id": meeting, "decision_id": decision}
+              "organization_id": org, "meeting_id": meeting, "decision_id": decision,
+              "fund_id": fund_id, "project_id": project_id}
     bodies = {
         ("POST", "/workers"): {"id": "w-new", "name": "新社工"},
         ("PATCH", "/workers/{worker_id}"): {"name": "社工二"},
@@ -269,6 +293,21 @@ def casework_world(backend):
                                                                 "progress": 10},
         ("POST", "/corrections"): {"record_type": "session", "record_id": sess["id"],
                                    "reason": "更正", "changes": {"mode": "online"}},
+        ("POST", "/funds"): {**fund, "year": 2027, "phases": {
+            k: v.replace("2026", "2027") for k, v in phases.items()}},
+        ("POST", "/funds/{fund_id}/projects"): project,
+        ("POST", "/funds/{fund_id}/projects/{project_id}/supports"): {
+            "resident_ref": RESIDENTS[1], "on": "2026-03-05"},
+        ("POST", "/funds/{fund_id}/phase"): {"phase": "review", "on": "2026-03-15"},
+        ("POST", "/funds/{fund_id}/projects/{project_id}/review"): {
+            "feasible": True, "price": "100.00", "on": "2026-03-16"},
+        ("POST", "/funds/{fund_id}/objections"): {"text": "异议", "on": "2026-03-21"},
+        ("POST", "/funds/{fund_id}/ballots"): {"resident_ref": RESIDENTS[0],
+                                               "channel": "online",
+                                               "project_ids": [project_id],
+                                               "cast_on": "2026-03-29"},
+        ("POST", "/funds/{fund_id}/projects/{project_id}/delivery"): {
+            "actual_cost": "90.00", "on": "2026-05-01"},
     }
     scopes = {"intake_clerk": ({"community_ids": ["c1"]}, {"community_ids": ["c2"]}),
               "social_worker": ({"agency_id": "a1", "sub": "w1"},

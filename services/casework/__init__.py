@@ -4,14 +4,16 @@ from shared.web import init_pages
 
 from .access import on_roster
 from .api import blp
+from .fund_api import blp as fund_blp
 from .handlers import HANDLERS
 from .models import WebUser, db, event_store
 from .pages import blp as pages
+from . import fund_pages  # noqa: F401  (the fund's pages, on the same blueprint)
 
 
 def create_app(test_config: dict | None = None):
     spec = ServiceSpec(name="casework", title="Casework 社工服务", db=db, store=event_store,
-                       handlers=HANDLERS, blueprints=[blp])
+                       handlers=HANDLERS, blueprints=[blp, fund_blp])
     app = create_service_app(spec, test_config)
     init_pages(app, pages, WebUser, home="casework_pages.queue")
     app.extensions["caller_checks"].append(on_roster)

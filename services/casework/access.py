@@ -14,12 +14,13 @@ from shared.db import Recently
 from shared.errors import ApiError
 
 from .models import (CapacityActivity, Case, CouncilDecision, CouncilMeeting, CouncilTopic,
-                     Correction, Organization, ServedCommunity, Session, Volunteer, Worker, db)
+                     Correction, Fund, Organization, ServedCommunity, Session, Volunteer, Worker,
+                     db)
 
 AGENCY = ("social_worker", "agency_admin")
 READERS = (*AGENCY, "buyer_auditor")
 NOUNS = {Case: "个案", Session: "服务记录", CapacityActivity: "活动", Organization: "组织",
-         CouncilMeeting: "会议", CouncilDecision: "决定", Worker: "社工"}
+         CouncilMeeting: "会议", CouncilDecision: "决定", Worker: "社工", Fund: "微实事资金"}
 
 
 def served_on(agency_id: str, on: date):
@@ -75,6 +76,7 @@ SPANS = {
     CouncilDecision: lambda: (CouncilDecision.decided_on, CouncilDecision.decided_on),
     Organization: lambda: (Organization.formed_on, None),
     Volunteer: lambda: (Volunteer.registered_on, None),
+    Fund: lambda: (Fund.proposing_on, None),
 }
 CORRECTED = {"session": Session, "capacity_activity": CapacityActivity,
              "council_meeting": CouncilMeeting, "council_decision": CouncilDecision}

@@ -50,10 +50,13 @@ def propose_topic(data: dict, claims) -> CouncilTopic:
         if found != len(set(data["need_ids"])):
             raise ApiError(422, fields={"need_ids": [UNKNOWN_NEEDS]})
     topic = CouncilTopic(agency_id=claims.agency_id, **data)
-    return publish(topic, "council.topic_proposed", lambda t: {
-        "topic_id": t.id, "community_id": t.community_id, "proposer_kind": t.proposer_kind,
-        "proposer_ref": t.proposer_ref, "need_ids": t.need_ids, "channel": t.channel,
-        "proposed_on": t.proposed_on.isoformat()})
+    return publish(topic, "council.topic_proposed", topic_data)
+
+
+def topic_data(t: CouncilTopic) -> dict:
+    return {"topic_id": t.id, "community_id": t.community_id, "proposer_kind": t.proposer_kind,
+            "proposer_ref": t.proposer_ref, "need_ids": t.need_ids, "channel": t.channel,
+            "proposed_on": t.proposed_on.isoformat()}
 
 
 def meeting_data(m: CouncilMeeting) -> dict:

@@ -256,3 +256,104 @@ class Correction(db.Model):
     corrected_by = sa.Column(sa.String(120), nullable=False)
     corrected_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
     event_id = sa.Column(sa.String(64))
+
+
+class Fund(db.Model):
+    """A community's micro-fund for a year (民生微实事): its amount, who may propose, the
+    supports a project needs to reach review, the voting rule and the dates of its phases."""
+    __tablename__ = "fund"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    agency_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False)
+    year = sa.Column(sa.Integer, nullable=False)
+    amount = sa.Column(sa.Numeric(12, 2), nullable=False)
+    proposers = sa.Column(sa.JSON, nullable=False)
+    min_supports = sa.Column(sa.Integer, nullable=False)
+    voting_rule = sa.Column(sa.String(16), nullable=False)
+    notice_days = sa.Column(sa.Integer, nullable=False)
+    proposing_on = sa.Column(sa.Date, nullable=False)
+    review_on = sa.Column(sa.Date, nullable=False)
+    notice_on = sa.Column(sa.Date, nullable=False)
+    voting_on = sa.Column(sa.Date, nullable=False)
+    results_on = sa.Column(sa.Date, nullable=False)
+    delivery_on = sa.Column(sa.Date, nullable=False)
+    phase = sa.Column(sa.String(16), nullable=False)
+    phase_on = sa.Column(sa.Date, nullable=False)
+    meeting_id = sa.Column(sa.String(36), sa.ForeignKey("council_meeting.id"))
+    set_by = sa.Column(sa.String(120), nullable=False)
+    event_id = sa.Column(sa.String(64))
+    __table_args__ = (sa.UniqueConstraint("community_id", "year"),)
+
+
+class FundProject(db.Model):
+    """A project proposed for a fund, its supports, its review and, once funded, the council
+    decision it became."""
+    __tablename__ = "fund_project"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    fund_id = sa.Column(sa.String(36), sa.ForeignKey("fund.id"), nullable=False, index=True)
+    number = sa.Column(sa.Integer, nullable=False)
+    title = sa.Column(sa.String(200), nullable=False)
+    description = sa.Column(sa.Text, nullable=False)
+    category = sa.Column(sa.String(16), nullable=False)
+    location = sa.Column(sa.String(200), nullable=False)
+    estimated_cost = sa.Column(sa.Numeric(12, 2), nullable=False)
+    beneficiaries = sa.Column(sa.Integer, nullable=False)
+    proposer_kind = sa.Column(sa.String(24), nullable=False)
+    proposer_ref = sa.Column(sa.String(64))
+    organization_id = sa.Column(sa.String(36), sa.ForeignKey("organization.id"))
+    proposed_on = sa.Column(sa.Date, nullable=False)
+    status = sa.Column(sa.String(16), nullable=False, default="proposed")
+    supports = sa.Column(sa.Integer, nullable=False, default=0)
+    price = sa.Column(sa.Numeric(12, 2))
+    price_explanation = sa.Column(sa.Text)
+    decline_reason = sa.Column(sa.Text)
+    reviewed_on = sa.Column(sa.Date)
+    votes = sa.Column(sa.Integer)
+    decision_id = sa.Column(sa.String(36), sa.ForeignKey("council_decision.id"))
+    actual_cost = sa.Column(sa.Numeric(12, 2))
+    leader_refs = sa.Column(Refs)
+    event_id = sa.Column(sa.String(64))
+    __table_args__ = (sa.UniqueConstraint("fund_id", "number"),)
+
+
+class FundSupport(db.Model):
+    """A resident's support for a project: once per resident and project."""
+    __tablename__ = "fund_support"
+    project_id = sa.Column(sa.String(36), sa.ForeignKey("fund_project.id"), primary_key=True)
+    resident_ref = sa.Column(sa.String(64), primary_key=True)
+    on = sa.Column(sa.Date, nullable=False)
+    event_id = sa.Column(sa.String(64))
+
+    @property
+    def id(self) -> str:
+        """What the event is about: the project supported."""
+        return self.project_id
+
+
+class FundObjection(db.Model):
+    """An objection raised while the project list is on public notice (公示)."""
+    __tablename__ = "fund_objection"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    fund_id = sa.Column(sa.String(36), sa.ForeignKey("fund.id"), nullable=False, index=True)
+    project_id = sa.Column(sa.String(36), sa.ForeignKey("fund_project.id"))
+    text = sa.Column(sa.Text, nullable=False)
+    on = sa.Column(sa.Date, nullable=False)
+    response = sa.Column(sa.Text)
+    recorded_by = sa.Column(sa.String(120), nullable=False)
+    event_id = sa.Column(sa.String(64))
+
+
+class FundBallot(db.Model):
+    """A resident's one ballot for a fund, online or on paper at a council meeting: the first
+    recorded is the resident's ballot, a second is refused."""
+    __tablename__ = "fund_ballot"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    fund_id = sa.Column(sa.String(36), sa.ForeignKey("fund.id"), nullable=False)
+    resident_ref = sa.Column(sa.String(64), nullable=False)
+    channel = sa.Column(sa.String(16), nullable=False)
+    project_ids = sa.Column(sa.JSON, nullable=False)
+    cast_on = sa.Column(sa.Date, nullable=False)
+    meeting_id = sa.Column(sa.String(36), sa.ForeignKey("council_meeting.id"))
+    recorded_by = sa.Column(sa.String(120), nullable=False)
+    event_id = sa.Column(sa.String(64))
+    __table_args__ = (sa.UniqueConstraint("fund_id", "resident_ref"),)

@@ -14,10 +14,11 @@ from shared.config import service_url
 from shared.db import find
 from shared.errors import ApiError
 
+from . import fund_measures
 from .measures import Scope, of_grid, within
-from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, RecordEvent,
-                     TopicFact, TopicNeed, VerificationItem, VerificationSample, VolunteerFact,
-                     db, event_store)
+from .models import (Act, CaseFact, FundBallotFact, FundProjectFact, Initiative, NeedFact,
+                     OrganizationFact, RecordEvent, TopicFact, TopicNeed, VerificationItem,
+                     VerificationSample, VolunteerFact, db, event_store)
 
 RECORDS = {  # event -> (the record it is about, the record's id field, its day field)
     "resident.registered": ("resident", "resident_ref", "registered_on"),
@@ -37,6 +38,14 @@ RECORDS = {  # event -> (the record it is about, the record's id field, its day 
     "council.meeting_held": ("meeting", "meeting_id", "date"),
     "council.decision_made": ("decision", "decision_id", "decided_on"),
     "council.decision_progressed": ("decision", "decision_id", "on"),
+    "fund.phase_changed": ("fund", "fund_id", "on"),
+    "fund.project_proposed": ("fund", "fund_id", "proposed_on"),
+    "fund.project_supported": ("fund", "fund_id", "on"),
+    "fund.project_reviewed": ("fund", "fund_id", "on"),
+    "fund.objection_recorded": ("fund", "fund_id", "on"),
+    "fund.results_published": ("fund", "fund_id", "on"),
+    "fund.project_delivered": ("fund", "fund_id", "on"),
+    "fund.ballot_cast": ("fund_ballot", "ballot_id", "cast_on"),
 }
 
 
@@ -155,9 +164,44 @@ def _verified(scope: Scope, contract) -> list[dict]:
              "verified_by": item.verified_by} for item, kind in rows]
 
 
+def _fund_projects(scope: Scope, _contract) -> list[dict]:
+    """The projects of the scope's funds as evaluation counts them, with their votes."""
+    rows = []
+    for fund in fund_measures.funds_in(scope):
+        outcomes = {o.project_id: o for o in fund_measures.results(fund)}
+        for p in db.session.scalars(sa.select(FundProjectFact).where(
+                FundProjectFact.fund_id == fund.fund_id).order_by(FundProjectFact.number)):
+            o = outcomes.get(p.project_id)
+            rows.append({"record_kind": "fund", "record_id": fund.fund_id, "on": fund.results_on,
+                         "project_id": p.project_id, "number": p.number,
+                         "proposer_kind": p.proposer_kind, "status": p.status,
+                         "price": p.price and str(p.price), "votes": o and o.votes,
+                         "funded": bool(o and o.funded), "reason": o and o.reason,
+                         "decision_id": p.decision_id,
+                         "actual_cost": p.actual_cost and str(p.actual_cost)})
+    return rows
+
+
+def _fund_ballots(scope: Scope, _contract) -> list[dict]:
+    """Each voter's ballots, the first of each resident counted."""
+    rows, counted = [], set()
+    funds = fund_measures.funds_in(scope)
+    ballots = db.session.scalars(sa.select(FundBallotFact).where(
+        FundBallotFact.fund_id.in_([f.fund_id for f in funds])).order_by(
+        FundBallotFact.seq)).all()
+    for b in ballots:
+        first = (b.fund_id, b.resident_ref) not in counted
+        counted.add((b.fund_id, b.resident_ref))
+        rows.append({"record_kind": "fund_ballot", "record_id": b.ballot_id, "on": b.cast_on,
+                     "fund_id": b.fund_id, "resident_ref": b.resident_ref,
+                     "channel": b.channel, "counted": first})
+    return rows
+
+
 FAMILIES = {"acts": _acts, "initiatives": _initiatives, "topics": _topics, "needs": _needs,
             "cases": _cases, "organizations": _organizations, "volunteers": _volunteers,
-            "verifications": _verified}
+            "verifications": _verified, "fund_projects": _fund_projects,
+            "fund_ballots": _fund_ballots}
 BEHIND = {  # measure (or output) -> the family of records its figure is computed from
     **dict.fromkeys(("ladder_participant_share", "ladder_contributor_share",
                      "ladder_codecider_share", "ladder_leader_count", "breadth", "stability",
@@ -172,6 +216,9 @@ BEHIND = {  # measure (or output) -> the family of records its figure is compute
     "organisational_vitality": "organizations",
     "volunteer_activation": "volunteers",
     "verified_share": "verifications",
+    **dict.fromkeys(("fund_vote_share", "fund_resident_proposed_share", "fund_delivery_rate",
+                     "fund_cost_accuracy"), "fund_projects"),
+    **dict.fromkeys(("fund_turnout", "fund_voter_representativeness_gap"), "fund_ballots"),
 }
 
 
@@ -216,6 +263,7 @@ RECORD_PAGES = {  # record kind -> (service, path) where a reader finds the reco
     "activity": ("casework", "/activities"), "meeting": ("casework", "/council/meetings"),
     "topic": ("casework", "/council/topics"), "organization": ("casework", "/organizations"),
     "volunteer": ("casework", "/volunteers"), "need": ("intake", "/needs/{id}"),
+    "fund": ("casework", "/funds/{id}"),
 }
 
 

@@ -37,6 +37,12 @@ MEASURES = {
     "empowerment_change": ("心理赋权变化", "change in sociopolitical control (1-5) from the baseline survey", "points", True),
     "community_identity_change": ("社区认同变化", "change in sense of community (1-5) from the baseline survey", "points", True),
     "service_satisfaction": ("服务满意度", "surveyed residents satisfied with the service", "share", True),
+    "fund_vote_share": ("微实事资金居民投票决定占比", "share of the micro-fund allocated by residents' vote", "share", True),
+    "fund_turnout": ("微实事投票率", "unique voters / registered residents (online and paper apart)", "share", True),
+    "fund_resident_proposed_share": ("资助项目中居民提出占比", "funded projects proposed by residents or their organisations", "share", True),
+    "fund_delivery_rate": ("微实事项目落实率", "funded projects carried out / funded projects", "share", True),
+    "fund_cost_accuracy": ("微实事成本准确度", "actual cost / reviewed price of the funded projects", "ratio", False),
+    "fund_voter_representativeness_gap": ("投票者代表性差距", "distance between the fund's voters and registered residents", "share", False),
 }
 
 DEFAULT_TEMPLATE = [
@@ -45,7 +51,13 @@ DEFAULT_TEMPLATE = [
          {"measure": "resident_topic_adoption", "weight": 30, "target": 0.6},
          {"measure": "response_days", "weight": 20, "target": 30},
          {"measure": "follow_through", "weight": 30, "target": 0.7},
-         {"measure": "decision_mode_delegated", "weight": 20, "target": 0.3}]},
+         {"measure": "decision_mode_delegated", "weight": 20, "target": 0.3},
+         {"measure": "fund_vote_share", "weight": 0, "target": 0.9},
+         {"measure": "fund_turnout", "weight": 0, "target": 0.2},
+         {"measure": "fund_resident_proposed_share", "weight": 0, "target": 0.6},
+         {"measure": "fund_delivery_rate", "weight": 0, "target": 0.8},
+         {"measure": "fund_cost_accuracy", "weight": 0, "target": 1.05},
+         {"measure": "fund_voter_representativeness_gap", "weight": 0, "target": 0.15}]},
     {"key": "environmental", "name_zh": "环境赋权", "name_en": "Environmental", "weight": 25,
      "indicators": [
          {"measure": "organisational_vitality", "weight": 35, "target": 0.6},

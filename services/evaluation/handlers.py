@@ -57,6 +57,15 @@ HANDLERS = {
     "council.decision_made": consumed(projections.decision),
     "council.decision_progressed": consumed(projections.progressed),
     "record.corrected": consumed(projections.corrected),
+    "fund.set": consumed(projections.fund_set),
+    "fund.phase_changed": consumed(projections.fund_phase),
+    "fund.project_proposed": consumed(projections.fund_project_proposed),
+    "fund.project_supported": consumed(projections.fund_project_supported),
+    "fund.project_reviewed": consumed(projections.fund_project_reviewed),
+    "fund.objection_recorded": consumed(),
+    "fund.ballot_cast": consumed(projections.fund_ballot),
+    "fund.results_published": consumed(),
+    "fund.project_delivered": consumed(projections.fund_project_delivered),
 }
 
 

@@ -188,14 +188,15 @@ def _profiles(query) -> Counter:
     return Counter({tuple(profile): n for *profile, n in rows})
 
 
-def representativeness(scope: Scope) -> dict:
+def representativeness(scope: Scope, group=None) -> dict:
     """Per demographic: 1/2 × Σ |share among participants − share among registered|
-    (0 = participants mirror the community), and the share of participants unknown here."""
+    (0 = participants mirror the community), and the share of participants unknown here.
+    `group`: a query of other residents' refs to compare instead (the fund's voters)."""
+    group = _participants_query(scope) if group is None else group
     registered = _profiles(_registered(scope))  # counted in the database, not loaded
     participants = db.session.scalar(sa.select(sa.func.count()).select_from(
-        _participants_query(scope).subquery()))
-    known = _profiles(_registered(scope).where(
-        ResidentFact.ref.in_(_participants_query(scope))))
+        group.subquery()))
+    known = _profiles(_registered(scope).where(ResidentFact.ref.in_(group)))
     gaps = {}
     for i, attribute in enumerate(DEMOGRAPHICS):
         def share(profiles: Counter, group):

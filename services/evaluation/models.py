@@ -294,3 +294,45 @@ class SurveyResponse(db.Model):
     answered_on = sa.Column(sa.Date, nullable=False)
     answers = sa.Column(sa.JSON, nullable=False)
     scores = sa.Column(sa.JSON, nullable=False)
+
+
+class FundFact(db.Model):
+    """A community's micro-fund: its amount and rule, the furthest phase it reached and the
+    day it entered results."""
+    __tablename__ = "fund_fact"
+    fund_id = sa.Column(sa.String(64), primary_key=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    year = sa.Column(sa.Integer)
+    amount = sa.Column(sa.Numeric(12, 2))
+    voting_rule = sa.Column(sa.String(16))
+    phase = sa.Column(sa.String(16))
+    results_on = sa.Column(sa.Date)
+
+
+class FundProjectFact(db.Model):
+    """A project of a fund: who proposed it, its review, the decision it became, its cost."""
+    __tablename__ = "fund_project_fact"
+    project_id = sa.Column(sa.String(64), primary_key=True)
+    fund_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False)
+    number = sa.Column(sa.Integer)
+    proposer_kind = sa.Column(sa.String(24))
+    proposer_ref = sa.Column(sa.String(64))
+    estimated_cost = sa.Column(sa.Numeric(12, 2))
+    status = sa.Column(sa.String(16))
+    price = sa.Column(sa.Numeric(12, 2))
+    decision_id = sa.Column(sa.String(64))
+    actual_cost = sa.Column(sa.Numeric(12, 2))
+    delivered_on = sa.Column(sa.Date)
+
+
+class FundBallotFact(db.Model):
+    """A ballot as published, with casework's sequence: a resident's first one counts."""
+    __tablename__ = "fund_ballot_fact"
+    ballot_id = sa.Column(sa.String(64), primary_key=True)
+    fund_id = sa.Column(sa.String(64), nullable=False, index=True)
+    resident_ref = sa.Column(sa.String(64), nullable=False)
+    channel = sa.Column(sa.String(16), nullable=False)
+    project_ids = sa.Column(sa.JSON, nullable=False)
+    cast_on = sa.Column(sa.Date, nullable=False)
+    seq = sa.Column(sa.BigInteger, nullable=False)

@@ -3,23 +3,26 @@ initiatives residents led, each council topic's cycle. Built only from consumed 
 handlers apply these functions, handlers.py); a correction re-projects the record it
 corrects."""
 from datetime import date, time
+from decimal import Decimal
 
 import sqlalchemy as sa
 
 from shared.db import get_or_add
 from shared.events import Event
 from shared.residents import take_demographics
-from shared.vocabulary import (CO_DECIDER, CONTRIBUTOR, LEADER, PARTICIPANT, SERVED,
-                               TRAINING_KINDS)
+from shared.vocabulary import (CO_DECIDER, CONTRIBUTOR, FUND_PHASES, LEADER, PARTICIPANT,
+                               SERVED, TRAINING_KINDS)
 
-from .models import (Act, CaseFact, ContractableAgency, Initiative, Jurisdiction, NeedFact,
-                     OrganizationFact, RecordEvent, ResidentFact, TopicFact, TopicNeed,
-                     VolunteerFact, db, event_store)
+from .models import (Act, CaseFact, ContractableAgency, FundBallotFact, FundFact,
+                     FundProjectFact, Initiative, Jurisdiction, NeedFact, OrganizationFact,
+                     RecordEvent, ResidentFact, TopicFact, TopicNeed, VolunteerFact, db,
+                     event_store)
 
 # each kind of act and the rung of the participation ladder it shows
 RUNG_OF = {"served": SERVED, "attended": PARTICIPANT, "trained": PARTICIPANT,
            "volunteered": CONTRIBUTOR, "registered_volunteer": CONTRIBUTOR,
-           "proposed": CONTRIBUTOR, "voted": CO_DECIDER, "member": CO_DECIDER, "led": LEADER}
+           "proposed": CONTRIBUTOR, "voted": CO_DECIDER,
+           "supported": CO_DECIDER, "member": CO_DECIDER, "led": LEADER}
 
 
 def looks_up(keys):
@@ -231,6 +234,85 @@ def corrected(event) -> None:
 CORRECTABLE = {"session.delivered": session, "capacity.activity_held": activity,
                "council.meeting_held": meeting, "council.decision_made": decision}
 
+# -- the community micro-fund: whatever order its events arrive in, the same facts ---------
+
+def _fund(d) -> FundFact:
+    row = _get_or_add(FundFact, fund_id=d["fund_id"])
+    row.community_id = d["community_id"]
+    return row
+
+
+def _fund_project(project_id: str, d) -> FundProjectFact:
+    row = _get_or_add(FundProjectFact, project_id=project_id)
+    row.fund_id, row.community_id = d["fund_id"], d["community_id"]
+    return row
+
+
+@looks_up(lambda d: [(FundFact, d["fund_id"])])
+def fund_set(event) -> None:
+    d = event.data
+    row = _fund(d)
+    row.year, row.amount, row.voting_rule = d["year"], Decimal(d["amount"]), d["voting_rule"]
+
+
+@looks_up(lambda d: [(FundFact, d["fund_id"]),
+                     *((FundProjectFact, x["project_id"]) for x in d.get("decisions", []))])
+def fund_phase(event) -> None:
+    """The furthest phase reached; entering results dates the fund's results; entering
+    delivery names each funded project's council decision."""
+    d = event.data
+    row = _fund(d)
+    if row.phase is None or FUND_PHASES.index(d["phase"]) > FUND_PHASES.index(row.phase):
+        row.phase = d["phase"]
+    if d["phase"] == "results":
+        row.results_on = _day(d["on"])
+    for funded in d.get("decisions", []):
+        _fund_project(funded["project_id"], d).decision_id = funded["decision_id"]
+
+
+@looks_up(lambda d: [(FundProjectFact, d["project_id"])])
+def fund_project_proposed(event) -> None:
+    d = event.data
+    row = _fund_project(d["project_id"], d)
+    row.number, row.proposer_kind, row.proposer_ref = (
+        d["number"], d["proposer_kind"], d["proposer_ref"])
+    row.estimated_cost = Decimal(d["estimated_cost"])
+
+
+def fund_project_supported(event) -> None:
+    d = event.data
+    _acts(event, [d["resident_ref"]], "supported", d["community_id"], _day(d["on"]))
+
+
+@looks_up(lambda d: [(FundProjectFact, d["project_id"])])
+def fund_project_reviewed(event) -> None:
+    d = event.data
+    row = _fund_project(d["project_id"], d)
+    row.status = d["status"]
+    row.price = None if d["price"] is None else Decimal(d["price"])
+
+
+@looks_up(lambda d: [(FundBallotFact, d["ballot_id"])])
+def fund_ballot(event) -> None:
+    d = event.data
+    row = _get_or_add(FundBallotFact, ballot_id=d["ballot_id"])
+    row.fund_id, row.resident_ref, row.channel = d["fund_id"], d["resident_ref"], d["channel"]
+    row.project_ids, row.cast_on, row.seq = list(d["project_ids"]), _day(d["cast_on"]), \
+        event.sequence
+    _acts(event, [d["resident_ref"]], "voted", d["community_id"], _day(d["cast_on"]))
+
+
+@looks_up(lambda d: [(FundProjectFact, d["project_id"])])
+def fund_project_delivered(event) -> None:
+    """The latest report's actual cost; the residents who led it are leaders."""
+    d, on = event.data, _day(event.data["on"])
+    row = _fund_project(d["project_id"], d)
+    if row.delivered_on is None or on >= row.delivered_on:
+        row.actual_cost, row.delivered_on = Decimal(d["actual_cost"]), on
+    row.decision_id = d["decision_id"]
+    _acts(event, d["leader_refs"], "led", d["community_id"], on)
+
+
 PROJECTION_TABLES = (RecordEvent, Act, Initiative, TopicFact, TopicNeed, ResidentFact,
                      NeedFact, CaseFact, OrganizationFact, VolunteerFact, Jurisdiction,
-                     ContractableAgency)
+                     ContractableAgency, FundFact, FundProjectFact, FundBallotFact)

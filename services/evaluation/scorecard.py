@@ -7,7 +7,7 @@ of the weighted sums, whose weights are then renormalised: no figure is invented
 indicators (weight 0) are scored and shown, never summed."""
 from decimal import Decimal
 
-from . import measures, surveys, verification
+from . import fund_measures, measures, surveys, verification
 from .framework import MEASURES
 from .remembered import Remembered
 from .state import projections_state
@@ -49,6 +49,13 @@ SOURCES = {  # indicator -> (the measure computing it, where its figure sits in 
     "decision_mode_delegated": (measures.decision_mode,
                                 lambda r: r["resident_power"]["value"]),
     "digital_channel_share": (measures.channels, lambda r: r["digital"]["value"]),
+    "fund_vote_share": (fund_measures.vote_share, lambda r: r["value"]),
+    "fund_turnout": (fund_measures.turnout, lambda r: r["turnout"]["value"]),
+    "fund_resident_proposed_share": (fund_measures.resident_proposed_share,
+                                     lambda r: r["value"]),
+    "fund_delivery_rate": (fund_measures.delivery, lambda r: r["delivered"]["value"]),
+    "fund_cost_accuracy": (fund_measures.delivery, lambda r: r["cost_accuracy"]["value"]),
+    "fund_voter_representativeness_gap": (fund_measures.voter_representativeness, _mean_gap),
 }
 
 

@@ -46,6 +46,15 @@ LABELS = {
     "session": _l("Session"), "confirmed": _l("Confirmed"), "not_confirmed": _l("Not confirmed"),
     "unreachable": _l("Unreachable"), "visit": _l("Visit"), "call": _l("Call"),
     "goals_met": _l("Goals met"), "partly_met": _l("Partly met"), "not_met": _l("Not met"),
+    # the community micro-fund
+    "proposing": _l("Proposing"), "review": _l("Review"), "notice": _l("Public notice"),
+    "voting": _l("Voting"), "results": _l("Results"), "delivery": _l("Delivery"),
+    "resident_organization": _l("Resident organisation"), "service": _l("Service"),
+    "goods": _l("Goods"), "works": _l("Works"), "approval": _l("Approval voting"),
+    "knapsack": _l("Voting within the budget"), "paper": _l("Paper"),
+    "unsupported": _l("Short of supports"), "feasible": _l("Feasible"),
+    "declined": _l("Declined"), "funded": _l("Funded"), "unfunded": _l("Not funded"),
+    "does_not_fit": _l("Does not fit the money left"), "no_votes": _l("No votes"),
 }
 
 

@@ -1,10 +1,11 @@
 """Events casework publishes: the agency's work and the residents' own participation."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from shared.vocabulary import (ACTIVITY_KINDS, CASE_OUTCOMES, DECISION_MODES, DECISION_OUTCOMES,
+from shared.vocabulary import (ACTIVITY_KINDS, BALLOT_CHANNELS, CASE_OUTCOMES, DECISION_MODES,
+                               DECISION_OUTCOMES, FUND_CATEGORIES, FUND_PHASES, FUND_PROPOSERS,
                                LEADS, METHODS, MODES, NEW_ORGANIZATION_STATUSES,
                                ORGANIZATION_STATUSES, PROGRESS_STATUSES, PROPOSERS,
-                               TOPIC_CHANNELS)
+                               TOPIC_CHANNELS, VOTING_RULES)
 
 from . import EventData, one_of, ref, refs
 
@@ -179,6 +180,127 @@ class RecordCorrectedV1(RecordCorrected):
     reason = fields.Str(required=True, validate=validate.Length(1, 500))
 
 
+def money(**kwargs):
+    """An amount of yuan with two decimals, written as a string ("12000.00")."""
+    return fields.Decimal(as_string=True, places=2, validate=validate.Range(min=0, max=10**8),
+                          **{"required": "load_default" not in kwargs, **kwargs})
+
+
+class FundSet(EventData):
+    """A community's micro-fund for a year, its rules and the dates of its phases."""
+    fund_id = ref()
+    agency_id = ref()
+    community_id = ref()
+    year = fields.Int(required=True, validate=validate.Range(2000, 2100))
+    amount = money()
+    proposers = fields.List(one_of(FUND_PROPOSERS), required=True,
+                            validate=validate.Length(min=1))
+    min_supports = fields.Int(required=True, validate=validate.Range(min=0))
+    voting_rule = one_of(VOTING_RULES)
+    notice_days = fields.Int(required=True, validate=validate.Range(min=1))
+    phases = fields.Dict(keys=fields.Str(validate=validate.OneOf(FUND_PHASES)),
+                         values=fields.Date(), required=True)
+
+
+class FundedDecision(EventData):
+    project_id = ref()
+    decision_id = ref()
+
+
+class FundPhaseChanged(EventData):
+    """Entering delivery, `decisions` names the council decision each funded project
+    became."""
+    fund_id = ref()
+    community_id = ref()
+    phase = one_of(FUND_PHASES)
+    on = fields.Date(required=True)
+    decisions = fields.List(fields.Nested(FundedDecision), load_default=list)
+
+
+class FundProjectProposed(EventData):
+    """Titles, descriptions and places stay at casework: the event carries the figures."""
+    project_id = ref()
+    fund_id = ref()
+    community_id = ref()
+    number = fields.Int(required=True, validate=validate.Range(min=1))
+    category = one_of(FUND_CATEGORIES)
+    estimated_cost = money()
+    beneficiaries = fields.Int(required=True, validate=validate.Range(min=0))
+    proposer_kind = one_of(FUND_PROPOSERS)
+    proposer_ref = ref(allow_none=True, load_default=None)
+    organization_id = ref(allow_none=True, load_default=None)
+    proposed_on = fields.Date(required=True)
+
+
+class FundProjectSupported(EventData):
+    project_id = ref()
+    fund_id = ref()
+    community_id = ref()
+    resident_ref = ref()
+    on = fields.Date(required=True)
+
+
+class FundProjectReviewed(EventData):
+    """Feasible at a price, or declined (the reason stays at casework); `unsupported`: it did
+    not reach the fund's minimum of supports, so it was never reviewed."""
+    project_id = ref()
+    fund_id = ref()
+    community_id = ref()
+    status = one_of(("feasible", "declined", "unsupported"))
+    price = money(allow_none=True, load_default=None)
+    on = fields.Date(required=True)
+
+
+class FundObjectionRecorded(EventData):
+    objection_id = ref()
+    fund_id = ref()
+    community_id = ref()
+    project_id = ref(allow_none=True, load_default=None)
+    on = fields.Date(required=True)
+
+
+class FundBallotCast(EventData):
+    ballot_id = ref()
+    fund_id = ref()
+    community_id = ref()
+    resident_ref = ref()
+    channel = one_of(BALLOT_CHANNELS)
+    project_ids = refs(validate=validate.Length(min=1))
+    cast_on = fields.Date(required=True)
+
+
+class FundOutcome(EventData):
+    project_id = ref()
+    votes = fields.Int(required=True, validate=validate.Range(min=0))
+    cost = money()
+    funded = fields.Bool(required=True)
+    rank = fields.Int(required=True, validate=validate.Range(min=1))
+    reason = one_of(("funded", "does_not_fit", "no_votes"))
+
+
+class FundResultsPublished(EventData):
+    fund_id = ref()
+    community_id = ref()
+    on = fields.Date(required=True)
+    amount = money()
+    allocated = money()
+    voters_online = fields.Int(required=True, validate=validate.Range(min=0))
+    voters_paper = fields.Int(required=True, validate=validate.Range(min=0))
+    outcomes = fields.List(fields.Nested(FundOutcome), required=True)
+
+
+class FundProjectDelivered(EventData):
+    """A funded project carried out (or under way): the council decision it became, who led
+    it among the residents, and what it cost."""
+    project_id = ref()
+    fund_id = ref()
+    community_id = ref()
+    decision_id = ref()
+    actual_cost = money()
+    leader_refs = refs(load_default=list)
+    on = fields.Date(required=True)
+
+
 SCHEMAS = {
     "case.opened": CaseOpened,
     "case.goal_set": CaseGoalSet,
@@ -193,5 +315,14 @@ SCHEMAS = {
     "council.decision_made": DecisionMade,
     "council.decision_progressed": DecisionProgressed,
     "record.corrected": RecordCorrected,
+    "fund.set": FundSet,
+    "fund.phase_changed": FundPhaseChanged,
+    "fund.project_proposed": FundProjectProposed,
+    "fund.project_supported": FundProjectSupported,
+    "fund.project_reviewed": FundProjectReviewed,
+    "fund.objection_recorded": FundObjectionRecorded,
+    "fund.ballot_cast": FundBallotCast,
+    "fund.results_published": FundResultsPublished,
+    "fund.project_delivered": FundProjectDelivered,
 }
 SUPERSEDED = {"record.corrected": [RecordCorrectedV1]}  # earlier versions still accepted
