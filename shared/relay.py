@@ -23,7 +23,7 @@ class Relay:
         self.store, self.cfg = store, cfg
         self.service = service or store.source.strip("/")
         self.published = 0  # events published since start (the metrics count them too)
-        self.heartbeat = Heartbeat()  # what the probe reports as health
+        self.heartbeat = Heartbeat(cfg.stale_after)  # what the probe reports as health
         self._stop = False
 
     def stop(self, *_):
