@@ -1,10 +1,12 @@
 """Operations: a worker's /healthz tells the truth, the launcher's processes die with it,
 `make run` refuses a taken port, the embedded broker's first start survives a crowd."""
+import json
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import requests
 
@@ -54,3 +56,51 @@ def test_worker_health_stays_true_across_sync_checks_and_fails_when_stuck(embedd
         source.close()
         worker.terminate()
         worker.wait(timeout=30)
+
+
+DECLARE_AT_ONCE = """
+import os, sys, time
+from kombu import Queue, binding
+from shared import bus
+from shared.config import MessagingConfig
+i, go = int(sys.argv[1]), sys.argv[2]
+cfg = MessagingConfig()
+queue = Queue(f"q{i}.events", bindings=[binding(bus.EXCHANGE, routing_key=f"k{i}.{n}")
+                                         for n in range(3)])
+with bus.connect(cfg) as conn:
+    conn.default_channel
+    open(f"{go}.{i}", "w").close()
+    while not os.path.exists(go):  # every process ready, then all declare at once
+        time.sleep(0.001)
+    bus.declare(conn, queue)
+"""
+
+
+def test_processes_declaring_at_once_on_a_fresh_embedded_broker_lose_no_binding(tmp_path):
+    """Sixteen processes bind their queues to the one exchange at the same moment on a
+    fresh broker folder: the binding file holds all 48 bindings and routes each key."""
+    from kombu import Queue
+    from shared import bus
+    from shared.config import MessagingConfig
+    processes, go = 16, tmp_path / "go"
+    env = {**os.environ, "SOCIALWORK_DATA_DIR": str(tmp_path / "data")}
+    env.pop("SOCIALWORK_BROKER_URL", None)
+    children = [subprocess.Popen([sys.executable, "-c", DECLARE_AT_ONCE, str(i), str(go)],
+                                 env=env, cwd=ROOT, stderr=subprocess.PIPE)
+                for i in range(processes)]
+    wait_until(lambda: len(list(tmp_path.glob("go.*"))) == processes
+               or any(c.poll() is not None for c in children), 60, "the children to connect")
+    go.touch()
+    failures = [c.stderr.read().decode() for c in children if c.wait(timeout=60)]
+    assert failures == []
+    table = tmp_path / "data" / "broker" / "control" / "socialwork.events.exchange"
+    bindings = {tuple(b) for b in json.loads(table.read_text())}
+    assert {(key, queue) for key, _, queue in bindings} == {
+        (f"k{i}.{n}", f"q{i}.events") for i in range(processes) for n in range(3)}
+    with mock.patch.dict(os.environ, env), bus.connect(MessagingConfig()) as conn:
+        producer = conn.Producer()
+        for i in range(processes):
+            producer.publish({"to": i}, exchange=bus.EXCHANGE, routing_key=f"k{i}.2")
+        for i in range(processes):
+            message = Queue(f"q{i}.events")(conn.default_channel).get(no_ack=True)
+            assert message is not None and message.payload == {"to": i}
