@@ -104,3 +104,70 @@ def test_processes_declaring_at_once_on_a_fresh_embedded_broker_lose_no_binding(
         for i in range(processes):
             message = Queue(f"q{i}.events")(conn.default_channel).get(no_ack=True)
             assert message is not None and message.payload == {"to": i}
+
+
+def _ready(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
+def _launcher(backend, tmp_path, probe_base: int, **popen):
+    env = {**os.environ, **backend.env}
+    return subprocess.Popen([sys.executable, "-m", "launcher", "--no-scenario",
+                             "--probe-base", str(probe_base)], env=env, cwd=ROOT,
+                            stdout=open(tmp_path / "launcher.log", "wb"),
+                            stderr=subprocess.STDOUT, **popen)
+
+
+def _free_probe_base() -> int:
+    """A base whose worker and relay probe ports (base+1…3, base+101…103) are all free."""
+    from launcher.supervisor import PortTaken, check_ports_free
+    for base in range(free_port() % 20000 + 20000, 60000, 97):
+        try:
+            check_ports_free([base + i for i in (1, 2, 3, 101, 102, 103)])
+            return base
+        except PortTaken:
+            continue
+    raise AssertionError("no free probe ports")
+
+
+def test_launcher_killed_with_sigkill_takes_its_processes_with_it(embedded, tmp_path):
+    import psutil
+    launcher = _launcher(embedded, tmp_path, _free_probe_base())
+    try:
+        def started():
+            return [p for p in psutil.Process(launcher.pid).children(recursive=True)
+                    if "launcher" not in " ".join(p.cmdline())]
+        wait_until(lambda: len(started()) >= 9, 120, "nine processes")
+        wait_until(lambda: all(_ready(port) for port in embedded.ports.values()), 120,
+                   "the platform to be ready", interval=0.5)
+        processes = started()  # the nine and gunicorn's own workers
+        launcher.kill()
+        launcher.wait(timeout=10)
+        wait_until(lambda: not [p for p in processes if p.is_running()
+                                and p.status() != psutil.STATUS_ZOMBIE],
+                   60, "every process of the launcher to be gone")
+    except BaseException:
+        print((tmp_path / "launcher.log").read_text()[-3000:])
+        raise
+    finally:
+        if launcher.poll() is None:
+            launcher.terminate()
+            launcher.wait(timeout=60)
+
+
+def test_launcher_refuses_a_taken_port_naming_it_and_its_holder(embedded, tmp_path):
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", embedded.ports["casework"]))
+    holder.listen()
+    try:
+        launcher = _launcher(embedded, tmp_path, _free_probe_base())
+        assert launcher.wait(timeout=60) == 2
+        said = (tmp_path / "launcher.log").read_text()
+        assert f"port {embedded.ports['casework']} is already in use by pid {os.getpid()}" \
+            in said, said
+        assert not (tmp_path / embedded.name / "casework.db").exists()  # nothing started
+    finally:
+        holder.close()
