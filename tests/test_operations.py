@@ -70,7 +70,10 @@ queue = Queue(f"q{i}.events", bindings=[binding(bus.EXCHANGE, routing_key=f"k{i}
 with bus.connect(cfg) as conn:
     conn.default_channel
     open(f"{go}.{i}", "w").close()
+    deadline = time.monotonic() + 120
     while not os.path.exists(go):  # every process ready, then all declare at once
+        if time.monotonic() > deadline:
+            sys.exit("never told to start")
         time.sleep(0.001)
     bus.declare(conn, queue)
 """
@@ -88,10 +91,16 @@ def test_processes_declaring_at_once_on_a_fresh_embedded_broker_lose_no_binding(
     children = [subprocess.Popen([sys.executable, "-c", DECLARE_AT_ONCE, str(i), str(go)],
                                  env=env, cwd=ROOT, stderr=subprocess.PIPE)
                 for i in range(processes)]
-    wait_until(lambda: len(list(tmp_path.glob("go.*"))) == processes
-               or any(c.poll() is not None for c in children), 60, "the children to connect")
-    go.touch()
-    failures = [c.stderr.read().decode() for c in children if c.wait(timeout=60)]
+    try:
+        wait_until(lambda: len(list(tmp_path.glob("go.*"))) == processes
+                   or any(c.poll() is not None for c in children), 60, "the children to connect")
+        go.touch()
+        failures = [c.stderr.read().decode() for c in children if c.wait(timeout=60)]
+    finally:
+        for child in children:  # none is left waiting for the signal to start
+            if child.poll() is None:
+                child.kill()
+                child.wait()
     assert failures == []
     table = tmp_path / "data" / "broker" / "control" / "socialwork.events.exchange"
     bindings = {tuple(b) for b in json.loads(table.read_text())}

@@ -68,7 +68,22 @@ def _cell(value):
     return " ".join(value) if isinstance(value, list) else value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
+
+
+def inert(value):
+    """A text cell a spreadsheet would take for a formula (a grid id of `=1+2`, a name of
+    `@SUM(...)`), quoted with a leading apostrophe, as spreadsheets quote text; numbers,
+    dates and other text stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def download(fmt: str, name: str, meta, header: list[str], rows: list[list]) -> Response:
+    """Every cell of every export passes through `inert`."""
+    meta = [[inert(v) for v in line] for line in meta]
+    header, rows = [inert(v) for v in header], [[inert(v) for v in row] for row in rows]
     body = _csv(meta, header, rows) if fmt == "csv" else _xlsx(meta, header, rows)
     return Response(body, mimetype=FORMATS[fmt], headers={
         "Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
