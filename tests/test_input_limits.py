@@ -200,7 +200,7 @@ def test_trends_from_year_one_are_refused_at_once(evaluation):
 def test_exports_never_hand_a_spreadsheet_a_formula(fmt):
     header, rows = exports.records_table([
         {"grid_id": "=1+2", "name": "+cmd|' /C calc'!A0", "note": "@SUM(A1)",
-         "minus": "-2+3", "count": -3, "plain": "c1-g1"}])
+         "minus": "-2+3", "count": -3, "plain": "c1-g1", "control": "g\x0e1"}])
     body = exports.download(fmt, "x", [("合同 / contract", "=HYPERLINK(1)")], header,
                             rows).get_data()
     if fmt == "csv":
@@ -212,4 +212,4 @@ def test_exports_never_hand_a_spreadsheet_a_formula(fmt):
     cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
     assert all(c.data_type != "f" for c in cells)
     values = {c.value for c in cells}
-    assert {"'=1+2", "'@SUM(A1)", "'=HYPERLINK(1)", -3, "c1-g1"} <= values
+    assert {"'=1+2", "'@SUM(A1)", "'=HYPERLINK(1)", -3, "c1-g1", "g1"} <= values

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from flask import Response
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from .framework import MEASURES
@@ -99,19 +100,24 @@ def _csv(meta, header, rows) -> bytes:
     return ("\ufeff" + out.getvalue()).encode()  # the BOM lets Excel read the Chinese
 
 
+def _storable(value):
+    """Control characters (a grid id typed with one) cannot be kept in a worksheet: dropped."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def _xlsx(meta, header, rows) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "data"
     for label, value in meta:
-        sheet.append([label, value])
+        sheet.append([label, _storable(value)])
         sheet.cell(sheet.max_row, 1).font = Font(bold=True)
     sheet.append([])
-    sheet.append(header)
+    sheet.append([_storable(v) for v in header])
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet.append([_storable(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
