@@ -6,6 +6,7 @@ every event, prints the contract scorecard, then keeps serving until Ctrl-C.
 """
 import argparse
 import signal
+import sys
 import time
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ from scenario.client import Client
 from scenario.report import scorecards
 from shared import config
 
-from .supervisor import Platform, default_probe_ports
+from .supervisor import Platform, PortTaken, default_probe_ports
 from .welcome import banner, create_page_users, embedded_development
 
 
@@ -78,6 +79,9 @@ def main(argv=None) -> None:
             time.sleep(1)
     except KeyboardInterrupt:
         pass
+    except PortTaken as taken:  # nothing was started: say who holds the port, and stop
+        print(taken, file=sys.stderr, flush=True)
+        raise SystemExit(2)
     finally:
         print("stopping...", flush=True)
         platform.stop_all()

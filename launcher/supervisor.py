@@ -1,20 +1,73 @@
 """Runs the platform's processes on one machine: for each service its API under gunicorn,
 its worker and its relay (or several replicas of each), as separate processes; restarts one
-that dies; stops them all."""
+that dies; stops them all. Each process is told by the kernel to stop when the supervisor dies, however it dies
+(PR_SET_PDEATHSIG, Linux), so none is left holding the ports; and the supervisor starts
+nothing while a port it needs is held by another process."""
+import ctypes
+import ctypes.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import requests
 
 from shared import config
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" \
+    else None  # loaded here: the child between fork and exec should only call it
+
+
+def _die_with(parent: int):
+    """A child's last step before exec: the kernel sends it SIGTERM when the thread that
+    started it dies (a supervisor killed with SIGKILL included); a parent gone already
+    (it died before this ran) means the child should not start at all."""
+    def preexec():
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+    return preexec if _LIBC is not None else None
+
+
+class PortTaken(RuntimeError):
+    """A port the platform needs is held by another process; says which port and which."""
+
+
+def holder_of(port: int) -> str:
+    """Who listens on 127.0.0.1:port (or all addresses): "pid 123 (gunicorn: master …)"."""
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+            if conn.pid is None:
+                return "a process this user cannot see"
+            try:
+                command = " ".join(psutil.Process(conn.pid).cmdline()) or "?"
+            except psutil.Error:
+                command = "?"
+            return f"pid {conn.pid} ({command[:120]})"
+    return "an unknown process"
+
+
+def check_ports_free(ports) -> None:
+    """Raise PortTaken naming the first port that cannot be bound and its holder."""
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise PortTaken(
+                    f"端口 {port} 已被占用 / port {port} is already in use by "
+                    f"{holder_of(port)}: stop it (another `make run`?) or choose other "
+                    "ports (INTAKE_URL, CASEWORK_URL, EVALUATION_URL, --probe-base)") from None
 
 
 @dataclass
@@ -92,10 +145,12 @@ class Platform:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")
         proc.popen = subprocess.Popen(proc.argv, env={**self.env, **proc.env}, cwd=ROOT,
-                                      stdout=out,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+                                      stdout=out, stderr=subprocess.STDOUT,
+                                      start_new_session=True,
+                                      preexec_fn=_die_with(os.getpid()))
 
     def start_all(self) -> None:
+        check_ports_free([*self.ports.values(), *self.probe_ports.values()])
         self.migrate_databases()
         # consumers first, so their queues exist before the relays publish
         for kind in ("worker", "api", "relay"):

@@ -106,6 +106,8 @@ class MessagingConfig:
     retry_base_delay: float = field(default_factory=lambda: _float("SOCIALWORK_RETRY_DELAY", 0.5))
     delivery_limit: int = field(default_factory=lambda: _int("SOCIALWORK_DELIVERY_LIMIT", 20))
     sync_interval: float = field(default_factory=lambda: _float("SOCIALWORK_SYNC_INTERVAL", 10))
+    # seconds a worker's or relay's loop may go without turning before /healthz says 503
+    stale_after: float = field(default_factory=lambda: _float("SOCIALWORK_STALE_AFTER", 60))
     reconnect_delay: float = field(default_factory=lambda: _float("SOCIALWORK_RECONNECT", 0.5))
     # how often a standby relay asks whether the leading one is gone
     standby_wait: float = field(default_factory=lambda: _float("SOCIALWORK_STANDBY_WAIT", 1))

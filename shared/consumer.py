@@ -63,7 +63,9 @@ class EventConsumer:
         self._gap_upto: dict[str, int] = {}  # source -> the sequence below which a hole was seen
         self._halted: dict[str, int] = {}  # source -> its head when its next would not apply
         self._deferrals = 0  # sync checks put off in a row while the queue had a backlog
-        self.heartbeat = Heartbeat()  # what the probe reports as health
+        # what the probe reports as health: one object for the process's life, the probe
+        # holds it
+        self.heartbeat = Heartbeat(cfg.stale_after)
         self._stop = False
 
     def stop(self, *_):
@@ -196,6 +198,7 @@ class EventConsumer:
             self.inbox.settle_ahead(source)
 
     def _deliver_backfill(self, raw: dict, via: str) -> None:
+        self.heartbeat.beat()  # a long backfill is work, not a stuck loop
         self.dispatch(canonical_json(raw), via)
 
     # -- the consuming loop ------------------------------------------------------------------
@@ -250,7 +253,6 @@ class EventConsumer:
             self._deferrals += 1
             return
         self._deferrals = 0
-        self.heartbeat = Heartbeat()
         gaps, self._gap_upto = self._gap_upto, {}
         for source in self.sync.sources:
             try:
@@ -258,6 +260,7 @@ class EventConsumer:
             except Exception as exc:  # the source is down: the next check tries again
                 self.store.session.rollback()
                 log.warning("sync with %s failed: %s", source, exc)
+            self.heartbeat.beat()
 
     def _wait_for_store(self) -> None:
         """Consume nothing while our own database is down, so no delivery is wasted."""

@@ -16,6 +16,7 @@ MESSAGES = {
     404: ("not_found", "资源不存在", "No such resource"),
     405: ("method_not_allowed", "不支持该请求方法", "Method not allowed"),
     409: ("conflict", "与现有记录冲突", "Conflicts with an existing record"),
+    413: ("too_large", "请求体过大", "The request body is too large"),
     415: ("unsupported_media_type", "请求须为 JSON", "The request body must be JSON"),
     422: ("invalid_input", "输入数据无效", "The input is invalid"),
     500: ("internal_error", "服务器内部错误", "Internal server error"),

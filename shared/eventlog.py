@@ -4,9 +4,9 @@ import json
 from datetime import datetime
 
 import sqlalchemy as sa
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 
-from . import auth, outbox
+from . import auth, fields, outbox
 from .api import Blueprint
 from .eventstore import WAITING
 from .inbox import CONFLICT, sources_in_full

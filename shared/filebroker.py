@@ -2,7 +2,11 @@
 
 kombu writes a message file in place, so a consumer polling the folder can take it
 half-written (an empty body: a JSON error and a lost message); and it lists and sorts the
-whole folder for every message it takes, which makes a backlog of thousands quadratic."""
+whole folder for every message it takes, which makes a backlog of thousands quadratic.
+It also binds a queue by reading and rewriting the exchange's file in place, and creates it
+with a truncating open: processes declaring at once on a fresh folder lost each other's
+bindings or read a half-written table."""
+import fcntl
 import os
 import shutil
 import time
@@ -10,8 +14,11 @@ import uuid
 import itertools
 from collections import deque
 
+from contextlib import contextmanager
+
 from kombu.transport import filesystem, virtual
 from kombu.transport.virtual import Empty
+from kombu.transport.filesystem import exchange_queue_t
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
 
@@ -51,6 +58,42 @@ class _AtomicFilesystemChannel(filesystem.Channel):
                 os.remove(taken)
             return loads(bytes_to_str(payload))
         raise Empty()
+
+
+    @contextmanager
+    def _exchange_table(self, exchange):
+        """The exchange's bindings, read, changed by the caller and written back, under an
+        exclusive lock on a lock file of its own (the table file itself is replaced, so a
+        lock on it would be a lock on a file that is gone); written to a temporary name
+        and renamed, so a reader (get_table) sees the old table or the new, never part."""
+        file = self._exchange_file(exchange)
+        self.control_folder.mkdir(parents=True, exist_ok=True)
+        with open(f"{file}.lock", "a") as guard:
+            fcntl.flock(guard.fileno(), fcntl.LOCK_EX)
+            try:
+                queues = [exchange_queue_t(*q) for q in loads(file.read_bytes())]
+            except FileNotFoundError:
+                queues = []
+            before = list(queues)
+            yield queues
+            if queues != before:
+                part = f"{file}.{os.getpid()}.part"
+                with open(part, "wb") as f:
+                    f.write(dumps(queues).encode())
+                os.rename(part, file)
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):
+        binding = exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        with self._exchange_table(exchange) as queues:
+            if binding not in queues:
+                queues.insert(0, binding)
+
+    def _delete(self, queue, exchange, routing_key, pattern, *args, **kwargs):
+        virtual.Channel._delete(self, queue, exchange, routing_key, pattern, *args, **kwargs)
+        binding = exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        with self._exchange_table(exchange) as queues:
+            if binding in queues:
+                queues.remove(binding)
 
 
 class AtomicFilesystemTransport(filesystem.Transport):

@@ -26,7 +26,7 @@ class Relay:
         self.store, self.cfg = store, cfg
         self.service = service or store.source.strip("/")
         self.published = 0  # events published since start (the metrics count them too)
-        self.heartbeat = Heartbeat()  # what the probe reports as health
+        self.heartbeat = Heartbeat(cfg.stale_after)  # what the probe reports as health
         self._leadership = None  # made on first use, in the app's context
         self._stop = False
 

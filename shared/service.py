@@ -7,7 +7,7 @@ from flask_smorest import Api
 
 import logging
 
-from . import auth, cli, config, errors, eventlog, health, keys, metrics
+from . import auth, cli, config, errors, eventlog, health, inputs, keys, metrics
 from .db import engine_options
 from .logging import current_traceparent, new_traceparent, reset_traceparent, set_traceparent
 from .runtime import Runtime, ServiceSpec, current_service
@@ -71,6 +71,7 @@ def create_service_app(spec: ServiceSpec, test_config: dict | None = None) -> Fl
         api.register_blueprint(blueprint)
     errors.init_app(app)  # after Api, so our JSON error shape wins
     auth.init_app(app)
+    inputs.init_app(app)  # after auth: nobody's body is read before they are known
     app.before_request(_trace_in)
     app.after_request(_trace_out)
     app.teardown_request(_trace_reset)

@@ -1,6 +1,7 @@
 """Casework's API contract (marshmallow)."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, validate, validates_schema
 
+from shared import fields
 from shared.vocabulary import (ACTIVITY_KINDS, CASE_OUTCOMES, DECISION_MODES, DECISION_OUTCOMES,
                                LEADS, METHODS, MODES, NEW_ORGANIZATION_STATUSES, NOTE_KINDS,
                                ORGANIZATION_STATUSES, PROGRESS_STATUSES, PROPOSERS,
@@ -83,7 +84,7 @@ class GoalIn(Schema):
     domain = fields.Str(required=True, validate=validate.Length(1, 100))
     description = fields.Str(required=True, validate=validate.Length(1, 2000))
     baseline = fields.Int(required=True, validate=GAS)
-    set_on = fields.Date(load_default=None)
+    set_on = fields.PastDate(load_default=None)
 
 
 class GoalOut(Schema):
@@ -229,7 +230,7 @@ class OrganizationIn(Schema):
     kind = fields.Str(required=True, validate=validate.Length(1, 100))
     status = fields.Str(load_default="incubating",
                         validate=validate.OneOf(NEW_ORGANIZATION_STATUSES))
-    formed_on = fields.Date(required=True)
+    formed_on = fields.PastDate(required=True)
     leader_refs = refs(required=True, validate=validate.Length(1, 50))
     member_refs = refs(required=True, validate=validate.Length(1, 500))
 
@@ -238,7 +239,7 @@ class OrganizationUpdate(Schema):
     status = fields.Str(validate=validate.OneOf(ORGANIZATION_STATUSES))
     leader_refs = refs()
     member_refs = refs()
-    on = fields.Date(load_default=None)
+    on = fields.PastDate(load_default=None)
 
 
 class OrganizationOut(Schema):
@@ -320,7 +321,7 @@ class DecisionOut(Schema):
 class ProgressIn(Schema):
     status = fields.Str(required=True, validate=validate.OneOf(PROGRESS_STATUSES))
     progress = fields.Int(required=True, validate=validate.Range(0, 100))
-    on = fields.Date(load_default=None)
+    on = fields.PastDate(load_default=None)
     note = fields.Str(load_default=None, validate=validate.Length(1, 2000))
 
 

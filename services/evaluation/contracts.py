@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 from shared import outbox
 from shared.errors import ApiError
+from shared.fields import MAX_SPAN_DAYS, SPAN_TOO_LONG
 
 from .exports import jsonable
 from .framework import default_framework, framework_problems, milestone_problems
@@ -39,6 +40,8 @@ def _check(contract: Contract) -> None:
                                      contract.period_end)}
     if contract.period_end < contract.period_start:
         problems["period_end"] = ["period_end must not be before period_start"]
+    if (contract.period_end - contract.period_start).days > MAX_SPAN_DAYS:
+        problems["period_end"] = [SPAN_TOO_LONG]
     if problems:
         raise ApiError(422, fields=problems)
 

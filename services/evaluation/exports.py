@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from flask import Response
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from .framework import MEASURES
@@ -68,7 +69,22 @@ def _cell(value):
     return " ".join(value) if isinstance(value, list) else value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
+
+
+def inert(value):
+    """A text cell a spreadsheet would take for a formula (a grid id of `=1+2`, a name of
+    `@SUM(...)`), quoted with a leading apostrophe, as spreadsheets quote text; numbers,
+    dates and other text stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def download(fmt: str, name: str, meta, header: list[str], rows: list[list]) -> Response:
+    """Every cell of every export passes through `inert`."""
+    meta = [[inert(v) for v in line] for line in meta]
+    header, rows = [inert(v) for v in header], [[inert(v) for v in row] for row in rows]
     body = _csv(meta, header, rows) if fmt == "csv" else _xlsx(meta, header, rows)
     return Response(body, mimetype=FORMATS[fmt], headers={
         "Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
@@ -84,19 +100,24 @@ def _csv(meta, header, rows) -> bytes:
     return ("\ufeff" + out.getvalue()).encode()  # the BOM lets Excel read the Chinese
 
 
+def _storable(value):
+    """Control characters (a grid id typed with one) cannot be kept in a worksheet: dropped."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def _xlsx(meta, header, rows) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "data"
     for label, value in meta:
-        sheet.append([label, value])
+        sheet.append([label, _storable(value)])
         sheet.cell(sheet.max_row, 1).font = Font(bold=True)
     sheet.append([])
-    sheet.append(header)
+    sheet.append([_storable(v) for v in header])
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet.append([_storable(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -1,7 +1,9 @@
 """Evaluation's API contract."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, validate, validates_schema
 
+from shared import fields
 from .evidence import BEHIND
+from shared.auth import MAX_COMMUNITIES
 from shared.vocabulary import MAX_SEED
 from .verification import KINDS, METHODS, RESULTS
 
@@ -44,8 +46,8 @@ class TargetsSchema(Schema):
 class ContractIn(Schema):
     id = fields.Str(required=True, validate=ID)
     agency_id = fields.Str(required=True, validate=ID)
-    community_ids = fields.List(fields.Str(validate=ID), required=True,
-                                validate=validate.Length(min=1))
+    community_ids = fields.List(fields.Str(validate=ID), required=True, unique=True,
+                                validate=validate.Length(1, MAX_COMMUNITIES))
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     budget = fields.Decimal(required=True, as_string=True, validate=validate.Range(min=0))
@@ -58,12 +60,15 @@ class ContractIn(Schema):
     def _period(self, data, **_):
         if data["period_end"] < data["period_start"]:
             raise ValidationError("period_end must not be before period_start", "period_end")
+        fields.check_span(data["period_start"], data["period_end"], "period_start",
+                          "period_end")
 
 
 class ContractAmend(Schema):
     reason = fields.Str(required=True, validate=validate.Length(2, 500))
     agency_id = fields.Str(validate=ID)
-    community_ids = fields.List(fields.Str(validate=ID), validate=validate.Length(min=1))
+    community_ids = fields.List(fields.Str(validate=ID), unique=True,
+                                validate=validate.Length(1, MAX_COMMUNITIES))
     period_end = fields.Date()
     budget = fields.Decimal(as_string=True, validate=validate.Range(min=0))
     milestones = fields.List(fields.Nested(MilestoneSchema))

@@ -1,6 +1,7 @@
 """The survey part of evaluation's API contract."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 
+from shared import fields
 from shared.vocabulary import MAX_SEED
 from .surveys import STRATA
 

@@ -17,6 +17,7 @@ from .residents import DuplicateResident, build, log_duplicate
 from .schemas import ResidentIn
 
 MAX_ROWS = 10_000
+MAX_COLUMNS = 100
 COLUMNS = {  # header as found in rosters -> field
     "姓名": "name", "name": "name", "性别": "gender", "gender": "gender",
     "出生日期": "birth_date", "birth_date": "birth_date", "电话": "phone", "手机": "phone",
@@ -33,6 +34,9 @@ NUMERIC_ID = bilingual("The ID number is stored as a number in the sheet and los
 UNREADABLE = bilingual("The file is not a readable CSV or Excel (.xlsx) sheet",
                        "文件不是可读取的 CSV 或 Excel (.xlsx) 表格")
 NO_NAME_COLUMN = bilingual("The sheet has no name (姓名) column", "表格中没有“姓名”列")
+TOO_LARGE_SHEET = bilingual(
+    f"The sheet declares more than {MAX_ROWS} rows or {MAX_COLUMNS} columns",
+    f"表格声明的行数超过 {MAX_ROWS} 或列数超过 {MAX_COLUMNS}")
 TOO_MANY = bilingual(f"At most {MAX_ROWS} rows per import", f"每次导入最多 {MAX_ROWS} 行")
 
 
@@ -42,14 +46,22 @@ def _rows_csv(raw: bytes):
 
 
 def _rows_xlsx(raw: bytes):
+    """Streamed (read-only): the sheet's declared size is checked before any row is read,
+    and no more than MAX_ROWS rows of MAX_COLUMNS cells are ever taken, whatever it
+    declares (a few KB can declare a million rows of sixteen thousand columns)."""
     from openpyxl import load_workbook
     sheet = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
-    return [list(row) for row in sheet.iter_rows(values_only=True)]
+    if (sheet.max_row or 0) > MAX_ROWS + 1 or (sheet.max_column or 0) > MAX_COLUMNS:
+        raise ApiError(422, fields={"file": [TOO_LARGE_SHEET]})
+    rows = sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True)
+    return [list(row) for row in rows]
 
 
 def read_sheet(filename: str, raw: bytes) -> list[list]:
     try:
         return _rows_xlsx(raw) if filename.lower().endswith(".xlsx") else _rows_csv(raw)
+    except ApiError:
+        raise
     except Exception as exc:
         raise ApiError(422, fields={"file": [UNREADABLE]}) from exc
 

@@ -8,6 +8,7 @@ from werkzeug.datastructures import MultiDict
 from shared import auth
 from shared.vocabulary import (CHANNELS, EXPLICIT_FLAGS, GENDERS, NEED_CATEGORIES, NEED_STATUSES,
                                URGENCIES)
+from shared.api import MAX_PAGE
 from shared.web import api_view, page_blueprint
 from shared.web.forms import attempt, form_input, submit
 from shared.web.i18n import localized
@@ -35,7 +36,8 @@ def needs():
         args = NeedQuery().load(form_input(NeedQuery(), request.args))
     except ValidationError as exc:
         args, errors = {}, localized(exc.messages)
-    page = PaginationParameters(max(1, request.args.get("page", 1, type=int)), PAGE_SIZE)
+    page = PaginationParameters(min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE),
+                                PAGE_SIZE)
     found = api_view(api.list_needs)(args, page)
     return render_template("intake/needs.html", needs=found, filters=request.args,
                            errors=errors, page=page, communities=_communities(), **CHOICES)

@@ -1,8 +1,9 @@
 """Intake's API contract (marshmallow): what clerks send and what they get back."""
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, validate
 
+from shared import fields
 from shared.i18n import bilingual
 
 from .names import normalise_name
@@ -44,7 +45,7 @@ class BuyerIn(Schema):
     id = fields.Str(required=True, validate=KEY)
     name = fields.Str(required=True, validate=validate.Length(1, 200))
     kind = fields.Str(required=True, validate=validate.OneOf(BUYER_KINDS))
-    community_ids = fields.List(fields.Str(validate=ID), required=True,
+    community_ids = fields.List(fields.Str(validate=ID), required=True, unique=True,
                                 validate=validate.Length(max=500),
                                 metadata={"description": "the communities it governs"})
 
@@ -53,6 +54,7 @@ class BuyerUpdate(Schema):
     name = fields.Str(validate=validate.Length(1, 200))
     kind = fields.Str(validate=validate.OneOf(BUYER_KINDS))
     community_ids = fields.List(fields.Str(validate=ID), validate=validate.Length(max=500),
+                                unique=True,
                                 metadata={"description": "the whole new list"})
 
 
@@ -116,7 +118,7 @@ class ResidentIn(Schema):
     name = fields.Str(required=True, validate=validate.Length(1, 50))
     gender = fields.Str(load_default=None, validate=validate.OneOf(
         [g for g in GENDERS if g != "unknown"]))
-    birth_date = fields.Date(load_default=None)
+    birth_date = fields.PastDate(load_default=None)
     phone = fields.Str(load_default=None, validate=validate.Length(5, 30))
     id_number = fields.Str(load_default=None, validate=validate.Length(15, 40))
     flags = fields.List(fields.Str(validate=validate.OneOf(EXPLICIT_FLAGS)), load_default=list)
@@ -130,7 +132,7 @@ class ResidentUpdate(Schema):
     household_ref = fields.Str(allow_none=True, validate=REF)
     name = fields.Str(validate=validate.Length(1, 50))
     gender = fields.Str(validate=validate.OneOf([g for g in GENDERS if g != "unknown"]))
-    birth_date = fields.Date()
+    birth_date = fields.PastDate()
     phone = fields.Str(validate=validate.Length(5, 30))
     id_number = fields.Str(validate=validate.Length(15, 40))
     flags = fields.List(fields.Str(validate=validate.OneOf(EXPLICIT_FLAGS)))
