@@ -80,6 +80,7 @@ RECORD = {"social_worker": MINE, "agency_admin": MINE, "buyer_auditor": MINE}
 RECORDS_ACTION = {"social_worker": MINE, "agency_admin": MINE}
 WRITE = {"social_worker": IN_SCOPE, "agency_admin": IN_SCOPE}
 
+FILES = "/records/{record_type}/{record_id}/files"
 CASEWORK = {
     ("GET", "/workers"): {"social_worker": ANY, "agency_admin": ANY},
     ("POST", "/workers"): {"agency_admin": ANY},  # into its own agency's roster
@@ -112,6 +113,11 @@ CASEWORK = {
     ("GET", "/council/decisions/{decision_id}/progress"): RECORD,
     ("POST", "/corrections"): RECORDS_ACTION,
     ("GET", "/corrections"): READERS,
+    ("POST", FILES): RECORDS_ACTION,
+    ("GET", FILES): RECORD,
+    ("GET", FILES + "/{digest}"): RECORD,
+    ("GET", FILES + "/{digest}/thumbnail"): RECORD,
+    ("POST", FILES + "/{digest}/hide"): RECORDS_ACTION,  # after the reads: it hides the file
 }
 
 CONTRACT_READERS = {"buyer_auditor": MINE, "agency_admin": MINE, "social_worker": MINE,
@@ -241,8 +247,12 @@ def casework_world(backend):
     vote = {"votes_for": 3, "votes_against": 1, "abstentions": 1, "voter_refs": RESIDENTS[:5],
             "outcome": "adopted", "decision_mode": "consulted", "summary": "通过"}
     decision = post(f"/council/meetings/{meeting}/decisions", {"topic_id": topic, **vote})["id"]
+    from tests.test_files import photo, upload
+    w.session = sess["id"]
+    digest = upload(w, photo(), "a.jpg", w.w1).json["digest"]
     params = {"worker_id": "w2", "case_id": case, "session_id": sess["id"],
-              "organization_id": org, "meeting_id": meeting, "decision_id": decision}
+              "organization_id": org, "meeting_id": meeting, "decision_id": decision,
+              "record_type": "session", "record_id": sess["id"], "digest": digest}
     bodies = {
         ("POST", "/workers"): {"id": "w-new", "name": "新社工"},
         ("PATCH", "/workers/{worker_id}"): {"name": "社工二"},
@@ -269,6 +279,9 @@ def casework_world(backend):
                                                                 "progress": 10},
         ("POST", "/corrections"): {"record_type": "session", "record_id": sess["id"],
                                    "reason": "更正", "changes": {"mode": "online"}},
+        ("POST", FILES): lambda: {"content_type": "multipart/form-data", "data": {
+            "file": (io.BytesIO(photo(colour=(7, 7, 7))), "b.jpg")}},
+        ("POST", FILES + "/{digest}/hide"): {"reason": "无关照片"},
     }
     scopes = {"intake_clerk": ({"community_ids": ["c1"]}, {"community_ids": ["c2"]}),
               "social_worker": ({"agency_id": "a1", "sub": "w1"},

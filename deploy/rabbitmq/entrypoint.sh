@@ -55,11 +55,11 @@ cat > /etc/rabbitmq/definitions.d/20-users.json <<JSON
    "read": "^(agency\\\\.updated|casework\\\\.replay|casework\\\\.retry|contract\\\\.amended|contract\\\\.awarded|jurisdiction\\\\.updated|need\\\\.reported|need\\\\.triaged|need\\\\.withdrawn|resident\\\\.registered|resident\\\\.updated)\$",
    "user": "socialwork-casework",
    "vhost": "/",
-   "write": "^(capacity\\\\.activity_held|case\\\\.closed|case\\\\.goal_set|case\\\\.opened|casework\\\\.replay|casework\\\\.retry|council\\\\.decision_made|council\\\\.decision_progressed|council\\\\.meeting_held|council\\\\.topic_proposed|organization\\\\.formed|organization\\\\.updated|record\\\\.corrected|session\\\\.delivered|volunteer\\\\.registered)\$"
+   "write": "^(capacity\\\\.activity_held|case\\\\.closed|case\\\\.goal_set|case\\\\.opened|casework\\\\.replay|casework\\\\.retry|council\\\\.decision_made|council\\\\.decision_progressed|council\\\\.meeting_held|council\\\\.topic_proposed|evidence\\\\.attached|evidence\\\\.hidden|organization\\\\.formed|organization\\\\.updated|record\\\\.corrected|session\\\\.delivered|volunteer\\\\.registered)\$"
   },
   {
    "exchange": "socialwork.events",
-   "read": "^(agency\\\\.updated|capacity\\\\.activity_held|case\\\\.closed|case\\\\.goal_set|case\\\\.opened|council\\\\.decision_made|council\\\\.decision_progressed|council\\\\.meeting_held|council\\\\.topic_proposed|evaluation\\\\.replay|evaluation\\\\.retry|jurisdiction\\\\.updated|need\\\\.reported|need\\\\.triaged|need\\\\.withdrawn|organization\\\\.formed|organization\\\\.updated|record\\\\.corrected|resident\\\\.registered|resident\\\\.updated|session\\\\.delivered|volunteer\\\\.registered)\$",
+   "read": "^(agency\\\\.updated|capacity\\\\.activity_held|case\\\\.closed|case\\\\.goal_set|case\\\\.opened|council\\\\.decision_made|council\\\\.decision_progressed|council\\\\.meeting_held|council\\\\.topic_proposed|evaluation\\\\.replay|evaluation\\\\.retry|evidence\\\\.attached|evidence\\\\.hidden|jurisdiction\\\\.updated|need\\\\.reported|need\\\\.triaged|need\\\\.withdrawn|organization\\\\.formed|organization\\\\.updated|record\\\\.corrected|resident\\\\.registered|resident\\\\.updated|session\\\\.delivered|volunteer\\\\.registered)\$",
    "user": "socialwork-evaluation",
    "vhost": "/",
    "write": "^(contract\\\\.amended|contract\\\\.awarded|evaluation\\\\.replay|evaluation\\\\.retry|scorecard\\\\.published|survey\\\\.sample_drawn|survey\\\\.wave_closed)\$"

@@ -5,6 +5,7 @@ from shared.web import init_pages
 from .access import on_roster
 from .api import blp
 from .handlers import HANDLERS
+from .links import blp as file_links
 from .models import WebUser, db, event_store
 from .pages import blp as pages
 
@@ -13,6 +14,7 @@ def create_app(test_config: dict | None = None):
     spec = ServiceSpec(name="casework", title="Casework 社工服务", db=db, store=event_store,
                        handlers=HANDLERS, blueprints=[blp])
     app = create_service_app(spec, test_config)
+    app.register_blueprint(file_links)
     init_pages(app, pages, WebUser, home="casework_pages.queue")
     app.extensions["caller_checks"].append(on_roster)
     return app

@@ -178,11 +178,13 @@ def contract_event(contract_id, event_id):
 @blp.response(200, AnomaliesOut)
 def contract_anomalies(args, contract_id):
     """Records an auditor should check: overlapping sign-ins, impossible worker hours,
-    attendance beyond the registered, broken sources, late-entry bursts; a page of them
+    attendance beyond the registered, broken sources, late-entry bursts, the same file on two
+    records, photos taken far from their record's day, records the contract says need
+    evidence without any; a page of them
     (limit, offset), with the count of each check."""
     contract = access.contract(auth.require(*READERS), contract_id)
     scope = scope_of(contract, args)
-    found = anomalies.flags(scope)
+    found = anomalies.flags(scope, tuple(contract.evidence_required or ()))
     offset, limit = args.get("offset", 0), args.get("limit", 200)
     return {"contract_id": contract.id, "scope": _scope_out(scope), "counts": found["counts"],
             "total": len(found["flags"]), "offset": offset,

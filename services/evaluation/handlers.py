@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from shared.db import get_or_add, prefetch
 
-from . import evidence, projections
+from . import attachments, evidence, projections
 from .models import EventTally, db
 
 
@@ -57,6 +57,8 @@ HANDLERS = {
     "council.decision_made": consumed(projections.decision),
     "council.decision_progressed": consumed(projections.progressed),
     "record.corrected": consumed(projections.corrected),
+    "evidence.attached": consumed(attachments.attached),
+    "evidence.hidden": consumed(attachments.hidden),
 }
 
 

@@ -1,0 +1,103 @@
+"""Evidence files at evaluation: evidence.attached and evidence.hidden projected, each
+record's files in the drill-down, and the three file anomalies, each on a hand-built story."""
+import pytest
+
+from tests.conftest import bearer
+from tests.streams import grant
+from tests.test_measures import feed, session
+
+DIGEST = {n: f"{n:x}" * 64 for n in range(1, 6)}  # distinct fake SHA-256 digests
+FIRST_HALF = "from=2026-01-01&to=2026-06-30"
+
+
+def attached(record_id: str, day: str, digest: str, taken: str | None = None,
+             record_type: str = "session", decision_id=None):
+    return ("evidence.attached", {
+        "record_type": record_type, "record_id": record_id, "decision_id": decision_id,
+        "community_id": "c1", "record_on": day, "digest": digest, "media_type": "image/jpeg",
+        "size": 1234, "captured_at": taken})
+
+
+def hidden(record_id: str, digest: str):
+    return ("evidence.hidden", {"record_type": "session", "record_id": record_id,
+                                "community_id": "c1", "digest": digest})
+
+
+STORY = [
+    session("s1", "2026-02-01", ["r1"]),
+    session("s2", "2026-02-08", ["r2"]),
+    session("s3", "2026-02-15", ["r3"]),
+    session("s4", "2026-02-22", ["r4"]),
+    attached("s1", "2026-02-01", DIGEST[1], "2026-02-01T09:30:00"),  # a proper photo
+    attached("s2", "2026-02-08", DIGEST[1], "2026-02-01T09:30:00"),  # s1's photo again
+    attached("s3", "2026-02-15", DIGEST[3], "2025-11-02T10:00:00"),  # taken months before
+    attached("s3", "2026-02-15", DIGEST[4], "2026-02-18T10:00:00"),  # 3 days: tolerated
+    attached("s4", "2026-02-22", DIGEST[5]),                          # hidden afterwards
+    hidden("s4", DIGEST[5]),
+]
+
+
+@pytest.fixture
+def buyer(backend):
+    return bearer(backend.token("buyer_auditor", buyer_id="b1", sub="auditor-1"))
+
+
+@pytest.fixture
+def evaluation(backend, buyer):
+    app = backend.app("evaluation")
+    grant(app)
+    feed(app, STORY)
+    created = app.test_client().post("/contracts", headers=buyer, json={
+        "id": "k1", "agency_id": "a1", "community_ids": ["c1"], "budget": "240000",
+        "period_start": "2026-01-01", "period_end": "2026-12-31",
+        "evidence_required": ["session"]})
+    assert created.status_code == 201, created.json
+    assert created.json["evidence_required"] == ["session"]
+    return app
+
+
+def test_each_record_in_the_drill_down_shows_its_files(evaluation, buyer):
+    body = evaluation.test_client().get(f"/contracts/k1/evidence?measure=sessions&"
+                                        f"{FIRST_HALF}", headers=buyer).json
+    files = {r["record_id"]: [f["digest"] for f in r["files"]] for r in body["records"]}
+    assert files == {"s1": [DIGEST[1]], "s2": [DIGEST[1]], "s3": [DIGEST[3], DIGEST[4]],
+                     "s4": []}  # s4's file was hidden
+    s1 = next(r for r in body["records"] if r["record_id"] == "s1")
+    assert s1["files"][0] == {"record_type": "session", "record_id": "s1",
+                              "digest": DIGEST[1], "media_type": "image/jpeg", "size": 1234,
+                              "captured_at": "2026-02-01T09:30:00"}
+    assert len(s1["event_ids"]) == 2  # delivered, and its file attached
+
+
+def test_the_three_file_anomalies(evaluation, buyer):
+    body = evaluation.test_client().get(f"/contracts/k1/anomalies?{FIRST_HALF}",
+                                        headers=buyer).json
+    by_check = {}
+    for flag in body["flags"]:
+        by_check.setdefault(flag["check"], []).append(flag)
+    assert body["counts"]["duplicate_file"] == 1
+    duplicate = by_check["duplicate_file"][0]
+    assert duplicate["detail"] == {"digest": DIGEST[1],
+                                   "records": ["session/s1", "session/s2"]}
+    assert duplicate["events"] == 2
+    far = {f["detail"]["record"]: f["detail"]["days"] for f in by_check["capture_time_far"]}
+    assert far == {"session/s3": -105, "session/s2": -7}  # s2's copy was taken a week before
+    # s4's only file was hidden: the contract needs a file on every session
+    assert [f["detail"]["record_id"] for f in by_check["missing_evidence"]] == ["s4"]
+    for flag in body["flags"]:
+        if flag["check"] in ("duplicate_file", "capture_time_far", "missing_evidence"):
+            for event_id in flag["event_ids"]:  # each flag drills down to its events
+                assert evaluation.test_client().get(f"/contracts/k1/events/{event_id}",
+                                                    headers=buyer).status_code == 200
+
+
+def test_without_the_contract_term_no_record_misses_evidence(evaluation, buyer):
+    client = evaluation.test_client()
+    changed = client.patch("/contracts/k1", headers=buyer, json={
+        "reason": "凭证要求取消", "evidence_required": []})
+    assert changed.status_code == 200, changed.json
+    body = client.get(f"/contracts/k1/anomalies?{FIRST_HALF}", headers=buyer).json
+    assert body["counts"]["missing_evidence"] == 0
+    bad = client.patch("/contracts/k1", headers=buyer, json={
+        "reason": "x" * 3, "evidence_required": ["volunteer"]})
+    assert bad.status_code == 422 and "evidence_required" in bad.json["error"]["fields"]
