@@ -96,6 +96,7 @@ CASEWORK = {
     ("POST", "/sessions"): WRITE,
     ("GET", "/sessions"): READERS,
     ("GET", "/sessions/{session_id}"): RECORD,
+    ("GET", "/sessions/{session_id}/sign-in-sheet"): RECORDS_ACTION,
     ("POST", "/activities"): WRITE,
     ("GET", "/activities"): READERS,
     ("POST", "/volunteers"): WRITE,

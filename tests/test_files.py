@@ -200,3 +200,16 @@ def test_a_link_opens_one_file_for_a_few_minutes(world, backend):
     # a link is no bearer token
     assert world.get(f"/records/session/{world.session}/files",
                      {"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_the_sign_in_sheet_is_a_chinese_pdf_of_the_sessions_plan(world):
+    sheet = world.get(f"/sessions/{world.session}/sign-in-sheet", world.w1)
+    assert sheet.status_code == 200 and sheet.mimetype == "application/pdf"
+    text = PdfReader(io.BytesIO(sheet.data)).pages[0].extract_text()
+    for expected in ("老年人防诈骗小组", "2026-03-10", "社区活动室", "签名", "20",
+                     world.session):
+        assert expected in text, expected
+    assert world.get(f"/sessions/{world.session}/sign-in-sheet", world.other).status_code == 404
+    assert world.get(f"/sessions/{world.session}/sign-in-sheet", world.buyer).status_code == 403
+    # printed, signed and photographed, the sheet goes back onto the record
+    assert upload(world, sheet.data, "sheet.pdf", world.w1).status_code == 201

@@ -8,7 +8,7 @@ from shared import auth
 from shared.api import Blueprint
 from shared.errors import ApiError
 
-from . import access, activities, cases, council, files
+from . import access, activities, cases, council, files, signin
 from .access import AGENCY, READERS, acting_worker, served_today
 from .corrections import correct
 from .models import (CapacityActivity, Case, CaseNote, Correction, CouncilDecision,
@@ -176,6 +176,16 @@ def list_sessions(args):
 @blp.response(200, SessionOut)
 def get_session(session_id):
     return access.fetch(auth.require(*READERS), Session, session_id)
+
+
+@blp.get("/sessions/<session_id>/sign-in-sheet")
+@blp.response(200, content_type="application/pdf")
+def sign_in_sheet(session_id):
+    """The session's printable sign-in sheet (PDF, Chinese), its QR code the session's id."""
+    record = access.fetch(auth.require(*AGENCY), Session, session_id)
+    response = files.served((signin.sign_in_sheet(record), "application/pdf"), record.id)
+    response.headers["Content-Disposition"] = f'inline; filename="sign-in-{record.id}.pdf"'
+    return response
 
 
 @blp.post("/activities")
