@@ -19,6 +19,7 @@ HANDOUT = {
                     "survey.sample_drawn", "survey.wave_closed"],
 }
 REFERENCE_DATA = {"/intake": ["jurisdiction.updated", "agency.updated"]}
+EVIDENCE = {"/casework": ["evidence.attached", "evidence.hidden"]}  # docs/EVIDENCE.md
 # free text that may name people left the bus in version 2; version 1 is still accepted
 WITHOUT_FREE_TEXT = {"need.triaged": "referred_to", "record.corrected": "reason",
                      "contract.amended": "reason"}
@@ -38,7 +39,7 @@ def chain(n: int, source="/intake") -> list[Event]:
 
 def test_every_handout_event_has_a_versioned_schema_of_its_producer():
     from shared.events.catalogue import BY_TYPE
-    for source, names in (*HANDOUT.items(), *REFERENCE_DATA.items()):
+    for source, names in (*HANDOUT.items(), *REFERENCE_DATA.items(), *EVIDENCE.items()):
         for name in names:
             spec = CATALOGUE[name]
             version = 2 if name in WITHOUT_FREE_TEXT else 1
@@ -49,7 +50,8 @@ def test_every_handout_event_has_a_versioned_schema_of_its_producer():
         assert field not in CATALOGUE[name].validator.fields
         assert field in BY_TYPE[f"cn.socialwork.{name}.v1"].validator.fields
     assert len(CATALOGUE) == sum(len(v) for v in (*HANDOUT.values(),
-                                                  *REFERENCE_DATA.values()))
+                                                  *REFERENCE_DATA.values(),
+                                                  *EVIDENCE.values()))
 
 
 def test_wire_form_round_trips_and_orders_as_text():

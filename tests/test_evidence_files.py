@@ -101,3 +101,50 @@ def test_without_the_contract_term_no_record_misses_evidence(evaluation, buyer):
     bad = client.patch("/contracts/k1", headers=buyer, json={
         "reason": "x" * 3, "evidence_required": ["volunteer"]})
     assert bad.status_code == 422 and "evidence_required" in bad.json["error"]["fields"]
+
+
+def test_the_auditor_sees_the_workers_photo_in_the_drill_down(embedded):
+    """End to end over HTTP: a worker's photo at casework, its event at evaluation, the
+    drill-down page's thumbnail fetched from casework by the link casework gave the buyer."""
+    import re
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from tests.streams import apply_events
+    from tests.test_files import photo, upload
+    from tests.test_pages import add_user, login
+    from tests.test_casework import World, session as session_body
+
+    evaluation = embedded.app("evaluation")
+    grant(evaluation)  # intake's reference events, before casework's world forges its own
+    world = World(embedded)
+    world.session = world.post("/sessions", session_body(), world.w1).json["id"]
+    digest = upload(world, photo(), "IMG_0001.jpg", world.w1).json["digest"]
+    assert set(apply_events(evaluation, *world.events())) == {"applied"}
+    buyer = bearer(embedded.token("buyer_auditor", buyer_id="b1"))
+    assert evaluation.test_client().post("/contracts", headers=buyer, json={
+        "id": "k1", "agency_id": "a1", "community_ids": ["c1"], "budget": "1000",
+        "period_start": "2026-01-01", "period_end": "2026-12-31"}).status_code == 201
+    add_user(evaluation, "buyer1", "buyer_auditor", buyer_id="b1")
+    port = int(embedded.env["CASEWORK_URL"].rsplit(":", 1)[1])
+    server = make_server("127.0.0.1", port, world.app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with embedded.environ():
+            client, _ = login(evaluation, "buyer1")
+            page = client.get(f"/ui/contracts/k1/evidence/sessions?{FIRST_HALF}")
+            assert page.status_code == 200
+            html = page.get_data(as_text=True)
+            thumbnail = re.search(r'<img src="([^"]+)"', html).group(1).replace("&amp;", "&")
+            assert thumbnail.startswith(embedded.env["CASEWORK_URL"] + f"/files/{digest}")
+            fetched = requests.get(thumbnail, timeout=5)
+            assert fetched.status_code == 200 and fetched.headers["Content-Type"] == "image/jpeg"
+            assert "拍摄于 2026-03-10 09:30" in html
+            # another buyer's page lists no such record, and casework gives it no link
+            add_user(evaluation, "buyer2", "buyer_auditor", buyer_id="b2")
+            other, _ = login(evaluation, "buyer2")
+            assert other.get("/ui/contracts/k1/evidence/sessions").status_code == 404
+    finally:
+        server.shutdown()

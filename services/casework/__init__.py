@@ -1,4 +1,5 @@
 """Casework: what a contracted agency does, and the residents' own participation."""
+from shared.filestore import folder_store
 from shared.service import ServiceSpec, create_service_app
 from shared.web import init_pages
 
@@ -14,6 +15,7 @@ def create_app(test_config: dict | None = None):
     spec = ServiceSpec(name="casework", title="Casework 社工服务", db=db, store=event_store,
                        handlers=HANDLERS, blueprints=[blp])
     app = create_service_app(spec, test_config)
+    app.extensions["filestore"] = folder_store("casework")  # where, as configured at start
     app.register_blueprint(file_links)
     init_pages(app, pages, WebUser, home="casework_pages.queue")
     app.extensions["caller_checks"].append(on_roster)

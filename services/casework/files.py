@@ -19,7 +19,6 @@ from pypdf.errors import PyPdfError
 
 from shared import auth, outbox
 from shared.errors import ApiError
-from shared.filestore import folder_store
 from shared.i18n import bilingual, bilingual_pattern
 
 from . import access
@@ -214,7 +213,8 @@ def hide(claims, record_type: str, record_id: str, digest: str, reason: str) -> 
 # -- what goes out ------------------------------------------------------------------------
 
 def store():
-    return folder_store("casework")
+    """The store the app was started with (shared/filestore.py)."""
+    return current_app.extensions["filestore"]
 
 
 def _file(record_type: str, record_id, digest: str, hidden_too=False) -> EvidenceFile:
