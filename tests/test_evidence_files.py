@@ -60,6 +60,7 @@ def test_each_record_in_the_drill_down_shows_its_files(evaluation, buyer):
     body = evaluation.test_client().get(f"/contracts/k1/evidence?measure=sessions&"
                                         f"{FIRST_HALF}", headers=buyer).json
     files = {r["record_id"]: [f["digest"] for f in r["files"]] for r in body["records"]}
+    # a record's files in the order of their digests
     assert files == {"s1": [DIGEST[1]], "s2": [DIGEST[1]], "s3": [DIGEST[3], DIGEST[4]],
                      "s4": []}  # s4's file was hidden
     s1 = next(r for r in body["records"] if r["record_id"] == "s1")

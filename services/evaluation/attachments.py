@@ -57,6 +57,6 @@ def files_of(record_ids) -> dict[str, list[dict]]:
     for start in range(0, len(ids), 500):
         for row in db.session.scalars(sa.select(EvidenceFileFact).where(
                 EvidenceFileFact.record_id.in_(ids[start:start + 500]),
-                EvidenceFileFact.hidden.is_(False)).order_by(EvidenceFileFact.event_id)):
+                EvidenceFileFact.hidden.is_(False)).order_by(EvidenceFileFact.digest)):
             found.setdefault(row.record_id, []).append(shown(row))
     return found
