@@ -149,3 +149,14 @@ def test_the_auditor_sees_the_workers_photo_in_the_drill_down(embedded):
             assert other.get("/ui/contracts/k1/evidence/sessions").status_code == 404
     finally:
         server.shutdown()
+
+
+def test_a_verification_sample_carries_each_records_files(evaluation, buyer):
+    client = evaluation.test_client()
+    drawn = client.post("/contracts/k1/verifications", headers=buyer, json={
+        "kind": "session", "size": 4, "from": "2026-01-01", "to": "2026-06-30"})
+    assert drawn.status_code == 201, drawn.json
+    sample = client.get(f"/contracts/k1/verifications/{drawn.json['id']}", headers=buyer).json
+    files = {i["record_id"]: sorted(f["digest"] for f in i["files"]) for i in sample["items"]}
+    assert files == {"s1": [DIGEST[1]], "s2": [DIGEST[1]], "s3": [DIGEST[3], DIGEST[4]],
+                     "s4": []}

@@ -10,8 +10,8 @@ from shared import auth
 from shared.api import Blueprint
 from shared.errors import ApiError
 
-from . import (access, anomalies, evidence, exports, measures, milestones, scorecard,
-               verification)
+from . import (access, anomalies, attachments, evidence, exports, measures, milestones,
+               scorecard, verification)
 from .access import READERS
 from .contracts import amend, award
 from .framework import MEASURES, default_framework
@@ -217,7 +217,12 @@ def list_verifications(contract_id):
 @blp.get("/contracts/<contract_id>/verifications/<sample_id>")
 @blp.response(200, VerificationSampleOut)
 def get_verification(contract_id, sample_id):
-    return access.sample(access.contract(auth.require(*READERS), contract_id), sample_id)
+    """A sample, each item with its record's evidence files (what the auditor takes along)."""
+    sample = access.sample(access.contract(auth.require(*READERS), contract_id), sample_id)
+    found = attachments.files_of(item.record_id for item in sample.items)
+    for item in sample.items:
+        item.files = found.get(item.record_id, [])
+    return sample
 
 
 @blp.post("/contracts/<contract_id>/verifications/<sample_id>/items/<int:position>")

@@ -177,8 +177,9 @@ def draw(contract_id):
 
 def _sample_page(contract_id: str, sample_id: str, errors=None, position=None, status=200):
     sample = api_view(api.get_verification)(contract_id, sample_id)
+    links = thumbnails.links([{"files": item.files} for item in sample.items])
     return render_template("evaluation/sample.html", contract_id=contract_id, sample=sample,
-                           errors=errors or {}, failed=position, form=request.form,
+                           links=links, errors=errors or {}, failed=position, form=request.form,
                            results=verification.RESULTS, methods=verification.METHODS), status
 
 

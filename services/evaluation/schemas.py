@@ -240,6 +240,7 @@ class VerificationItemOut(Schema):
     note = fields.Str(allow_none=True)
     verified_by = fields.Str(allow_none=True)
     verified_at = fields.DateTime(allow_none=True)
+    files = fields.List(fields.Dict(), metadata={"description": "the record's evidence files"})
 
 
 class VerificationSampleOut(Schema):
