@@ -213,3 +213,10 @@ def test_the_sign_in_sheet_is_a_chinese_pdf_of_the_sessions_plan(world):
     assert world.get(f"/sessions/{world.session}/sign-in-sheet", world.buyer).status_code == 403
     # printed, signed and photographed, the sheet goes back onto the record
     assert upload(world, sheet.data, "sheet.pdf", world.w1).status_code == 201
+
+
+def test_a_request_larger_than_any_file_is_refused_before_it_is_read(world):
+    from services.casework.files import MAX_FILE_BYTES
+    huge = upload(world, b"\xff\xd8\xff" + b"0" * (MAX_FILE_BYTES + 2 * 1024 * 1024), "a.jpg",
+                  world.w1)
+    assert huge.status_code == 413 and huge.json["error"]["status"] == 413

@@ -5,6 +5,7 @@ from shared.web import init_pages
 
 from .access import on_roster
 from .api import blp
+from .files import MAX_FILE_BYTES
 from .handlers import HANDLERS
 from .links import blp as file_links
 from .models import WebUser, db, event_store
@@ -15,6 +16,8 @@ def create_app(test_config: dict | None = None):
     spec = ServiceSpec(name="casework", title="Casework 社工服务", db=db, store=event_store,
                        handlers=HANDLERS, blueprints=[blp])
     app = create_service_app(spec, test_config)
+    # no request larger than a file and its form: refused before it is read (413)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_FILE_BYTES + 1024 * 1024
     app.extensions["filestore"] = folder_store("casework")  # where, as configured at start
     app.register_blueprint(file_links)
     init_pages(app, pages, WebUser, home="casework_pages.queue")
