@@ -38,6 +38,7 @@ class Call:
     upload: dict | None = None   # a roster sheet: {"community_id", "rows"}; rows produce refs
     method: str = "POST"
     fieldwork: dict | None = None  # a survey wave's fieldwork: {"wave", "kind", "size"}
+    photo: dict | None = None    # an evidence photo: {"key", "taken"} (scenario/photos.py)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import requests
 
 from shared import auth, config
 
-from . import fieldwork, truth
+from . import fieldwork, photos, truth
 from .calls import Call, Plan, Ref
 
 
@@ -115,6 +115,8 @@ class Client:
             return self.upload(call, path)
         if call.fieldwork:
             return self.survey(call, path)
+        if call.photo:
+            return self.photograph(call, path)
         method = call.method
         response = self.request(method, call.service, path, call.actor,
                                 json=self.resolve(call.body))
@@ -144,6 +146,14 @@ class Client:
         community, first = call.upload["community_id"], call.upload["first"]
         for offset, resident in enumerate(result["residents"]):
             self.ids[Ref("resident", (community, first + offset))] = resident["ref"]
+
+    def photograph(self, call: Call, path: str) -> None:
+        """A worker's photo of a session, sent as a phone's browser sends it."""
+        response = self.request("POST", call.service, path, call.actor, files={
+            "file": ("IMG.jpg", photos.photo(call.photo["key"], call.photo["taken"]),
+                     "image/jpeg")})
+        if not response.ok and response.status_code != 409:  # 409: a retry, already there
+            raise ScenarioError(f"photo {path}: {response.status_code} {response.text[:500]}")
 
     def survey(self, call: Call, path: str) -> None:
         """A wave's fieldwork: the evaluator fetches the sample's contacts from intake (once

@@ -1,6 +1,8 @@
 """Group work and community work: standing groups that meet twice a month and come to run
 their own sessions, and open community events where residents whose cases closed are
 invited back."""
+from .calls import Ref
+from .photos import photographed
 
 GROUPS = (("老年互助小组", ("60-69", "70-79", "80+")), ("四点半课堂", ("0-17",)),
           ("巧手妈妈手工坊", ("18-34", "35-59")), ("慢病自我管理小组", ("60-69", "70-79")),
@@ -37,13 +39,21 @@ def session(year, method: str, topic: str, workers: list[str], m: int,
     attendees = [p for p in dict.fromkeys(attendees) if p != leader]
     online = year.rng.random() < 0.06
     year.took_part(attendees)
-    year.work(year.worker(workers[0], "/sessions", {
+    key = (year.community, workers[0], slot[0].isoformat(), slot[1])
+    made = year.worker(workers[0], "/sessions", {
         "community_id": year.community, "method": method, "topic": topic,
         "worker_ids": workers, "attendee_refs": year.refs(attendees),
         "led_by": "resident" if leader is not None else "agency",
         "leader_refs": year.refs([leader] if leader is not None else []),
         "location": "线上" if online else "社区活动室", "mode": "online" if online else "in_person",
-        "date": slot[0].isoformat(), "start": slot[1], "end": slot[2]}))
+        "date": slot[0].isoformat(), "start": slot[1], "end": slot[2]},
+        produces=Ref("session", key))
+    if online or not photographed(key):
+        year.work(made)
+        return
+    year.work(made, year.worker(workers[0], "/records/session/{}/files",
+                                path_ref=Ref("session", key),
+                                photo={"key": "/".join(key), "taken": f"{slot[0]} {slot[1]}"}))
 
 
 def community_work(year, m: int, growth: float) -> None:

@@ -31,6 +31,8 @@ def event_counts(plan: Plan) -> dict[str, int]:
     for call in plan.calls():
         if call.upload:
             counts["resident.registered"] += len(call.upload["rows"])
+        elif call.photo:
+            counts["evidence.attached"] += 1
         elif (call.service, call.path) in EVENT_OF:
             counts[EVENT_OF[call.service, call.path]] += 1
     return dict(counts)

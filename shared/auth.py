@@ -15,6 +15,9 @@ and the scope claim the role needs:
   service        -               one service reading another's event log (backfill)
 Kinds, each with its longest life: `session` (a person), `service` (one service calling
 another) and `name_search` (casework's browser searching names at intake, nothing else).
+A `file_link` is no caller's token: a service signs it for itself, to open one file of one
+record for a few minutes (an <img> cannot send a bearer header); it is never accepted as a
+bearer token.
 """
 import functools
 import time
@@ -50,7 +53,8 @@ AUDIENCES = {"intake_clerk": ("intake",), "social_worker": ("casework", "evaluat
 # narrow doors of other services (casework's name search, evaluation's evaluator reading
 # its survey sample's contacts: each bounded and logged, docs/AUTH.md) and backfill.
 PERSONAL_DATA_SERVICE = "intake"
-PUBLIC_ENDPOINTS = {"health.healthz", "health.readyz", "static"}
+# a file link carries its own token (read_file_link), since an <img> sends no header
+PUBLIC_ENDPOINTS = {"health.healthz", "health.readyz", "static", "file_links.open"}
 MAX_COMMUNITIES = 500
 
 
@@ -94,6 +98,44 @@ def mint(role: str, sub: str, *, issuer: str, audience=None, kind: str = "sessio
                     for k, v in scope.items() if v})
     return jwt.encode(payload, key, algorithm=ALGORITHM,
                       headers={"kid": keys.key_id(key.public_key())})
+
+
+FILE_LINK_TTL = 5 * 60
+
+
+def mint_file_link(record: str, digest: str, variant: str, ttl: int = FILE_LINK_TTL) -> str:
+    """A link token this service signs for itself: `variant` of file `digest` on `record`
+    (`type/id`), for at most FILE_LINK_TTL seconds. The caller checked the reader's scope."""
+    service = current_service().spec.name
+    key = keys.signing_key(service)
+    now = int(time.time())
+    payload = {"iss": service, "aud": [service], "sub": record, "kind": "file_link",
+               "digest": digest, "variant": variant, "iat": now,
+               "exp": now + min(ttl, FILE_LINK_TTL)}
+    return jwt.encode(payload, key, algorithm=ALGORITHM,
+                      headers={"kid": keys.key_id(key.public_key())})
+
+
+def read_file_link(token: str) -> tuple[str, str, str]:
+    """(record, digest, variant) of a link this service signed; 401 otherwise."""
+    service = current_service().spec.name
+    try:
+        header = jwt.get_unverified_header(token)
+        key = keys.public_keys(service).get(header.get("kid"))
+        if key is None:
+            raise jwt.InvalidTokenError(f"not signed with a key of {service}")
+        payload = jwt.decode(token, key, algorithms=[ALGORITHM], audience=service,
+                             issuer=service, leeway=LEEWAY,
+                             options={"require": ["sub", "kind", "iat", "exp"]})
+    except jwt.ExpiredSignatureError:
+        raise _expired()
+    except jwt.InvalidTokenError as exc:
+        raise _invalid(str(exc))
+    fields = [payload.get(k) for k in ("sub", "digest", "variant")]
+    if payload["kind"] != "file_link" or not all(isinstance(f, str) for f in fields) or \
+            payload["exp"] - payload["iat"] > FILE_LINK_TTL + LEEWAY:
+        raise _invalid("not a file link")
+    return tuple(fields)
 
 
 def decode(token: str, service: str) -> Claims:

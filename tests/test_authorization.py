@@ -80,6 +80,7 @@ RECORD = {"social_worker": MINE, "agency_admin": MINE, "buyer_auditor": MINE}
 RECORDS_ACTION = {"social_worker": MINE, "agency_admin": MINE}
 WRITE = {"social_worker": IN_SCOPE, "agency_admin": IN_SCOPE}
 
+FILES = "/records/{record_type}/{record_id}/files"
 CASEWORK = {
     ("GET", "/workers"): {"social_worker": ANY, "agency_admin": ANY},
     ("POST", "/workers"): {"agency_admin": ANY},  # into its own agency's roster
@@ -95,6 +96,7 @@ CASEWORK = {
     ("POST", "/sessions"): WRITE,
     ("GET", "/sessions"): READERS,
     ("GET", "/sessions/{session_id}"): RECORD,
+    ("GET", "/sessions/{session_id}/sign-in-sheet"): RECORDS_ACTION,
     ("POST", "/activities"): WRITE,
     ("GET", "/activities"): READERS,
     ("POST", "/volunteers"): WRITE,
@@ -126,6 +128,11 @@ CASEWORK = {
     ("GET", "/funds/{fund_id}/ballots"): {"social_worker": MINE, "agency_admin": MINE},
     ("GET", "/funds/{fund_id}/results"): RECORD,
     ("POST", "/funds/{fund_id}/projects/{project_id}/delivery"): RECORDS_ACTION,
+    ("POST", FILES): RECORDS_ACTION,
+    ("GET", FILES): RECORD,
+    ("GET", FILES + "/{digest}"): RECORD,
+    ("GET", FILES + "/{digest}/thumbnail"): RECORD,
+    ("POST", FILES + "/{digest}/hide"): RECORDS_ACTION,  # after the reads: it hides the file
 }
 
 CONTRACT_READERS = {"buyer_auditor": MINE, "agency_admin": MINE, "social_worker": MINE,
@@ -264,9 +271,13 @@ def casework_world(backend):
                "estimated_cost": "100.00", "beneficiaries": 3, "proposer_kind": "agency",
                "proposed_on": "2026-03-02"}
     project_id = post(f"/funds/{fund_id}/projects", project)["id"]
+    from tests.test_files import photo, upload
+    w.session = sess["id"]
+    digest = upload(w, photo(), "a.jpg", w.w1).json["digest"]
     params = {"worker_id": "w2", "case_id": case, "session_id": sess["id"],
               "organization_id": org, "meeting_id": meeting, "decision_id": decision,
-              "fund_id": fund_id, "project_id": project_id}
+              "fund_id": fund_id, "project_id": project_id,
+              "record_type": "session", "record_id": sess["id"], "digest": digest}
     bodies = {
         ("POST", "/workers"): {"id": "w-new", "name": "新社工"},
         ("PATCH", "/workers/{worker_id}"): {"name": "社工二"},
@@ -308,6 +319,9 @@ def casework_world(backend):
                                                "cast_on": "2026-03-29"},
         ("POST", "/funds/{fund_id}/projects/{project_id}/delivery"): {
             "actual_cost": "90.00", "on": "2026-05-01"},
+        ("POST", FILES): lambda: {"content_type": "multipart/form-data", "data": {
+            "file": (io.BytesIO(photo(colour=(7, 7, 7))), "b.jpg")}},
+        ("POST", FILES + "/{digest}/hide"): {"reason": "无关照片"},
     }
     scopes = {"intake_clerk": ({"community_ids": ["c1"]}, {"community_ids": ["c2"]}),
               "social_worker": ({"agency_id": "a1", "sub": "w1"},

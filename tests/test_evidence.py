@@ -65,7 +65,7 @@ def test_a_figure_drills_down_to_its_records_and_events(evaluation, buyer):
                       headers=buyer).json
     assert len(page["records"]) == 2 and page["total"] > 2
     assert set(page["records"][0]) == {"record_kind", "record_id", "on", "resident_ref",
-                                       "act", "rung", "event_ids"}
+                                       "act", "rung", "event_ids", "files"}
 
 
 def test_evidence_outside_the_contract_is_not_shown(evaluation, buyer, backend):

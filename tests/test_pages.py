@@ -10,6 +10,8 @@ from tests.conftest import bearer, mint
 from tests.helpers import seed_community
 from tests.streams import apply_events, forge, grant, need_data
 from tests.test_casework import contract_event, resident_event
+from tests.test_casework import session as session_body
+from tests.test_files import photo
 
 PASSWORD = "correct-horse-9"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -373,3 +375,33 @@ def test_a_buyer_cannot_see_another_buyers_contract(evaluation):
     client, _ = login(evaluation, "buyer2")
     assert "k1" not in text(client.get("/ui/contracts"))
     assert client.get("/ui/contracts/k1").status_code == 404
+
+
+def test_a_worker_photographs_evidence_onto_a_session_from_its_page(casework):
+    w1 = bearer(mint("social_worker", "w1", agency_id="a1"))
+    made = casework.test_client().post("/sessions", headers=w1, json=session_body(
+        attendee_refs=["r-c1-1"]))
+    assert made.status_code == 201, made.json
+    sid = made.json["id"]
+    client, _ = login(casework, "w1")
+    assert f"/ui/records/session/{sid}/files" in text(client.get("/ui/sessions"))
+    page_path = f"/ui/records/session/{sid}/files"
+    page = text(client.get(page_path))
+    assert 'accept="image/*,application/pdf"' in page and 'capture="environment"' in page
+    assert "暂无文件" in page and f"/ui/sessions/{sid}/sign-in-sheet" in page
+    refused = client.post(page_path, content_type="multipart/form-data", data={
+        "csrf_token": csrf_of(client, page_path),
+        "file": (io.BytesIO(b"<html></html>"), "photo.jpg")})
+    assert refused.status_code == 422 and "JPEG、PNG、HEIC 或 PDF" in text(refused)
+    uploaded = client.post(page_path, content_type="multipart/form-data", data={
+        "csrf_token": csrf_of(client, page_path),
+        "file": (io.BytesIO(photo()), "IMG_0001.jpg")})
+    assert uploaded.status_code == 302
+    gallery = text(client.get(uploaded.headers["Location"]))
+    thumb = re.search(r'<img src="([^"]+)"', gallery).group(1).replace("&amp;", "&")
+    assert "拍摄于 2026-03-10 09:30" in gallery
+    assert casework.test_client().get(thumb).mimetype == "image/jpeg"  # the link alone
+    sheet = client.get(f"/ui/sessions/{sid}/sign-in-sheet")
+    assert sheet.status_code == 200 and sheet.mimetype == "application/pdf"
+    other, _ = login(casework, "x1")
+    assert other.get(page_path).status_code == 404

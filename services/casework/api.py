@@ -8,14 +8,15 @@ from shared import auth
 from shared.api import Blueprint
 from shared.errors import ApiError
 
-from . import access, activities, cases, council
+from . import access, activities, cases, council, files, signin
 from .access import AGENCY, READERS, acting_worker, served_today
 from .corrections import correct
 from .models import (CapacityActivity, Case, CaseNote, Correction, CouncilDecision,
                      CouncilMeeting, CouncilTopic, DecisionProgress, KnownResident, Organization,
                      QueuedNeed, Session, Volunteer, Worker, db)
 from .schemas import (ActivityIn, ActivityOut, CaseDetail, CaseIn, CaseOut, CloseIn,
-                      CorrectionIn, CorrectionOut, DecisionIn, DecisionOut, GoalIn, GoalOut,
+                      CorrectionIn, CorrectionOut, DecisionIn, DecisionOut, FileHide, FileOut,
+                      FileUpload, GoalIn, GoalOut,
                       KnownResidentOut, ListQuery, MeetingIn, MeetingOut, NoteIn, NoteOut,
                       OrganizationIn, OrganizationOut, OrganizationUpdate, ProgressIn,
                       ProgressOut, QueuedNeedOut, ResidentQuery, SessionIn, SessionOut, TopicIn,
@@ -177,6 +178,16 @@ def get_session(session_id):
     return access.fetch(auth.require(*READERS), Session, session_id)
 
 
+@blp.get("/sessions/<session_id>/sign-in-sheet")
+@blp.response(200, content_type="application/pdf")
+def sign_in_sheet(session_id):
+    """The session's printable sign-in sheet (PDF, Chinese), its QR code the session's id."""
+    record = access.fetch(auth.require(*AGENCY), Session, session_id)
+    response = files.served((signin.sign_in_sheet(record), "application/pdf"), record.id)
+    response.headers["Content-Disposition"] = f'inline; filename="sign-in-{record.id}.pdf"'
+    return response
+
+
 @blp.post("/activities")
 @blp.arguments(ActivityIn)
 @blp.response(201, ActivityOut)
@@ -307,3 +318,47 @@ def list_corrections():
     claims = auth.require(*READERS)
     query = access.readable(claims, Correction, sa.select(Correction))
     return db.session.scalars(query.order_by(Correction.id)).all()
+
+
+# -- evidence files --------------------------------------------------------------------------
+
+FILES = "/records/<record_type>/<record_id>/files"
+
+
+@blp.post(FILES)
+@blp.arguments(FileUpload, location="files")
+@blp.response(201, FileOut)
+def upload_file(data, record_type, record_id):
+    """Attach a file to one of the agency's records (sessions, capacity_activity,
+    council_meeting, council_decision, decision_progress, case, organization)."""
+    claims = acting_worker()
+    return _committed(files.attach(claims, record_type, record_id, data.get("file")))
+
+
+@blp.get(FILES)
+@blp.response(200, FileOut(many=True))
+def list_files(record_type, record_id):
+    return files.files_of(auth.require(*READERS), record_type, record_id)
+
+
+@blp.get(FILES + "/<digest>")
+@blp.response(200, content_type="application/octet-stream")
+def get_file(record_type, record_id, digest):
+    return files.served(files.opened(auth.require(*READERS), record_type, record_id, digest,
+                                     "file"), digest)
+
+
+@blp.get(FILES + "/<digest>/thumbnail")
+@blp.response(200, content_type="image/jpeg")
+def get_thumbnail(record_type, record_id, digest):
+    return files.served(files.opened(auth.require(*READERS), record_type, record_id, digest,
+                                     "thumbnail"), digest)
+
+
+@blp.post(FILES + "/<digest>/hide")
+@blp.arguments(FileHide)
+@blp.response(200, FileOut)
+def hide_file(data, record_type, record_id, digest):
+    """A correction: the file is hidden from the record, with the reason; never deleted."""
+    claims = acting_worker()
+    return _committed(files.hide(claims, record_type, record_id, digest, data["reason"]))

@@ -357,3 +357,25 @@ class FundBallot(db.Model):
     recorded_by = sa.Column(sa.String(120), nullable=False)
     event_id = sa.Column(sa.String(64))
     __table_args__ = (sa.UniqueConstraint("fund_id", "resident_ref"),)
+class EvidenceFile(db.Model):
+    """A file on a record (a photo, a signed sheet, minutes, a charter): its bytes, cleaned,
+    are in the file store under `digest`; nothing here names a person. Never deleted: a file
+    shown by mistake is hidden, with the reason (published as evidence.hidden)."""
+    __tablename__ = "evidence_file"
+    id = sa.Column(sa.Integer, primary_key=True)
+    record_type = sa.Column(sa.String(24), nullable=False)
+    record_id = sa.Column(sa.String(36), nullable=False)
+    agency_id = sa.Column(sa.String(64), nullable=False)
+    digest = sa.Column(sa.String(64), nullable=False, index=True)
+    media_type = sa.Column(sa.String(32), nullable=False)
+    size = sa.Column(sa.Integer, nullable=False)
+    captured_at = sa.Column(sa.DateTime)  # the photo's own capture time (EXIF), if it says
+    thumbnail_digest = sa.Column(sa.String(64))
+    uploaded_by = sa.Column(sa.String(120), nullable=False)
+    uploaded_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+    hidden_reason = sa.Column(sa.String(500))
+    hidden_by = sa.Column(sa.String(120))
+    hidden_at = sa.Column(UtcDateTime)
+    event_id = sa.Column(sa.String(64))
+    __table_args__ = (sa.Index("ix_evidence_file_record", "record_type", "record_id"),
+                      sa.UniqueConstraint("record_type", "record_id", "digest"))

@@ -8,6 +8,7 @@ serves today, shows the names there, and posts only the pseudonymous references 
 from datetime import date
 
 from flask import redirect, render_template, request, url_for
+from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import MultiDict
 
 from shared import auth
@@ -15,12 +16,12 @@ from shared.config import public_url
 from shared.vocabulary import (ACTIVITY_KINDS, DECISION_MODES, DECISION_OUTCOMES, LEADS, METHODS,
                                MODES, NOTE_KINDS, PROGRESS_STATUSES, PROPOSERS)
 from shared.web import api_view, page_blueprint
-from shared.web.forms import submit
+from shared.web.forms import attempt, submit
 
 from . import api
 from .models import db
-from .schemas import (ActivityIn, CaseIn, DecisionIn, GoalIn, MeetingIn, NoteIn, ProgressIn,
-                      SessionIn, TopicIn)
+from .schemas import (ActivityIn, CaseIn, DecisionIn, FileHide, GoalIn, MeetingIn, NoteIn,
+                      ProgressIn, SessionIn, TopicIn)
 from .access import AGENCY, served_today
 
 blp = page_blueprint("casework_pages", __name__, roles=AGENCY)
@@ -169,3 +170,45 @@ def decide():
 def add_progress(decision_id):
     return _council_post(f"progress-{decision_id}", ProgressIn(),
                          lambda data: api_view(api.add_progress)(data, decision_id))
+
+
+# -- evidence files -------------------------------------------------------------------------
+
+def _files_page(record_type: str, record_id: str, errors=None):
+    return render_template("casework/files.html", errors=errors or {},
+                           record_type=record_type, record_id=record_id,
+                           uploaded=request.args.get("uploaded"),
+                           files=api_view(api.list_files)(record_type, record_id)), \
+        422 if errors else 200
+
+
+@blp.get("/records/<record_type>/<record_id>/files")
+def record_files(record_type, record_id):
+    """A record's gallery, with an upload that takes a photo from a phone's camera."""
+    return _files_page(record_type, record_id)
+
+
+@blp.post("/records/<record_type>/<record_id>/files")
+def upload_file(record_type, record_id):
+    upload = request.files.get("file")
+    _, errors = attempt(api_view(api.upload_file), {
+        "file": upload if isinstance(upload, FileStorage) and upload.filename else None},
+        record_type, record_id)
+    if errors:
+        return _files_page(record_type, record_id, errors)
+    return redirect(url_for(".record_files", record_type=record_type, record_id=record_id,
+                            uploaded=1))
+
+
+@blp.post("/records/<record_type>/<record_id>/files/<digest>/hide")
+def hide_file(record_type, record_id, digest):
+    _, errors = submit(FileHide(), lambda data: api_view(api.hide_file)(
+        data, record_type, record_id, digest))
+    if errors:
+        return _files_page(record_type, record_id, errors)
+    return redirect(url_for(".record_files", record_type=record_type, record_id=record_id))
+
+
+@blp.get("/sessions/<session_id>/sign-in-sheet")
+def sign_in_sheet(session_id):
+    return api_view(api.sign_in_sheet)(session_id)

@@ -1,4 +1,5 @@
 """Casework's API contract (marshmallow)."""
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, validate, validates_schema
 
 from shared import fields
@@ -358,3 +359,27 @@ class ListQuery(Schema):
     community_id = fields.Str(validate=ID)
     date_from = fields.Date()
     date_to = fields.Date()
+
+
+class FileUpload(Schema):
+    file = Upload(required=True, metadata={
+        "description": "a JPEG, PNG, HEIC or PDF (the type is read from the content)"})
+
+
+class FileHide(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(2, 500))
+
+
+class FileOut(Schema):
+    record_type = fields.Str()
+    record_id = fields.Str()
+    digest = fields.Str(metadata={"description": "SHA-256 of the stored (cleaned) bytes"})
+    media_type = fields.Str()
+    size = fields.Int()
+    captured_at = fields.DateTime(allow_none=True)
+    uploaded_by = fields.Str()
+    uploaded_at = fields.DateTime()
+    hidden_reason = fields.Str(allow_none=True)
+    hidden_at = fields.DateTime(allow_none=True)
+    url = fields.Str(allow_none=True, metadata={"description": "opens the file for 5 minutes"})
+    thumbnail_url = fields.Str(allow_none=True)

@@ -8,7 +8,10 @@ was made up. A flag is a question, not a verdict; each names the events behind i
   not registered in the community;
 - gaps in a source's sequence or breaks in its hash chain;
 - bursts of records entered long after the fact (LATE_AFTER days or more, BURST or more
-  entered on one day)."""
+  entered on one day);
+- the same file (same digest) on two different records;
+- a photo whose capture time is more than CAPTURE_TOLERANCE from its record's day;
+- a record of a type the contract says needs evidence, without any file."""
 from collections import defaultdict
 from datetime import timedelta
 
@@ -20,7 +23,7 @@ from shared.runtime import current_service
 
 from .evidence import events_of
 from .measures import Scope, within
-from .models import Act, Initiative, RecordEvent, ResidentFact, db
+from .models import Act, EvidenceFileFact, Initiative, RecordEvent, ResidentFact, db
 from .remembered import Remembered
 from .state import projections_state
 
@@ -28,6 +31,15 @@ MAX_WORKER_HOURS = 12
 LATE_AFTER = timedelta(days=30)
 BURST = 5
 SHOWN = 100
+# a photo taken more than this before or after its record's day: a phone's clock is rarely
+# off by days, and a sheet is photographed the same day or soon after
+CAPTURE_TOLERANCE = timedelta(days=3)
+# the event that makes each casework record type that can carry files
+MADE_BY = {"session": "session.delivered", "capacity_activity": "capacity.activity_held",
+           "council_meeting": "council.meeting_held",
+           "council_decision": "council.decision_made",
+           "decision_progress": "council.decision_progressed", "case": "case.opened",
+           "organization": "organization.formed"}
 
 TITLES = {
     "overlapping_sign_in": bilingual("A resident signed in to overlapping sessions",
@@ -43,6 +55,12 @@ TITLES = {
                                   "来源记录序号缺失或哈希链断裂"),
     "late_entry_burst": bilingual("A burst of records entered long after the fact",
                                   "集中补录的大量滞后记录"),
+    "duplicate_file": bilingual("The same file on two different records",
+                                "同一文件出现在不同记录中"),
+    "capture_time_far": bilingual("A photo taken far from its record's date",
+                                  "照片拍摄时间与记录日期相差过远"),
+    "missing_evidence": bilingual("A record the contract says needs evidence has none",
+                                  "合同要求留存凭证的记录缺少凭证"),
 }
 
 
@@ -142,15 +160,60 @@ def late_entry_bursts(scope: Scope) -> list[dict]:
         for (community, day), rows in sorted(by_day.items()) if len(rows) >= BURST]
 
 
-def flags(scope: Scope) -> dict:
+def _files(scope: Scope):
+    return db.session.scalars(sa.select(EvidenceFileFact).where(
+        *within(scope, EvidenceFileFact.community_id, EvidenceFileFact.record_on),
+        EvidenceFileFact.hidden.is_(False)).order_by(EvidenceFileFact.event_id)).all()
+
+
+def duplicate_files(scope: Scope) -> list[dict]:
+    by_digest = defaultdict(list)
+    for row in _files(scope):
+        by_digest[row.digest].append(row)
+    return [_flag("duplicate_file", {"digest": digest, "records": sorted(
+        {f"{r.record_type}/{r.casework_id}" for r in rows})}, (r.event_id for r in rows))
+        for digest, rows in sorted(by_digest.items())
+        if len({(r.record_type, r.casework_id) for r in rows}) > 1]
+
+
+def capture_times_far(scope: Scope) -> list[dict]:
+    far = [r for r in _files(scope) if r.captured_at is not None
+           and abs(r.captured_at.date() - r.record_on) > CAPTURE_TOLERANCE]
+    return [_flag("capture_time_far", {
+        "record": f"{r.record_type}/{r.casework_id}", "on": r.record_on,
+        "captured_at": r.captured_at.isoformat(),
+        "days": (r.captured_at.date() - r.record_on).days}, [r.event_id]) for r in far]
+
+
+def missing_evidence(scope: Scope, required: tuple[str, ...]) -> list[dict]:
+    flags = []
+    for record_type in required:
+        made = db.session.execute(sa.select(RecordEvent.record_id, RecordEvent.on,
+                                            RecordEvent.event_id).where(
+            RecordEvent.type == MADE_BY[record_type],
+            *within(scope, RecordEvent.community_id, RecordEvent.on))).all()
+        with_files = set(db.session.scalars(sa.select(EvidenceFileFact.record_id).where(
+            EvidenceFileFact.record_type == record_type,
+            EvidenceFileFact.hidden.is_(False),
+            EvidenceFileFact.record_id.in_({r for r, _, _ in made}))))
+        flags += [_flag("missing_evidence", {"record_type": record_type, "record_id": r,
+                                             "on": on}, [event_id])
+                  for r, on, event_id in sorted(made, key=lambda m: (m[1], m[0]))
+                  if r not in with_files]
+    return flags
+
+
+def flags(scope: Scope, evidence_required: tuple[str, ...] = ()) -> dict:
     """Every flag of the scope and how many of each check, computed once per state of the
-    projections: a reader asking again, or for the next page, costs a lookup."""
+    projections: a reader asking again, or for the next page, costs a lookup.
+    `evidence_required` is the contract's term: the record types that need a file."""
     def compute():
         found = (overlapping_sign_ins(scope) + impossible_hours(scope) + attendance(scope)
-                 + source_integrity() + late_entry_bursts(scope))
+                 + source_integrity() + late_entry_bursts(scope) + duplicate_files(scope)
+                 + capture_times_far(scope) + missing_evidence(scope, evidence_required))
         counts = {check: sum(1 for f in found if f["check"] == check) for check in TITLES}
         return {"counts": counts, "flags": found}
-    return _FLAGS.get((scope, projections_state()), compute)
+    return _FLAGS.get((scope, evidence_required, projections_state()), compute)
 
 
 _FLAGS = Remembered(size=32)

@@ -10,8 +10,8 @@ from shared import auth
 from shared.api import Blueprint
 from shared.errors import ApiError
 
-from . import (access, anomalies, evidence, exports, measures, milestones, scorecard,
-               verification)
+from . import (access, anomalies, attachments, evidence, exports, measures, milestones,
+               scorecard, verification)
 from .access import READERS
 from .contracts import amend, award
 from .framework import MEASURES, default_framework
@@ -178,11 +178,13 @@ def contract_event(contract_id, event_id):
 @blp.response(200, AnomaliesOut)
 def contract_anomalies(args, contract_id):
     """Records an auditor should check: overlapping sign-ins, impossible worker hours,
-    attendance beyond the registered, broken sources, late-entry bursts; a page of them
+    attendance beyond the registered, broken sources, late-entry bursts, the same file on two
+    records, photos taken far from their record's day, records the contract says need
+    evidence without any; a page of them
     (limit, offset), with the count of each check."""
     contract = access.contract(auth.require(*READERS), contract_id)
     scope = scope_of(contract, args)
-    found = anomalies.flags(scope)
+    found = anomalies.flags(scope, tuple(contract.evidence_required or ()))
     offset, limit = args.get("offset", 0), args.get("limit", 200)
     return {"contract_id": contract.id, "scope": _scope_out(scope), "counts": found["counts"],
             "total": len(found["flags"]), "offset": offset,
@@ -215,7 +217,12 @@ def list_verifications(contract_id):
 @blp.get("/contracts/<contract_id>/verifications/<sample_id>")
 @blp.response(200, VerificationSampleOut)
 def get_verification(contract_id, sample_id):
-    return access.sample(access.contract(auth.require(*READERS), contract_id), sample_id)
+    """A sample, each item with its record's evidence files (what the auditor takes along)."""
+    sample = access.sample(access.contract(auth.require(*READERS), contract_id), sample_id)
+    found = attachments.files_of(item.record_id for item in sample.items)
+    for item in sample.items:
+        item.files = found.get(item.record_id, [])
+    return sample
 
 
 @blp.post("/contracts/<contract_id>/verifications/<sample_id>/items/<int:position>")

@@ -14,7 +14,7 @@ from .framework import default_framework, framework_problems, milestone_problems
 from .models import Contract, ContractVersion, db, event_store
 
 TERMS = ("agency_id", "community_ids", "period_start", "period_end", "budget", "milestones",
-         "targets", "framework")
+         "targets", "framework", "evidence_required")
 
 
 def terms(contract: Contract) -> dict:
@@ -62,7 +62,8 @@ def award(data: dict, buyer_id: str, by: str) -> Contract:
     if db.session.get(Contract, data["id"]) is not None:
         raise ApiError(409, f"Contract {data['id']} exists", f"合同 {data['id']} 已存在")
     data = {**data, "framework": data.get("framework") or default_framework(),
-            "milestones": jsonable(data["milestones"]), "targets": data["targets"]}
+            "milestones": jsonable(data["milestones"]), "targets": data["targets"],
+            "evidence_required": sorted(set(data.get("evidence_required") or []))}
     contract = Contract(**data, buyer_id=buyer_id, version=1)
     _check(contract)
     db.session.add(contract)

@@ -15,6 +15,7 @@ from shared.db import find
 from shared.errors import ApiError
 
 from . import fund_measures
+from .attachments import KINDS, drill_down_id, files_of
 from .measures import Scope, of_grid, within
 from .models import (Act, CaseFact, FundBallotFact, FundProjectFact, Initiative, NeedFact,
                      OrganizationFact, RecordEvent, TopicFact, TopicNeed, VerificationItem,
@@ -58,6 +59,11 @@ def index(event) -> None:
         if original is not None:
             _add(event, original.record_kind, original.record_id, original.community_id,
                  original.on)
+        return
+    if event.short_type in ("evidence.attached", "evidence.hidden"):
+        d = event.data
+        _add(event, KINDS[d["record_type"]], drill_down_id(d), d["community_id"],
+             date.fromisoformat(d.get("record_on") or event.time[:10]))
         return
     if event.short_type not in RECORDS:
         return
@@ -226,6 +232,7 @@ def records(measure: str, scope: Scope, contract) -> list[dict]:
     """The records behind a measure's figure in the scope, each with its events' ids."""
     rows = FAMILIES[BEHIND[measure]](scope, contract)
     _attach_events(rows)
+    _attach_files(rows)
     return rows
 
 
@@ -248,6 +255,15 @@ def _attach_events(rows: list[dict]) -> None:
         if "event_ids" not in row:
             row["event_ids"] = found.get(row["record_id"], []) + found.get(
                 row.get("decision_id") or "", [])
+
+
+def _attach_files(rows: list[dict]) -> None:
+    """Each record's evidence files (a topic: its decision's)."""
+    found = files_of([r["record_id"] for r in rows]
+                     + [r["decision_id"] for r in rows if r.get("decision_id")])
+    for row in rows:
+        row["files"] = found.get(row["record_id"], []) + found.get(
+            row.get("decision_id") or "", [])
 
 
 def _chunks(items: list, size: int = 500):

@@ -65,8 +65,11 @@ def records_table(records: list[dict]) -> tuple[list[str], list[list]]:
 
 
 def _cell(value):
+    """A list as its items joined by spaces (a record's files: by their digests)."""
     value = jsonable(value)
-    return " ".join(value) if isinstance(value, list) else value
+    if not isinstance(value, list):
+        return value
+    return " ".join(v["digest"] if isinstance(v, dict) else str(v) for v in value)
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula

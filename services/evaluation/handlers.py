@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from shared.db import get_or_add, prefetch
 
-from . import evidence, projections
+from . import attachments, evidence, projections
 from .models import EventTally, db
 
 
@@ -66,6 +66,8 @@ HANDLERS = {
     "fund.ballot_cast": consumed(projections.fund_ballot),
     "fund.results_published": consumed(),
     "fund.project_delivered": consumed(projections.fund_project_delivered),
+    "evidence.attached": consumed(attachments.attached),
+    "evidence.hidden": consumed(attachments.hidden),
 }
 
 

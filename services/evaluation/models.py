@@ -24,6 +24,8 @@ class Contract(db.Model):
     milestones = sa.Column(sa.JSON, nullable=False, default=list)
     targets = sa.Column(sa.JSON, nullable=False, default=dict)
     framework = sa.Column(sa.JSON, nullable=False, default=list)
+    # casework record types each of which must carry at least one evidence file
+    evidence_required = sa.Column(sa.JSON, nullable=False, default=list)
     version = sa.Column(sa.Integer, nullable=False, default=1)
     created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 
@@ -336,3 +338,20 @@ class FundBallotFact(db.Model):
     project_ids = sa.Column(sa.JSON, nullable=False)
     cast_on = sa.Column(sa.Date, nullable=False)
     seq = sa.Column(sa.BigInteger, nullable=False)
+class EvidenceFileFact(db.Model):
+    """A file on a casework record, as evidence.attached describes it: its digest, type,
+    size and capture time (the bytes stay at casework). `record_kind` and `record_id` are
+    the drill-down's (a decision's progress photos are the decision's)."""
+    __tablename__ = "evidence_file_fact"
+    event_id = sa.Column(sa.String(64), primary_key=True)
+    record_type = sa.Column(sa.String(24), nullable=False)  # casework's record type
+    casework_id = sa.Column(sa.String(64), nullable=False)  # casework's record id
+    record_kind = sa.Column(sa.String(16), nullable=False)
+    record_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    record_on = sa.Column(sa.Date, nullable=False, index=True)
+    digest = sa.Column(sa.String(64), nullable=False, index=True)
+    media_type = sa.Column(sa.String(32), nullable=False)
+    size = sa.Column(sa.Integer, nullable=False)
+    captured_at = sa.Column(sa.DateTime)
+    hidden = sa.Column(sa.Boolean, nullable=False, default=False)

@@ -15,7 +15,7 @@ from shared.web.forms import form_input, submit
 from shared.vocabulary import RUNGS
 from shared.web.i18n import is_chinese, localized
 
-from . import api, measures, verification
+from . import api, measures, thumbnails, verification
 from .evidence import BEHIND
 from .framework import MEASURES
 from .schemas import (AnomaliesQuery, EvidenceExportQuery, EvidenceQuery, ExportQuery,
@@ -121,9 +121,11 @@ def export_scorecard(contract_id):
 def evidence(contract_id, measure):
     args = query(EvidenceQuery(), measure=measure, limit=str(PAGE_SIZE))
     found = api_view(api.contract_evidence)(args, contract_id)
-    columns = list(dict.fromkeys(k for r in found["records"] for k in r if k != "event_ids"))
+    columns = list(dict.fromkeys(k for r in found["records"] for k in r
+                                 if k not in ("event_ids", "files")))
     return render_template("evaluation/evidence.html", found=found, columns=columns,
-                           contract_id=contract_id, offset=args["offset"], size=PAGE_SIZE)
+                           contract_id=contract_id, offset=args["offset"], size=PAGE_SIZE,
+                           links=thumbnails.links(found["records"]))
 
 
 @blp.get("/contracts/<contract_id>/evidence/<measure>/export")
@@ -175,8 +177,9 @@ def draw(contract_id):
 
 def _sample_page(contract_id: str, sample_id: str, errors=None, position=None, status=200):
     sample = api_view(api.get_verification)(contract_id, sample_id)
+    links = thumbnails.links([{"files": item.files} for item in sample.items])
     return render_template("evaluation/sample.html", contract_id=contract_id, sample=sample,
-                           errors=errors or {}, failed=position, form=request.form,
+                           links=links, errors=errors or {}, failed=position, form=request.form,
                            results=verification.RESULTS, methods=verification.METHODS), status
 
 

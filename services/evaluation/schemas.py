@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, validate, validates_schema
 from shared import fields
 from .evidence import BEHIND
 from shared.auth import MAX_COMMUNITIES
+from shared.events.schemas.casework import EVIDENCE_RECORDS
 from shared.vocabulary import MAX_SEED
 from .verification import KINDS, METHODS, RESULTS
 
@@ -43,6 +44,13 @@ class TargetsSchema(Schema):
     activities = fields.Int(load_default=0, validate=validate.Range(min=0))
 
 
+def evidence_required_field(**kwargs):
+    """Casework record types each of which must carry an evidence file (an anomaly flag
+    otherwise)."""
+    return fields.List(fields.Str(validate=validate.OneOf(EVIDENCE_RECORDS)), metadata={
+        "description": "record types that must carry an evidence file"}, **kwargs)
+
+
 class ContractIn(Schema):
     id = fields.Str(required=True, validate=ID)
     agency_id = fields.Str(required=True, validate=ID)
@@ -55,6 +63,7 @@ class ContractIn(Schema):
     targets = fields.Nested(TargetsSchema, load_default=dict)
     framework = fields.List(fields.Nested(DimensionSchema), load_default=None,
                             metadata={"description": "omit for the default template"})
+    evidence_required = evidence_required_field(load_default=list)
 
     @validates_schema
     def _period(self, data, **_):
@@ -74,6 +83,7 @@ class ContractAmend(Schema):
     milestones = fields.List(fields.Nested(MilestoneSchema))
     targets = fields.Nested(TargetsSchema)
     framework = fields.List(fields.Nested(DimensionSchema))
+    evidence_required = evidence_required_field()
 
 
 class ContractOut(Schema):
@@ -87,6 +97,7 @@ class ContractOut(Schema):
     milestones = fields.List(fields.Dict())
     targets = fields.Dict()
     framework = fields.List(fields.Dict())
+    evidence_required = fields.List(fields.Str())
     version = fields.Int()
 
 
@@ -234,6 +245,7 @@ class VerificationItemOut(Schema):
     note = fields.Str(allow_none=True)
     verified_by = fields.Str(allow_none=True)
     verified_at = fields.DateTime(allow_none=True)
+    files = fields.List(fields.Dict(), metadata={"description": "the record's evidence files"})
 
 
 class VerificationSampleOut(Schema):

@@ -299,6 +299,33 @@ class FundProjectDelivered(EventData):
     actual_cost = money()
     leader_refs = refs(load_default=list)
     on = fields.Date(required=True)
+EVIDENCE_RECORDS = ("session", "capacity_activity", "council_meeting", "council_decision",
+                    "decision_progress", "case", "organization")
+DIGEST = validate.Regexp(r"^[0-9a-f]{64}$")
+
+
+class EvidenceAttached(EventData):
+    """A file on a record, by its SHA-256 (the bytes stay at casework, and no file name
+    travels): so the hash chain covers the evidence. `record_on` is the record's day, and
+    `decision_id` names the decision a progress record follows."""
+    record_type = one_of(EVIDENCE_RECORDS)
+    record_id = ref()
+    decision_id = ref(allow_none=True, load_default=None)
+    community_id = ref()
+    record_on = fields.Date(required=True)
+    digest = fields.Str(required=True, validate=DIGEST)
+    media_type = one_of(("image/jpeg", "image/png", "application/pdf"))
+    size = fields.Int(required=True, validate=validate.Range(min=1))
+    captured_at = fields.DateTime(allow_none=True, load_default=None)
+
+
+class EvidenceHidden(EventData):
+    """A file hidden from its record by a correction; the reason (free text) stays at
+    casework."""
+    record_type = one_of(EVIDENCE_RECORDS)
+    record_id = ref()
+    community_id = ref()
+    digest = fields.Str(required=True, validate=DIGEST)
 
 
 SCHEMAS = {
@@ -324,5 +351,7 @@ SCHEMAS = {
     "fund.ballot_cast": FundBallotCast,
     "fund.results_published": FundResultsPublished,
     "fund.project_delivered": FundProjectDelivered,
+    "evidence.attached": EvidenceAttached,
+    "evidence.hidden": EvidenceHidden,
 }
 SUPERSEDED = {"record.corrected": [RecordCorrectedV1]}  # earlier versions still accepted

@@ -1,0 +1,283 @@
+"""Evidence files on records: sniffed, cleaned, stored by digest, published by digest.
+
+A file's type is read from its first bytes (never from its name); an image is decoded and
+re-encoded from its pixels alone, so no EXIF (GPS, device), text chunk or colour profile
+survives, and its capture time (EXIF DateTimeOriginal) is kept as a field; a PDF is parsed
+and rewritten page by page (its document information, which may name an author, is
+dropped). The stored bytes are the cleaned ones: their SHA-256 is the file's identity, in
+the store and in the evidence.attached event. See docs/EVIDENCE.md."""
+import io
+import os
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PyPdfError
+
+from shared import auth, outbox
+from shared.errors import ApiError
+from shared.i18n import bilingual, bilingual_pattern
+
+from . import access
+from .evidence import publish
+from .models import (CapacityActivity, Case, CouncilDecision, CouncilMeeting, DecisionProgress,
+                     EvidenceFile, Organization, Session, db, event_store)
+
+register_heif_opener()  # HEIC/HEIF photos (iPhones) open like any other image
+Image.MAX_IMAGE_PIXELS = 50_000_000  # a larger image is refused (a decompression bomb)
+
+MAX_FILE_BYTES = int(os.environ.get("SOCIALWORK_MAX_FILE_BYTES", 10 * 1024 * 1024))
+MAX_RECORD_BYTES = int(os.environ.get("SOCIALWORK_MAX_RECORD_BYTES", 40 * 1024 * 1024))
+MAX_RECORD_FILES = 20
+THUMBNAIL = (320, 320)
+LINK_TTL = 300  # seconds a file link lives
+EXIF_IFD, DATETIME_ORIGINAL, DATETIME = 0x8769, 0x9003, 0x0132
+
+MODELS = {"session": Session, "capacity_activity": CapacityActivity,
+          "council_meeting": CouncilMeeting, "council_decision": CouncilDecision,
+          "case": Case, "organization": Organization}
+DAYS = {"session": "date", "capacity_activity": "date", "council_meeting": "date",
+        "council_decision": "decided_on", "case": "opened_on", "organization": "formed_on",
+        "decision_progress": "on"}
+RECORD_TYPES = (*MODELS, "decision_progress")
+
+NOT_EVIDENCE = bilingual("Not a JPEG, PNG, HEIC or PDF file",
+                         "文件不是 JPEG、PNG、HEIC 或 PDF 格式")
+UNREADABLE = bilingual("The file is damaged or cannot be read", "文件已损坏或无法读取")
+NO_FILE = bilingual("Attach one file in the field 'file'", "请在 file 字段中上传一个文件")
+ENCRYPTED = bilingual("An encrypted PDF cannot be kept as evidence", "加密的PDF不能作为凭证")
+bilingual_pattern(r"^The file is larger than (\d+) bytes$", r"文件超过 \1 字节")
+
+
+def _record(claims, record_type: str, record_id: str):
+    """The record a file goes on, in the caller's scope (404 outside it)."""
+    if record_type == "decision_progress":
+        progress = db.session.get(DecisionProgress, int(record_id)) \
+            if record_id.isdigit() else None
+        if progress is None:
+            raise ApiError(404, f"decision_progress {record_id} not found", "未找到进展记录")
+        decision = access.fetch(claims, CouncilDecision, progress.decision_id)
+        return progress, decision
+    if record_type not in MODELS:
+        raise ApiError(404, f"No evidence is kept on {record_type}", "该类记录不保存凭证文件")
+    record = access.fetch(claims, MODELS[record_type], record_id)
+    return record, record
+
+
+# -- what comes in ------------------------------------------------------------------------
+
+def sniff(data: bytes) -> str | None:
+    """The media type the bytes themselves say, or None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"heim", b"heis", b"mif1",
+                                               b"msf1", b"hevc", b"hevx"):
+        return "image/heic"
+    return None
+
+
+def captured_at(image: Image.Image) -> datetime | None:
+    """When the camera says the photo was taken (EXIF DateTimeOriginal, else DateTime)."""
+    exif = image.getexif()
+    stamp = exif.get_ifd(EXIF_IFD).get(DATETIME_ORIGINAL) or exif.get(DATETIME)
+    try:
+        return datetime.strptime(str(stamp).strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def _pixels_only(image: Image.Image) -> Image.Image:
+    """The image upright, rebuilt from its pixels: nothing of its metadata survives."""
+    upright = ImageOps.exif_transpose(image)
+    if upright.mode not in ("RGB", "RGBA", "L", "LA"):
+        upright = upright.convert("RGBA" if "transparency" in upright.info else "RGB")
+    return Image.frombytes(upright.mode, upright.size, upright.tobytes())
+
+
+def _encoded(image: Image.Image, media_type: str) -> bytes:
+    out = io.BytesIO()
+    if media_type == "image/png":
+        image.save(out, "PNG", optimize=True)
+    else:
+        image.convert("RGB").save(out, "JPEG", quality=88)
+    return out.getvalue()
+
+
+def clean_image(data: bytes, media_type: str) -> tuple[bytes, str, datetime | None, bytes]:
+    """(cleaned bytes, their media type, capture time, thumbnail JPEG). HEIC is kept as JPEG,
+    which every browser shows."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            taken = captured_at(image)
+            clean = _pixels_only(image)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
+            Image.DecompressionBombError):
+        raise ApiError(422, fields={"file": [UNREADABLE]})
+    stored_as = "image/png" if media_type == "image/png" else "image/jpeg"
+    thumb = clean.copy()
+    thumb.thumbnail(THUMBNAIL)
+    return _encoded(clean, stored_as), stored_as, taken, _encoded(thumb, "image/jpeg")
+
+
+def clean_pdf(data: bytes) -> bytes:
+    """The PDF rewritten page by page, its document information left behind."""
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise ApiError(422, fields={"file": [ENCRYPTED]})
+        writer = PdfWriter()
+        for page in reader.pages:
+            writer.add_page(page)
+        if not writer.pages:
+            raise ApiError(422, fields={"file": [UNREADABLE]})
+        out = io.BytesIO()
+        writer.write(out)
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise ApiError(422, fields={"file": [UNREADABLE]})
+    return out.getvalue()
+
+
+def _check_size(size: int, record_type: str, record_id: str) -> None:
+    if size > MAX_FILE_BYTES:
+        raise ApiError(413, f"The file is larger than {MAX_FILE_BYTES} bytes",
+                       f"文件超过 {MAX_FILE_BYTES} 字节", code="file_too_large",
+                       fields={"file": [f"The file is larger than {MAX_FILE_BYTES} bytes"]})
+    count, total = db.session.execute(sa.select(
+        sa.func.count(), sa.func.coalesce(sa.func.sum(EvidenceFile.size), 0)).where(
+        EvidenceFile.record_type == record_type, EvidenceFile.record_id == record_id,
+        EvidenceFile.hidden_at.is_(None))).one()
+    if count >= MAX_RECORD_FILES or total + size > MAX_RECORD_BYTES:
+        raise ApiError(413, f"The record holds at most {MAX_RECORD_FILES} files and "
+                       f"{MAX_RECORD_BYTES} bytes", f"每条记录最多 {MAX_RECORD_FILES} 个文件、"
+                       f"{MAX_RECORD_BYTES} 字节", code="record_full")
+
+
+def attach(claims, record_type: str, record_id: str, upload) -> EvidenceFile:
+    """Check, clean and store the file, and stage its row and evidence.attached; the caller
+    commits. The bytes are in the store before the transaction commits."""
+    record, owner = _record(claims, record_type, record_id)
+    if upload is None:
+        raise ApiError(422, fields={"file": [NO_FILE]})
+    data = upload.read(MAX_FILE_BYTES + 1)
+    _check_size(len(data), record_type, str(record.id))
+    media_type = sniff(data)
+    if media_type is None:
+        raise ApiError(422, fields={"file": [NOT_EVIDENCE]})
+    taken, thumbnail = None, None
+    if media_type == "application/pdf":
+        data = clean_pdf(data)
+    else:
+        data, media_type, taken, thumb = clean_image(data, media_type)
+        thumbnail = store().put(thumb)
+    digest = store().put(data)
+    if db.session.scalar(sa.select(EvidenceFile.id).where(
+            EvidenceFile.record_type == record_type, EvidenceFile.record_id == str(record.id),
+            EvidenceFile.digest == digest)):
+        raise ApiError(409, "This file is already on the record", "该文件已在此记录中")
+    row = EvidenceFile(record_type=record_type, record_id=str(record.id),
+                       agency_id=owner.agency_id, digest=digest, media_type=media_type,
+                       size=len(data), captured_at=taken, thumbnail_digest=thumbnail,
+                       uploaded_by=claims.sub)
+    day = getattr(record, DAYS[record_type])
+    return publish(row, "evidence.attached", lambda f: {
+        "record_type": record_type, "record_id": f.record_id,
+        "decision_id": owner.id if record_type == "decision_progress" else None,
+        "community_id": owner.community_id, "record_on": day.isoformat(),
+        "digest": f.digest, "media_type": f.media_type, "size": f.size,
+        "captured_at": f.captured_at.isoformat() if f.captured_at else None})
+
+
+def hide(claims, record_type: str, record_id: str, digest: str, reason: str) -> EvidenceFile:
+    """A correction: the file stays in the store and in the chain, hidden from the record,
+    with the reason (which stays here: free text)."""
+    record, owner = _record(claims, record_type, record_id)
+    row = _file(record_type, record.id, digest, hidden_too=True)
+    if row.hidden_at is not None:
+        raise ApiError(409, "The file is already hidden", "该文件已被隐藏")
+    row.hidden_reason, row.hidden_by = reason, claims.sub
+    row.hidden_at = datetime.now().astimezone()
+    outbox.append(event_store, "evidence.hidden", f"evidence/{row.id}", {
+        "record_type": record_type, "record_id": row.record_id,
+        "community_id": owner.community_id, "digest": digest})
+    return row
+
+
+# -- what goes out ------------------------------------------------------------------------
+
+def store():
+    """The store the app was started with (shared/filestore.py)."""
+    return current_app.extensions["filestore"]
+
+
+def _file(record_type: str, record_id, digest: str, hidden_too=False) -> EvidenceFile:
+    row = db.session.scalar(sa.select(EvidenceFile).where(
+        EvidenceFile.record_type == record_type, EvidenceFile.record_id == str(record_id),
+        EvidenceFile.digest == digest))
+    if row is None or (row.hidden_at is not None and not hidden_too):
+        raise ApiError(404, f"No file {digest} on this record", "此记录中没有该文件")
+    return row
+
+
+def files_of(claims, record_type: str, record_id: str) -> list[EvidenceFile]:
+    """The record's files, hidden ones too (with the reason; their bytes are not served),
+    each with links that open it for a few minutes without a bearer token (for <img>)."""
+    record, _ = _record(claims, record_type, record_id)
+    rows = db.session.scalars(sa.select(EvidenceFile).where(
+        EvidenceFile.record_type == record_type, EvidenceFile.record_id == str(record.id))
+        .order_by(EvidenceFile.id)).all()
+    for row in rows:
+        visible = row.hidden_at is None
+        row.url = link(row, "file") if visible else None
+        row.thumbnail_url = link(row, "thumbnail") if visible and row.thumbnail_digest else None
+    return rows
+
+
+def opened(claims, record_type: str, record_id: str, digest: str, variant: str):
+    record, _ = _record(claims, record_type, record_id)
+    return _content(_file(record_type, record.id, digest), variant)
+
+
+def link(row: EvidenceFile, variant: str) -> str:
+    token = auth.mint_file_link(f"{row.record_type}/{row.record_id}", row.digest, variant,
+                                LINK_TTL)
+    return f"/files/{row.digest}?variant={variant}&token={token}"
+
+
+def by_link(digest: str, variant: str, token: str):
+    """A file opened by a link `files_of` gave: good for that file of that record, while
+    the link lives and the file is not hidden."""
+    record, linked_digest, linked_variant = auth.read_file_link(token or "")
+    if linked_digest != digest or linked_variant != variant:
+        raise ApiError(403, "The link is for another file", "链接与文件不符",
+                       code="wrong_token_kind")
+    record_type, _, record_id = record.partition("/")
+    return _content(_file(record_type, record_id, digest), variant)
+
+
+def _content(row: EvidenceFile, variant: str):
+    """(bytes, media type) of the file or of its thumbnail."""
+    if variant == "thumbnail":
+        if not row.thumbnail_digest:
+            raise ApiError(404, "This file has no thumbnail", "该文件没有缩略图")
+        with store().open(row.thumbnail_digest) as f:
+            return f.read(), "image/jpeg"
+    with store().open(row.digest) as f:
+        return f.read(), row.media_type
+
+
+def served(content, digest: str):
+    data, media_type = content
+    response = current_app.response_class(data, mimetype=media_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["Content-Disposition"] = f'inline; filename="{digest[:16]}"'
+    return response
