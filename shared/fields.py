@@ -28,7 +28,7 @@ MAX_INT = 2**53 - 1
 MAX_AMOUNT = decimal.Decimal(10) ** 15
 MAX_ITEMS = 1_000
 EARLIEST, LATEST = date(1900, 1, 1), date(2200, 12, 31)
-MAX_SPAN_DAYS = 10 * 366  # a contract's period, a range asked for: ten years at most
+MAX_SPAN_DAYS = 100 * 366  # a contract's period: a century at most
 
 OUT_OF_RANGE_DATE = bilingual(f"The date must be between {EARLIEST} and {LATEST}",
                               f"日期须在 {EARLIEST} 至 {LATEST} 之间")
