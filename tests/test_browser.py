@@ -127,6 +127,14 @@ def test_each_role_does_its_job_in_the_browser(platform, browser):
     expect(worker.locator("[role=status]")).to_contain_text("服务记录已保存")
     expect(worker.locator("table")).to_contain_text("上门探访")
     assert "陈阿姨" not in worker.content()  # casework got the reference only
+    worker.goto(url(platform, "casework", "/ui/sessions"))  # a photo of it, from the phone
+    worker.locator("tr", has_text="上门探访").locator("text=凭证文件").click()
+    from tests.test_files import photo
+    worker.set_input_files("input[type=file][capture]", files=[{
+        "name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo()}])
+    worker.click("button:text-is('上传')")
+    expect(worker.locator("[role=status]")).to_contain_text("文件已上传")
+    expect(worker.locator("#gallery img")).to_have_count(1)
     worker.goto(url(platform, "evaluation", "/ui/contracts"))  # not a buyer's page
     expect(worker).to_have_url(re.compile("/ui/login"))
 
@@ -139,6 +147,11 @@ def test_each_role_does_its_job_in_the_browser(platform, browser):
     expect(buyer.locator("main")).to_contain_text("Outputs against targets")
     buyer.locator("#indicators tbody a").first.click()  # an indicator's drill-down
     expect(buyer.locator("main")).to_contain_text("records")
+    def thumbnail_shown():  # the photo's event reaches evaluation, its picture casework's
+        buyer.goto(url(platform, "evaluation", "/ui/contracts/k1/evidence/sessions"))
+        images = buyer.locator("td.gallery img")
+        return images.count() and images.first.evaluate("i => i.complete && i.naturalWidth")
+    wait_until(thumbnail_shown, 60, "the worker's photo in the buyer's drill-down")
     with buyer.expect_download() as download:
         buyer.click("text=Export CSV")
     assert "k1" in Path(download.value.path()).read_text(encoding="utf-8-sig")
