@@ -48,6 +48,7 @@ class _Year:
 
     def __init__(self, calls: list[Call]):
         self.rung: dict[Ref, int] = {}
+        self.served: set[Ref] = set()  # residents with a served act
         self.led, self.all_initiatives = 0, 0
         self.cases, self.sessions, self.hours, self.activities = 0, 0, 0.0, 0
         self.topic_kind, self.proposer, self.outcome, self.status = {}, {}, {}, {}
@@ -64,6 +65,8 @@ class _Year:
     def act(self, refs, rung: int) -> None:
         for ref in refs:
             self.rung[ref] = max(self.rung.get(ref, 0), rung)
+            if rung == SERVED:
+                self.served.add(ref)
 
     def initiative(self, resident_led: bool) -> None:
         self.all_initiatives += 1
@@ -77,15 +80,19 @@ class _Year:
     def _sessions(self, body, call):
         self.sessions += 1
         self.hours += _hours(body)
-        self.act(body["attendee_refs"], SERVED if body["method"] == "casework" else PARTICIPANT)
-        self.act(body.get("leader_refs", []), LEADER)
+        attended = SERVED if body["method"] == "casework" else PARTICIPANT
+        self.act(body["attendee_refs"], attended)
+        resident_led = body.get("led_by", "agency") != "agency"
+        self.act(body.get("leader_refs", []), LEADER if resident_led else attended)
         self.initiative(body.get("led_by", "agency") != "agency")
 
     def _activities(self, body, call):
         self.activities += 1
         volunteering = body["kind"] == "volunteer_service"
-        self.act(body["attendee_refs"], CONTRIBUTOR if volunteering else PARTICIPANT)
-        self.act(body.get("leader_refs", []), LEADER)
+        attended = CONTRIBUTOR if volunteering else PARTICIPANT
+        self.act(body["attendee_refs"], attended)
+        resident_led = body.get("led_by", "agency") != "agency"
+        self.act(body.get("leader_refs", []), LEADER if resident_led else attended)
         self.initiative(body.get("led_by", "agency") != "agency")
 
     def _volunteers(self, body, call):
@@ -182,7 +189,9 @@ def figures(plan: Plan) -> dict:
             "survey_respondents": respondents(plan, contract),
             "indicators": {
                 "verified_share": verified,
-                "ladder_participant_share": _ratio(at_least["participant"], at_least["served"]),
+                "ladder_participant_share": _ratio(  # among the residents served
+                    sum(1 for r in year.served if year.rung[r] >= PARTICIPANT),
+                    len(year.served)),
                 "dependency_ratio": _ratio(year.led, year.all_initiatives),
                 "resident_topic_adoption": _ratio(
                     sum(1 for t in resident_topics if year.outcome.get(t) == "adopted"),

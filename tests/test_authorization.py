@@ -347,12 +347,12 @@ def evaluation_world(backend):
     residents = [forge("resident.registered", {
         "resident_ref": f"r{i}", "community_id": "c1", "grid_id": "g1", "household_ref": None,
         "household_type": "nuclear", "age_band": "35-59", "gender": "female", "flags": [],
-        "registered_on": "2025-01-01"}) for i in range(1, 5)]
+        "registered_on": "2025-01-01"}, time="2026-01-02T03:00:00Z") for i in range(1, 5)]
     delivered = forge("session.delivered", {
         "session_id": "s1", "agency_id": "a1", "community_id": "c1", "method": "group_work",
         "mode": "in_person", "case_id": None, "worker_ids": ["w1"], "led_by": "agency",
         "leader_refs": [], "attendee_refs": ["r1"], "date": "2026-03-01", "start": "09:00",
-        "end": "10:00", "hours": 1.0}, source="/casework")
+        "end": "10:00", "hours": 1.0}, source="/casework", time="2026-03-01T03:00:00Z")
     apply_events(app, *residents, delivered)
     sample = client.post("/contracts/k1/verifications", headers=b1, json={
         "kind": "session", "size": 1}).json["id"]

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from services.evaluation import anomalies, measures
 from tests.conftest import bearer
 from tests.streams import FORGED, apply_events, forge, grant, need_data
-from tests.test_measures import PERIOD, STORY, feed, session
+from tests.test_measures import PERIOD, RECORDED, STORY, feed, session
 
 FIRST_HALF = "from=2026-01-01&to=2026-06-30"
 
@@ -21,7 +21,7 @@ FIRST_HALF = "from=2026-01-01&to=2026-06-30"
 def evaluation(backend):
     app = backend.app("evaluation")
     grant(app)
-    feed(app, STORY)
+    feed(app, STORY, RECORDED)
     buyer = bearer(backend.token("buyer_auditor", buyer_id="b1", sub="auditor-1"))
     created = app.test_client().post("/contracts", headers=buyer, json={
         "id": "k1", "agency_id": "a1", "community_ids": ["c1"], "budget": "240000",
@@ -234,13 +234,14 @@ def test_exports_name_the_contract_and_the_as_of_date(evaluation, buyer):
     assert "scorecard-k1-2026-06-30.csv" in got.headers["Content-Disposition"]
     rows = _rows(got.get_data(as_text=True))
     meta = {r[0]: r[1] for r in rows[:6]}
-    assert meta["合同 / contract"] == "k1" and meta["截至 / as of"] == "2026-06-30"
-    header = rows[7]
-    dependency = next(r for r in rows[8:] if r[1] == "dependency_ratio")
+    assert meta["合同 / contract"] == "k1" and meta["止 / to"] == "2026-06-30"
+    assert meta["记录截至 / recorded as of"] == "导出时 / at export"
+    header = rows[8]
+    dependency = next(r for r in rows[9:] if r[1] == "dependency_ratio")
     assert dependency[header.index("value")] == "0.5714"
     assert next(r for r in rows if r[:2] == ["output", "sessions"])[6:8] == ["4", "2"]
     # the ladder of the half-year: r1-r6 took part, r7 and r8 did not
-    assert next(r for r in rows[8:] if r[1] == "participant")[7] == "6"
+    assert next(r for r in rows[9:] if r[1] == "participant")[7] == "6"
 
     book = client.get(f"/contracts/k1/evidence/export?measure=dependency_ratio&{FIRST_HALF}",
                       headers=buyer)
@@ -248,9 +249,9 @@ def test_exports_name_the_contract_and_the_as_of_date(evaluation, buyer):
     sheet = load_workbook(io.BytesIO(book.data)).active
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
     assert cells[0][:2] == ["合同 / contract", "k1"] and cells[3][1] == "2026-06-30"
-    assert cells[6][:2] == ["指标 / measure", "dependency_ratio"]
-    header = cells[8]
-    assert sorted(r[header.index("record_id")] for r in cells[9:]) == [
+    assert cells[7][:2] == ["指标 / measure", "dependency_ratio"]
+    header = cells[9]
+    assert sorted(r[header.index("record_id")] for r in cells[10:]) == [
         "a-1", "a-2", "s1", "s2", "t1", "t2", "t3"]
     bad = client.get("/contracts/k1/scorecard/export?format=pdf", headers=buyer)
     assert bad.status_code == 422 and "format" in bad.json["error"]["fields"]

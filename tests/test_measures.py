@@ -105,14 +105,26 @@ STORY = [
 ]
 
 
-def story_events(story):
-    """A story's events, each next in its source's sequence."""
+def on_its_day(short: str, data: dict) -> str:
+    """As if recorded on the record's own day (at 11:00 in China)."""
+    from services.evaluation.evidence import RECORDS
+    return f"{data[RECORDS[short][2]][:10]}T03:00:00.000000Z"
+
+
+RECORDED = on_its_day  # the story as entered day by day
+
+
+def story_events(story, time=None):
+    """A story's events, each next in its source's sequence, recorded at `time` (a
+    timestamp, or a function of the event's type and data; default now)."""
     sources = {"resident.registered": "/intake"}
-    return [forge(short, data, source=sources.get(short, "/casework")) for short, data in story]
+    return [forge(short, data, source=sources.get(short, "/casework"),
+                  time=time(short, data) if callable(time) else time)
+            for short, data in story]
 
 
-def feed(app, story):
-    events = story_events(story)
+def feed(app, story, time=None):
+    events = story_events(story, time)
     assert apply_events(app, *events) == ["applied"] * len(events)
 
 
@@ -120,7 +132,7 @@ def feed(app, story):
 def evaluation(backend):
     app = backend.app("evaluation")
     grant(app)
-    feed(app, STORY)
+    feed(app, STORY, RECORDED)
     return app
 
 
@@ -297,6 +309,7 @@ def test_service_to_participation(evaluation):
 def test_decision_mode_channels_and_outputs(evaluation):
     assert measured(evaluation, measures.decision_mode) == {
         "counts": {"consulted": 2, "delegated": 1},
+        "delegated": {"value": 0.3333, "numerator": 1, "denominator": 3},
         "resident_power": {"value": 0.3333, "numerator": 1, "denominator": 3}}
     assert measured(evaluation, measures.channels) == {
         "digital": {"value": 0.1667, "numerator": 1, "denominator": 6},
@@ -404,8 +417,9 @@ def test_a_closed_milestone_keeps_its_scorecard_and_shows_later_changes(evaluati
     check_event(published)  # valid against the catalogue
     assert published.data["total"] == card["total"] and published.data["as_of"] == "2026-06-30"
     assert client.post("/contracts/k-m/milestones/h1/close", headers=buyer).status_code == 409
+    assert closed.json["as_of"] == "2026-07-15T15:59:59.999999+00:00"  # 15 days, China's night
 
-    # a session of May, recorded after the close, led by residents
+    # a session of May, recorded after the close (now), led by residents
     apply_events(evaluation, forge(*session("s-late", "2026-05-05", ["r1"], led_by="resident",
                                             leaders=["r3"]), source="/casework"))
     again = client.get("/contracts/k-m/milestones/h1", headers=buyer).json
@@ -413,6 +427,9 @@ def test_a_closed_milestone_keeps_its_scorecard_and_shows_later_changes(evaluati
     changes = {c["measure"]: c for c in again["post_close_changes"]["indicators"]}
     assert changes["dependency_ratio"]["value_at_close"] == 0.5714
     assert changes["dependency_ratio"]["value_now"] == 0.625  # 5 of 8
+    later = again["post_close_changes"]["recorded_later"]
+    assert later["count"] == 1 and later["entries"][0]["record_id"] == "s-late"
+    assert later["entries"][0]["kind"] == "late_entry"
     other = bearer(backend.token("buyer_auditor", buyer_id="b2"))
     assert client.get("/contracts/k-m/milestones/h1", headers=other).status_code == 404
     assert client.get("/contracts/k-m/milestones/h2", headers=buyer).status_code == 404

@@ -2,13 +2,14 @@
 catalogue and default template, the scorecard and its milestones, trends, evidence behind
 every figure, anomaly flags, follow-up verification, exports and event counts. Each view
 checks the caller's role, fetches in its scope (access.py), and commits what it changed."""
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from shared import auth
 from shared.api import Blueprint
 from shared.errors import ApiError
+from shared.localtime import end_of_day
 
 from . import (access, anomalies, attachments, evidence, exports, measures, milestones,
                scorecard, verification)
@@ -93,12 +94,18 @@ def scope_of(contract: Contract, args: dict) -> measures.Scope:
     start, end = access.within_period(
         contract, args.get("date_from", contract.period_start),
         args.get("date_to", max(contract.period_start, min(date.today(), contract.period_end))))
-    return measures.Scope(tuple(contract.community_ids), start, end, args.get("grid_id"))
+    as_of = args.get("as_of")
+    if as_of is not None and as_of <= end_of_day(contract.period_start - timedelta(days=1)):
+        raise ApiError(422, fields={"as_of": [
+            f"Before the contract period, which starts on {contract.period_start}"]})
+    return measures.Scope(tuple(contract.community_ids), start, end, args.get("grid_id"),
+                          as_of)
 
 
 def _scope_out(scope: measures.Scope) -> dict:
     return {"communities": list(scope.communities), "from": scope.start.isoformat(),
-            "to": scope.end.isoformat(), "grid_id": scope.grid_id}
+            "to": scope.end.isoformat(), "grid_id": scope.grid_id,
+            "as_of": scope.as_of.isoformat() if scope.as_of else None}
 
 
 def _card(contract: Contract, scope: measures.Scope) -> dict:

@@ -14,7 +14,9 @@ from .framework import default_framework, framework_problems, milestone_problems
 from .models import Contract, ContractVersion, db, event_store
 
 TERMS = ("agency_id", "community_ids", "period_start", "period_end", "budget", "milestones",
-         "targets", "framework", "evidence_required")
+         "targets", "framework", "evidence_required", "late_entry_days")
+LATE_ENTRY_DAYS = 15  # the default allowance: a milestone counts what was recorded by its
+# due date plus this many days
 
 
 def terms(contract: Contract) -> dict:
@@ -28,7 +30,8 @@ def as_agreed(contract: Contract, version: int):
         return contract
     agreed = db.session.get(ContractVersion, (contract.id, version)).terms
     return SimpleNamespace(**{
-        **agreed, "id": contract.id, "buyer_id": contract.buyer_id, "version": version,
+        "late_entry_days": LATE_ENTRY_DAYS, **agreed, "id": contract.id,
+        "buyer_id": contract.buyer_id, "version": version,
         "period_start": date.fromisoformat(agreed["period_start"]),
         "period_end": date.fromisoformat(agreed["period_end"]),
         "budget": Decimal(agreed["budget"])})
@@ -64,7 +67,8 @@ def award(data: dict, buyer_id: str, by: str) -> Contract:
     data = {**data, "framework": data.get("framework") or default_framework(),
             "milestones": jsonable(data["milestones"]), "targets": data["targets"],
             "evidence_required": sorted(set(data.get("evidence_required") or []))}
-    contract = Contract(**data, buyer_id=buyer_id, version=1)
+    contract = Contract(**{"late_entry_days": LATE_ENTRY_DAYS, **data}, buyer_id=buyer_id,
+                        version=1)
     _check(contract)
     db.session.add(contract)
     db.session.flush()

@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from shared.config import service_url
 from shared.db import find
 from shared.errors import ApiError
+from shared.localtime import instant, local_day
 
 from . import fund_measures
 from .attachments import KINDS, drill_down_id, files_of
-from .measures import Scope, of_grid, within
+from .measures import Scope, known, of_grid, topic_cycles, within
 from .models import (Act, CaseFact, FundBallotFact, FundProjectFact, Initiative, NeedFact,
-                     OrganizationFact, RecordEvent, TopicFact, TopicNeed, VerificationItem,
+                     OrganizationFact, RecordEvent, TopicNeed, VerificationItem,
                      VerificationSample, VolunteerFact, db, event_store)
 
 RECORDS = {  # event -> (the record it is about, the record's id field, its day field)
@@ -69,7 +70,7 @@ def index(event) -> None:
         return
     kind, id_field, day_field = RECORDS[event.short_type]
     community = d.get("community_id") or _case_community(d.get("case_id")) or "-"
-    _add(event, kind, d[id_field], community, date.fromisoformat(d[day_field][:10]))
+    _add(event, kind, d[id_field], community, local_day(d[day_field]))
 
 
 def _case_community(case_id: str | None) -> str | None:
@@ -80,7 +81,8 @@ def _case_community(case_id: str | None) -> str | None:
 def _add(event, kind: str, record_id: str, community_id: str, on: date) -> None:
     db.session.add(RecordEvent(event_id=event.id, type=event.short_type, record_kind=kind,
                                record_id=record_id, community_id=community_id, on=on,
-                               recorded_on=date.fromisoformat(event.time[:10])))
+                               recorded_on=local_day(event.time),
+                               recorded_at=instant(event.time)))
 
 
 # -- the records behind each measure --------------------------------------------------------
@@ -106,17 +108,17 @@ def _initiatives(scope: Scope, _contract) -> list[dict]:
 
 
 def _topics(scope: Scope, _contract) -> list[dict]:
-    rows = db.session.scalars(sa.select(TopicFact).where(
-        TopicFact.community_id.in_(scope.communities),
-        sa.or_(TopicFact.proposed_on.between(scope.start, scope.end),
-               TopicFact.decided_on.between(scope.start, scope.end))).order_by(
-        TopicFact.proposed_on, TopicFact.topic_id))
-    return [{"record_kind": "topic", "record_id": t.topic_id, "on": t.proposed_on,
-             "proposer_kind": t.proposer_kind, "proposer_ref": t.proposer_ref,
-             "decision_id": t.decision_id, "outcome": t.outcome,
-             "decision_mode": t.decision_mode, "decided_on": t.decided_on,
-             "progress": t.progress, "progress_status": t.progress_status,
-             "progress_on": t.progress_on} for t in rows]
+    def in_range(day):
+        return day is not None and scope.start <= day <= scope.end
+    rows = sorted((c for c in topic_cycles(scope)
+                   if in_range(c["proposed_on"]) or in_range(c["decided_on"])),
+                  key=lambda c: (c["proposed_on"], c["topic_id"]))
+    return [{"record_kind": "topic", "record_id": c["topic_id"], "on": c["proposed_on"],
+             "proposer_kind": c["proposer_kind"], "proposer_ref": c["proposer_ref"],
+             "decision_id": c["decision_id"], "outcome": c["outcome"],
+             "decision_mode": c["decision_mode"], "decided_on": c["decided_on"],
+             "progress": c["progress"], "progress_status": c["status"],
+             "progress_on": c["progress_on"]} for c in rows]
 
 
 def _needs(scope: Scope, _contract) -> list[dict]:
@@ -125,29 +127,39 @@ def _needs(scope: Scope, _contract) -> list[dict]:
         NeedFact.reported_on, NeedFact.need_id)).all()
     ids = [n.need_id for n in needs]
     cases = dict(db.session.execute(sa.select(CaseFact.need_id, CaseFact.case_id).where(
-        CaseFact.need_id.in_(ids))).all())
+        CaseFact.need_id.in_(ids), CaseFact.opened_on.is_not(None),
+        *known(scope, CaseFact, CaseFact.opened_recorded_at))).all())
     topics = dict(db.session.execute(sa.select(TopicNeed.need_id, TopicNeed.topic_id).where(
-        TopicNeed.need_id.in_(ids))).all())
+        TopicNeed.need_id.in_(ids), *known(scope, TopicNeed))).all())
     return [{"record_kind": "need", "record_id": n.need_id, "on": n.reported_on,
              "channel": n.channel, "case_id": cases.get(n.need_id),
              "topic_id": topics.get(n.need_id)} for n in needs]
 
 
 def _cases(scope: Scope, _contract) -> list[dict]:
+    opened = sa.and_(CaseFact.opened_on.between(scope.start, scope.end),
+                     *known(scope, CaseFact, CaseFact.opened_recorded_at))
+    closed = sa.and_(CaseFact.closed_on.between(scope.start, scope.end),
+                     *known(scope, CaseFact, CaseFact.closed_recorded_at))
     rows = db.session.scalars(sa.select(CaseFact).where(
-        CaseFact.community_id.in_(scope.communities),
-        sa.or_(CaseFact.opened_on.between(scope.start, scope.end),
-               CaseFact.closed_on.between(scope.start, scope.end))).order_by(
-        CaseFact.opened_on, CaseFact.case_id))
+        CaseFact.community_id.in_(scope.communities), sa.or_(opened, closed)).order_by(
+        CaseFact.opened_on, CaseFact.case_id)).all()
+    closed_known = {c.case_id for c in rows if _known_at(scope, c.closed_recorded_at)}
     return [{"record_kind": "case", "record_id": c.case_id, "on": c.opened_on,
-             "resident_ref": c.resident_ref, "need_id": c.need_id, "closed_on": c.closed_on,
-             "outcome": c.outcome} for c in rows]
+             "resident_ref": c.resident_ref, "need_id": c.need_id,
+             "closed_on": c.closed_on if c.case_id in closed_known else None,
+             "outcome": c.outcome if c.case_id in closed_known else None} for c in rows]
+
+
+def _known_at(scope: Scope, recorded_at) -> bool:
+    return recorded_at is not None and (scope.as_of is None or recorded_at <= scope.as_of)
 
 
 def _organizations(scope: Scope, _contract) -> list[dict]:
     rows = db.session.scalars(sa.select(OrganizationFact).where(
         OrganizationFact.community_id.in_(scope.communities),
-        OrganizationFact.formed_on <= scope.end).order_by(OrganizationFact.formed_on))
+        OrganizationFact.formed_on <= scope.end, *known(scope, OrganizationFact)).order_by(
+        OrganizationFact.formed_on))
     return [{"record_kind": "organization", "record_id": o.organization_id,
              "on": o.formed_on, "status": o.status} for o in rows]
 
@@ -155,7 +167,8 @@ def _organizations(scope: Scope, _contract) -> list[dict]:
 def _volunteers(scope: Scope, _contract) -> list[dict]:
     rows = db.session.scalars(sa.select(VolunteerFact).where(
         VolunteerFact.community_id.in_(scope.communities),
-        VolunteerFact.registered_on <= scope.end).order_by(VolunteerFact.registered_on))
+        VolunteerFact.registered_on <= scope.end, *known(scope, VolunteerFact)).order_by(
+        VolunteerFact.registered_on))
     return [{"record_kind": "volunteer", "record_id": v.resident_ref, "on": v.registered_on,
              "resident_ref": v.resident_ref} for v in rows]
 

@@ -30,7 +30,9 @@ def jsonable(value):
 
 def heading(contract, scope) -> list[tuple[str, str]]:
     return [("合同 / contract", contract.id), ("版本 / version", str(contract.version)),
-            ("起 / from", scope.start.isoformat()), ("截至 / as of", scope.end.isoformat()),
+            ("起 / from", scope.start.isoformat()), ("止 / to", scope.end.isoformat()),
+            ("记录截至 / recorded as of",
+             scope.as_of.isoformat() if scope.as_of else "导出时 / at export"),
             ("网格 / grid", scope.grid_id or "全部 / all"),
             ("导出时间 / exported at",
              datetime.now(timezone.utc).isoformat(timespec="seconds"))]

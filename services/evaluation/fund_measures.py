@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from shared import allocation
 
-from .measures import Scope, of_grid, ratio, representativeness, within
-from .models import FundBallotFact, FundFact, FundProjectFact, ResidentFact, TopicFact, db
+from .measures import Scope, of_grid, ratio, representativeness, topic_cycles, within
+from .models import FundBallotFact, FundFact, FundProjectFact, ResidentFact, db
 
 RESIDENTS_OWN = ("resident", "resident_organization")  # a project residents proposed
 
@@ -112,9 +112,9 @@ def delivery(scope: Scope) -> dict:
     accuracy: actual costs / reviewed prices of the funded projects with an actual cost (and
     against the proposers' estimates)."""
     funded = _funded(funds_in(scope))
-    decisions = [p.decision_id for p in funded if p.decision_id]
-    done = set(db.session.scalars(sa.select(TopicFact.decision_id).where(
-        TopicFact.decision_id.in_(decisions), TopicFact.progress_status == "done")))
+    # a decision is carried out if its progress as last reported by the range's end, as
+    # known by the scope's time, says done (the council's own rule, measures.topic_cycles)
+    done = {cycle["decision_id"] for cycle in topic_cycles(scope) if cycle["status"] == "done"}
     costed = [p for p in funded if p.actual_cost is not None]
     actual = sum((Decimal(p.actual_cost) for p in costed), Decimal(0))
     return {"delivered": ratio(sum(1 for p in funded if p.decision_id in done), len(funded)),

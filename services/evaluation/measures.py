@@ -1,19 +1,21 @@
 """The buyer's measures, computed from the projections for a scope: the contract's
-communities, a period (any range of days, inclusive) and optionally one grid. Each returns
-its value with the numbers it came from, so every figure can be checked."""
+communities, a period (any range of days, inclusive), optionally one grid, and the time the
+figures are known as of (what had been recorded by then; None: everything held). Each
+returns its value with the numbers it came from, so every figure can be checked; their
+exact definitions are in docs/MEASURES.md."""
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 
 import sqlalchemy as sa
 
 from shared.months import calendar_months, month_index, sql_month_index
 from shared.months import label as month_label
-from shared.vocabulary import LEADER, PARTICIPANT, RUNG_NAMES
+from shared.vocabulary import LEADER, PARTICIPANT, RUNG_NAMES, SERVED
 
-from .models import (Act, CaseFact, Initiative, NeedFact, OrganizationFact, ResidentFact,
-                     TopicFact, TopicNeed, VolunteerFact, db)
+from .models import (Act, CaseFact, DecisionFact, Initiative, NeedFact, OrganizationFact,
+                     ProgressFact, ResidentFact, TopicFact, TopicNeed, VolunteerFact, db)
 STALLED_AFTER = timedelta(days=90)
 
 
@@ -23,6 +25,7 @@ class Scope:
     start: date
     end: date
     grid_id: str | None = None
+    as_of: datetime | None = None  # known as of: recorded at or before it (None: all held)
 
 
 def ratio(numerator: int, denominator: int) -> dict:
@@ -30,8 +33,30 @@ def ratio(numerator: int, denominator: int) -> dict:
             "numerator": numerator, "denominator": denominator}
 
 
+def known(scope: Scope, model, recorded=None) -> list:
+    """The rows of `model` known as of the scope's time: recorded by then and, for rows a
+    correction can replace, not yet replaced (without a time: the current ones)."""
+    recorded = recorded if recorded is not None else getattr(model, "recorded_at", None)
+    where = []
+    if hasattr(model, "retracted_at"):
+        where.append(model.retracted_at.is_(None) if scope.as_of is None else sa.or_(
+            model.retracted_at.is_(None), model.retracted_at > scope.as_of))
+    if scope.as_of is not None and recorded is not None:
+        where.append(recorded <= scope.as_of)
+    return where
+
+
+def _recorded_by_day(model, day_column):
+    """A case is known opened and known closed from two events."""
+    return getattr(model, day_column.key.replace("_on", "_recorded_at"), None) \
+        if model is CaseFact else None
+
+
 def within(scope: Scope, column, day_column):
-    return [column.in_(scope.communities), day_column >= scope.start, day_column <= scope.end]
+    """In the scope's communities, dated in its range, and known as of its time."""
+    model = column.class_
+    return [column.in_(scope.communities), day_column >= scope.start, day_column <= scope.end,
+            *known(scope, model, _recorded_by_day(model, day_column))]
 
 
 def of_grid(scope: Scope, query, ref_column=Act.resident_ref):
@@ -48,25 +73,36 @@ def highest_rungs(scope: Scope) -> dict[str, int]:
     highest = dict(db.session.execute(of_grid(scope, sa.select(
         Act.resident_ref, sa.func.max(Act.rung)).where(
         *within(scope, Act.community_id, Act.on)).group_by(Act.resident_ref))).all())
-    for ref in db.session.scalars(sa.select(TopicFact.proposer_ref).where(
-            *within(scope, TopicFact.community_id, TopicFact.proposed_on),
-            TopicFact.proposer_kind == "resident", TopicFact.outcome == "adopted",
-            TopicFact.progress_status == "done")):
-        if ref in highest or not scope.grid_id:
-            highest[ref] = LEADER
+    for cycle in topic_cycles(scope):
+        if (cycle["proposer_kind"] == "resident" and cycle["outcome"] == "adopted"
+                and cycle["status"] == "done" and scope.start <= cycle["proposed_on"] <= scope.end
+                and (cycle["proposer_ref"] in highest or not scope.grid_id)):
+            highest[cycle["proposer_ref"]] = LEADER
     return highest
 
 
+def _served(scope: Scope) -> set[str]:
+    """Residents served (a case opened, a casework session) in the period."""
+    return set(db.session.scalars(of_grid(scope, sa.select(Act.resident_ref).where(
+        *within(scope, Act.community_id, Act.on), Act.rung == SERVED).distinct())))
+
+
 def ladder(scope: Scope) -> dict:
-    """Counts by highest rung in the period and conversion between rungs."""
+    """Counts by highest rung in the period and conversion between rungs: served to
+    participant among the residents served in the period; each rung above among those at or
+    above the rung before."""
     highest = highest_rungs(scope)
     at_least = {r: sum(1 for h in highest.values() if h >= r) for r in RUNG_NAMES}
+    served = _served(scope)
+    conversion = {f"{RUNG_NAMES[r]}_to_{RUNG_NAMES[r + 1]}": ratio(at_least[r + 1], at_least[r])
+                  for r in range(2, 5)}
     return {"residents": len(highest),
             "highest": {RUNG_NAMES[r]: sum(1 for h in highest.values() if h == r)
                         for r in RUNG_NAMES},
             "at_least": {RUNG_NAMES[r]: at_least[r] for r in RUNG_NAMES},
-            "conversion": {f"{RUNG_NAMES[r]}_to_{RUNG_NAMES[r + 1]}":
-                           ratio(at_least[r + 1], at_least[r]) for r in range(1, 5)}}
+            "conversion": {"served_to_participant": ratio(
+                sum(1 for ref in served if highest.get(ref, 0) >= PARTICIPANT), len(served)),
+                **conversion}}
 
 
 def dependency_ratio(scope: Scope) -> dict:
@@ -78,15 +114,57 @@ def dependency_ratio(scope: Scope) -> dict:
     return ratio(counts.get(True, 0), sum(counts.values()))
 
 
+def topic_cycles(scope: Scope) -> list[dict]:
+    """Every topic of the scope's communities known as of its time, through its cycle: the
+    proposal; the decision that stands (the latest decided of its known decisions); and that
+    decision's progress as last reported on or before the range's end."""
+    topics = db.session.scalars(sa.select(TopicFact).where(
+        TopicFact.community_id.in_(scope.communities), TopicFact.proposed_on.is_not(None),
+        *known(scope, TopicFact)).order_by(TopicFact.topic_id)).all()
+    standing: dict[str, DecisionFact] = {}
+    for row in db.session.scalars(sa.select(DecisionFact).where(
+            DecisionFact.community_id.in_(scope.communities), *known(scope, DecisionFact))):
+        held = standing.get(row.topic_id)
+        if held is None or (row.decided_on, row.recorded_at, row.decision_id) > (
+                held.decided_on, held.recorded_at, held.decision_id):
+            standing[row.topic_id] = row
+    latest: dict[str, ProgressFact] = {}
+    for row in db.session.scalars(sa.select(ProgressFact).where(
+            ProgressFact.community_id.in_(scope.communities), ProgressFact.on <= scope.end,
+            *known(scope, ProgressFact))):
+        held = latest.get(row.decision_id)
+        if held is None or (row.on, row.recorded_at, row.event_id) > (
+                held.on, held.recorded_at, held.event_id):
+            latest[row.decision_id] = row
+    cycles = []
+    for topic in topics:
+        decision = standing.get(topic.topic_id)
+        progress = latest.get(decision.decision_id) if decision else None
+        cycles.append({
+            "topic_id": topic.topic_id, "community_id": topic.community_id,
+            "proposer_kind": topic.proposer_kind, "proposer_ref": topic.proposer_ref,
+            "proposed_on": topic.proposed_on,
+            "decision_id": decision and decision.decision_id,
+            "outcome": decision and decision.outcome,
+            "decision_mode": decision and decision.decision_mode,
+            "decided_on": decision and decision.decided_on,
+            "progress": progress and progress.progress, "status": progress and progress.status,
+            "progress_on": progress and progress.on})
+    return cycles
+
+
+def _in_range(scope: Scope, day) -> bool:
+    return day is not None and scope.start <= day <= scope.end
+
+
 def topic_adoption(scope: Scope) -> dict:
     """Adopted resident topics / resident topics proposed in the period, and residents'
     share of the topics adopted in the period."""
-    proposed = db.session.execute(sa.select(TopicFact.outcome).where(
-        *within(scope, TopicFact.community_id, TopicFact.proposed_on),
-        TopicFact.proposer_kind == "resident")).scalars().all()
-    adopted = db.session.execute(sa.select(TopicFact.proposer_kind).where(
-        *within(scope, TopicFact.community_id, TopicFact.decided_on),
-        TopicFact.outcome == "adopted")).scalars().all()
+    cycles = topic_cycles(scope)
+    proposed = [c["outcome"] for c in cycles if c["proposer_kind"] == "resident"
+                and _in_range(scope, c["proposed_on"])]
+    adopted = [c["proposer_kind"] for c in cycles if c["outcome"] == "adopted"
+               and _in_range(scope, c["decided_on"])]
     return {"adoption": ratio(sum(1 for o in proposed if o == "adopted"), len(proposed)),
             "resident_share_of_adopted": ratio(sum(1 for k in adopted if k == "resident"),
                                                len(adopted))}
@@ -94,10 +172,8 @@ def topic_adoption(scope: Scope) -> dict:
 
 def response(scope: Scope, within_days: int = 30) -> dict:
     """Days from proposed to decided, for topics decided in the period."""
-    rows = db.session.execute(sa.select(TopicFact.proposed_on, TopicFact.decided_on).where(
-        *within(scope, TopicFact.community_id, TopicFact.decided_on),
-        TopicFact.proposed_on.is_not(None), TopicFact.outcome != "deferred")).all()
-    days = sorted((decided - proposed).days for proposed, decided in rows)
+    days = sorted((c["decided_on"] - c["proposed_on"]).days for c in topic_cycles(scope)
+                  if _in_range(scope, c["decided_on"]) and c["outcome"] != "deferred")
     return {"median_days": median(days) if days else None,
             f"within_{within_days}_days": ratio(sum(1 for d in days if d <= within_days),
                                                 len(days))}
@@ -106,10 +182,9 @@ def response(scope: Scope, within_days: int = 30) -> dict:
 def follow_through(scope: Scope) -> dict:
     """Of the decisions adopted in the period: carried out, mean progress, and stalled (not
     done and no progress for 90 days as of the period's end): the resource-gap signal."""
-    rows = db.session.execute(sa.select(
-        TopicFact.progress_status, TopicFact.progress, TopicFact.progress_on,
-        TopicFact.decided_on).where(*within(scope, TopicFact.community_id, TopicFact.decided_on),
-                                    TopicFact.outcome == "adopted")).all()
+    rows = [(c["status"], c["progress"], c["progress_on"], c["decided_on"])
+            for c in topic_cycles(scope)
+            if c["outcome"] == "adopted" and _in_range(scope, c["decided_on"])]
     done = sum(1 for status, *_ in rows if status == "done")
     stalled = sum(1 for status, _, progress_on, decided_on in rows if status != "done"
                   and scope.end - (progress_on or decided_on) >= STALLED_AFTER)
@@ -138,7 +213,8 @@ def _participants(scope: Scope) -> set[str]:
 def _registered(scope: Scope):
     query = sa.select(ResidentFact).where(
         ResidentFact.community_id.in_(scope.communities),
-        sa.or_(ResidentFact.registered_on.is_(None), ResidentFact.registered_on <= scope.end))
+        sa.or_(ResidentFact.registered_on.is_(None), ResidentFact.registered_on <= scope.end),
+        *known(scope, ResidentFact))
     return query.where(ResidentFact.grid_id == scope.grid_id) if scope.grid_id else query
 
 
@@ -152,10 +228,11 @@ def traceability(scope: Scope) -> dict:
     # the needs as a subquery, not their ids: a parameter per need cost more than the join
     in_scope = sa.select(NeedFact.need_id).where(*reported)
     opened = dict(db.session.execute(sa.select(CaseFact.need_id, sa.func.min(
-        CaseFact.opened_on)).where(CaseFact.need_id.in_(in_scope)).group_by(
+        CaseFact.opened_on)).where(CaseFact.need_id.in_(in_scope), CaseFact.opened_on.is_not(
+            None), *known(scope, CaseFact, CaseFact.opened_recorded_at)).group_by(
         CaseFact.need_id)).all())
     topical = set(db.session.scalars(sa.select(TopicNeed.need_id).where(
-        TopicNeed.need_id.in_(in_scope))))
+        TopicNeed.need_id.in_(in_scope), *known(scope, TopicNeed))))
     days = [(opened[n] - day).days for n, day in needs if opened.get(n)]
     return {"traced": ratio(sum(1 for n in ids if n in opened or n in topical), len(ids)),
             "median_days_to_case": median(days) if days else None}
@@ -168,7 +245,7 @@ def breadth(scope: Scope) -> dict:
 
 
 def stability(scope: Scope) -> dict:
-    """Participants active in two or more distinct months of the period (a quarter)."""
+    """Participants active in two or more distinct calendar months of the range."""
     distinct_months = sa.func.count(sa.distinct(sql_month_index(Act.on)))
     months = of_grid(scope, sa.select(distinct_months.label("n"))
                      .where(*within(scope, Act.community_id, Act.on), Act.rung >= PARTICIPANT)
@@ -216,7 +293,7 @@ def capacity_to_leadership(scope: Scope) -> dict:
         *within(scope, Act.community_id, Act.on), Act.kind == "trained").group_by(
         Act.resident_ref))).all())
     first_lead: dict[str, date] = {}
-    for ref, on in _acts_of(trained, trained.values(), LEADERSHIP_WINDOW,
+    for ref, on in _acts_of(scope, trained, trained.values(), LEADERSHIP_WINDOW,
                             Act.kind.in_(LEADERSHIP_ACTS)):
         if trained[ref] <= on <= trained[ref] + LEADERSHIP_WINDOW:
             first_lead[ref] = min(on, first_lead.get(ref, on))
@@ -229,23 +306,27 @@ def organisational_vitality(scope: Scope) -> dict:
     """Organisations with a self-led activity in the 90 days to the period's end / formed."""
     formed = db.session.scalars(sa.select(OrganizationFact.organization_id).where(
         OrganizationFact.community_id.in_(scope.communities),
-        OrganizationFact.formed_on <= scope.end)).all()
+        OrganizationFact.formed_on <= scope.end, *known(scope, OrganizationFact))).all()
     active = set(db.session.scalars(sa.select(Initiative.organization_id).where(
         Initiative.organization_id.in_(formed), Initiative.resident_led,
-        Initiative.on > scope.end - ACTIVE_WINDOW, Initiative.on <= scope.end)))
+        Initiative.on > scope.end - ACTIVE_WINDOW, Initiative.on <= scope.end,
+        *known(scope, Initiative))))
     return ratio(len(active), len(formed))
 
 
 def volunteer_activation(scope: Scope) -> dict:
-    """Volunteers who served in the 90 days to the period's end / registered volunteers;
-    volunteer hours / social worker hours in the period."""
-    volunteers = db.session.scalars(of_grid(scope, sa.select(VolunteerFact.resident_ref).where(
+    """Registered volunteers (residents) who served (attended or led volunteer service) in
+    the 90 days to the period's end / registered volunteers (residents); volunteer hours /
+    social worker hours in the period."""
+    volunteers = set(db.session.scalars(of_grid(scope, sa.select(
+        VolunteerFact.resident_ref).where(
         VolunteerFact.community_id.in_(scope.communities),
-        VolunteerFact.registered_on <= scope.end), VolunteerFact.resident_ref)).all()
+        VolunteerFact.registered_on <= scope.end, *known(scope, VolunteerFact)),
+        VolunteerFact.resident_ref)))
     served = set(db.session.scalars(sa.select(Act.resident_ref).where(
         Act.resident_ref.in_(volunteers), Act.kind == "volunteered",
         Act.community_id.in_(scope.communities), Act.on > scope.end - ACTIVE_WINDOW,
-        Act.on <= scope.end)))
+        Act.on <= scope.end, *known(scope, Act))))
     volunteer_hours, worker_hours = db.session.execute(sa.select(
         sa.func.coalesce(sa.func.sum(sa.case((Initiative.detail == "volunteer_service",
                                               Initiative.hours * Initiative.helpers),
@@ -265,7 +346,7 @@ def service_to_participation(scope: Scope) -> dict:
         CaseFact.resident_ref, CaseFact.closed_on).where(
         *within(scope, CaseFact.community_id, CaseFact.closed_on)), CaseFact.resident_ref)).all()
     acted: dict[str, list[date]] = {}
-    for ref, on in _acts_of({ref for ref, _ in closed}, [day for _, day in closed],
+    for ref, on in _acts_of(scope, {ref for ref, _ in closed}, [day for _, day in closed],
                             ACTIVE_WINDOW, Act.rung >= PARTICIPANT):
         acted.setdefault(ref, []).append(on)
     converted = sum(1 for ref, day in closed
@@ -273,7 +354,7 @@ def service_to_participation(scope: Scope) -> dict:
     return ratio(converted, len(closed))
 
 
-def _acts_of(refs, days, window: timedelta, *where) -> list:
+def _acts_of(scope: Scope, refs, days, window: timedelta, *where) -> list:
     """(resident, day) of these residents' acts from the earliest day to the window after
     the latest: one query, where one per resident made the card's time grow with the data."""
     if not refs:
@@ -281,18 +362,18 @@ def _acts_of(refs, days, window: timedelta, *where) -> list:
     days = list(days)
     return db.session.execute(sa.select(Act.resident_ref, Act.on).where(
         Act.resident_ref.in_(list(refs)), Act.on >= min(days), Act.on <= max(days) + window,
-        *where)).all()
+        *known(scope, Act), *where)).all()
 
 
 def decision_mode(scope: Scope) -> dict:
-    """How decided topics were decided (Arnstein-style), and the share decided by residents
-    with partners or delegated to them."""
-    modes = db.session.scalars(sa.select(TopicFact.decision_mode).where(
-        *within(scope, TopicFact.community_id, TopicFact.decided_on),
-        TopicFact.outcome != "deferred")).all()
+    """How decided topics were decided (Arnstein-style): the share delegated to residents,
+    and the share decided by residents with partners or delegated to them."""
+    modes = [c["decision_mode"] for c in topic_cycles(scope)
+             if _in_range(scope, c["decided_on"]) and c["outcome"] != "deferred"]
     counts = {mode: modes.count(mode) for mode in sorted(set(modes))}
-    return {"counts": counts, "resident_power": ratio(
-        sum(1 for m in modes if m in ("partnership", "delegated")), len(modes))}
+    return {"counts": counts, "delegated": ratio(modes.count("delegated"), len(modes)),
+            "resident_power": ratio(
+                sum(1 for m in modes if m in ("partnership", "delegated")), len(modes))}
 
 
 def channels(scope: Scope) -> dict:
@@ -325,22 +406,24 @@ def outputs(scope: Scope) -> dict:
             "activities": by_kind.get("activity", (0, 0))[0]}
 
 
-def _newly_active(communities, *periods: tuple[date, date]) -> list[int]:
+def _newly_active(scope: Scope, *periods: tuple[date, date]) -> list[int]:
     """For each period (inclusive): residents whose first act as a participant (or above)
     falls within it. One pass over the acts serves every period."""
     first = sa.select(Act.resident_ref, sa.func.min(Act.on).label("first")).where(
-        Act.community_id.in_(communities), Act.rung >= PARTICIPANT).group_by(
+        Act.community_id.in_(scope.communities), Act.rung >= PARTICIPANT,
+        *known(scope, Act)).group_by(
         Act.resident_ref).subquery()
     return list(db.session.execute(sa.select(*(
         sa.func.coalesce(sa.func.sum(sa.case((first.c.first.between(start, end), 1), else_=0)),
                          0) for start, end in periods)).select_from(first)).one())
 
 
-def _carried_out(communities, start: date, end: date) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(TopicFact).where(
-        TopicFact.community_id.in_(communities), TopicFact.proposer_kind == "resident",
-        TopicFact.outcome == "adopted", TopicFact.progress_status == "done",
-        TopicFact.decided_on >= start, TopicFact.decided_on <= end))
+def _carried_out(scope: Scope, start: date, end: date) -> int:
+    """Resident topics adopted between start and end and reported done by the range's end."""
+    return sum(1 for c in topic_cycles(Scope(scope.communities, start, scope.end,
+                                             as_of=scope.as_of))
+               if c["proposer_kind"] == "resident" and c["outcome"] == "adopted"
+               and c["status"] == "done" and start <= c["decided_on"] <= end)
 
 
 def cost_per_outcome(scope: Scope, spend, contract_start: date) -> dict:
@@ -351,10 +434,9 @@ def cost_per_outcome(scope: Scope, spend, contract_start: date) -> dict:
     baseline_end = contract_start - timedelta(days=1)
     baseline_start = contract_start - length
     newly_active, newly_active_before = _newly_active(
-        scope.communities, (scope.start, scope.end), (baseline_start, baseline_end))
-    outcomes = newly_active + _carried_out(scope.communities, scope.start, scope.end)
-    baseline = newly_active_before + _carried_out(scope.communities, baseline_start,
-                                                  baseline_end)
+        scope, (scope.start, scope.end), (baseline_start, baseline_end))
+    outcomes = newly_active + _carried_out(scope, scope.start, scope.end)
+    baseline = newly_active_before + _carried_out(scope, baseline_start, baseline_end)
     net = max(0, outcomes - baseline)
     hours = outputs(scope)["service_hours"]
     spend = float(spend)
@@ -373,7 +455,7 @@ def spend_in(scope: Scope, budget, period_start: date, period_end: date) -> floa
 
 def months(scope: Scope) -> list[Scope]:
     """The scope cut into calendar months (the first and last clipped to the scope)."""
-    return [Scope(scope.communities, start, end, scope.grid_id)
+    return [Scope(scope.communities, start, end, scope.grid_id, scope.as_of)
             for start, end in calendar_months(scope.start, scope.end)]
 
 

@@ -27,6 +27,7 @@ class Contract(db.Model):
     # casework record types each of which must carry at least one evidence file
     evidence_required = sa.Column(sa.JSON, nullable=False, default=list)
     version = sa.Column(sa.Integer, nullable=False, default=1)
+    late_entry_days = sa.Column(sa.Integer, nullable=False, default=15, server_default="15")
     created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 
 
@@ -73,6 +74,7 @@ class ResidentFact(ResidentDemographics, db.Model):
     and since when the community has them."""
     __tablename__ = "resident_fact"
     registered_on = sa.Column(sa.Date)
+    recorded_at = sa.Column(UtcDateTime)  # when the registration was recorded (else: first seen)
 
 
 class Act(db.Model):
@@ -88,7 +90,12 @@ class Act(db.Model):
     rung = sa.Column(sa.Integer, nullable=False)
     starts = sa.Column(sa.Time)  # the session's or meeting's hours, to see overlapping sign-ins
     ends = sa.Column(sa.Time)
-    __table_args__ = (sa.UniqueConstraint("event_id", "resident_ref", "kind"),
+    # known from recorded_at (the time of the event, or of the correction, that made it) until
+    # retracted_at (the time of the correction that replaced it); version 0 is the original
+    version = sa.Column(sa.Integer, nullable=False, default=0)
+    recorded_at = sa.Column(UtcDateTime, nullable=False)
+    retracted_at = sa.Column(UtcDateTime)
+    __table_args__ = (sa.UniqueConstraint("event_id", "resident_ref", "kind", "version"),
                       sa.Index("ix_act_community_on", "community_id", "on"))
 
 
@@ -97,6 +104,7 @@ class Initiative(db.Model):
     and activities their hours, workers and resident helpers (volunteer hours)."""
     __tablename__ = "initiative"
     record_id = sa.Column(sa.String(64), primary_key=True)
+    version = sa.Column(sa.Integer, primary_key=True, default=0)  # n: after the nth correction
     kind = sa.Column(sa.String(16), nullable=False)
     detail = sa.Column(sa.String(24))
     community_id = sa.Column(sa.String(64), nullable=False, index=True)
@@ -111,6 +119,8 @@ class Initiative(db.Model):
     ends = sa.Column(sa.Time)
     worker_ids = sa.Column(sa.JSON)
     attendees = sa.Column(sa.Integer, nullable=False, default=0)
+    recorded_at = sa.Column(UtcDateTime, nullable=False)
+    retracted_at = sa.Column(UtcDateTime)
     # every measure selects a scope: some communities over a range of days
     __table_args__ = (sa.Index("ix_initiative_community_on", "community_id", "on"),)
 
@@ -125,7 +135,8 @@ class RecordEvent(db.Model):
     record_id = sa.Column(sa.String(64), nullable=False, index=True)
     community_id = sa.Column(sa.String(64), nullable=False, index=True)
     on = sa.Column(sa.Date, nullable=False)
-    recorded_on = sa.Column(sa.Date, nullable=False, index=True)
+    recorded_on = sa.Column(sa.Date, nullable=False, index=True)  # the community's day
+    recorded_at = sa.Column(UtcDateTime, index=True)  # the event's time
 
 
 class TopicNeed(db.Model):
@@ -133,6 +144,7 @@ class TopicNeed(db.Model):
     __tablename__ = "topic_need"
     topic_id = sa.Column(sa.String(64), primary_key=True)
     need_id = sa.Column(sa.String(64), primary_key=True, index=True)
+    recorded_at = sa.Column(UtcDateTime, nullable=False)
 
 
 class NeedFact(db.Model):
@@ -141,7 +153,8 @@ class NeedFact(db.Model):
     need_id = sa.Column(sa.String(64), primary_key=True)
     community_id = sa.Column(sa.String(64), nullable=False, index=True)
     channel = sa.Column(sa.String(16), nullable=False)
-    reported_on = sa.Column(sa.Date, nullable=False, index=True)
+    reported_on = sa.Column(sa.Date, nullable=False, index=True)  # the community's day
+    recorded_at = sa.Column(UtcDateTime, nullable=False)
     __table_args__ = (sa.Index("ix_need_fact_community_reported", "community_id",
                                "reported_on"),)
 
@@ -155,6 +168,8 @@ class CaseFact(db.Model):
     opened_on = sa.Column(sa.Date)
     closed_on = sa.Column(sa.Date)
     outcome = sa.Column(sa.String(16))
+    opened_recorded_at = sa.Column(UtcDateTime)
+    closed_recorded_at = sa.Column(UtcDateTime)
 
 
 class OrganizationFact(db.Model):
@@ -163,6 +178,9 @@ class OrganizationFact(db.Model):
     community_id = sa.Column(sa.String(64), nullable=False, index=True)
     formed_on = sa.Column(sa.Date, nullable=False)
     status = sa.Column(sa.String(16), nullable=False)
+    recorded_at = sa.Column(UtcDateTime, nullable=False)  # of the first event about it
+    member_refs = sa.Column(sa.JSON)  # everyone listed so far: only newcomers join
+    leader_refs = sa.Column(sa.JSON)
 
 
 class VolunteerFact(db.Model):
@@ -170,23 +188,45 @@ class VolunteerFact(db.Model):
     resident_ref = sa.Column(sa.String(64), primary_key=True)
     community_id = sa.Column(sa.String(64), primary_key=True)
     registered_on = sa.Column(sa.Date, nullable=False)
+    recorded_at = sa.Column(UtcDateTime, nullable=False)
 
 
 class TopicFact(db.Model):
-    """A council topic through its cycle: proposed, decided, carried out."""
+    """A council topic as proposed; its decisions and their progress are rows of their own,
+    each with when it was recorded, so the topic's cycle can be read as of any time."""
     __tablename__ = "topic_fact"
     topic_id = sa.Column(sa.String(64), primary_key=True)
     community_id = sa.Column(sa.String(64), nullable=False, index=True)
     proposer_kind = sa.Column(sa.String(24))
     proposer_ref = sa.Column(sa.String(64))
     proposed_on = sa.Column(sa.Date)
-    decision_id = sa.Column(sa.String(64), index=True)
-    outcome = sa.Column(sa.String(16))
-    decision_mode = sa.Column(sa.String(16))
-    decided_on = sa.Column(sa.Date)
-    progress = sa.Column(sa.Integer)
-    progress_status = sa.Column(sa.String(16))
-    progress_on = sa.Column(sa.Date)
+    recorded_at = sa.Column(UtcDateTime)
+
+
+class DecisionFact(db.Model):
+    """A council decision on a topic (version n: as the nth correction left it)."""
+    __tablename__ = "decision_fact"
+    decision_id = sa.Column(sa.String(64), primary_key=True)
+    version = sa.Column(sa.Integer, primary_key=True, default=0)
+    topic_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    outcome = sa.Column(sa.String(16), nullable=False)
+    decision_mode = sa.Column(sa.String(16), nullable=False)
+    decided_on = sa.Column(sa.Date, nullable=False)
+    recorded_at = sa.Column(UtcDateTime, nullable=False)
+    retracted_at = sa.Column(UtcDateTime)
+
+
+class ProgressFact(db.Model):
+    """A report of a decision's progress, one per council.decision_progressed event."""
+    __tablename__ = "progress_fact"
+    event_id = sa.Column(sa.String(64), primary_key=True)
+    decision_id = sa.Column(sa.String(64), nullable=False, index=True)
+    community_id = sa.Column(sa.String(64), nullable=False, index=True)
+    status = sa.Column(sa.String(16), nullable=False)
+    progress = sa.Column(sa.Integer, nullable=False)
+    on = sa.Column(sa.Date, nullable=False)
+    recorded_at = sa.Column(UtcDateTime, nullable=False)
 
 
 class ClosedScorecard(db.Model):
@@ -198,6 +238,7 @@ class ClosedScorecard(db.Model):
     contract_version = sa.Column(sa.Integer, nullable=False)
     period_from = sa.Column(sa.Date, nullable=False)
     period_to = sa.Column(sa.Date, nullable=False)
+    as_of = sa.Column(UtcDateTime)  # what had been recorded by then: due + late-entry days
     card = sa.Column(sa.JSON, nullable=False)
     closed_by = sa.Column(sa.String(120), nullable=False)
     closed_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)

@@ -1,22 +1,28 @@
 """Projections of the event log: who did what (acts on the participation ladder), which
 initiatives residents led, each council topic's cycle. Built only from consumed events (the
 handlers apply these functions, handlers.py); a correction re-projects the record it
-corrects."""
-from datetime import date, time
+corrects.
+
+Every row carries when it became known (`recorded_at`: the CloudEvents `time` of the event
+that made it, when its source recorded it), and a row a correction replaces keeps its place
+with `retracted_at` (the correction's time) beside the new version: so the figures can be
+read as of any time (measures.known), and replaying the log gives the same rows."""
+from datetime import datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from shared.db import get_or_add
 from shared.events import Event
+from shared.localtime import instant, local_day
 from shared.residents import take_demographics
 from shared.vocabulary import (CO_DECIDER, CONTRIBUTOR, FUND_PHASES, LEADER, PARTICIPANT,
                                SERVED, TRAINING_KINDS)
 
-from .models import (Act, CaseFact, ContractableAgency, FundBallotFact, FundFact,
+from .models import (Act, CaseFact, ContractableAgency, DecisionFact, FundBallotFact, FundFact,
                      FundProjectFact, Initiative, Jurisdiction, NeedFact, OrganizationFact,
-                     RecordEvent, ResidentFact, TopicFact, TopicNeed, VolunteerFact, db,
-                     event_store)
+                     ProgressFact, RecordEvent, ResidentFact, TopicFact, TopicNeed, VolunteerFact,
+                     db, event_store)
 
 # each kind of act and the rung of the participation ladder it shows
 RUNG_OF = {"served": SERVED, "attended": PARTICIPANT, "trained": PARTICIPANT,
@@ -35,8 +41,12 @@ def looks_up(keys):
     return mark
 
 
-def _day(value: str) -> date:
-    return date.fromisoformat(value[:10])
+_day = local_day
+
+
+def recorded(event) -> datetime:
+    """When the event's source recorded it (its CloudEvents `time`)."""
+    return instant(event.time)
 
 
 def _hours(d: dict) -> dict:
@@ -44,16 +54,18 @@ def _hours(d: dict) -> dict:
     return {"starts": time.fromisoformat(d["start"]), "ends": time.fromisoformat(d["end"])}
 
 
-def _acts(event, refs, kind: str, community_id: str, on: date, **hours) -> None:
+def _acts(event, refs, kind: str, community_id: str, on, version: int = 0, **hours) -> None:
     for ref in dict.fromkeys(refs):  # once per resident, in order
         db.session.add(Act(event_id=event.id, resident_ref=ref, community_id=community_id,
-                           on=on, kind=kind, rung=RUNG_OF[kind], **hours))
+                           on=on, kind=kind, rung=RUNG_OF[kind], version=version,
+                           recorded_at=recorded(event), **hours))
 
 
-def _initiative(record_id: str, kind: str, community_id: str, on: date, resident_led: bool,
-                **detail):
-    row = _get_or_add(Initiative, record_id=record_id)
+def _initiative(event, record_id: str, kind: str, community_id: str, on, resident_led: bool,
+                version: int = 0, **detail):
+    row = _get_or_add(Initiative, record_id=record_id, version=version)
     row.kind, row.community_id, row.on, row.resident_led = kind, community_id, on, resident_led
+    row.recorded_at, row.retracted_at = recorded(event), None
     defaults = {"hours": 0, "workers": 0, "helpers": 0, "attendees": 0, "starts": None,
                 "ends": None, "worker_ids": None}
     for key, value in {**defaults, **detail}.items():
@@ -64,18 +76,17 @@ def _get_or_add(model, **key):
     return get_or_add(db.session, model, **key)
 
 
-def _topic(topic_id: str, community_id: str) -> TopicFact:
-    row = _get_or_add(TopicFact, topic_id=topic_id)
-    row.community_id = community_id
-    return row
-
-
 @looks_up(lambda d: [(ResidentFact, d["resident_ref"])])
 def resident(event) -> None:
+    """Demographics from the newest version by intake's sequence; the registration date from
+    resident.registered, whichever order it comes in."""
     d = event.data
     row = _get_or_add(ResidentFact, ref=d["resident_ref"])
-    if take_demographics(row, event) and "registered_on" in d:
-        row.registered_on = _day(d["registered_on"])
+    take_demographics(row, event)
+    if "registered_on" in d:
+        row.registered_on, row.recorded_at = _day(d["registered_on"]), recorded(event)
+    elif row.recorded_at is None:
+        row.recorded_at = recorded(event)
 
 
 @looks_up(lambda d: [(NeedFact, d["need_id"])])
@@ -83,7 +94,7 @@ def need_reported(event) -> None:
     d = event.data
     row = _get_or_add(NeedFact, need_id=d["need_id"])
     row.community_id, row.channel = d["community_id"], d["channel"]
-    row.reported_on = _day(d["reported_at"])
+    row.reported_on, row.recorded_at = _day(d["reported_at"]), recorded(event)
 
 
 def _case(d) -> CaseFact:
@@ -96,7 +107,8 @@ def _case(d) -> CaseFact:
 @looks_up(lambda d: [(CaseFact, d["case_id"])])
 def case_opened(event) -> None:
     d = event.data
-    _case(d).opened_on = _day(d["opened_on"])
+    row = _case(d)
+    row.opened_on, row.opened_recorded_at = _day(d["opened_on"]), recorded(event)
     _acts(event, [d["resident_ref"]], "served", d["community_id"], _day(d["opened_on"]))
 
 
@@ -105,32 +117,47 @@ def case_closed(event) -> None:
     d = event.data
     row = _case(d)
     row.closed_on, row.outcome = _day(d["closed_on"]), d["outcome"]
+    row.closed_recorded_at = recorded(event)
 
 
-@looks_up(lambda d: [(Initiative, d["session_id"])])
-def session(event) -> None:
+def _led(event, d: dict, kind: str, on, version: int) -> None:
+    """The residents who led: leaders (the top rung) of a resident-led session or activity;
+    of an agency-led one they took part as its other residents did."""
+    if d["led_by"] == "agency":
+        _acts(event, [r for r in d["leader_refs"] if r not in d["attendee_refs"]], kind,
+              d["community_id"], on, version, **_hours(d))
+    else:
+        _acts(event, d["leader_refs"], "led", d["community_id"], on, version, **_hours(d))
+
+
+@looks_up(lambda d: [(Initiative, d["session_id"], 0)])
+def session(event, version: int = 0) -> None:
     d, on = event.data, _day(event.data["date"])
     kind = "served" if d["method"] == "casework" else "attended"
-    _acts(event, d["attendee_refs"], kind, d["community_id"], on, **_hours(d))
-    _acts(event, d["leader_refs"], "led", d["community_id"], on, **_hours(d))
-    _initiative(d["session_id"], "session", d["community_id"], on, d["led_by"] != "agency",
-                detail=d["method"], channel=d["mode"], hours=d["hours"],
-                workers=len(d["worker_ids"]), helpers=len(d["leader_refs"]),
+    _acts(event, d["attendee_refs"], kind, d["community_id"], on, version, **_hours(d))
+    _led(event, d, kind, on, version)
+    _initiative(event, d["session_id"], "session", d["community_id"], on,
+                d["led_by"] != "agency", version, detail=d["method"], channel=d["mode"],
+                hours=d["hours"], workers=len(d["worker_ids"]), helpers=len(d["leader_refs"]),
                 worker_ids=d["worker_ids"], attendees=len(set(d["attendee_refs"])),
                 **_hours(d))
 
 
-@looks_up(lambda d: [(Initiative, d["activity_id"])])
-def activity(event) -> None:
+@looks_up(lambda d: [(Initiative, d["activity_id"], 0)])
+def activity(event, version: int = 0) -> None:
     d, on = event.data, _day(event.data["date"])
     volunteering = d["kind"] == "volunteer_service"
     kind = "volunteered" if volunteering else "trained" if d["kind"] in TRAINING_KINDS \
         else "attended"
-    _acts(event, d["attendee_refs"], kind, d["community_id"], on, **_hours(d))
-    _acts(event, d["leader_refs"], "led", d["community_id"], on, **_hours(d))
-    helpers = len(d["leader_refs"]) + (len(d["attendee_refs"]) if volunteering else 0)
-    _initiative(d["activity_id"], "activity", d["community_id"], on, d["led_by"] != "agency",
-                detail=d["kind"], organization_id=d["organization_id"], hours=d["hours"],
+    _acts(event, d["attendee_refs"], kind, d["community_id"], on, version, **_hours(d))
+    _led(event, d, kind, on, version)
+    if volunteering and d["led_by"] != "agency":  # leading volunteer service is serving
+        _acts(event, [r for r in d["leader_refs"] if r not in d["attendee_refs"]],
+              "volunteered", d["community_id"], on, version, **_hours(d))
+    helpers = len(set(d["leader_refs"]) | (set(d["attendee_refs"]) if volunteering else set()))
+    _initiative(event, d["activity_id"], "activity", d["community_id"], on,
+                d["led_by"] != "agency", version, detail=d["kind"],
+                organization_id=d["organization_id"], hours=d["hours"],
                 workers=len(d.get("worker_ids", [])), helpers=helpers,
                 worker_ids=d.get("worker_ids", []), attendees=len(set(d["attendee_refs"])),
                 **_hours(d))
@@ -139,63 +166,75 @@ def activity(event) -> None:
 @looks_up(lambda d: [(VolunteerFact, d["resident_ref"], d["community_id"])])
 def volunteer(event) -> None:
     d = event.data
-    _get_or_add(VolunteerFact, resident_ref=d["resident_ref"],
-                community_id=d["community_id"]).registered_on = _day(d["registered_on"])
+    row = _get_or_add(VolunteerFact, resident_ref=d["resident_ref"],
+                      community_id=d["community_id"])
+    row.registered_on, row.recorded_at = _day(d["registered_on"]), recorded(event)
     _acts(event, [d["resident_ref"]], "registered_volunteer", d["community_id"],
           _day(d["registered_on"]))
 
 
 @looks_up(lambda d: [(OrganizationFact, d["organization_id"])])
 def organization(event) -> None:
+    """Formed: its members and leaders act. Updated: only those newly listed join or lead,
+    and an organisation going dormant or dissolved makes no acts."""
     d = event.data
     on = _day(d.get("formed_on") or d["on"])
     row = _get_or_add(OrganizationFact, organization_id=d["organization_id"])
     row.community_id, row.status = d["community_id"], d["status"]
     row.formed_on = _day(d["formed_on"]) if "formed_on" in d else row.formed_on or on
-    _acts(event, d["member_refs"], "member", d["community_id"], on)
-    _acts(event, d["leader_refs"], "led", d["community_id"], on)
+    row.recorded_at = row.recorded_at or recorded(event)
+    members, leaders = row.member_refs or [], row.leader_refs or []
+    if d["status"] in ("incubating", "active"):
+        _acts(event, [r for r in d["member_refs"] if r not in members], "member",
+              d["community_id"], on)
+        _acts(event, [r for r in d["leader_refs"] if r not in leaders], "led",
+              d["community_id"], on)
+    row.member_refs = list(dict.fromkeys([*members, *d["member_refs"]]))
+    row.leader_refs = list(dict.fromkeys([*leaders, *d["leader_refs"]]))
 
 
 @looks_up(lambda d: [
-    (TopicFact, d["topic_id"]), (Initiative, d["topic_id"]),
+    (TopicFact, d["topic_id"]), (Initiative, d["topic_id"], 0),
     *((TopicNeed, d["topic_id"], need_id) for need_id in d["need_ids"])])
 def topic_proposed(event) -> None:
     d, on = event.data, _day(event.data["proposed_on"])
-    row = _topic(d["topic_id"], d["community_id"])
-    row.proposer_kind, row.proposer_ref, row.proposed_on = (
-        d["proposer_kind"], d["proposer_ref"], on)
+    row = _get_or_add(TopicFact, topic_id=d["topic_id"])
+    row.community_id, row.proposer_kind, row.proposer_ref, row.proposed_on = (
+        d["community_id"], d["proposer_kind"], d["proposer_ref"], on)
+    row.recorded_at = recorded(event)
     if d["proposer_kind"] == "resident":
         _acts(event, [d["proposer_ref"]], "proposed", d["community_id"], on)
     for need_id in d["need_ids"]:
-        _get_or_add(TopicNeed, topic_id=d["topic_id"], need_id=need_id)
-    _initiative(d["topic_id"], "topic", d["community_id"], on, d["proposer_kind"] == "resident",
-                channel=d["channel"])
+        _get_or_add(TopicNeed, topic_id=d["topic_id"], need_id=need_id).recorded_at = \
+            recorded(event)
+    _initiative(event, d["topic_id"], "topic", d["community_id"], on,
+                d["proposer_kind"] == "resident", channel=d["channel"])
 
 
-def meeting(event) -> None:
+def meeting(event, version: int = 0) -> None:
     d = event.data
-    _acts(event, d["attendee_refs"], "attended", d["community_id"], _day(d["date"]),
+    _acts(event, d["attendee_refs"], "attended", d["community_id"], _day(d["date"]), version,
           **_hours(d))
 
 
-@looks_up(lambda d: [(TopicFact, d["topic_id"])])
-def decision(event) -> None:
+@looks_up(lambda d: [(DecisionFact, d["decision_id"], 0)])
+def decision(event, version: int = 0) -> None:
+    """A decision on a topic; which of a topic's decisions stands is read at query time
+    (the latest decided, measures.topic_cycles)."""
     d, on = event.data, _day(event.data["decided_on"])
-    row = _topic(d["topic_id"], d["community_id"])
-    if row.decided_on is None or on >= row.decided_on:  # a later decision supersedes
-        row.decision_id, row.outcome = d["decision_id"], d["outcome"]
-        row.decision_mode, row.decided_on = d["decision_mode"], on
-    _acts(event, d["voter_refs"], "voted", d["community_id"], on)
+    row = _get_or_add(DecisionFact, decision_id=d["decision_id"], version=version)
+    row.topic_id, row.community_id, row.outcome = d["topic_id"], d["community_id"], d["outcome"]
+    row.decision_mode, row.decided_on = d["decision_mode"], on
+    row.recorded_at, row.retracted_at = recorded(event), None
+    _acts(event, d["voter_refs"], "voted", d["community_id"], on, version)
 
 
 def progressed(event) -> None:
-    d, on = event.data, _day(event.data["on"])
-    db.session.flush()  # the decision may have come earlier in this batch
-    row = db.session.scalar(sa.select(TopicFact).where(TopicFact.decision_id == d["decision_id"]))
-    if row is None:  # the decision has not arrived yet: retried until it has
-        raise LookupError(f"decision {d['decision_id']} not projected yet")
-    if row.progress_on is None or on >= row.progress_on:
-        row.progress, row.progress_status, row.progress_on = d["progress"], d["status"], on
+    d = event.data
+    db.session.add(ProgressFact(event_id=event.id, decision_id=d["decision_id"],
+                                community_id=d["community_id"], status=d["status"],
+                                progress=d["progress"], on=_day(d["on"]),
+                                recorded_at=recorded(event)))
 
 
 @looks_up(lambda d: [(Jurisdiction, d["buyer_id"])])
@@ -214,25 +253,67 @@ def agency(event) -> None:
         row.active, row.seq = event.data["active"], event.sequence
 
 
-def corrected(event) -> None:
-    """Re-project the corrected record: the original event with the corrected values, under
-    the original event's id, replacing what it projected before."""
-    db.session.flush()  # the original may have come earlier in this batch
+def _body(event_id: str) -> Event | None:
     body = db.session.scalar(sa.select(event_store.InboxEvent.body).where(
-        event_store.InboxEvent.event_id == event.data["corrects_event_id"]))
-    if body is None:
+        event_store.InboxEvent.event_id == event_id))
+    return Event.from_json(body) if body is not None else None
+
+
+def _earlier_corrections(original: Event, record_id: str, correction: Event) -> list[Event]:
+    """The corrections of the same event applied before this one, in their source's order."""
+    ids = db.session.scalars(sa.select(RecordEvent.event_id).where(
+        RecordEvent.record_id == record_id, RecordEvent.type == "record.corrected",
+        RecordEvent.event_id != correction.id))
+    found = [e for e in map(_body, ids) if e and e.data["corrects_event_id"] == original.id]
+    return sorted(found, key=lambda e: e.sequence)
+
+
+def _with_times_recomputed(data: dict, changes: dict) -> dict:
+    """A corrected start or end recomputes the hours, unless the correction gives them."""
+    if ("start" in changes or "end" in changes) and "hours" not in changes:
+        start, end = (time.fromisoformat(data[k]) for k in ("start", "end"))
+        minutes = (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
+        data = {**data, "hours": round(max(0, minutes) / 60, 2)}
+    return data
+
+
+def _retract(original: Event, record_id: str, at: datetime) -> None:
+    """What the record's current version projected stops being known at `at`."""
+    _, _, record = CORRECTABLE[original.short_type]
+    versioned = [(record.class_, record == record_id)] if record is not None else []
+    for model, where in [(Act, Act.event_id == original.id), *versioned]:
+        db.session.execute(sa.update(model).where(where, model.retracted_at.is_(None)).values(
+            retracted_at=at).execution_options(synchronize_session="fetch"))
+
+
+def corrected(event) -> None:
+    """Re-project the corrected record: the original event with every correction of it so
+    far merged in order (a second correction adds to the first), under the original event's
+    id, as a new version known from the correction's time; the version it replaces stays,
+    retracted from then."""
+    db.session.flush()  # the original may have come earlier in this batch
+    original = _body(event.data["corrects_event_id"])
+    if original is None:
         raise LookupError("the corrected event has not arrived yet")
-    original = Event.from_json(body)
     if original.short_type not in CORRECTABLE:
         return
-    merged = Event(**{**original.__dict__, "data": {**original.data,
-                                                    **event.data["changes"]}})
-    db.session.execute(sa.delete(Act).where(Act.event_id == original.id))
-    CORRECTABLE[original.short_type](merged)
+    project, id_field, _ = CORRECTABLE[original.short_type]
+    record_id = original.data[id_field]
+    corrections = [*_earlier_corrections(original, record_id, event), event]
+    data = dict(original.data)
+    for correction in corrections:
+        data = _with_times_recomputed({**data, **correction.data["changes"]},
+                                      correction.data["changes"])
+    _retract(original, record_id, recorded(event))
+    merged = Event(**{**original.__dict__, "data": data, "time": event.time})
+    project(merged, version=len(corrections))
 
 
-CORRECTABLE = {"session.delivered": session, "capacity.activity_held": activity,
-               "council.meeting_held": meeting, "council.decision_made": decision}
+CORRECTABLE = {  # event type -> (its projector, the field naming its record, its versioned row)
+    "session.delivered": (session, "session_id", Initiative.record_id),
+    "capacity.activity_held": (activity, "activity_id", Initiative.record_id),
+    "council.meeting_held": (meeting, "meeting_id", None),
+    "council.decision_made": (decision, "decision_id", DecisionFact.decision_id)}
 
 # -- the community micro-fund: whatever order its events arrive in, the same facts ---------
 
@@ -313,6 +394,7 @@ def fund_project_delivered(event) -> None:
     _acts(event, d["leader_refs"], "led", d["community_id"], on)
 
 
-PROJECTION_TABLES = (RecordEvent, Act, Initiative, TopicFact, TopicNeed, ResidentFact,
-                     NeedFact, CaseFact, OrganizationFact, VolunteerFact, Jurisdiction,
-                     ContractableAgency, FundFact, FundProjectFact, FundBallotFact)
+PROJECTION_TABLES = (RecordEvent, Act, Initiative, TopicFact, DecisionFact, ProgressFact,
+                     TopicNeed, ResidentFact, NeedFact, CaseFact, OrganizationFact,
+                     VolunteerFact, Jurisdiction, ContractableAgency, FundFact, FundProjectFact,
+                     FundBallotFact)

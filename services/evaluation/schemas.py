@@ -1,10 +1,13 @@
 """Evaluation's API contract."""
+from datetime import date, timezone
+
 from marshmallow import Schema, ValidationError, validate, validates_schema
 
 from shared import fields
 from .evidence import BEHIND
 from shared.auth import MAX_COMMUNITIES
 from shared.events.schemas.casework import EVIDENCE_RECORDS
+from shared.localtime import end_of_day, instant
 from shared.vocabulary import MAX_SEED
 from .verification import KINDS, METHODS, RESULTS
 
@@ -32,8 +35,8 @@ class MilestoneSchema(Schema):
     due = fields.Date(required=True)
     share = fields.Float(required=True, validate=validate.Range(0, 1),
                          metadata={"description": "share of the budget paid at this milestone"})
-    min_score = fields.Float(load_default=60, validate=validate.Range(0, 100),
-                             metadata={"description": "total score for full payment"})
+    min_score = fields.Float(load_default=60, validate=validate.Range(0, 100, min_inclusive=False),
+                             metadata={"description": "total score for full payment (above 0)"})
 
 
 class TargetsSchema(Schema):
@@ -64,6 +67,9 @@ class ContractIn(Schema):
     framework = fields.List(fields.Nested(DimensionSchema), load_default=None,
                             metadata={"description": "omit for the default template"})
     evidence_required = evidence_required_field(load_default=list)
+    late_entry_days = fields.Int(load_default=15, validate=validate.Range(0, 90), metadata={
+        "description": "days after a milestone's due date that records entered late still "
+                       "count for it: its card is computed as of the end of that day"})
 
     @validates_schema
     def _period(self, data, **_):
@@ -84,6 +90,7 @@ class ContractAmend(Schema):
     targets = fields.Nested(TargetsSchema)
     framework = fields.List(fields.Nested(DimensionSchema))
     evidence_required = evidence_required_field()
+    late_entry_days = fields.Int(validate=validate.Range(0, 90))
 
 
 class ContractOut(Schema):
@@ -98,6 +105,7 @@ class ContractOut(Schema):
     targets = fields.Dict()
     framework = fields.List(fields.Dict())
     evidence_required = fields.List(fields.Str())
+    late_entry_days = fields.Int()
     version = fields.Int()
 
 
@@ -131,10 +139,28 @@ class CountsQuery(Schema):
     community_id = fields.Str(validate=validate.Length(1, 64))
 
 
+class KnownAsOf(fields.Field):
+    """A knowledge time: an ISO date (the end of that day in China) or date and time (an
+    offset, or China's time if none)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not 10 <= len(value) <= 40:
+            raise ValidationError("an ISO date or date and time")
+        try:
+            return end_of_day(date.fromisoformat(value)) if len(value) == 10 else \
+                instant(value).astimezone(timezone.utc)
+        except ValueError:
+            raise ValidationError("an ISO date or date and time") from None
+
+
 class PeriodQuery(Schema):
-    """A range of days within a contract (api.scope_of fills in what is left out)."""
+    """A range of days within a contract (api.scope_of fills in what is left out), as known
+    at a time."""
     date_from = fields.Date(data_key="from", metadata={"description": "default: contract start"})
     date_to = fields.Date(data_key="to", metadata={"description": "default: today or the end"})
+    as_of = KnownAsOf(metadata={
+        "description": "count only what had been recorded by then (an ISO date: the end of "
+                       "that day in China; default: everything recorded so far)"})
 
     @validates_schema
     def _range(self, data, **_):
@@ -166,6 +192,9 @@ class ClosedScorecardOut(Schema):
     contract_version = fields.Int()
     period_from = fields.Date()
     period_to = fields.Date()
+    as_of = fields.DateTime(metadata={
+        "description": "what the card counts: everything recorded by then (the due date "
+                       "plus the contract's late-entry days, end of that day in China)"})
     card = fields.Dict(metadata={"description": "the scorecard as it stood at closing"})
     closed_by = fields.Str()
     closed_at = fields.DateTime()

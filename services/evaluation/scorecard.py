@@ -47,7 +47,7 @@ SOURCES = {  # indicator -> (the measure computing it, where its figure sits in 
     "service_to_participation": (measures.service_to_participation,
                                  lambda r: r["value"]),
     "decision_mode_delegated": (measures.decision_mode,
-                                lambda r: r["resident_power"]["value"]),
+                                lambda r: r["delegated"]["value"]),
     "digital_channel_share": (measures.channels, lambda r: r["digital"]["value"]),
     "fund_vote_share": (fund_measures.vote_share, lambda r: r["value"]),
     "fund_turnout": (fund_measures.turnout, lambda r: r["turnout"]["value"]),
@@ -139,8 +139,9 @@ def payments(milestones: list[dict], budget: Decimal, total: float | None) -> li
     out = []
     for milestone in milestones:
         share = Decimal(str(milestone["share"]))
-        factor = Decimal(0) if total is None else min(
-            Decimal(1), Decimal(str(total)) / Decimal(str(milestone["min_score"])))
+        floor = Decimal(str(milestone["min_score"]))
+        factor = Decimal(0) if total is None else Decimal(1) if floor <= 0 else min(
+            Decimal(1), Decimal(str(total)) / floor)
         out.append({"milestone_id": milestone["id"], "due": str(milestone["due"]),
                     "share": milestone["share"], "min_score": milestone["min_score"],
                     "recommended": str((budget * share * factor).quantize(Decimal("0.01"))),
