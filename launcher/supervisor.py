@@ -61,6 +61,8 @@ def check_ports_free(ports) -> None:
     """Raise PortTaken naming the first port that cannot be bound and its holder."""
     for port in ports:
         with socket.socket() as probe:
+            # as a server binds: a port a closed connection left in TIME_WAIT is free
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:

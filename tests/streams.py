@@ -102,10 +102,11 @@ class Chain:
     tests of a module, say): each event at the next sequence, carrying the hash of the one
     before and signed with the source's key. `tampered` makes one that breaks the chain."""
 
-    def __init__(self, source: str):
-        """Going on from what this test forged of the source so far, if anything."""
+    def __init__(self, source: str, after_forged: bool = False):
+        """From the source's first event, or (`after_forged`) going on from what this test
+        forged of the source so far."""
         self.source, self.seq, self.last_hash = source, 0, GENESIS_HASH
-        if forged := [n for s, n in FORGED if s == source]:
+        if after_forged and (forged := [n for s, n in FORGED if s == source]):
             self.seq = max(forged)
             self.last_hash = FORGED[(source, self.seq)].hash()
 

@@ -133,7 +133,7 @@ def test_a_milestone_waits_for_a_whole_event_log(backend):
         "id": "k-chain", "agency_id": "a1", "community_ids": ["c1"], "budget": "1000",
         "period_start": "2026-01-01", "period_end": "2026-12-31",
         "milestones": [{"id": "m1", "due": "2026-12-31", "share": 1}]}).status_code == 201
-    intake = Chain("/intake")
+    intake = Chain("/intake", after_forged=True)
     assert apply_events(app, intake.event("need.reported", need_data("n1", "c1"))) == [
         "applied"]
     broken = intake.event("need.reported", need_data("n2", "c1"), tampered=True)

@@ -147,10 +147,13 @@ class KnownAsOf(fields.Field):
         if not isinstance(value, str) or not 10 <= len(value) <= 40:
             raise ValidationError("an ISO date or date and time")
         try:
-            return end_of_day(date.fromisoformat(value)) if len(value) == 10 else \
-                instant(value).astimezone(timezone.utc)
+            moment = date.fromisoformat(value) if len(value) == 10 else instant(value)
         except ValueError:
             raise ValidationError("an ISO date or date and time") from None
+        day = moment if len(value) == 10 else moment.date()
+        if not fields.EARLIEST <= day <= fields.LATEST:  # nor past what a calendar holds
+            raise ValidationError(fields.OUT_OF_RANGE_DATE)
+        return end_of_day(moment) if len(value) == 10 else moment.astimezone(timezone.utc)
 
 
 class PeriodQuery(Schema):
