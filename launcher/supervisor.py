@@ -1,8 +1,8 @@
 """Runs the platform's processes on one machine: for each service its API under gunicorn,
 its worker and its relay (or several replicas of each), as separate processes; restarts one
-that dies; stops them all. Each process is told by the kernel to stop when the supervisor dies, however it dies
-(PR_SET_PDEATHSIG, Linux), so none is left holding the ports; and the supervisor starts
-nothing while a port it needs is held by another process."""
+that dies; stops them all. Each process is told by the kernel to stop when the supervisor
+dies, however it dies (PR_SET_PDEATHSIG, Linux), so none is left holding the ports; and the
+supervisor starts nothing while a port it needs is held by another process."""
 import ctypes
 import ctypes.util
 import os
