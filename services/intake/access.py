@@ -7,13 +7,15 @@ import sqlalchemy as sa
 from shared.auth import Claims
 from shared.errors import ApiError
 
-from .models import Community, Need, Resident, db
+from .models import Agency, Buyer, Community, Need, Resident, db
 
 CLERK = ("intake_clerk",)
 CLERK_OR_OPS = ("intake_clerk", "ops_admin")
 AGENCY = ("social_worker", "agency_admin")  # name search for sign-in lists only
 KEYS = {Resident: ("ref", "Resident", "居民"), Need: ("id", "Need", "需求"),
-        Community: ("id", "Community", "社区")}
+        Community: ("id", "Community", "社区"), Buyer: ("id", "Buyer", "购买方"),
+        Agency: ("id", "Agency", "社工机构")}
+REFERENCE_DATA = (Buyer, Agency)  # in no community: ops only, as the view requires
 
 
 def communities(claims: Claims):
@@ -31,12 +33,14 @@ def require_community(claims: Claims, community_id: str) -> None:
 
 
 def fetch(claims: Claims, model, key: str):
-    """The resident, need or community with this key in the caller's scope; 404 otherwise
-    (one outside the scope looks the same as none at all)."""
+    """The resident, need or community with this key in the caller's scope (a buyer or an
+    agency: by key alone); 404 otherwise (one outside the scope looks the same as none)."""
     column, what, what_zh = KEYS[model]
-    community = model.id if model is Community else model.community_id
-    row = db.session.scalar(sa.select(model).where(getattr(model, column) == key,
-                                                   community.in_(communities(claims))))
+    query = sa.select(model).where(getattr(model, column) == key)
+    if model not in REFERENCE_DATA:
+        community = model.id if model is Community else model.community_id
+        query = query.where(community.in_(communities(claims)))
+    row = db.session.scalar(query)
     if row is None:
         raise ApiError(404, f"{what} {key} not found", f"未找到{what_zh} {key}")
     return row

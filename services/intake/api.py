@@ -82,13 +82,6 @@ def list_grids(community_id):
 
 # -- jurisdiction: buyers and the communities they govern; agencies (ops only) -----------
 
-def _reference(model, key: str, what: str, what_zh: str):
-    found = db.session.get(model, key)
-    if found is None:
-        raise ApiError(404, f"{what} {key} not found", f"未找到{what_zh} {key}")
-    return found
-
-
 @blp.post("/buyers")
 @blp.arguments(BuyerIn)
 @blp.response(201, BuyerOut)
@@ -110,8 +103,7 @@ def list_buyers():
 @blp.get("/buyers/<buyer_id>")
 @blp.response(200, BuyerOut)
 def get_buyer(buyer_id):
-    auth.require("ops_admin")
-    return _reference(Buyer, buyer_id, "Buyer", "购买方")
+    return access.fetch(auth.require("ops_admin"), Buyer, buyer_id)
 
 
 @blp.patch("/buyers/<buyer_id>")
@@ -119,8 +111,8 @@ def get_buyer(buyer_id):
 @blp.response(200, BuyerOut)
 def update_buyer(changes, buyer_id):
     """Rename a buyer or give it its whole new list of communities."""
-    auth.require("ops_admin")
-    buyer = jurisdiction.update_buyer(_reference(Buyer, buyer_id, "Buyer", "购买方"), changes)
+    buyer = jurisdiction.update_buyer(access.fetch(auth.require("ops_admin"), Buyer, buyer_id),
+                                      changes)
     db.session.commit()
     return buyer
 
@@ -147,9 +139,8 @@ def list_agencies():
 @blp.arguments(AgencyUpdate)
 @blp.response(200, AgencyOut)
 def update_agency(changes, agency_id):
-    auth.require("ops_admin")
-    agency = jurisdiction.update_agency(_reference(Agency, agency_id, "Agency", "社工机构"),
-                                        changes)
+    agency = jurisdiction.update_agency(
+        access.fetch(auth.require("ops_admin"), Agency, agency_id), changes)
     db.session.commit()
     return agency
 
