@@ -38,7 +38,8 @@ def _listed(model, args, day):
     return db.session.scalars(query.order_by(day.desc())).all()
 
 
-def _committed(record):
+def committed(record):
+    """The view owns the transaction: commit what its domain call staged, answer with it."""
     db.session.commit()
     return record
 
@@ -62,7 +63,7 @@ def add_worker(data):
         raise ApiError(409, f"Worker {data['id']} exists", f"社工 {data['id']} 已存在")
     worker = Worker(agency_id=claims.agency_id, **data)
     db.session.add(worker)
-    return _committed(worker)
+    return committed(worker)
 
 
 @blp.patch("/workers/<worker_id>")
@@ -73,7 +74,7 @@ def update_worker(data, worker_id):
     worker = access.fetch(claims, Worker, worker_id)
     for key, value in data.items():
         setattr(worker, key, value)
-    return _committed(worker)
+    return committed(worker)
 
 
 # -- residents, intake queue and cases ------------------------------------------------------
@@ -107,7 +108,7 @@ def intake_queue():
 @blp.arguments(CaseIn)
 @blp.response(201, CaseOut)
 def create_case(data):
-    return _committed(cases.open_case(data, acting_worker()))
+    return committed(cases.open_case(data, acting_worker()))
 
 
 @blp.get("/cases")
@@ -137,7 +138,7 @@ def get_case(case_id):
 @blp.response(201, GoalOut)
 def add_goal(data, case_id):
     claims = acting_worker()
-    return _committed(cases.set_goal(access.fetch(claims, Case, case_id), data))
+    return committed(cases.set_goal(access.fetch(claims, Case, case_id), data))
 
 
 @blp.post("/cases/<case_id>/notes")
@@ -145,7 +146,7 @@ def add_goal(data, case_id):
 @blp.response(201, NoteOut)
 def add_note(data, case_id):
     claims = acting_worker()
-    return _committed(cases.add_note(access.fetch(claims, Case, case_id), data, claims.sub))
+    return committed(cases.add_note(access.fetch(claims, Case, case_id), data, claims.sub))
 
 
 @blp.post("/cases/<case_id>/close")
@@ -153,7 +154,7 @@ def add_note(data, case_id):
 @blp.response(200, CaseOut)
 def close_case(data, case_id):
     claims = acting_worker()
-    return _committed(cases.close_case(access.fetch(claims, Case, case_id), data))
+    return committed(cases.close_case(access.fetch(claims, Case, case_id), data))
 
 
 # -- sessions and capacity building ----------------------------------------------------------
@@ -162,7 +163,7 @@ def close_case(data, case_id):
 @blp.arguments(SessionIn)
 @blp.response(201, SessionOut)
 def create_session(data):
-    return _committed(activities.record_session(data, acting_worker()))
+    return committed(activities.record_session(data, acting_worker()))
 
 
 @blp.get("/sessions")
@@ -192,7 +193,7 @@ def sign_in_sheet(session_id):
 @blp.arguments(ActivityIn)
 @blp.response(201, ActivityOut)
 def create_activity(data):
-    return _committed(activities.record_activity(data, acting_worker()))
+    return committed(activities.record_activity(data, acting_worker()))
 
 
 @blp.get("/activities")
@@ -206,7 +207,7 @@ def list_activities(args):
 @blp.arguments(VolunteerIn)
 @blp.response(201, VolunteerOut)
 def create_volunteer(data):
-    return _committed(activities.register_volunteer(data, acting_worker()))
+    return committed(activities.register_volunteer(data, acting_worker()))
 
 
 @blp.get("/volunteers")
@@ -220,7 +221,7 @@ def list_volunteers(args):
 @blp.arguments(OrganizationIn)
 @blp.response(201, OrganizationOut)
 def create_organization(data):
-    return _committed(activities.form_organization(data, acting_worker()))
+    return committed(activities.form_organization(data, acting_worker()))
 
 
 @blp.get("/organizations")
@@ -236,7 +237,7 @@ def list_organizations(args):
 def update_organization(data, organization_id):
     claims = acting_worker()
     organization = access.fetch(claims, Organization, organization_id)
-    return _committed(activities.update_organization(organization, data))
+    return committed(activities.update_organization(organization, data))
 
 
 # -- the council ---------------------------------------------------------------------------
@@ -245,7 +246,7 @@ def update_organization(data, organization_id):
 @blp.arguments(TopicIn)
 @blp.response(201, TopicOut)
 def create_topic(data):
-    return _committed(council.propose_topic(data, acting_worker()))
+    return committed(council.propose_topic(data, acting_worker()))
 
 
 @blp.get("/council/topics")
@@ -259,7 +260,7 @@ def list_topics(args):
 @blp.arguments(MeetingIn)
 @blp.response(201, MeetingOut)
 def create_meeting(data):
-    return _committed(council.hold_meeting(data, acting_worker()))
+    return committed(council.hold_meeting(data, acting_worker()))
 
 
 @blp.get("/council/meetings")
@@ -275,7 +276,7 @@ def list_meetings(args):
 def create_decision(data, meeting_id):
     claims = acting_worker()
     meeting = access.fetch(claims, CouncilMeeting, meeting_id)
-    return _committed(council.decide(data, claims, meeting))
+    return committed(council.decide(data, claims, meeting))
 
 
 @blp.get("/council/decisions")
@@ -291,7 +292,7 @@ def list_decisions(args):
 def add_progress(data, decision_id):
     claims = acting_worker()
     decision = access.fetch(claims, CouncilDecision, decision_id)
-    return _committed(council.follow_through(decision, data, claims.sub))
+    return committed(council.follow_through(decision, data, claims.sub))
 
 
 @blp.get("/council/decisions/<decision_id>/progress")
@@ -309,7 +310,7 @@ def list_progress(decision_id):
 @blp.arguments(CorrectionIn)
 @blp.response(201, CorrectionOut)
 def create_correction(data):
-    return _committed(correct(data, acting_worker()))
+    return committed(correct(data, acting_worker()))
 
 
 @blp.get("/corrections")
@@ -332,7 +333,7 @@ def upload_file(data, record_type, record_id):
     """Attach a file to one of the agency's records (sessions, capacity_activity,
     council_meeting, council_decision, decision_progress, case, organization)."""
     claims = acting_worker()
-    return _committed(files.attach(claims, record_type, record_id, data.get("file")))
+    return committed(files.attach(claims, record_type, record_id, data.get("file")))
 
 
 @blp.get(FILES)
@@ -361,4 +362,4 @@ def get_thumbnail(record_type, record_id, digest):
 def hide_file(data, record_type, record_id, digest):
     """A correction: the file is hidden from the record, with the reason; never deleted."""
     claims = acting_worker()
-    return _committed(files.hide(claims, record_type, record_id, digest, data["reason"]))
+    return committed(files.hide(claims, record_type, record_id, digest, data["reason"]))

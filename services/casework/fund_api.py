@@ -9,6 +9,7 @@ from shared.api import Blueprint
 
 from . import access, fund
 from .access import READERS, acting_worker
+from .api import committed
 from .fund_schemas import (BallotIn, BallotOut, DeliveryIn, FundIn, FundOut, ObjectionIn,
                            ObjectionOut, PhaseIn, ProjectIn, ProjectOut, ResultsOut, ReviewIn,
                            SupportIn, SupportOut)
@@ -16,11 +17,6 @@ from .models import Fund, FundBallot, FundObjection, db
 from .schemas import ListQuery
 
 blp = Blueprint("fund", __name__, description="The community micro-fund (民生微实事)")
-
-
-def _committed(record):
-    db.session.commit()
-    return record
 
 
 def _with_totals(record: Fund) -> Fund:
@@ -37,7 +33,7 @@ def _own(fund_id: str) -> tuple:
 @blp.arguments(FundIn)
 @blp.response(201, FundOut)
 def create_fund(data):
-    return _committed(_with_totals(fund.set_fund(data, acting_worker())))
+    return committed(_with_totals(fund.set_fund(data, acting_worker())))
 
 
 @blp.get("/funds")
@@ -62,7 +58,7 @@ def get_fund(fund_id):
 @blp.response(200, FundOut)
 def change_phase(data, fund_id):
     claims, record = _own(fund_id)
-    return _committed(_with_totals(fund.advance(record, data, claims)))
+    return committed(_with_totals(fund.advance(record, data, claims)))
 
 
 @blp.post("/funds/<fund_id>/projects")
@@ -70,7 +66,7 @@ def change_phase(data, fund_id):
 @blp.response(201, ProjectOut)
 def propose_project(data, fund_id):
     _, record = _own(fund_id)
-    return _committed(fund.propose(record, data))
+    return committed(fund.propose(record, data))
 
 
 @blp.get("/funds/<fund_id>/projects")
@@ -84,7 +80,7 @@ def list_projects(fund_id):
 @blp.response(201, SupportOut)
 def support_project(data, fund_id, project_id):
     _, record = _own(fund_id)
-    return _committed(fund.support(record, fund.project_of(record, project_id), data))
+    return committed(fund.support(record, fund.project_of(record, project_id), data))
 
 
 @blp.post("/funds/<fund_id>/projects/<project_id>/review")
@@ -92,7 +88,7 @@ def support_project(data, fund_id, project_id):
 @blp.response(200, ProjectOut)
 def review_project(data, fund_id, project_id):
     _, record = _own(fund_id)
-    return _committed(fund.review(record, fund.project_of(record, project_id), data))
+    return committed(fund.review(record, fund.project_of(record, project_id), data))
 
 
 @blp.post("/funds/<fund_id>/objections")
@@ -100,7 +96,7 @@ def review_project(data, fund_id, project_id):
 @blp.response(201, ObjectionOut)
 def record_objection(data, fund_id):
     claims, record = _own(fund_id)
-    return _committed(fund.object_to(record, data, claims.sub))
+    return committed(fund.object_to(record, data, claims.sub))
 
 
 @blp.get("/funds/<fund_id>/objections")
@@ -116,7 +112,7 @@ def list_objections(fund_id):
 @blp.response(201, BallotOut)
 def cast_ballot(data, fund_id):
     claims, record = _own(fund_id)
-    return _committed(fund.cast(record, data, claims.sub))
+    return committed(fund.cast(record, data, claims.sub))
 
 
 @blp.get("/funds/<fund_id>/ballots")
@@ -139,4 +135,4 @@ def results(fund_id):
 @blp.response(200, ProjectOut)
 def deliver_project(data, fund_id, project_id):
     _, record = _own(fund_id)
-    return _committed(fund.deliver(record, fund.project_of(record, project_id), data))
+    return committed(fund.deliver(record, fund.project_of(record, project_id), data))
