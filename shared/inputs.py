@@ -7,7 +7,7 @@ Limits are documented in docs/OPERATIONS.md ("Input limits")."""
 import json
 import math
 
-from flask import request
+from flask import current_app, request
 
 from .errors import ApiError
 from .i18n import bilingual
@@ -108,8 +108,11 @@ def _check_pairs(where: str, pairs) -> None:
 def check_request() -> None:
     """before_request: refuse what no view can take (see the module's doc)."""
     _check_pairs("query", request.args)
-    if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise ApiError(413, limit_bytes=MAX_BODY_BYTES)
+    # a service that takes files may allow an upload more (casework: MAX_CONTENT_LENGTH)
+    limit = (current_app.config["MAX_CONTENT_LENGTH"] or MAX_BODY_BYTES
+             if request.mimetype == "multipart/form-data" else MAX_BODY_BYTES)
+    if request.content_length and request.content_length > limit:
+        raise ApiError(413, limit_bytes=limit)
     if request.is_json and request.method in ("POST", "PUT", "PATCH"):
         raw = request.get_data(cache=True)
         if raw:
@@ -119,5 +122,6 @@ def check_request() -> None:
 
 
 def init_app(app) -> None:
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY_BYTES)
+    # Flask's default is None (no limit), which setdefault would keep
+    app.config["MAX_CONTENT_LENGTH"] = app.config.get("MAX_CONTENT_LENGTH") or MAX_BODY_BYTES
     app.before_request(check_request)

@@ -131,6 +131,13 @@ def test_size_caps_per_file_and_per_record(world, monkeypatch):
     assert full.status_code == 413 and full.json["error"]["code"] == "record_full"
 
 
+def test_a_file_above_the_json_body_limit_but_within_its_cap_is_taken(world):
+    from shared.inputs import MAX_BODY_BYTES
+    sent = photo() + b"\x00" * (MAX_BODY_BYTES + 1024 * 1024)  # 5 MiB, under 10 MiB a file
+    made = upload(world, sent, "IMG_0003.jpg", world.w1)
+    assert made.status_code == 201, made.json
+
+
 def test_the_same_file_twice_on_a_record_is_a_conflict(world):
     sent = photo()
     assert upload(world, sent, "a.jpg", world.w1).status_code == 201
