@@ -170,6 +170,29 @@ def test_as_of_is_checked(told, backend):
     assert [m["breadth"] for m in trends["months"]][:3] == [0.0, 0.25, 0.25]
 
 
+def test_a_follow_up_sample_is_drawn_from_what_was_known_as_of_its_time(told, backend):
+    app, _ = told
+    client = app.test_client()
+    buyer = bearer(backend.token("buyer_auditor", buyer_id="b1"))
+    client.post("/contracts", headers=buyer, json={
+        "id": "k-v", "agency_id": "a1", "community_ids": ["c1"], "budget": "1000",
+        "period_start": "2026-01-01", "period_end": "2026-12-31"})
+    ask = {"kind": "session", "size": 10, "from": "2026-01-01", "to": "2026-06-30", "seed": 3}
+    then = client.post("/contracts/k-v/verifications", headers=buyer,
+                       json={**ask, "as_of": "2026-07-10"})
+    assert then.status_code == 201, then.json
+    # s3 was entered on 5 July, s4 on 20 July: as of 10 July only s4 is unknown
+    assert sorted(i["record_id"] for i in then.json["items"]) == ["s1", "s2", "s3"]
+    assert then.json["as_of"] == AS_OF.isoformat()
+    now = client.post("/contracts/k-v/verifications", headers=buyer, json=ask).json
+    assert sorted(i["record_id"] for i in now["items"]) == ["s1", "s2", "s3", "s4"]
+    assert now["as_of"] is not None  # the moment of the draw, kept to repeat it
+    again = client.post("/contracts/k-v/verifications", headers=buyer,
+                        json={**ask, "as_of": "2026-07-10"}).json
+    assert [i["record_id"] for i in again["items"]] == [
+        i["record_id"] for i in then.json["items"]]
+
+
 def test_the_card_as_of_a_time_survives_a_rebuild(told):
     from services.evaluation.cli import rebuild
     app, _ = told

@@ -207,7 +207,7 @@ def draw_verification(data, contract_id):
     contract = access.contract(claims, contract_id)
     scope = scope_of(contract, data)
     sample = verification.draw(contract, data["kind"], data["size"], scope.start, scope.end,
-                               data.get("seed"), claims.sub)
+                               data.get("seed"), claims.sub, scope.as_of)
     db.session.commit()
     return sample
 

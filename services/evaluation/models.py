@@ -254,6 +254,7 @@ class VerificationSample(db.Model):
     kind = sa.Column(sa.String(16), nullable=False)
     period_from = sa.Column(sa.Date, nullable=False)
     period_to = sa.Column(sa.Date, nullable=False)
+    as_of = sa.Column(UtcDateTime)  # the population as recorded by then (older draws: none)
     population = sa.Column(sa.Integer, nullable=False)
     seed = sa.Column(sa.BigInteger, nullable=False)
     drawn_by = sa.Column(sa.String(120), nullable=False)

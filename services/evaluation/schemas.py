@@ -286,6 +286,9 @@ class VerificationSampleOut(Schema):
     kind = fields.Str()
     period_from = fields.Date()
     period_to = fields.Date()
+    as_of = fields.DateTime(allow_none=True, metadata={
+        "description": "the population as recorded by then; the same seed and as_of repeat "
+                       "the draw"})
     population = fields.Int()
     seed = fields.Int()
     drawn_by = fields.Str()

@@ -3,8 +3,10 @@ or participating residents in a period, visits or calls, and records what each c
 The confirmed share of those reached is the `verified_share` indicator.
 
 A draw is reproducible (services/evaluation/sampling.py): the population is taken in a fixed
-order and the seed is kept, so the same seed over the same records gives the same sample."""
-from datetime import date
+order, as known at a time (`as_of`, kept with the sample; default: the moment of the draw),
+and the seed is kept, so the same seed and `as_of` give the same sample however many
+records were entered later."""
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -25,10 +27,11 @@ NOTHING_TO_DRAW = bilingual("There is nothing of this kind to sample in the peri
                             "该期间内没有可抽查的记录")
 
 
-def population(contract, kind: str, start: date, end: date) -> list[tuple[str, date]]:
+def population(contract, kind: str, start: date, end: date,
+               as_of: datetime) -> list[tuple[str, date]]:
     """What can be drawn, in a fixed order: sessions held, or residents who took part (each
-    with the day of their first act in the period)."""
-    scope = Scope(tuple(contract.community_ids), start, end)
+    with the day of their first act in the period), as recorded by `as_of`."""
+    scope = Scope(tuple(contract.community_ids), start, end, as_of=as_of)
     if kind == "session":
         query = sa.select(Initiative.record_id, Initiative.on).where(
             *within(scope, Initiative.community_id, Initiative.on),
@@ -41,15 +44,16 @@ def population(contract, kind: str, start: date, end: date) -> list[tuple[str, d
 
 
 def draw(contract, kind: str, size: int, start: date, end: date, seed: int | None,
-         by: str) -> VerificationSample:
-    pool = population(contract, kind, start, end)
+         by: str, as_of: datetime | None = None) -> VerificationSample:
+    as_of = as_of or utcnow()
+    pool = population(contract, kind, start, end, as_of)
     if not pool:
         raise ApiError(422, NOTHING_TO_DRAW, fields={"kind": [NOTHING_TO_DRAW]})
     seed = sampling.new_seed() if seed is None else seed
     chosen = sampling.draw(pool, size, seed, order=lambda item: item[0])
     sample = VerificationSample(id=new_id(), contract_id=contract.id, kind=kind,
-                                period_from=start, period_to=end, population=len(pool),
-                                seed=seed, drawn_by=by)
+                                period_from=start, period_to=end, as_of=as_of,
+                                population=len(pool), seed=seed, drawn_by=by)
     sample.items = [VerificationItem(position=n, record_id=record_id, on=on)
                     for n, (record_id, on) in enumerate(chosen, start=1)]
     db.session.add(sample)
