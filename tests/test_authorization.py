@@ -142,6 +142,7 @@ COMMISSIONING = {"evaluator": MINE, "buyer_auditor": MINE}
 BUYER = {"buyer_auditor": MINE}
 LISTS = {"buyer_auditor": ANY, "agency_admin": ANY, "social_worker": ANY, "ops_admin": ANY}
 K = "/contracts/{contract_id}"
+REVIEW = K + "/milestones/{milestone_id}/review"
 
 EVALUATION = {
     ("GET", "/templates/default"): LISTS,
@@ -175,6 +176,15 @@ EVALUATION = {
     ("POST", K + "/waves/{wave_id}/close"): COMMISSIONING,
     ("GET", K + "/waves/{wave_id}/scores"): COMMISSIONING,
     ("GET", K + "/survey-change"): SURVEY_READERS,
+    ("GET", "/templates/sheet"): {**LISTS, "evaluator": ANY},
+    ("POST", K + "/sheet"): BUYER,
+    ("GET", K + "/sheet"): SURVEY_READERS,
+    ("GET", K + "/sheet/versions"): SURVEY_READERS,
+    ("GET", REVIEW): SURVEY_READERS,
+    ("POST", REVIEW + "/items/{item_key}/self-assessment"): {"agency_admin": MINE},
+    ("POST", REVIEW + "/items/{item_key}/score"): {"evaluator": MINE},
+    ("POST", REVIEW + "/items/{item_key}/answer"): {"agency_admin": MINE},
+    ("POST", REVIEW + "/decision"): BUYER,
 }
 
 
@@ -365,7 +375,7 @@ def evaluation_world(backend):
     drawn = client.get("/contracts/k1/waves/w1/sample", headers=evaluator).json
     params = {"contract_id": "k1", "event_id": delivered.id, "sample_id": sample,
               "position": 1, "milestone_id": "m1", "key": "sociopolitical_control",
-              "version": 1, "wave_id": "w1"}
+              "version": 1, "wave_id": "w1", "item_key": "project_management"}
     bodies = {
         ("POST", "/contracts"): {**contract, "id": "k-new"},
         ("PATCH", K): {"reason": "调整预算", "budget": "2000"},
@@ -375,6 +385,11 @@ def evaluation_world(backend):
         ("POST", K + "/waves"): {"id": "w-new", "kind": "follow_up", "opens_on": "2026-06-01",
                                  "closes_on": "2026-07-01"},
         ("POST", K + "/waves/{wave_id}/sample"): {"size": 1},
+        ("POST", K + "/sheet"): {},
+        ("POST", REVIEW + "/items/{item_key}/self-assessment"): {"points": "10", "note": "自评"},
+        ("POST", REVIEW + "/items/{item_key}/score"): {"points": "10", "comment": "评语"},
+        ("POST", REVIEW + "/items/{item_key}/answer"): {"text": "申辩"},
+        ("POST", REVIEW + "/decision"): {"decision": "hold", "reason": "待核实"},
         ("POST", K + "/waves/{wave_id}/responses"): {
             "resident_ref": drawn[0]["resident_ref"], "instrument": "service_satisfaction",
             "answered_on": "2026-02-10", "answers": {}},

@@ -24,6 +24,9 @@ FUND = {"/casework": ["fund.set", "fund.phase_changed", "fund.project_proposed",
                       "fund.objection_recorded", "fund.ballot_cast", "fund.results_published",
                       "fund.project_delivered"]}  # the community micro-fund
 EVIDENCE = {"/casework": ["evidence.attached", "evidence.hidden"]}  # docs/EVIDENCE.md
+REVIEW = {"/evaluation": ["review.sheet_defined", "review.item_self_assessed",
+                          "review.item_scored", "review.item_answered",
+                          "review.milestone_decided"]}  # docs/EVALUATION.md
 # free text that may name people left the bus in version 2; version 1 is still accepted
 WITHOUT_FREE_TEXT = {"need.triaged": "referred_to", "record.corrected": "reason",
                      "contract.amended": "reason"}
@@ -44,7 +47,7 @@ def chain(n: int, source="/intake") -> list[Event]:
 def test_every_handout_event_has_a_versioned_schema_of_its_producer():
     from shared.events.catalogue import BY_TYPE
     for source, names in (*HANDOUT.items(), *REFERENCE_DATA.items(), *FUND.items(),
-                          *EVIDENCE.items()):
+                          *EVIDENCE.items(), *REVIEW.items()):
         for name in names:
             spec = CATALOGUE[name]
             version = 2 if name in WITHOUT_FREE_TEXT else 1
@@ -56,7 +59,7 @@ def test_every_handout_event_has_a_versioned_schema_of_its_producer():
         assert field in BY_TYPE[f"cn.socialwork.{name}.v1"].validator.fields
     assert len(CATALOGUE) == sum(len(v) for v in (*HANDOUT.values(),
                                                   *REFERENCE_DATA.values(), *FUND.values(),
-                                                  *EVIDENCE.values()))
+                                                  *EVIDENCE.values(), *REVIEW.values()))
 
 
 def test_wire_form_round_trips_and_orders_as_text():

@@ -28,6 +28,7 @@ READERS = ("buyer_auditor", "agency_admin", "social_worker", "ops_admin")
 EVALUATOR = ("evaluator",)
 COMMISSIONING = ("evaluator", "buyer_auditor")  # who runs a contract's surveys
 SURVEY_READERS = ("evaluator", *READERS)
+REVIEW_READERS = SURVEY_READERS  # a milestone's review: the contract's readers and evaluator
 
 
 def visible(claims: Claims, query):

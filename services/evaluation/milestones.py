@@ -25,7 +25,7 @@ CHAIN_UNSETTLED = bilingual("The event log behind this milestone is not whole; o
                             "resolve it first", "该付款节点所依据的事件记录不完整，须先由运维处理")
 
 
-def _milestone(contract: Contract, milestone_id: str) -> dict:
+def milestone_of(contract: Contract, milestone_id: str) -> dict:
     for milestone in contract.milestones:
         if milestone["id"] == milestone_id:
             return milestone
@@ -53,7 +53,7 @@ def card_for(contract: Contract, period_to: date, as_of: datetime | None) -> dic
 
 
 def close(contract: Contract, milestone_id: str, by: str) -> ClosedScorecard:
-    milestone = _milestone(contract, milestone_id)
+    milestone = milestone_of(contract, milestone_id)
     if db.session.get(ClosedScorecard, (contract.id, milestone_id)) is not None:
         raise ApiError(409, f"Milestone {milestone_id} is already closed", "该付款节点已结算")
     due = date.fromisoformat(str(milestone["due"]))

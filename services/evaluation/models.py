@@ -397,3 +397,66 @@ class EvidenceFileFact(db.Model):
     size = sa.Column(sa.Integer, nullable=False)
     captured_at = sa.Column(sa.DateTime)
     hidden = sa.Column(sa.Boolean, nullable=False, default=False)
+
+
+# -- the expert review of each milestone: state rebuilt from evaluation's own review events
+
+class EvaluationSheet(db.Model):
+    """A version of a contract's scoring sheet (items, maximum points, weights, who scores,
+    the evidence each needs) and its grade bands, as review.sheet_defined published it."""
+    __tablename__ = "evaluation_sheet"
+    contract_id = sa.Column(sa.String(64), primary_key=True)
+    version = sa.Column(sa.Integer, primary_key=True)
+    items = sa.Column(sa.JSON, nullable=False)
+    bands = sa.Column(sa.JSON, nullable=False)
+    defined_by = sa.Column(sa.String(120), nullable=False)
+    defined_at = sa.Column(UtcDateTime, nullable=False)
+
+
+class ReviewItem(db.Model):
+    """One sheet item of one milestone: the agency's self-assessment, the evaluator's score
+    with the records and files it rests on, and the agency's answer (申辩). Texts are kept
+    in review_note; rows name them by digest."""
+    __tablename__ = "review_item"
+    contract_id = sa.Column(sa.String(64), primary_key=True)
+    milestone_id = sa.Column(sa.String(64), primary_key=True)
+    item_key = sa.Column(sa.String(64), primary_key=True)
+    sheet_version = sa.Column(sa.Integer, nullable=False)
+    self_points = sa.Column(sa.Numeric(7, 2))
+    self_note = sa.Column(sa.String(64))
+    self_at = sa.Column(UtcDateTime)
+    points = sa.Column(sa.Numeric(7, 2))
+    note = sa.Column(sa.String(64))
+    record_ids = sa.Column(sa.JSON, nullable=False, default=list)
+    file_digests = sa.Column(sa.JSON, nullable=False, default=list)
+    scored_at = sa.Column(UtcDateTime)
+    answer_note = sa.Column(sa.String(64))
+    answered_at = sa.Column(UtcDateTime)
+
+
+class ReviewDecision(db.Model):
+    """The buyer's latest decision on a milestone's payment (a hold may be followed by
+    another decision; approve and reduce are final), with the result it followed."""
+    __tablename__ = "review_decision"
+    contract_id = sa.Column(sa.String(64), primary_key=True)
+    milestone_id = sa.Column(sa.String(64), primary_key=True)
+    sheet_version = sa.Column(sa.Integer, nullable=False)
+    total = sa.Column(sa.Numeric(7, 2), nullable=False)
+    grade = sa.Column(sa.String(32), nullable=False)
+    recommended = sa.Column(sa.Numeric(14, 2), nullable=False)
+    decision = sa.Column(sa.String(16), nullable=False)
+    amount = sa.Column(sa.Numeric(14, 2), nullable=False)
+    reason_note = sa.Column(sa.String(64))
+    decided_at = sa.Column(UtcDateTime, nullable=False)
+    holds = sa.Column(sa.Integer, nullable=False, default=0)  # decisions to hold before it
+
+
+class ReviewNote(db.Model):
+    """A text a person wrote in a review (a comment, an answer, a reason), kept by its
+    SHA-256: events carry the digest, never the text. Not a projection: rebuilding the
+    review from its events keeps these."""
+    __tablename__ = "review_note"
+    digest = sa.Column(sa.String(64), primary_key=True)
+    text = sa.Column(sa.Text, nullable=False)
+    written_by = sa.Column(sa.String(120), nullable=False)
+    written_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)

@@ -1,0 +1,259 @@
+"""The interim and final evaluation: a contract's scoring sheet, the agency's self-assessment,
+the evaluator's scores with their evidence, the agency's answers, the buyer's decision on the
+payment and its grade; every act an event, the review rebuilt from them."""
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from services.evaluation import sheets
+from shared.events import Event
+from tests.conftest import bearer
+from tests.streams import apply_events, forge, grant
+
+K = "/contracts/k1"
+M1 = K + "/milestones/m1/review"
+
+
+def contract(**overrides):
+    body = {"id": "k1", "agency_id": "a1", "community_ids": ["c1"], "budget": "100000.00",
+            "period_start": "2026-01-01", "period_end": "2026-12-31",
+            "milestones": [{"id": "m1", "due": "2026-06-30", "share": 0.4, "min_score": 80},
+                           {"id": "m2", "due": "2026-12-31", "share": 0.6, "min_score": 60}]}
+    return {**body, **overrides}
+
+
+def recorded(app):
+    """Four residents and a group session with one of them, recorded before the due date."""
+    residents = [forge("resident.registered", {
+        "resident_ref": f"r{i}", "community_id": "c1", "grid_id": "g1", "household_ref": None,
+        "household_type": "nuclear", "age_band": "35-59", "gender": "female", "flags": [],
+        "registered_on": "2025-01-01"}, time="2026-01-02T03:00:00Z") for i in range(1, 5)]
+    delivered = forge("session.delivered", {
+        "session_id": "s1", "agency_id": "a1", "community_id": "c1", "method": "group_work",
+        "mode": "in_person", "case_id": None, "worker_ids": ["w1"], "led_by": "agency",
+        "leader_refs": [], "attendee_refs": ["r1", "r2"], "date": "2026-03-01",
+        "start": "09:00", "end": "11:00", "hours": 2.0}, source="/casework",
+        time="2026-03-01T03:00:00Z")
+    apply_events(app, *residents, delivered)
+
+
+@pytest.fixture
+def world(backend):
+    app = backend.app("evaluation")
+    grant(app, "b1", ("c1",), ("a1",))
+    grant(app, "b2", ("c2",), ("a2",))
+    client = app.test_client()
+    people = {
+        "buyer": bearer(backend.token("buyer_auditor", buyer_id="b1", sub="auditor-1")),
+        "evaluator": bearer(backend.token("evaluator", contract_id="k1", sub="expert-1")),
+        "agency": bearer(backend.token("agency_admin", agency_id="a1", sub="admin-1")),
+        "worker": bearer(backend.token("social_worker", agency_id="a1")),
+        "other_buyer": bearer(backend.token("buyer_auditor", buyer_id="b2")),
+        "other_evaluator": bearer(backend.token("evaluator", contract_id="k2")),
+        "other_agency": bearer(backend.token("agency_admin", agency_id="a2"))}
+    assert client.post("/contracts", json=contract(), headers=people["buyer"]).status_code == 201
+    assert client.post("/contracts", json=contract(id="k2", agency_id="a2", community_ids=[
+        "c2"]), headers=people["other_buyer"]).status_code == 201
+    recorded(app)
+    return app, client, people
+
+
+def review_events(app) -> list[Event]:
+    store = app.extensions["socialwork"].store
+    with app.app_context():
+        return [Event.from_json(b) for b in store.session.scalars(
+            sa.select(store.OutboxEvent.body).where(store.OutboxEvent.type.like("review.%"))
+            .order_by(store.OutboxEvent.seq))]
+
+
+def item(review: dict, key: str) -> dict:
+    return next(i for i in review["items"] if i["key"] == key)
+
+
+def test_a_sheet_self_assessed_scored_answered_and_decided_as_events_replayable(world):
+    app, client, people = world
+    buyer, evaluator, agency = people["buyer"], people["evaluator"], people["agency"]
+    assert client.post(M1 + "/items/professional_practice/score", headers=evaluator, json={
+        "points": "20", "comment": "过程记录完整"}).json["error"]["code"] == "no_sheet"
+    defined = client.post(K + "/sheet", json={}, headers=buyer)
+    assert defined.status_code == 201, defined.json
+    assert defined.json["version"] == 1
+    assert [i["key"] for i in defined.json["items"]] == [i["key"] for i in sheets.DEFAULT_ITEMS]
+
+    # the evaluator waits for the agency's self-assessment on the items the agency goes first
+    early = client.post(M1 + "/items/project_management/score", headers=evaluator, json={
+        "points": "12", "comment": "方案完整"})
+    assert early.status_code == 409 and early.json["error"]["code"] == "self_assessment_pending"
+    for key, points in (("project_management", "14"), ("financial_management", "13.5")):
+        done = client.post(M1 + f"/items/{key}/self-assessment", headers=agency, json={
+            "points": points, "note": "按实施方案执行，详见月报"})
+        assert done.status_code == 200, done.json
+    assert client.post(M1 + "/items/professional_practice/self-assessment", headers=agency,
+                       json={"points": "20", "note": "自评"}).status_code == 409
+    assert client.post(M1 + "/items/project_management/self-assessment", headers=agency,
+                       json={"points": "16", "note": "超过满分"}).status_code == 422
+
+    # scores rest on the contract's own records; more than the maximum is refused
+    stranger = client.post(M1 + "/items/professional_practice/score", headers=evaluator,
+                           json={"points": "20", "comment": "x", "record_ids": ["s-none"]})
+    assert stranger.status_code == 422 and "record_ids" in stranger.json["error"]["fields"]
+    assert client.post(M1 + "/items/professional_practice/score", headers=evaluator, json={
+        "points": "26", "comment": "x"}).status_code == 422
+    assert client.post(M1 + "/items/outcomes/score", headers=evaluator, json={
+        "points": "20", "comment": "x"}).json["error"]["code"] == "computed_item"
+    long_comment = "小组活动签到与照片齐全，过程记录规范。" * 40
+    scores = {"project_management": "12", "professional_practice": "20",
+              "financial_management": "10.5", "satisfaction": "14"}
+    for key, points in scores.items():
+        scored = client.post(M1 + f"/items/{key}/score", headers=evaluator, json={
+            "points": points, "comment": long_comment if key == "professional_practice"
+            else "符合要求", "record_ids": ["s1"] if key == "professional_practice" else []})
+        assert scored.status_code == 200, scored.json
+    review = scored.json
+    practice = item(review, "professional_practice")
+    assert practice["score"]["comment"] == long_comment
+    assert practice["score"]["records"][0]["kind"] == "session"
+    assert len(practice["score"]["records"][0]["event_ids"]) == 1
+    assert item(review, "project_management")["self"]["points"] == "14.00"
+
+    # the agency answers a score once
+    answered = client.post(M1 + "/items/professional_practice/answer", headers=agency,
+                           json={"text": "另有三次活动的签到表已补交"})
+    assert answered.status_code == 200, answered.json
+    assert item(answered.json, "professional_practice")["answer"]["text"].startswith("另有")
+    again = client.post(M1 + "/items/professional_practice/answer", headers=agency,
+                        json={"text": "再次申辩"})
+    assert again.status_code == 409 and again.json["error"]["code"] == "already_answered"
+    assert client.post(M1 + "/items/satisfaction/answer", headers=people["worker"],
+                       json={"text": "社工不能代表机构申辩"}).status_code == 403
+
+    # the decision takes the card the milestone was closed on
+    assert client.post(M1 + "/decision", headers=buyer, json={
+        "decision": "approve"}).json["error"]["code"] == "milestone_not_closed"
+    closed = client.post(K + "/milestones/m1/close", headers=buyer)
+    assert closed.status_code == 201, closed.json
+    card_total = Decimal(str(closed.json["card"]["total"]))
+    review = client.get(M1, headers=agency).json
+    outcomes = (card_total * 30 / 100).quantize(Decimal("0.01"))
+    assert item(review, "outcomes")["points"] == str(outcomes) and review["card_closed"]
+    total = Decimal("12") + Decimal("20") + outcomes + Decimal("10.5") + Decimal("14")
+    assert Decimal(review["total"]) == total  # each item's weight is its maximum
+    assert review["grade"] == sheets.grade(sheets.DEFAULT_BANDS, total)
+    factor = min(Decimal(1), total / 80)
+    recommended = (Decimal("100000.00") * Decimal("0.4") * factor).quantize(Decimal("0.01"))
+    assert review["recommended"] == str(recommended) and review["full_share"] == "40000.00"
+
+    # a reduction needs its reason and pays less than recommended
+    refused = client.post(M1 + "/decision", headers=buyer, json={"decision": "reduce",
+                                                                 "amount": "1000.00"})
+    assert refused.status_code == 422 and "reason" in refused.json["error"]["fields"]
+    too_much = client.post(M1 + "/decision", headers=buyer, json={
+        "decision": "reduce", "amount": str(recommended), "reason": "x"})
+    assert too_much.status_code == 422 and "amount" in too_much.json["error"]["fields"]
+    assert client.post(M1 + "/decision", headers=evaluator, json={
+        "decision": "approve"}).status_code == 403
+    reduced = client.post(M1 + "/decision", headers=buyer, json={
+        "decision": "reduce", "amount": "15000.00", "reason": "财务凭证不全，核减部分款项"})
+    assert reduced.status_code == 200, reduced.json
+    decision = reduced.json["decision"]
+    assert (decision["decision"], decision["amount"], decision["recommended"]) == (
+        "reduce", "15000.00", str(recommended))
+    assert decision["reason"] == "财务凭证不全，核减部分款项"
+    assert decision["grade"] == review["grade"]["grade"]
+    assert client.post(M1 + "/items/satisfaction/score", headers=evaluator, json={
+        "points": "15", "comment": "改分"}).json["error"]["code"] == "decided"
+
+    # every act is an event; what people wrote travels as its digest only
+    events = review_events(app)
+    assert [e.short_type for e in events] == [
+        "review.sheet_defined", *["review.item_self_assessed"] * 2,
+        *["review.item_scored"] * 4, "review.item_answered", "review.milestone_decided"]
+    assert all(long_comment not in e.to_json() for e in events)
+    assert events[-1].data["amount"] == "15000.00" and events[-1].data["by"] == "auditor-1"
+
+    # the review rebuilt from its events is the same, field for field
+    before = client.get(M1, headers=buyer).json
+    from services.evaluation.cli import rebuild
+    with app.app_context():
+        rebuild()
+    assert client.get(M1, headers=buyer).json == before
+
+
+def test_grade_bands_are_the_contracts_own(world):
+    app, client, people = world
+    buyer, evaluator = people["buyer"], people["evaluator"]
+    assert [sheets.grade(sheets.DEFAULT_BANDS, Decimal(t))["label_zh"] for t in (
+        "90", "89.99", "80", "79.99", "60", "59.99", "0")] == [
+        "优秀", "良好", "良好", "合格", "合格", "不合格", "不合格"]
+    items = [{"key": "practice", "title_zh": "专业服务", "title_en": "Practice",
+              "max_points": "10", "weight": "60", "scorer": "evaluator"},
+             {"key": "files", "title_zh": "档案", "title_en": "Files", "max_points": "5",
+              "weight": "40", "scorer": "evaluator"}]
+    bands = [{"grade": "a", "label_zh": "甲", "label_en": "A", "min": "85"},
+             {"grade": "b", "label_zh": "乙", "label_en": "B", "min": "70"},
+             {"grade": "c", "label_zh": "丙", "label_en": "C", "min": "0"}]
+    wrong = client.post(K + "/sheet", headers=buyer, json={
+        "items": [{**items[0], "weight": "50"}, items[1]], "bands": bands[:2]})
+    assert wrong.status_code == 422
+    assert set(wrong.json["error"]["fields"]) == {"items", "bands"}
+    assert client.post(K + "/sheet", headers=buyer, json={}).json["version"] == 1
+    assert client.post(K + "/sheet", headers=buyer, json={
+        "items": items, "bands": bands}).json["version"] == 2
+    versions = client.get(K + "/sheet/versions", headers=evaluator).json
+    assert [len(v["items"]) for v in versions] == [5, 2]
+    # 60 * 7.5/10 + 40 * 5/5 = 85: the lowest total of grade a
+    for key, points in (("practice", "7.5"), ("files", "5")):
+        review = client.post(M1 + f"/items/{key}/score", headers=evaluator, json={
+            "points": points, "comment": "ok"}).json
+    assert (review["total"], review["grade"]["label_zh"]) == ("85.00", "甲")
+    review = client.post(M1 + "/items/practice/score", headers=evaluator, json={
+        "points": "7.49", "comment": "ok"}).json
+    assert (review["total"], review["grade"]["label_zh"]) == ("84.94", "乙")
+    # a later sheet is for reviews not yet begun: m1 keeps version 2
+    assert client.post(K + "/sheet", headers=buyer, json={}).json["version"] == 3
+    assert client.get(M1, headers=buyer).json["sheet_version"] == 2
+    assert client.get(K + "/milestones/m2/review", headers=buyer).json["sheet_version"] == 3
+
+
+def test_a_hold_waits_for_the_decision_that_follows(world):
+    app, client, people = world
+    buyer, evaluator = people["buyer"], people["evaluator"]
+    items = [{"key": "practice", "title_zh": "专业服务", "title_en": "Practice",
+              "max_points": "100", "weight": "100", "scorer": "evaluator"}]
+    client.post(K + "/sheet", headers=buyer, json={"items": items})
+    client.post(M1 + "/items/practice/score", headers=evaluator, json={
+        "points": "95", "comment": "优秀"})
+    assert client.post(K + "/milestones/m1/close", headers=buyer).status_code == 201
+    assert client.post(M1 + "/decision", headers=buyer, json={
+        "decision": "hold"}).status_code == 422
+    held = client.post(M1 + "/decision", headers=buyer, json={
+        "decision": "hold", "reason": "待核实回访结果"}).json["decision"]
+    assert (held["decision"], held["amount"], held["grade"]) == ("hold", "0.00", "excellent")
+    approved = client.post(M1 + "/decision", headers=buyer, json={
+        "decision": "approve"}).json["decision"]
+    assert (approved["decision"], approved["amount"], approved["holds"]) == (
+        "approve", "40000.00", 1)
+    assert client.post(M1 + "/decision", headers=buyer, json={
+        "decision": "hold", "reason": "再议"}).json["error"]["code"] == "decided"
+
+
+def test_the_review_of_another_contract_is_refused(world):
+    app, client, people = world
+    client.post(K + "/sheet", headers=people["buyer"], json={})
+    item_url = M1 + "/items/project_management"
+    asks = [("GET", K + "/sheet", None), ("GET", M1, None), ("POST", K + "/sheet", {}),
+            ("POST", item_url + "/self-assessment", {"points": "10", "note": "n"}),
+            ("POST", item_url + "/score", {"points": "10", "comment": "c"}),
+            ("POST", item_url + "/answer", {"text": "t"}),
+            ("POST", M1 + "/decision", {"decision": "hold", "reason": "r"})]
+    for who in ("other_buyer", "other_evaluator", "other_agency"):
+        for method, url, body in asks:
+            got = client.open(url, method=method, headers=people[who], json=body)
+            assert got.status_code in (403, 404), (who, method, url, got.status_code)
+            if method == "GET":
+                assert got.status_code == 404, (who, url)
+    for who, (_, url, body) in (("evaluator", asks[3]), ("agency", asks[4]),
+                                ("evaluator", asks[6]), ("agency", asks[6]),
+                                ("evaluator", asks[2]), ("worker", asks[3])):
+        assert client.post(url, headers=people[who], json=body).status_code == 403, (who, url)
