@@ -13,6 +13,9 @@ and the scope claim the role needs:
                                  contract: its survey waves, and the contacts of their samples
   ops_admin      -               operations: event logs, dead letters, access logs
   service        -               one service reading another's event log (backfill)
+  resident       community_ids   a resident acting for themselves (the residents' channel):
+                                 `sub` is the pseudonymous resident_ref, one community, and
+                                 the token is only for the resident doors (`<service>:residents`)
 Kinds, each with its longest life: `session` (a person), `service` (one service calling
 another) and `name_search` (casework's browser searching names at intake, nothing else).
 A `file_link` is no caller's token: a service signs it for itself, to open one file of one
@@ -34,21 +37,25 @@ from .runtime import current_service
 ALGORITHM = "EdDSA"
 SCOPE_CLAIM = {"intake_clerk": "community_ids", "social_worker": "agency_id",
                "agency_admin": "agency_id", "buyer_auditor": "buyer_id",
-               "evaluator": "contract_id"}
+               "evaluator": "contract_id", "resident": "community_ids"}
 ROLES = (*SCOPE_CLAIM, "ops_admin", "service")
 KINDS = {"session": 12 * 3600, "service": 5 * 60, "name_search": 15 * 60}  # longest lives
 SESSION_TTL = 8 * 3600
 LEEWAY = 60  # seconds of clock difference between machines
 # who vouches for each role: a person's token comes from the service they work in
 HOME = {"intake_clerk": "intake", "social_worker": "casework", "agency_admin": "casework",
-        "buyer_auditor": "evaluation", "evaluator": "evaluation"}
+        "buyer_auditor": "evaluation", "evaluator": "evaluation", "resident": "intake"}
 ISSUERS = {**{role: {home} for role, home in HOME.items()},
            "ops_admin": set(SERVICES), "service": set(SERVICES)}
 # the services a person's token is for, by role
 AUDIENCES = {"intake_clerk": ("intake",), "social_worker": ("casework", "evaluation"),
              "agency_admin": ("casework", "evaluation"),
              "buyer_auditor": ("evaluation", "casework"), "evaluator": ("evaluation", "intake"),
-             "ops_admin": SERVICES, "service": SERVICES}
+             "ops_admin": SERVICES, "service": SERVICES,
+             "resident": ("intake:residents", "casework:residents")}
+# A resident's token opens only the resident doors: the audience `<service>:residents`, which
+# no other role's token names and no other endpoint accepts (docs/RESIDENTS.md).
+RESIDENT_DOOR = ":residents"
 # Intake keeps the personal data: it accepts only tokens it issued itself, but for two
 # narrow doors of other services (casework's name search, evaluation's evaluator reading
 # its survey sample's contacts: each bounded and logged, docs/AUTH.md) and backfill.
@@ -226,7 +233,24 @@ def _claims(payload: dict, service: str) -> Claims:
     needed = SCOPE_CLAIM.get(role)
     if needed and not getattr(claims, needed):
         raise _invalid(f"a {role} token names its {needed}")
+    _check_resident_door(claims, service)
     return claims
+
+
+def resident_door(service: str) -> str:
+    """The audience of a service's resident endpoints."""
+    return service + RESIDENT_DOOR
+
+
+def _check_resident_door(claims: Claims, service: str) -> None:
+    """A resident's token is for the resident doors alone, and names one community; a
+    resident door takes nobody else's."""
+    doors = [a for a in claims.aud if isinstance(a, str) and a.endswith(RESIDENT_DOOR)]
+    if claims.role == "resident":
+        if len(claims.community_ids) != 1 or len(doors) != len(claims.aud):
+            raise _invalid("a resident token names one community, for resident doors only")
+    elif doors or service.endswith(RESIDENT_DOOR):
+        raise _invalid("a resident door takes residents' tokens only")
 
 
 def _authenticate():

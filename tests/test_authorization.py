@@ -29,6 +29,8 @@ IN_SCOPE = (OK, REFUSED)   # an action in another scope is refused
 PUBLIC = "public"          # no token needed: every cell 200
 ROLES = auth.ROLES
 DENIALS = ("no token", "expired", "malformed claims", "for another service")
+# a resident's token is only for the resident doors: a 401 at every operation listed here
+DEFAULT_SCOPES = {"resident": ({"community_ids": ["c1"]}, {"community_ids": ["c2"]})}
 
 COMMON = {  # every service has these (shared/)
     ("GET", "/healthz"): PUBLIC,
@@ -63,6 +65,7 @@ INTAKE = {
     # a list of one's own: another community's clerk or worker finds none of these
     ("GET", "/residents"): {"intake_clerk": ANY, "social_worker": ANY, "agency_admin": ANY},
     ("GET", "/residents/{ref}"): {"intake_clerk": MINE},
+    ("POST", "/residents/{ref}/invitation"): {"intake_clerk": MINE},
     ("PATCH", "/residents/{ref}"): {"intake_clerk": MINE},
     ("GET", "/survey-waves/{wave_id}/contacts"): {"evaluator": MINE},
     ("GET", "/access-log"): {"ops_admin": ANY},
@@ -468,7 +471,8 @@ def test_the_authorization_matrix(backend, service):
         cells = [(kind, None, denial_token(kind, service),
                   200 if row == PUBLIC else UNAUTHENTICATED) for kind in DENIALS]
         for role in ROLES:
-            for scope, claims in zip(("own", "other"), world.scopes.get(role, ({}, {}))):
+            for scope, claims in zip(("own", "other"), world.scopes.get(
+                    role, DEFAULT_SCOPES.get(role, ({}, {})))):
                 headers = token_at(backend, service, role, claims)
                 if row == PUBLIC:
                     expected = 200

@@ -5,6 +5,7 @@ from shared.config import public_url
 from shared.service import ServiceSpec, create_service_app
 from shared.web import init_pages
 
+from . import resident_pages
 from .api import blp
 from .cli import register
 from .handlers import HANDLERS
@@ -22,6 +23,7 @@ def create_app(test_config: dict | None = None):
     app.extensions["intake_vault"] = Vault.from_env()
     register(app)
     init_pages(app, pages, WebUser, home="intake_pages.needs")
+    resident_pages.init_app(app)  # the residents' own channel (/r/...), docs/RESIDENTS.md
     # casework's session page looks names up here from the browser (sign-in lists)
     CORS(app, resources={r"/residents": {"origins": [public_url("casework")]}},
          allow_headers=["Authorization"], methods=["GET"])

@@ -10,11 +10,12 @@ from sqlalchemy.orm import selectinload
 
 from shared import auth
 from shared.api import Blueprint
+from shared.config import public_url
 from shared.db import commit_keeping_loaded
 from shared.errors import ApiError
 from shared.i18n import bilingual
 
-from . import access, jurisdiction, surveys
+from . import access, jurisdiction, resident_signin, surveys
 from . import residents as people
 from .access import AGENCY, CLERK, CLERK_OR_OPS
 from .importer import import_roster
@@ -22,7 +23,8 @@ from .models import AccessLog, Agency, Buyer, Community, Grid, Household, Need, 
 from .needs import close, record_need, triage, withdraw
 from .schemas import (AccessLogOut, AccessLogQuery, AgencyIn, AgencyOut, AgencyUpdate, BuyerIn,
                       BuyerOut, BuyerUpdate, CloseIn, CommunityIn, CommunityOut, GridIn,
-                      GridOut, HouseholdIn, HouseholdOut, ImportResult, NeedIn, NeedOut,
+                      GridOut, HouseholdIn, HouseholdOut, ImportResult, InvitationOut, NeedIn,
+                      NeedOut,
                       NeedQuery, NeedUpdate, ResidentDetail, ResidentIn, ResidentMatch,
                       ResidentOut, ResidentQuery, ResidentUpdate, SurveyContactOut, TriageIn,
                       WithdrawIn)
@@ -242,6 +244,19 @@ def update_resident(changes, ref):
         resident = people.update(access.fetch(claims, Resident, ref), changes, claims)
     db.session.commit()
     return resident
+
+
+@blp.post("/residents/<ref>/invitation")
+@blp.response(201, InvitationOut)
+def invite_resident(ref):
+    """A one-time invitation to the residents' pages, for a clerk to hand over as a QR code:
+    good once, for two days; the link is shown now and never again (only its hash is kept)."""
+    claims = auth.require(*CLERK)
+    resident = access.fetch(claims, Resident, ref)
+    token, invitation = resident_signin.invite(resident, claims.sub)
+    db.session.commit()
+    return {"resident_ref": ref, "expires_at": invitation.expires_at,
+            "url": f"{public_url('intake')}/r/invitation/{token}"}
 
 
 @contextmanager

@@ -185,3 +185,36 @@ class SurveyRelease(db.Model):
     resident_ref = sa.Column(sa.String(64), primary_key=True)
     contract_id = sa.Column(sa.String(64), nullable=False, index=True)
     release_until = sa.Column(sa.Date, nullable=False)
+
+
+class ResidentCode(db.Model):
+    """A one-time sign-in code asked for by phone number (resident_signin.py). A row is
+    written for every request, for a number on the roster or not (resident_id empty), so
+    rate limits and answers are the same for both. Only keyed hashes are kept: of the
+    number, of the code, and of the client's address."""
+    __tablename__ = "resident_code"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    phone_hash = sa.Column(sa.String(64), nullable=False, index=True)
+    client_hash = sa.Column(sa.String(64), nullable=False, index=True)
+    resident_id = sa.Column(sa.String(36), sa.ForeignKey("resident.id"))
+    code_hash = sa.Column(sa.String(64), nullable=False)
+    created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow, index=True)
+    expires_at = sa.Column(UtcDateTime, nullable=False)
+    attempts = sa.Column(sa.Integer, nullable=False, default=0)
+    used_at = sa.Column(UtcDateTime)
+
+
+class ResidentInvitation(db.Model):
+    """A clerk's one-time invitation (a QR code handed to a resident): its token is kept
+    only as a keyed hash, good once, until it expires."""
+    __tablename__ = "resident_invitation"
+    id = sa.Column(sa.String(36), primary_key=True, default=new_id)
+    token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    resident_id = sa.Column(sa.String(36), sa.ForeignKey("resident.id"), nullable=False,
+                            index=True)
+    issued_by = sa.Column(sa.String(120), nullable=False)
+    created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+    expires_at = sa.Column(UtcDateTime, nullable=False)
+    used_at = sa.Column(UtcDateTime)
+
+    resident = db.relationship(Resident)

@@ -9,7 +9,7 @@ from shared import auth
 from shared.vocabulary import (CHANNELS, EXPLICIT_FLAGS, GENDERS, NEED_CATEGORIES, NEED_STATUSES,
                                URGENCIES)
 from shared.api import MAX_PAGE
-from shared.web import api_view, page_blueprint
+from shared.web import api_view, page_blueprint, qr
 from shared.web.forms import attempt, form_input, submit
 from shared.web.i18n import localized
 
@@ -78,3 +78,11 @@ def import_residents():
     return render_template("intake/resident_form.html", errors={}, import_errors=errors,
                            form=MultiDict(), imported=result, communities=_communities(),
                            **CHOICES), 422 if errors else 200
+
+
+@blp.post("/residents/<ref>/invitation")
+def invite_resident(ref):
+    """A resident's one-time invitation as a QR code, to print or show on the screen."""
+    invitation = api_view(api.invite_resident)(ref)
+    return render_template("intake/invitation.html", invitation=invitation,
+                           qr=qr.svg(invitation["url"]))

@@ -275,6 +275,13 @@ class AccessLogOut(Schema):
     purpose = fields.Str()
 
 
+class InvitationOut(Schema):
+    """A resident's one-time sign-in invitation: the link its QR code holds (shown once)."""
+    resident_ref = fields.Str()
+    url = fields.Str()
+    expires_at = fields.DateTime()
+
+
 class SurveyContactOut(Schema):
     resident_ref = fields.Str()
     name = fields.Str()
