@@ -5,6 +5,7 @@ embedded default unless the environment names PostgreSQL and RabbitMQ URLs. On a
 every event, prints the contract scorecard, then keeps serving until Ctrl-C.
 """
 import argparse
+import os
 import signal
 import sys
 import time
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 from scenario.cli import knob_arguments, knobs_from, load
 from scenario.client import Client
 from scenario.report import scorecards
-from shared import config
+from shared import clock, config
 
 from .supervisor import Platform, PortTaken, default_probe_ports
 from .welcome import banner, create_page_users, embedded_development
@@ -41,7 +42,8 @@ def first_start(client: Client) -> bool:
 
 def show_the_year(platform: Platform, args) -> None:
     """Load the scenario into empty databases, wait for evaluation, print the scorecard."""
-    client = Client({s: platform.url(s) for s in platform.ports}, threads=args.threads)
+    client = Client({s: platform.url(s) for s in platform.ports}, threads=args.threads,
+                    clock=platform.env.get(clock.SETTING) == "header")
     if first_start(client):
         print("首次启动：载入T社区情景 / First start: loading the T-community scenario "
               "through the APIs", flush=True)
@@ -58,8 +60,12 @@ def show_the_year(platform: Platform, args) -> None:
 def main(argv=None) -> None:
     args = arguments(argv)
     ports = {s: urlsplit(config.service_url(s)).port for s in config.SERVICES}
+    env = dict(os.environ)
+    if config.development_keys():  # the scenario records its year at the year's times
+        env.setdefault(clock.SETTING, "header")
     platform = Platform(ports=ports, log_dir=config.data_dir() / "logs", replicas=args.replicas,
-                        probe_ports=default_probe_ports(ports, args.replicas, args.probe_base))
+                        probe_ports=default_probe_ports(ports, args.replicas, args.probe_base),
+                        env=env)
 
     def _stop(*_):
         raise KeyboardInterrupt

@@ -2,7 +2,7 @@
 (`Call`), the ids services assign and later calls refer to (`Ref`), and the whole plan as
 phases of chains of calls (`Plan`)."""
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Call:
     method: str = "POST"
     fieldwork: dict | None = None  # a survey wave's fieldwork: {"wave", "kind", "size"}
     photo: dict | None = None    # an evidence photo: {"key", "taken"} (scenario/photos.py)
+    at: datetime | None = None   # when it is recorded (scenario/recording.py)
 
 
 @dataclass
@@ -57,3 +58,9 @@ class Plan:
 
     def count(self) -> int:
         return sum(1 for _ in self.calls())
+
+
+def milestones(plan: Plan) -> list[tuple[str, date, date]]:
+    """(milestone, first day, due day): mid-term halfway, final at the year's end."""
+    middle = plan.start + (plan.end - plan.start) // 2
+    return [("mid-term", plan.start, middle), ("final", middle + timedelta(days=1), plan.end)]

@@ -29,9 +29,9 @@ def knobs_from(args) -> Knobs:
 
 
 def load(knobs: Knobs, threads: int = 6, client: Client | None = None,
-         timeout: float = 3600) -> Client:
+         timeout: float = 3600, clock: bool = False) -> Client:
     """Plan, load and wait until evaluation has everything; the client holds the ids."""
-    client = client or Client(threads=threads)
+    client = client or Client(threads=threads, clock=clock)
     started = time.monotonic()
     plan = build_plan(knobs)
     print(f"场景 / scenario: {knobs.residents} residents, {knobs.communities} communities, "
@@ -48,6 +48,9 @@ def load(knobs: Knobs, threads: int = 6, client: Client | None = None,
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m scenario", description=__doc__)
     knob_arguments(parser)
+    parser.add_argument("--clock", action="store_true",
+                        help="send each call's recorded time (X-Socialwork-Clock): for a "
+                             "platform started with SOCIALWORK_CLOCK=header")
     args = parser.parse_args()
-    load(knobs_from(args), args.threads)
+    load(knobs_from(args), args.threads, clock=args.clock)
 

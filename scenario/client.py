@@ -7,13 +7,14 @@ import io
 import sys
 import threading
 import time
+from datetime import date
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import requests
 
-from shared import auth, config
+from shared import auth, clock, config
 
-from . import fieldwork, photos, truth
+from . import fieldwork, photos, recording, truth
 from .calls import Call, Plan, Ref
 
 
@@ -49,8 +50,12 @@ class Progress:
 class Client:
     """Plays a plan through the APIs, remembering the ids the services assign."""
 
-    def __init__(self, urls: dict | None = None, threads: int = 6, progress=None):
+    def __init__(self, urls: dict | None = None, threads: int = 6, progress=None,
+                 clock: bool = False):
         self.urls = urls or {s: config.service_url(s) for s in config.SERVICES}
+        # whether each call says when it is recorded: the platform runs with
+        # SOCIALWORK_CLOCK=header (development only); otherwise all is recorded now
+        self.clock = clock
         self.threads = threads            # chains of a phase run this many at once
         self.progress = progress or Progress()
         self.ids: dict[Ref, str] = {}     # what each Ref of the plan stands for
@@ -74,12 +79,16 @@ class Client:
             self.tokens[actor] = token(actor)
         return {"Authorization": f"Bearer {self.tokens[actor]}"}
 
-    def request(self, method: str, service: str, path: str, actor: tuple, **kw):
-        """One request; a connection error or a 5xx (a busy database) is tried again."""
+    def request(self, method: str, service: str, path: str, actor: tuple, at=None, **kw):
+        """One request (recorded at `at` on the platform's clock, if it takes it from us);
+        a connection error or a 5xx (a busy database) is tried again."""
+        headers = self.headers(actor)
+        if at is not None and self.clock:
+            headers = {**headers, clock.HEADER: at.isoformat()}
         for attempt in range(5):
             try:
                 response = self.session().request(method, self.urls[service] + path,
-                                                  headers=self.headers(actor), timeout=120, **kw)
+                                                  headers=headers, timeout=120, **kw)
                 if response.status_code < 500:
                     return response
             except requests.ConnectionError:
@@ -118,7 +127,7 @@ class Client:
         if call.photo:
             return self.photograph(call, path)
         method = call.method
-        response = self.request(method, call.service, path, call.actor,
+        response = self.request(method, call.service, path, call.actor, at=call.at,
                                 json=self.resolve(call.body))
         if not response.ok:
             raise ScenarioError(f"{method} {call.service}{path} as {call.actor[0]}: "
@@ -135,7 +144,7 @@ class Client:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-        response = self.request("POST", call.service, path, call.actor,
+        response = self.request("POST", call.service, path, call.actor, at=call.at,
                                 data={"community_id": call.upload["community_id"]},
                                 files={"file": ("roster.csv", out.getvalue().encode("utf-8"),
                                                 "text/csv")})
@@ -149,7 +158,7 @@ class Client:
 
     def photograph(self, call: Call, path: str) -> None:
         """A worker's photo of a session, sent as a phone's browser sends it."""
-        response = self.request("POST", call.service, path, call.actor, files={
+        response = self.request("POST", call.service, path, call.actor, at=call.at, files={
             "file": ("IMG.jpg", photos.photo(call.photo["key"], call.photo["taken"]),
                      "image/jpeg")})
         if not response.ok and response.status_code != 409:  # 409: a retry, already there
@@ -177,7 +186,10 @@ class Client:
         instruments = self.instruments(call.actor, path.removesuffix("/responses"))
         for body in fieldwork.responses(self.plan, call.fieldwork["kind"], sampled,
                                         instruments):
-            response = self.request("POST", call.service, path, call.actor, json=body)
+            # written up the evening it was answered; one answered on the load day, now
+            answered = recording.evening(date.fromisoformat(body["answered_on"]))
+            response = self.request("POST", call.service, path, call.actor, json=body,
+                                    at=answered if answered <= recording.cap(self.plan) else None)
             if not response.ok:
                 raise ScenarioError(f"POST {path}: {response.status_code} "
                                     f"{response.text[:2000]}\nbody: {body}")
@@ -227,8 +239,13 @@ class Client:
                 self.wait_for_evaluation(timeout)
             if name == "casework":
                 self.wait_for_casework(plan, timeout)
-            if name == "verification":  # the auditor draws from what evaluation holds
-                self.wait_for_evaluation(timeout)
+            if name in ("verification", "milestones"):  # drawn, and closed, from what
+                self.wait_for_evaluation(timeout)        # evaluation holds
+            if name == "milestones" and not self.clock:
+                # closed now, a milestone would count nothing recorded after its allowance
+                self.progress("  milestones: not closed (the platform's clock is its own, so "
+                              "the year was recorded today)", force=True)
+                continue
             self.phase(name, chains)
 
     # -- waiting on the event bus -----------------------------------------------------------

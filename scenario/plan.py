@@ -18,8 +18,8 @@ from datetime import date, timedelta
 from shared.months import months_back
 from shared.vocabulary import MAX_SEED
 
-from . import capacity, council, groupwork, needs
-from .calls import Call, Knobs, Plan, Ref
+from . import capacity, council, groupwork, needs, recording
+from .calls import Call, Knobs, Plan, Ref, milestones
 from .community import Year
 from .fieldwork import survey_chains
 from .people import Roster
@@ -61,6 +61,15 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
             live(year)
             needs.extend(year.need_chains)
             work.extend(year.work_chains)
+    # one sheet at a time: an import holds intake's write lock while it runs (SQLite), so
+    # sheets in parallel would only wait for each other
+    sheets = [call for calls in roster_calls for call in calls]
+    offices = [jurisdiction(communities, list(served))]
+    stamper = recording.Stamper(plan)
+    for chains in (reference, offices, setup, homes, [sheets], needs, work):
+        stamper.stamp(chains)
+    stamper.at_least_one_late(work)
+    corrections = stamper.corrections(work)
     # drawn last, so the rest of the plan stays as it was for the seed
     checks = [chain for agency, years in years_of.items()
               for chain in verifications(plan, f"k-{agency}", years, rng)]
@@ -70,13 +79,14 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
         draws += waves
         fieldwork += answers
         plan.people.update((y.ref(p.index), p) for y in years for p in y.people)
-    # one sheet at a time: an import holds intake's write lock while it runs (SQLite), so
-    # sheets in parallel would only wait for each other
-    sheets = [call for calls in roster_calls for call in calls]
+    stamper.stamp(draws)
+    closings = [chain for agency in years_of
+                for chain in stamper.closings(f"k-{agency}", ("buyer_auditor", BUYER))]
     plan.phases = [("reference data", reference),
-                   ("jurisdiction", [jurisdiction(communities, list(served))]),
+                   ("jurisdiction", offices),
                    ("setup", setup), ("households", homes), ("residents", [sheets]),
-                   ("needs", needs), ("casework", work), ("verification", checks),
+                   ("needs", needs), ("casework", work), ("corrections", corrections),
+                   ("verification", checks), ("milestones", closings),
                    ("survey waves", draws), ("survey fieldwork", fieldwork)]
     return plan
 
@@ -92,22 +102,19 @@ def jurisdiction(communities: list[str], agencies: list[str]) -> list[Call]:
         "community_ids": communities})]
 
 
-def milestones(plan: Plan) -> list[tuple[str, date, date]]:
-    """(milestone, first day, due day): mid-term halfway, final at the year's end."""
-    middle = plan.start + (plan.end - plan.start) // 2
-    return [("mid-term", plan.start, middle), ("final", middle + timedelta(days=1), plan.end)]
-
-
 def verifications(plan: Plan, contract_id: str, years, rng: random.Random) -> list[list[Call]]:
     """The street office's auditor, near each milestone, draws sessions and residents who
     took part in the milestone's period and records what each visit or call found. Sizes
     are capped by what the period surely holds (a draw of more than there is gets fewer)."""
-    sessions = [c.body for y in years for chain in y.work_chains for c in chain
+    sessions = [c for y in years for chain in y.work_chains for c in chain
                 if c.path == "/sessions"]
     auditor, base = ("buyer_auditor", BUYER), f"/contracts/{contract_id}/verifications"
     chains = []
     for milestone, first, due in milestones(plan):
-        held = [b for b in sessions if first <= date.fromisoformat(b["date"]) <= due]
+        # what evaluation holds when the auditor draws: the sessions recorded by then
+        drawn = recording.drawn_at(plan, due)
+        held = [c.body for c in sessions if first <= date.fromisoformat(c.body["date"]) <= due
+                and c.at <= drawn]
         # residents at group and community sessions took part (participant or above)
         took_part = {r for b in held if b["method"] != "casework" for r in b["attendee_refs"]}
         for kind, population in (("session", len(held)), ("resident", len(took_part))):
@@ -118,12 +125,12 @@ def verifications(plan: Plan, contract_id: str, years, rng: random.Random) -> li
             sample = Ref("verification", (contract_id, milestone, kind))
             chain = [Call(auditor, "evaluation", base, {
                 "kind": kind, "size": size, "from": first.isoformat(), "to": due.isoformat(),
-                "seed": rng.randint(0, MAX_SEED)}, produces=sample)]
+                "seed": rng.randint(0, MAX_SEED)}, produces=sample, at=drawn)]
             for position in range(1, size + 1):
                 chain.append(Call(auditor, "evaluation", base + f"/{{}}/items/{position}", {
                     "result": rng.choices(RESULTS, rates)[0],
                     "method": rng.choices(list(methods), list(methods.values()))[0]},
-                    path_ref=sample))
+                    path_ref=sample, at=drawn + timedelta(minutes=position)))
             chains.append(chain)
     return chains
 
@@ -140,6 +147,7 @@ def _contract(plan: Plan, agency: str, communities: list[str], years) -> list[Ca
     body = {"id": contract_id, "agency_id": agency, "community_ids": communities,
             "period_start": plan.start.isoformat(), "period_end": last.isoformat(),
             "budget": str(100 * residents),  # about 100 yuan per resident and year
+            "late_entry_days": recording.ALLOWANCE,
             "milestones": [{"id": "mid-term", "due": middle.isoformat(), "share": 0.4,
                             "min_score": 60},
                            {"id": "final", "due": last.isoformat(), "share": 0.6,

@@ -97,6 +97,49 @@ def trend_lines(client: Client, contract_id: str, scope: dict, actor) -> list[st
     return lines
 
 
+def _summary(card: dict) -> str:
+    out = card["outputs"]
+    return (f"total {_points(card['total']).strip()} · " + " · ".join(
+        f"{key.replace('_', ' ')} {_figure(out[key], '')}"
+        for key in ("cases", "sessions", "service_hours", "activities"))
+        + f" · participants {card['ladder']['at_least']['participant']:,}")
+
+
+SHOWN_LATE = 8  # late entries printed under a milestone (all are counted)
+
+
+def milestone_lines(client: Client, contract: dict, actor) -> list[str]:
+    """Each milestone's card as of its due date, as paid (its due date plus the late-entry
+    allowance) and as known now, and what was recorded after it was paid."""
+    lines = ["  付款节点 milestones: the card as of the due date · as paid (due date plus "
+             f"{contract['late_entry_days']} late-entry days) · as known now"]
+    base = f"/contracts/{contract['id']}"
+    for milestone in contract["milestones"]:
+        due, scope = milestone["due"], {"from": contract["period_start"], "to": milestone["due"]}
+        response = client.request("GET", "evaluation", f"{base}/milestones/{milestone['id']}",
+                                  actor)
+        closed = response.json() if response.ok else None
+        known = client.get("evaluation", f"{base}/scorecard", actor, **scope)
+        if closed is None:  # its allowance still runs: nothing can be late yet
+            lines += [f"    {milestone['id']} (due {due}): not closed yet, the late-entry "
+                      "allowance still runs", f"      known now  {_summary(known)}"]
+            continue
+        on_due = client.get("evaluation", f"{base}/scorecard", actor, as_of=due, **scope)
+        later = closed["post_close_changes"]["recorded_later"]
+        kinds = sorted({e["kind"] for e in later["entries"]})
+        lines += [f"    {milestone['id']} (due {due}, closed as of {closed['as_of'][:16]}):",
+                  f"      due date   {_summary(on_due)}",
+                  f"      as paid    {_summary(closed['card'])}",
+                  f"      known now  {_summary(known)}",
+                  f"      recorded after it was paid: {later['count']} "
+                  + " · ".join(f"{k.replace('_', ' ')} "
+                               f"{sum(e['kind'] == k for e in later['entries'])}" for k in kinds)]
+        lines += [f"        {e['recorded_at'][:10]} {e['kind'].replace('_', ' ')}: "
+                  f"{e['record_kind']} {e['record_id']} of {e['on']} ({e['type']})"
+                  for e in later["entries"][:SHOWN_LATE]]
+    return lines
+
+
 def scorecards(client: Client, buyer: str = BUYER) -> str:
     """Every contract of the buyer, scored over its year to date, and by quarter."""
     actor = ("buyer_auditor", buyer)
@@ -107,5 +150,6 @@ def scorecards(client: Client, buyer: str = BUYER) -> str:
         card = client.get("evaluation", f"/contracts/{contract['id']}/scorecard", actor)
         lines = scorecard_lines(card, contract, names)
         lines += trend_lines(client, contract["id"], card["scope"], actor)
+        lines += milestone_lines(client, contract, actor)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) or "(no contracts yet)"

@@ -23,6 +23,7 @@ EVENT_OF = {  # (service, path) -> the event each successful call publishes
     ("casework", "/council/meetings"): "council.meeting_held",
     ("casework", "/council/meetings/{}/decisions"): "council.decision_made",
     ("casework", "/council/decisions/{}/progress"): "council.decision_progressed",
+    ("casework", "/corrections"): "record.corrected",
 }
 
 
@@ -206,3 +207,26 @@ def figures(plan: Plan) -> dict:
 def _copy(call: Call) -> Call:
     return Call(call.actor, call.service, call.path, dict(call.body or {}), call.produces,
                 call.path_ref)
+
+
+def recorded_after(plan: Plan, moment, first, last) -> Counter:
+    """The records of days `first` to `last` the plan has entered after `moment` (late
+    entries and corrections, scenario/recording.py), by event type: what evaluation lists
+    beside a milestone's card closed as of `moment`."""
+    from .recording import day_of
+    from shared.localtime import COMMUNITY_ZONE
+    made = {c.produces: c for c in plan.calls() if c.produces}
+    later = Counter()
+    for _, chains in plan.phases:
+        for chain in chains:
+            day = None
+            for call in chain:
+                if call.path == "/corrections":
+                    day = day_of(made[call.body["record_id"]])
+                elif not call.photo:  # a photo is of the record before it
+                    day = day_of(call) or (call.at and call.at.astimezone(COMMUNITY_ZONE).date())
+                kind = "evidence.attached" if call.photo else EVENT_OF.get(
+                    (call.service, call.path))
+                if kind and call.at and call.at > moment and first <= day <= last:
+                    later[kind] += 1
+    return later

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from kombu import Consumer as QueueConsumer
 
 from . import bus, metrics
+from .clock import utcnow
 from .config import MessagingConfig
 from .events.envelope import canonical_json
 from .eventstore import EventStore
@@ -36,6 +37,7 @@ MAX_DEFERRALS = 30
 
 
 def _age_seconds(rfc3339: str) -> float:
+    """How long the event has travelled (a metric of the machine's real time)."""
     sent = datetime.fromisoformat(rfc3339)
     return max(0.0, (datetime.now(timezone.utc) - sent).total_seconds())
 
@@ -163,7 +165,7 @@ class EventConsumer:
         name, problem = row.event_id or key[:32], row.problem
         if replayed or not row.copied:
             headers = {"x-parked-reason": reason, "x-attempts": attempts,
-                       "x-parked-at": datetime.now(timezone.utc).isoformat(),
+                       "x-parked-at": utcnow().isoformat(),
                        "x-service": self.service, "x-problem": problem}
             self.control.publish_batch([(bus.DEAD_EXCHANGE.name, self.service, body, headers,
                                          bus.properties(name, row.type or ""))])

@@ -10,17 +10,12 @@ cursor  per source, how far the service has verified it has every event it consu
 parked  every message parked on the dead-letter queue, genuine or not, keyed by a digest of
         its bytes, so parking the same message again makes no second copy.
 """
-from datetime import datetime, timezone
-
 import sqlalchemy as sa
 
+from .clock import utcnow
 from .db import UtcDateTime
 
 APPLIED, WAITING, PARKED = "applied", "waiting", "parked"  # an inbox event's fate
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class EventStore:

@@ -21,6 +21,7 @@ from marshmallow import ValidationError, validate
 from marshmallow.fields import *  # noqa: F401,F403  every field this module does not bound
 from marshmallow import fields as _ma
 
+from . import clock
 from .i18n import bilingual
 
 MAX_TEXT = 10_000
@@ -103,7 +104,7 @@ class Date(_ma.Date):
 
 def _not_future(day: date) -> None:
     """Today is read per request, not when the schema is defined."""
-    if day > date.today():
+    if day > clock.today():
         raise ValidationError(IN_THE_FUTURE)
 
 

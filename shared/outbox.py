@@ -7,7 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from . import keys
 from .db import as_built
 from .events import GENESIS_HASH, Event, check_data, spec_for
-from .eventstore import EventStore, utcnow
+from .clock import utcnow
+from .eventstore import EventStore
 from .logging import current_traceparent
 
 

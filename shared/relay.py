@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from . import bus, metrics, outbox
 from .config import MessagingConfig
 from .events.envelope import type_name
-from .eventstore import EventStore, utcnow
+from .clock import utcnow
+from .eventstore import EventStore
 from .leader import Leadership
 from .probe import Heartbeat
 from .publisher import Publisher

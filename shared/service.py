@@ -7,7 +7,7 @@ from flask_smorest import Api
 
 import logging
 
-from . import auth, cli, config, errors, eventlog, health, inputs, keys, metrics
+from . import auth, cli, clock, config, errors, eventlog, health, inputs, keys, metrics
 from .db import engine_options
 from .logging import current_traceparent, new_traceparent, reset_traceparent, set_traceparent
 from .runtime import Runtime, ServiceSpec, current_service
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 def create_service_app(spec: ServiceSpec, test_config: dict | None = None) -> Flask:
     if not (test_config or {}).get("SIGNS_NOTHING"):  # the migration job holds no signing key
         keys.check_configured(spec.name)  # no keys, no service: it says which variable is missing
+    clock.check_configured()  # a simulated clock only in development
     if warning := config.development_warning():
         log.warning(warning)
     url = config.database_url(spec.name)
@@ -73,7 +74,9 @@ def create_service_app(spec: ServiceSpec, test_config: dict | None = None) -> Fl
     auth.init_app(app)
     inputs.init_app(app)  # after auth: nobody's body is read before they are known
     app.before_request(_trace_in)
+    app.before_request(clock.request_started)
     app.after_request(_trace_out)
     app.teardown_request(_trace_reset)
+    app.teardown_request(clock.request_ended)
     cli.register(app)
     return app

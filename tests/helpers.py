@@ -21,11 +21,11 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
 
 
 @contextmanager
-def running_platform(backend, tmp_path, replicas: int = 1):
+def running_platform(backend, tmp_path, replicas: int = 1, env: dict | None = None):
     backend.ensure()
     from launcher.supervisor import replica_name
     from tests.conftest import free_port
-    platform = Platform(env={**os.environ, **backend.env}, ports=dict(backend.ports),
+    platform = Platform(env={**os.environ, **backend.env, **(env or {})}, ports=dict(backend.ports),
                         log_dir=tmp_path / f"logs-{backend.name}", replicas=replicas,
                         probe_ports={replica_name(s, k, r): free_port() for s in backend.ports
                                      for k in ("worker", "relay") for r in range(replicas)})

@@ -3,19 +3,24 @@ real platform, evaluation arrives from the events alone at what the plan says it
 `make run` loads it once, prints the scorecard, and does not load it again."""
 import os
 import random
+from unittest import mock
 import signal
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from launcher.supervisor import ROOT
 from launcher.welcome import DEV_PASSWORD, PAGE_USERS
+import services.intake
 from scenario import Knobs, build_plan
 from scenario.client import Client
-from scenario.truth import event_counts, figures
+from scenario.plan import milestones
+from scenario.truth import event_counts, figures, recorded_after
+from shared import clock
+from shared.config import ConfigError
 from tests.helpers import running_platform, wait_until
 from tests.test_pages import login
 
@@ -53,16 +58,26 @@ def test_plan_is_deterministic_and_keeps_to_its_knobs():
         assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(slots, slots[1:]))
 
 
+# the platform takes its clock from the scenario (development only)
+SIMULATED = {"SOCIALWORK_CLOCK": "header", "SOCIALWORK_ENV": "development"}
+
+
 def test_evaluation_arrives_at_what_the_plan_did(isolated, tmp_path):
     b = isolated
     plan = build_plan(Knobs(residents=60, months=3, seed=11))
-    with running_platform(b, tmp_path) as p, b.environ():
-        client = Client({s: p.url(s) for s in p.ports}, threads=4)
+    (_, first, due), _ = milestones(plan)
+    with running_platform(b, tmp_path, env=SIMULATED) as p, b.environ():
+        client = Client({s: p.url(s) for s in p.ports}, threads=4, clock=True)
         client.load(plan, timeout=240)
         client.wait_for_evaluation(timeout=240)
         counts = client.get("evaluation", "/event-counts")["by_type"]
         auditor = ("buyer_auditor", "street-office-1")
         card = client.get("evaluation", "/contracts/k-a1/scorecard", auditor)
+        paid = client.get("evaluation", "/contracts/k-a1/milestones/mid-term", auditor)
+        mid_now = client.get("evaluation", "/contracts/k-a1/scorecard", auditor, **{
+            "from": first.isoformat(), "to": due.isoformat()})
+        on_due = client.get("evaluation", "/contracts/k-a1/scorecard", auditor, **{
+            "from": first.isoformat(), "to": due.isoformat(), "as_of": due.isoformat()})
         first_month = client.get("evaluation", "/contracts/k-a1/scorecard", auditor, **{
             "from": plan.start.isoformat(), "to": (plan.start + timedelta(days=30)).isoformat()})
         samples = client.get("evaluation", "/contracts/k-a1/verifications", auditor)
@@ -88,6 +103,70 @@ def test_evaluation_arrives_at_what_the_plan_did(isolated, tmp_path):
     assert values["empowerment_change"] is not None and values["service_satisfaction"] > 0
     early = {i["measure"]: i for d in first_month["dimensions"] for i in d["indicators"]}
     assert early["breadth"]["value"] is not None  # the roster was registered by then
+    _check_mid_term(plan, paid, mid_now, on_due)
+
+
+def _check_mid_term(plan, paid, now, on_due):
+    """The year was recorded at its own times: the mid-term card as of its due date holds
+    what had been recorded by then; paid at the due date plus the allowance, it differs from
+    the card known now by exactly the late entries listed beside it, which are the ones the
+    plan entered after it was paid."""
+    assert on_due["outputs"]["sessions"] > 0 and on_due["total"] is not None
+    assert paid["card"]["total"] is not None
+    later = paid["post_close_changes"]["recorded_later"]
+    assert later["count"] == len(later["entries"]) > 0
+    as_of = datetime.fromisoformat(paid["as_of"])
+    listed = Counter(e["type"] for e in later["entries"])
+    assert listed == recorded_after(plan, as_of, plan.start, date.fromisoformat(
+        paid["period_to"]))
+    assert {e["kind"] for e in later["entries"]} == {"late_entry", "correction"}
+    late = Counter(e["type"] for e in later["entries"] if e["kind"] == "late_entry")
+    then, known = paid["card"]["outputs"], now["outputs"]
+    assert known["sessions"] - then["sessions"] == late["session.delivered"]
+    assert known["activities"] - then["activities"] == late["capacity.activity_held"]
+    assert known["cases"] - then["cases"] == late["case.opened"]
+    assert sum(late.values()) > 0 and then != known
+    # as of the due date itself, the entries within the allowance were not there yet
+    assert on_due["outputs"]["sessions"] <= then["sessions"]
+
+
+def test_production_refuses_the_simulated_clock(embedded):
+    """The clock setting is for development only; without it the header is refused."""
+    with mock.patch.dict(os.environ, {**embedded.env, "SOCIALWORK_CLOCK": "header",
+                                      "SOCIALWORK_ENV": "production"}):
+        with pytest.raises(ConfigError, match="SOCIALWORK_CLOCK is for development only"):
+            services.intake.create_app()
+    with mock.patch.dict(os.environ, {**embedded.env, "SOCIALWORK_CLOCK": "file"}):
+        with pytest.raises(ConfigError, match="must be 'header'"):
+            services.intake.create_app()
+    app = embedded.app("intake")
+    token = embedded.token("ops_admin")
+    refused = app.test_client().get("/communities", headers={
+        "Authorization": f"Bearer {token}", clock.HEADER: "2026-03-01T10:00:00+08:00"})
+    assert refused.status_code == 400, refused.json
+    assert refused.json["error"]["code"] == "clock_not_enabled"
+
+
+def test_the_simulated_clock_stamps_what_a_request_records(embedded):
+    """In development with the setting, the header's moment is the event's time and the
+    row's; a moment in the future is refused."""
+    app = embedded.app("intake")
+    ops = {"Authorization": f"Bearer {embedded.token('ops_admin')}"}
+    with mock.patch.dict(os.environ, {"SOCIALWORK_CLOCK": "header"}):
+        http = app.test_client()
+        future = http.post("/agencies", json={"id": "a9", "name": "九号社工服务中心"},
+                           headers={**ops, clock.HEADER: "2999-01-01T10:00:00+08:00"})
+        assert future.status_code == 422 and clock.HEADER in future.json["error"]["fields"]
+        made = http.post("/agencies", json={"id": "a9", "name": "九号社工服务中心"},
+                         headers={**ops, clock.HEADER: "2026-03-01T10:00:00+08:00"})
+        assert made.status_code == 201, made.json
+        event = http.get("/events", headers=ops).json["events"][-1]
+        assert event["time"] == "2026-03-01T02:00:00.000000Z"
+        plain = http.post("/agencies", json={"id": "a8", "name": "八号社工服务中心"},
+                          headers=ops)
+        assert plain.status_code == 201
+        event = http.get("/events", headers=ops).json["events"][-1]
+        assert event["time"][:10] == date.today().isoformat()  # no header: the machine's
 
 
 def _start_run(env, log) -> subprocess.Popen:

@@ -134,3 +134,28 @@ def test_who_consumes_what_is_written_in_the_handlers_file(service):
 def test_evaluation_consumes_every_event_intake_and_casework_publish():
     produced = set(source_types("/intake")) | set(source_types("/casework"))
     assert set(_written_handlers("evaluation")) == produced
+
+
+# reading the machine's clock directly, where a simulated moment must not apply
+MACHINE_TIME = {"shared/clock.py": "the clock itself",
+                "shared/consumer.py": "how long an event travelled: a transport metric",
+                "shared/bus.py": "the broker message's own timestamp",
+                "shared/web/users.py": "a login lockout: no header may shorten it"}
+
+
+def _reads_the_machine_clock(tree) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Name) and (node.func.value.id, node.func.attr) in {
+                    ("datetime", "now"), ("datetime", "utcnow"), ("date", "today")}:
+            return True
+    return False
+
+
+def test_every_recorded_time_reads_the_one_clock():
+    """Event times, recorded-at columns and default days come from shared.clock alone, so
+    a simulated clock (development only) stamps all of them or none."""
+    readers = {str(p.relative_to(ROOT)) for package in ("shared", "services")
+               for p in (ROOT / package).rglob("*.py") if "migrations" not in p.parts
+               and _reads_the_machine_clock(ast.parse(p.read_text()))}
+    assert readers == set(MACHINE_TIME)

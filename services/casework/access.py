@@ -8,6 +8,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask import current_app
 
+from shared import clock
 from shared import auth
 from shared.auth import Claims
 from shared.db import Recently
@@ -36,7 +37,7 @@ def served(agency_id: str, community_id: str, on: date) -> bool:
 
 
 def served_today(agency_id: str):
-    return served_on(agency_id, date.today())
+    return served_on(agency_id, clock.today())
 
 
 def on_roster(claims: Claims) -> None:

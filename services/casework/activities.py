@@ -1,8 +1,8 @@
 """Service sessions (casework, group work, community work) and capacity building: trainings,
 volunteer service, leader cultivation, incubation of resident self-organisations; volunteers
 and organisations. Each is marked as led by the agency or by residents themselves."""
-from datetime import date
 
+from shared import clock
 from shared.errors import ApiError
 from shared.i18n import bilingual
 
@@ -83,7 +83,7 @@ def record_activity(data: dict, claims) -> CapacityActivity:
 
 
 def register_volunteer(data: dict, claims) -> Volunteer:
-    day = data.get("registered_on") or date.today()
+    day = data.get("registered_on") or clock.today()
     require_served(claims, data["community_id"], day)
     check_residents(data["community_id"], [data["resident_ref"]], "resident_ref")
     if db.session.query(Volunteer).filter_by(resident_ref=data["resident_ref"],
@@ -127,7 +127,7 @@ def update_organization(organization: Organization, data: dict) -> Organization:
     _check_members(organization.community_id, leaders, members)
     organization.leader_refs, organization.member_refs = leaders, members
     organization.status = data.get("status", organization.status)
-    on = data.get("on") or date.today()
+    on = data.get("on") or clock.today()
     return publish(organization, "organization.updated", lambda o: {
         "organization_id": o.id, "agency_id": o.agency_id, "community_id": o.community_id,
         "status": o.status, "leader_refs": o.leader_refs, "member_refs": o.member_refs,

@@ -1,10 +1,10 @@
 """Cases: opened from a need in the intake queue (or for a resident met in the field), goals
 on the goal-attainment scale, assessments, notes and referrals, closing with an outcome per
 goal. Opening, goals and closing publish their events."""
-from datetime import date
 
 import sqlalchemy as sa
 
+from shared import clock
 from shared.errors import ApiError
 from shared.i18n import bilingual
 
@@ -26,13 +26,13 @@ def open_case(data: dict, claims) -> Case:
         if need is None:
             raise ApiError(404, f"Need {data['need_id']} is not in the intake queue",
                            "该需求不在受理队列中")
-        require_served(claims, need.community_id, date.today())
+        require_served(claims, need.community_id, clock.today())
         if need.status != "awaiting":
             raise ApiError(409, f"Need {need.need_id} is already {need.status}",
                            f"该需求当前状态为 {need.status}，不能再开案")
         need.status = "opened"
     community_id = need.community_id if need else data["community_id"]
-    opened_on = data.get("opened_on") or date.today()
+    opened_on = data.get("opened_on") or clock.today()
     require_served(claims, community_id, opened_on)
     resident_ref = data.get("resident_ref") or (need.resident_ref if need else None)
     if not resident_ref:
@@ -55,7 +55,7 @@ def _open(case: Case) -> Case:
 
 def set_goal(case: Case, data: dict) -> CaseGoal:
     _open(case)
-    goal = CaseGoal(case_id=case.id, set_on=data.get("set_on") or date.today(),
+    goal = CaseGoal(case_id=case.id, set_on=data.get("set_on") or clock.today(),
                     domain=data["domain"], description=data["description"],
                     baseline=data["baseline"])
     return publish(goal, "case.goal_set", lambda g: {
@@ -85,7 +85,7 @@ def close_case(case: Case, data: dict) -> Case:
     for goal_id, attainment in given.items():
         goals[goal_id].attainment = attainment
     case.status, case.outcome = "closed", data["outcome"]
-    case.closed_on = data.get("closed_on") or date.today()
+    case.closed_on = data.get("closed_on") or clock.today()
     if case.need_id:
         db.session.get(QueuedNeed, case.need_id).status = "closed"
     return publish(case, "case.closed", lambda c: {

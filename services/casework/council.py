@@ -1,10 +1,10 @@
 """The residents' consultative council (协商议事会): topics proposed (who proposed matters),
 meetings with agenda, attendance and minutes, decisions with votes and outcome, and the
 follow-through of adopted decisions: 民事民参、民事民议、民事民决, recorded."""
-from datetime import date
 
 import sqlalchemy as sa
 
+from shared import clock
 from shared.errors import ApiError
 from shared.i18n import bilingual
 
@@ -125,7 +125,7 @@ def follow_through(decision: CouncilDecision, data: dict, author: str):
         raise ApiError(422, fields={"decision_id": [ONLY_ADOPTED]})
     if data["status"] == "done" and data["progress"] != 100:
         raise ApiError(422, fields={"progress": [DONE_IS_COMPLETE]})
-    on = data.get("on") or date.today()
+    on = data.get("on") or clock.today()
     progress = DecisionProgress(decision_id=decision.id, status=data["status"],
                                 progress=data["progress"], on=on, note=data.get("note"),
                                 recorded_by=author)

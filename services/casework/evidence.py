@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from shared import clock
 from shared import outbox
 from shared.errors import ApiError
 from shared.i18n import bilingual, bilingual_pattern
@@ -33,7 +34,7 @@ def check_times(day: date, start, end) -> float:
         problems["end"] = [ENDS_BEFORE_START]
     elif hours_between(start, end) > 12:
         problems["end"] = [TOO_LONG]
-    if day > date.today():
+    if day > clock.today():
         problems["date"] = [IN_FUTURE]
     if problems:
         raise ApiError(422, fields=problems)

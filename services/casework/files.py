@@ -18,6 +18,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
 from shared import auth, outbox
+from shared.clock import utcnow
 from shared.errors import ApiError
 from shared.i18n import bilingual, bilingual_pattern
 
@@ -203,7 +204,7 @@ def hide(claims, record_type: str, record_id: str, digest: str, reason: str) -> 
     if row.hidden_at is not None:
         raise ApiError(409, "The file is already hidden", "该文件已被隐藏")
     row.hidden_reason, row.hidden_by = reason, claims.sub
-    row.hidden_at = datetime.now().astimezone()
+    row.hidden_at = utcnow()
     outbox.append(event_store, "evidence.hidden", f"evidence/{row.id}", {
         "record_type": record_type, "record_id": row.record_id,
         "community_id": owner.community_id, "digest": digest})

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from shared import clock
 from shared import allocation
 from shared.errors import ApiError
 from shared.i18n import bilingual
@@ -112,7 +113,7 @@ def require_phase(fund: Fund, phase: str) -> None:
 def check_day(fund: Fund, on: date, field: str = "on") -> None:
     if on < fund.phase_on:
         raise ApiError(422, fields={field: [BEFORE_PHASE]})
-    if on > date.today():
+    if on > clock.today():
         raise ApiError(422, fields={field: [IN_FUTURE]})
 
 
@@ -127,7 +128,7 @@ def advance(fund: Fund, data: dict, claims) -> Fund:
     if data["on"] < planned:
         raise ApiError(409, f"The {following} phase is planned from {planned}",
                        f"该阶段计划于 {planned} 开始", code="phase_not_due")
-    if data["on"] > date.today():
+    if data["on"] > clock.today():
         raise ApiError(422, fields={"on": [IN_FUTURE]})
     ENTERING[following](fund, data, claims)
     fund.phase, fund.phase_on = following, data["on"]

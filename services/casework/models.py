@@ -7,7 +7,8 @@ published as record.corrected."""
 import sqlalchemy as sa
 
 from shared.db import UtcDateTime, make_db, new_id
-from shared.eventstore import EventStore, utcnow
+from shared.clock import utcnow
+from shared.eventstore import EventStore
 from shared.residents import ResidentDemographics
 from shared.web.users import web_user_model
 

@@ -5,12 +5,12 @@ Each page runs the API's own view code, so scope and checks are the API's.
 The sign-in list finds residents by name without names passing through casework: the
 browser asks intake directly with a short-lived token scoped to the communities the agency
 serves today, shows the names there, and posts only the pseudonymous references here."""
-from datetime import date
 
 from flask import redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import MultiDict
 
+from shared import clock
 from shared import auth
 from shared.config import public_url
 from shared.vocabulary import (ACTIVITY_KINDS, DECISION_MODES, DECISION_OUTCOMES, LEADS, METHODS,
@@ -64,7 +64,7 @@ def _case_page(case_id: str, errors=None, form=None):
     case = api_view(api.get_case)(case_id)
     sessions = [api_view(api.get_session)(s) for s in case.session_ids]
     return _render("casework/case.html", errors or {}, case=case, sessions=sessions,
-                   form=form or MultiDict(), today=date.today())
+                   form=form or MultiDict(), today=clock.today())
 
 
 @blp.get("/cases/<case_id>")
@@ -104,7 +104,7 @@ def log_session():
             return redirect(url_for(".sessions", logged=logged.id))
     form = request.form if request.method == "POST" else MultiDict(
         {"case_id": request.args.get("case_id", ""), "worker_ids": auth.claims().sub,
-         "date": date.today().isoformat(), "community_id": request.args.get("community_id", ""),
+         "date": clock.today().isoformat(), "community_id": request.args.get("community_id", ""),
          "method": "casework" if request.args.get("case_id") else ""})
     return _render("casework/session_form.html", errors, form=form,
                    intake_url=public_url("intake"), search_token=search_token())

@@ -2,10 +2,11 @@
 catalogue and default template, the scorecard and its milestones, trends, evidence behind
 every figure, anomaly flags, follow-up verification, exports and event counts. Each view
 checks the caller's role, fetches in its scope (access.py), and commits what it changed."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from shared import clock
 from shared import auth
 from shared.api import Blueprint
 from shared.errors import ApiError
@@ -93,7 +94,7 @@ def scope_of(contract: Contract, args: dict) -> measures.Scope:
     today or its end)."""
     start, end = access.within_period(
         contract, args.get("date_from", contract.period_start),
-        args.get("date_to", max(contract.period_start, min(date.today(), contract.period_end))))
+        args.get("date_to", max(contract.period_start, min(clock.today(), contract.period_end))))
     as_of = args.get("as_of")
     if as_of is not None and as_of <= end_of_day(contract.period_start - timedelta(days=1)):
         raise ApiError(422, fields={"as_of": [

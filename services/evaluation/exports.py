@@ -3,13 +3,15 @@ each opening with the contract, its version, the scope and the as-of date, so a 
 months later still says what it is."""
 import csv
 import io
-from datetime import date, datetime, time, timezone
+from datetime import date, time
 from decimal import Decimal
 
 from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+
+from shared.clock import utcnow
 
 from .framework import MEASURES
 
@@ -35,7 +37,7 @@ def heading(contract, scope) -> list[tuple[str, str]]:
              scope.as_of.isoformat() if scope.as_of else "导出时 / at export"),
             ("网格 / grid", scope.grid_id or "全部 / all"),
             ("导出时间 / exported at",
-             datetime.now(timezone.utc).isoformat(timespec="seconds"))]
+             utcnow().isoformat(timespec="seconds"))]
 
 
 def scorecard_table(card: dict) -> tuple[list[str], list[list]]:

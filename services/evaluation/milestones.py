@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from shared import outbox
 from shared.eventlog import unsettled
-from shared.eventstore import utcnow
+from shared.clock import utcnow
 from shared.runtime import current_service
 from shared.errors import ApiError
 from shared.i18n import bilingual

@@ -3,7 +3,8 @@ which its inbox keeps as the event log its projections are built from."""
 import sqlalchemy as sa
 
 from shared.db import UtcDateTime, make_db
-from shared.eventstore import EventStore, utcnow
+from shared.clock import utcnow
+from shared.eventstore import EventStore
 from shared.residents import ResidentDemographics
 from shared.web.users import web_user_model
 

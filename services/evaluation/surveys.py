@@ -12,10 +12,11 @@ from statistics import mean
 
 import sqlalchemy as sa
 
+from shared import clock
 from shared import outbox
 from shared.db import new_id
 from shared.errors import ApiError
-from shared.eventstore import utcnow
+from shared.clock import utcnow
 from shared.i18n import bilingual, bilingual_pattern
 from shared.release import CLOSE_MARGIN, last_release_day, sample_cap
 from shared.vocabulary import RUNG_NAMES, RUNGS
@@ -234,7 +235,7 @@ def record(wave: SurveyWave, data: dict) -> SurveyResponse:
     ref = data["resident_ref"]
     if db.session.get(SurveySample, (wave.id, ref)) is None:
         raise ApiError(422, NOT_SAMPLED, fields={"resident_ref": [NOT_SAMPLED]})
-    answered_on = data.get("answered_on") or date.today()
+    answered_on = data.get("answered_on") or clock.today()
     if not wave.opens_on <= answered_on <= wave.closes_on:
         raise ApiError(422, fields={"answered_on": [OUTSIDE_WAVE]})
     definition = instruments.stored(data["instrument"], version)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from shared.db import new_id
 from shared.errors import ApiError
-from shared.eventstore import utcnow
+from shared.clock import utcnow
 from shared.i18n import bilingual
 from shared.vocabulary import PARTICIPANT
 

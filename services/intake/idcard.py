@@ -6,8 +6,8 @@ fullwidth digits and letters (a Chinese input method's １２３, Ｘ) into ASCI
 dashes of any width are dropped, so one number typed two ways is one person."""
 import re
 import unicodedata
-from datetime import date
 
+from shared import clock
 from shared.i18n import bilingual
 from shared.idnumber import birth_date_of, check_digit
 
@@ -45,7 +45,7 @@ def id_problem(number: str) -> str | None:
         born = birth_date_of(number)
     except ValueError:
         return BAD_ID_DATE
-    if born > date.today() or born.year < 1880:
+    if born > clock.today() or born.year < 1880:
         return BAD_ID_DATE
     return None
 

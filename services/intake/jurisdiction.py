@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from shared import outbox
 from shared.errors import ApiError
 from shared.events.envelope import rfc3339
-from shared.eventstore import utcnow
+from shared.clock import utcnow
 from shared.i18n import bilingual_pattern
 
 from .models import Agency, Buyer, Community, ContractTerms, db, event_store

@@ -6,7 +6,8 @@ from datetime import date
 import sqlalchemy as sa
 
 from shared.db import UtcDateTime, make_db, new_id
-from shared.eventstore import EventStore, utcnow
+from shared.clock import utcnow
+from shared.eventstore import EventStore
 from shared.web.users import web_user_model
 
 db = make_db()

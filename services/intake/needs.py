@@ -8,7 +8,7 @@ from shared import outbox
 from shared.db import new_id
 from shared.errors import ApiError
 from shared.events.envelope import rfc3339
-from shared.eventstore import utcnow
+from shared.clock import utcnow
 from shared.i18n import bilingual
 
 from .models import Need, NeedStatusChange, Resident, db, event_store

@@ -6,10 +6,11 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from shared import clock
 from shared import idnumber, outbox
 from shared.auth import Claims
 from shared.errors import ApiError
-from shared.eventstore import utcnow
+from shared.clock import utcnow
 from shared.i18n import bilingual
 from shared.vocabulary import EXPLICIT_FLAGS, age_band
 
@@ -37,14 +38,14 @@ def age_on(born: date, day: date) -> int:
 
 
 def age_band_of(born: date | None, day: date | None = None) -> str:
-    return "unknown" if born is None else age_band(age_on(born, day or date.today()))
+    return "unknown" if born is None else age_band(age_on(born, day or clock.today()))
 
 
 def all_flags(explicit: list[str], born: date | None) -> list[str]:
     """The clerk's flags plus those the age implies (elderly from 60, child under 18)."""
     flags = set(explicit)
     if born is not None:
-        age = age_on(born, date.today())
+        age = age_on(born, clock.today())
         flags |= {"elderly"} if age >= 60 else set()
         flags |= {"child"} if age < 18 else set()
     return sorted(flags)
@@ -172,7 +173,7 @@ def build(data: dict, claims: Claims) -> Resident:
         birth_date_sealed=v.seal(born.isoformat()) if born else None,
         phone_sealed=v.seal(ident.get("phone")), phone_hash=phone_hash,
         id_number_sealed=v.seal(ident.get("id_number")), id_number_hash=id_hash,
-        registered_by=claims.sub, registered_on=data.get("registered_on") or date.today())
+        registered_by=claims.sub, registered_on=data.get("registered_on") or clock.today())
     resident.household = household
     names.index(v, resident, data["name"])
     db.session.add(resident)
@@ -237,7 +238,7 @@ def update(resident: Resident, changes: dict, claims: Claims) -> Resident:
     after = demographics(resident)
     if after != before:
         outbox.append(event_store, "resident.updated", f"resident/{resident.ref}",
-                      {**after, "updated_on": date.today().isoformat()})
+                      {**after, "updated_on": clock.today().isoformat()})
     return resident
 
 

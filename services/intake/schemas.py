@@ -3,6 +3,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, validate
 
+from shared import clock
 from shared import fields
 from shared.i18n import bilingual
 
@@ -20,7 +21,7 @@ REGISTERED_TOO_EARLY = bilingual("The registration date is before 1900-01-01",
 
 def _past_registration(day: date) -> None:
     """Today is read per request, not when the schema is defined."""
-    if day > date.today():
+    if day > clock.today():
         raise ValidationError(REGISTERED_IN_FUTURE)
     if day < EARLIEST_REGISTRATION:
         raise ValidationError(REGISTERED_TOO_EARLY)

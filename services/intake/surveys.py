@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from shared import clock
 from shared.auth import Claims
 from shared.errors import ApiError
 from shared.release import last_release_day, sample_cap
@@ -75,7 +76,7 @@ def release(claims: Claims, wave_id: str) -> list[dict]:
     if not rows or terms is None:  # another contract's wave looks the same as none at all
         raise ApiError(404, f"Survey wave {wave_id} not found", f"未找到调查 {wave_id}")
     until = min(rows[0].release_until, last_release_day(terms.period_end))
-    if date.today() > until:
+    if clock.today() > until:
         raise ApiError(403, f"The contacts of wave {wave_id} were released until {until}",
                        "该轮调查的联系方式已过开放期限", code="release_expired")
     residents = db.session.scalars(sa.select(Resident).where(

@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 
 from cryptography.exceptions import InvalidSignature
 
+from ..clock import utcnow
+
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
 DATA_CONTENT_TYPE = "application/json"
@@ -53,7 +55,7 @@ def rfc3339(moment: datetime) -> str:
 
 
 def utcnow_iso() -> str:
-    return rfc3339(datetime.now(timezone.utc))
+    return rfc3339(utcnow())
 
 
 def type_name(short: str, version: int = 1) -> str:

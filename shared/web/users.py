@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from shared import auth
 from shared.db import UtcDateTime
-from shared.eventstore import utcnow
+from shared.clock import utcnow
 
 # with at most 5 failures per account from one address every 15 minutes (login.py), a
 # stranger needs four addresses or more to lock an account, and it lasts 5 minutes
