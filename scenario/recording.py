@@ -140,7 +140,8 @@ class Stamper:
             beyond = due + timedelta(days=ALLOWANCE + 1)
             window = [(c, chain[i + 1] if i + 1 < len(chain) else None)
                       for chain in work for i, c in enumerate(chain)
-                      if c.path in ("/sessions", "/activities") and due - timedelta(days=WINDOW) <= day_of(c) <= due]
+                      if c.path in ("/sessions", "/activities")
+                      and due - timedelta(days=WINDOW) <= day_of(c) <= due]
             if window and not any(c.at >= _at(beyond, time.min) for c, _ in window):
                 alone = [c for c, after in window if after is None or not after.photo]
                 if alone:
