@@ -188,10 +188,23 @@ EVALUATION = {
     ("POST", REVIEW + "/items/{item_key}/score"): {"evaluator": MINE},
     ("POST", REVIEW + "/items/{item_key}/answer"): {"agency_admin": MINE},
     ("POST", REVIEW + "/decision"): BUYER,
+    ("POST", K + "/ledger/budget"): BUYER,
+    ("GET", K + "/ledger"): SURVEY_READERS,
+    ("POST", K + "/ledger/receipts"): {"agency_admin": MINE},
+    ("POST", K + "/ledger/expenses"): {"agency_admin": MINE},
+    ("GET", K + "/ledger/receipts/{digest}"): SURVEY_READERS,
+    ("GET", K + "/ledger/receipts/{digest}/thumbnail"): SURVEY_READERS,
 }
 
 
 # -- the records each matrix runs against, and what each request sends ---------------------
+
+def receipt_png() -> bytes:
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 10)).save(out, "PNG")
+    return out.getvalue()
+
 
 def csv_roster() -> dict:
     sheet = "姓名,性别,网格\n矩阵测试,女,c1-g1\n".encode()
@@ -376,9 +389,13 @@ def evaluation_world(backend):
     assert client.post("/contracts/k1/waves/w1/sample", headers=evaluator,
                        json={"size": 2, "seed": 1}).status_code == 201
     drawn = client.get("/contracts/k1/waves/w1/sample", headers=evaluator).json
+    receipt = client.post("/contracts/k1/ledger/receipts", content_type="multipart/form-data",
+                          headers=bearer(backend.token("agency_admin", agency_id="a1")),
+                          data={"file": (io.BytesIO(receipt_png()), "receipt.png")})
     params = {"contract_id": "k1", "event_id": delivered.id, "sample_id": sample,
               "position": 1, "milestone_id": "m1", "key": "sociopolitical_control",
-              "version": 1, "wave_id": "w1", "item_key": "project_management"}
+              "version": 1, "wave_id": "w1", "item_key": "project_management",
+              "digest": receipt.json["digest"]}
     bodies = {
         ("POST", "/contracts"): {**contract, "id": "k-new"},
         ("PATCH", K): {"reason": "调整预算", "budget": "2000"},
@@ -393,6 +410,14 @@ def evaluation_world(backend):
         ("POST", REVIEW + "/items/{item_key}/score"): {"points": "10", "comment": "评语"},
         ("POST", REVIEW + "/items/{item_key}/answer"): {"text": "申辩"},
         ("POST", REVIEW + "/decision"): {"decision": "hold", "reason": "待核实"},
+        ("POST", K + "/ledger/budget"): {"lines": [{"key": "personnel", "label_zh": "人员经费",
+                                                   "label_en": "Personnel", "amount": "2000"}]},
+        ("POST", K + "/ledger/receipts"): lambda: {
+            "content_type": "multipart/form-data",
+            "data": {"file": (io.BytesIO(receipt_png()), "receipt.png")}},
+        ("POST", K + "/ledger/expenses"): {"spent_on": "2026-02-01", "amount": "10.00",
+                                           "line": "personnel", "payee_kind": "staff",
+                                           "description": "督导费"},
         ("POST", K + "/waves/{wave_id}/responses"): {
             "resident_ref": drawn[0]["resident_ref"], "instrument": "service_satisfaction",
             "answered_on": "2026-02-10", "answers": {}},

@@ -257,3 +257,139 @@ def test_the_review_of_another_contract_is_refused(world):
                                 ("evaluator", asks[6]), ("agency", asks[6]),
                                 ("evaluator", asks[2]), ("worker", asks[3])):
         assert client.post(url, headers=people[who], json=body).status_code == 403, (who, url)
+
+
+# -- the spending ledger --------------------------------------------------------------------
+
+LEDGER = K + "/ledger"
+LINES = [("personnel", "人员经费", "50000.00"), ("activities", "活动经费", "30000.00"),
+         ("materials", "物资耗材", "9999.90"), ("management", "管理费用", "5000.10"),
+         ("other", "其他", "5000.00")]
+
+
+def budget(lines=LINES) -> dict:
+    return {"lines": [{"key": k, "label_zh": zh, "label_en": k.title(), "amount": amount}
+                      for k, zh, amount in lines]}
+
+
+def receipt_photo() -> bytes:
+    import io
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (120, 80), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def upload(client, token, data: bytes):
+    import io
+    return client.post(LEDGER + "/receipts", headers=token, content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(data), "发票.png")})
+
+
+def cost_per_outcome(client, token) -> float:
+    card = client.get(K + "/scorecard?from=2026-01-01&to=2026-06-30", headers=token).json
+    return next(i["value"] for d in card["dimensions"] for i in d["indicators"]
+                if i["measure"] == "cost_per_outcome")
+
+
+def test_the_ledger_sums_decimals_flags_entries_and_prices_outcomes_by_actual_spend(world):
+    app, client, people = world
+    buyer, agency = people["buyer"], people["agency"]
+    # two residents newly taking part, none before the contract: two outcomes; until there
+    # is a ledger, the budget prorated to the 181 days prices them
+    assert cost_per_outcome(client, buyer) == round(100000 * 181 / 365 / 2, 2)
+    expense = {"spent_on": "2026-02-01", "amount": "0.10", "line": "activities",
+               "payee_kind": "supplier", "description": "活动茶歇"}
+    early = client.post(LEDGER + "/expenses", headers=agency, json=expense)
+    assert early.status_code == 409 and early.json["error"]["code"] == "no_budget"
+    short = client.post(LEDGER + "/budget", headers=buyer, json=budget(LINES[:4]))
+    assert short.status_code == 422 and "lines" in short.json["error"]["fields"]
+    assert client.post(LEDGER + "/budget", headers=agency, json=budget()).status_code == 403
+    made = client.post(LEDGER + "/budget", headers=buyer, json=budget())
+    assert made.status_code == 201 and made.json["version"] == 1
+
+    stored = upload(client, agency, receipt_photo())
+    assert stored.status_code == 201, stored.json
+    digest = stored.json["digest"]
+    shown = client.get(f"{LEDGER}/receipts/{digest}", headers=people["evaluator"])
+    assert shown.status_code == 200 and shown.mimetype == "image/png"
+    assert client.get(f"{LEDGER}/receipts/{digest}/thumbnail", headers=buyer).status_code == 200
+    assert upload(client, agency, b"not a receipt at all").status_code == 422
+
+    entries = [("2026-02-01", "0.10", "activities", [digest]), ("2026-02-02", "0.20",
+               "activities", [digest]), ("2026-02-03", "2999.70", "activities", [digest]),
+               ("2026-03-01", "9999.90", "materials", [digest]),
+               ("2026-04-01", "0.10", "materials", [digest]),
+               ("2025-12-31", "5000.00", "personnel", [digest]),
+               ("2026-07-15", "12000.00", "personnel", [])]
+    for day, amount, line, receipts in entries:
+        done = client.post(LEDGER + "/expenses", headers=agency, json={
+            **expense, "spent_on": day, "amount": amount, "line": line,
+            "receipt_digests": receipts})
+        assert done.status_code == 201, done.json
+    assert done.json["amount"] == "12000.00"
+    for wrong, field in (({"line": "travel"}, "line"),
+                         ({"receipt_digests": ["0" * 64]}, "receipt_digests"),
+                         ({"amount": "0"}, "amount"), ({"spent_on": "2999-01-01"}, "spent_on")):
+        refused = client.post(LEDGER + "/expenses", headers=agency, json={**expense, **wrong})
+        assert refused.status_code == 422 and field in refused.json["error"]["fields"], wrong
+
+    summary = client.get(LEDGER, headers=people["evaluator"]).json
+    lines = {line["key"]: line for line in summary["lines"]}
+    assert (lines["activities"]["spent"], lines["activities"]["execution_rate"]) == (
+        "3000.00", "0.1000")
+    assert (lines["materials"]["spent"], lines["materials"]["remaining"],
+            lines["materials"]["over_budget"]) == ("10000.00", "-0.10", True)
+    assert lines["personnel"]["spent"] == "17000.00" and not lines["personnel"]["over_budget"]
+    assert (summary["budget"], summary["spent"], summary["execution_rate"]) == (
+        "100000.00", "30000.00", "0.3000")
+    flags = {(e["spent_on"], e["amount"]): e["flags"] for e in summary["expenses"]}
+    assert flags[("2026-04-01", "0.10")] == ["over_budget"]
+    assert flags[("2026-03-01", "9999.90")] == []
+    assert flags[("2025-12-31", "5000.00")] == ["outside_period"]
+    assert flags[("2026-07-15", "12000.00")] == ["no_receipt"]
+    assert summary["flagged"] == 3
+    # spent by the end of March, the entry before the period included
+    assert client.get(LEDGER + "?to=2026-03-31", headers=buyer).json["spent"] == "17999.90"
+    from services.evaluation.models import LedgerExpense
+    with app.app_context():
+        amounts = [e.amount for e in LedgerExpense.query.filter_by(line="activities")]
+        assert all(isinstance(a, Decimal) for a in amounts) and sum(amounts) == Decimal("3000")
+
+    # what was spent from January to June, over the same two outcomes
+    assert cost_per_outcome(client, buyer) == 6500.0
+
+    # the ledger is its events: rebuilt, the same
+    store = app.extensions["socialwork"].store
+    with app.app_context():
+        types = list(store.session.scalars(sa.select(store.OutboxEvent.type).where(
+            store.OutboxEvent.type.like("ledger.%")).order_by(store.OutboxEvent.seq)))
+    assert types == ["ledger.budget_set"] + ["ledger.expense_recorded"] * len(entries)
+    from services.evaluation.cli import rebuild
+    with app.app_context():
+        rebuild()
+    assert client.get(LEDGER, headers=people["evaluator"]).json == summary
+
+
+def test_the_ledger_of_another_contract_is_refused(world):
+    app, client, people = world
+    client.post(LEDGER + "/budget", headers=people["buyer"], json=budget())
+    expense = {"spent_on": "2026-02-01", "amount": "10.00", "line": "activities",
+               "payee_kind": "supplier", "description": "x"}
+    for who in ("other_buyer", "other_evaluator", "other_agency"):
+        assert client.get(LEDGER, headers=people[who]).status_code == 404, who
+        assert client.post(LEDGER + "/budget", headers=people[who],
+                           json=budget()).status_code in (403, 404), who
+        assert client.post(LEDGER + "/expenses", headers=people[who],
+                           json=expense).status_code in (403, 404), who
+        assert upload(client, people[who], receipt_photo()).status_code in (403, 404), who
+    assert client.post(LEDGER + "/expenses", headers=people["other_agency"],
+                       json=expense).status_code == 404
+    for who in ("evaluator", "worker", "buyer"):
+        assert client.post(LEDGER + "/expenses", headers=people[who],
+                           json=expense).status_code == 403, who
+    digest = upload(client, people["agency"], receipt_photo()).json["digest"]
+    assert client.get(f"{LEDGER}/receipts/{digest}",
+                      headers=people["other_agency"]).status_code == 404
+    assert client.get(f"/contracts/k2/ledger/receipts/{digest}",
+                      headers=people["other_agency"]).status_code == 404

@@ -26,7 +26,8 @@ FUND = {"/casework": ["fund.set", "fund.phase_changed", "fund.project_proposed",
 EVIDENCE = {"/casework": ["evidence.attached", "evidence.hidden"]}  # docs/EVIDENCE.md
 REVIEW = {"/evaluation": ["review.sheet_defined", "review.item_self_assessed",
                           "review.item_scored", "review.item_answered",
-                          "review.milestone_decided"]}  # docs/EVALUATION.md
+                          "review.milestone_decided", "ledger.budget_set",
+                          "ledger.expense_recorded"]}  # docs/EVALUATION.md
 # free text that may name people left the bus in version 2; version 1 is still accepted
 WITHOUT_FREE_TEXT = {"need.triaged": "referred_to", "record.corrected": "reason",
                      "contract.amended": "reason"}

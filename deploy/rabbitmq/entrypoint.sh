@@ -62,7 +62,7 @@ cat > /etc/rabbitmq/definitions.d/20-users.json <<JSON
    "read": "^(agency\\\\.updated|capacity\\\\.activity_held|case\\\\.closed|case\\\\.goal_set|case\\\\.opened|council\\\\.decision_made|council\\\\.decision_progressed|council\\\\.meeting_held|council\\\\.topic_proposed|evaluation\\\\.replay|evaluation\\\\.retry|evidence\\\\.attached|evidence\\\\.hidden|fund\\\\.ballot_cast|fund\\\\.objection_recorded|fund\\\\.phase_changed|fund\\\\.project_delivered|fund\\\\.project_proposed|fund\\\\.project_reviewed|fund\\\\.project_supported|fund\\\\.results_published|fund\\\\.set|jurisdiction\\\\.updated|need\\\\.reported|need\\\\.triaged|need\\\\.withdrawn|organization\\\\.formed|organization\\\\.updated|record\\\\.corrected|resident\\\\.registered|resident\\\\.updated|session\\\\.delivered|volunteer\\\\.registered)\$",
    "user": "socialwork-evaluation",
    "vhost": "/",
-   "write": "^(contract\\\\.amended|contract\\\\.awarded|evaluation\\\\.replay|evaluation\\\\.retry|review\\\\.item_answered|review\\\\.item_scored|review\\\\.item_self_assessed|review\\\\.milestone_decided|review\\\\.sheet_defined|scorecard\\\\.published|survey\\\\.sample_drawn|survey\\\\.wave_closed)\$"
+   "write": "^(contract\\\\.amended|contract\\\\.awarded|evaluation\\\\.replay|evaluation\\\\.retry|ledger\\\\.budget_set|ledger\\\\.expense_recorded|review\\\\.item_answered|review\\\\.item_scored|review\\\\.item_self_assessed|review\\\\.milestone_decided|review\\\\.sheet_defined|scorecard\\\\.published|survey\\\\.sample_drawn|survey\\\\.wave_closed)\$"
   }
  ],
  "users": [

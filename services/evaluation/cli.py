@@ -7,7 +7,7 @@ from shared.db import forget_rows
 from shared.events import Event
 from shared.eventstore import APPLIED
 
-from . import reviews
+from . import ledger, reviews
 from .handlers import HANDLERS, prepare
 from .models import EventTally, db, event_store
 from .projections import PROJECTION_TABLES
@@ -19,8 +19,8 @@ REPLAY_CHUNK = 1000
 def rebuild() -> int:
     """Replay every event in the inbox through the handlers, in each source's order, into
     empty projections, in one transaction: the figures come out as if consumed afresh.
-    The log is streamed, so memory stays flat however long it is. The milestone reviews are
-    replayed too, from evaluation's own review events."""
+    The log is streamed, so memory stays flat however long it is. The milestone reviews and the
+    ledger are replayed too, from evaluation's own events."""
     for table in (EventTally, *PROJECTION_TABLES):
         db.session.execute(sa.delete(table))
     count = 0
@@ -31,7 +31,8 @@ def rebuild() -> int:
         count += apply_in_order([Event.from_json(body) for body in bodies])
         db.session.flush()
         forget_rows(db.session)
-    reviews.replay()  # the milestone reviews, from evaluation's own events
+    reviews.replay()  # the milestone reviews and the ledger, from evaluation's own events
+    ledger.replay()
     db.session.commit()
     return count
 

@@ -461,3 +461,45 @@ class ReviewNote(db.Model):
     text = sa.Column(sa.Text, nullable=False)
     written_by = sa.Column(sa.String(120), nullable=False)
     written_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+# -- the spending ledger: budget lines and expenses, rebuilt from evaluation's ledger events
+
+class LedgerBudget(db.Model):
+    """A version of a contract's budget by line, as ledger.budget_set published it."""
+    __tablename__ = "ledger_budget"
+    contract_id = sa.Column(sa.String(64), primary_key=True)
+    version = sa.Column(sa.Integer, primary_key=True)
+    lines = sa.Column(sa.JSON, nullable=False)  # [{key, label_zh, label_en, amount: "yuan"}]
+    set_by = sa.Column(sa.String(120), nullable=False)
+    set_at = sa.Column(UtcDateTime, nullable=False)
+
+
+class LedgerExpense(db.Model):
+    """One expenditure the agency recorded: its day, amount (yuan), budget line, payee kind
+    and the receipts (by digest) that prove it; the description in review_note."""
+    __tablename__ = "ledger_expense"
+    id = sa.Column(sa.String(64), primary_key=True)
+    contract_id = sa.Column(sa.String(64), nullable=False, index=True)
+    spent_on = sa.Column(sa.Date, nullable=False)
+    amount = sa.Column(sa.Numeric(14, 2), nullable=False)
+    line = sa.Column(sa.String(32), nullable=False)
+    payee_kind = sa.Column(sa.String(16), nullable=False)
+    receipts = sa.Column(sa.JSON, nullable=False)
+    note = sa.Column(sa.String(64), nullable=False)
+    recorded_by = sa.Column(sa.String(120), nullable=False)
+    recorded_at = sa.Column(UtcDateTime, nullable=False)
+
+
+class LedgerReceipt(db.Model):
+    """A receipt file the agency uploaded for a contract's ledger, cleaned and stored by
+    digest (shared/uploads.py): what an expense may cite. Not a projection: the store's
+    index, kept on a rebuild."""
+    __tablename__ = "ledger_receipt"
+    contract_id = sa.Column(sa.String(64), primary_key=True)
+    digest = sa.Column(sa.String(64), primary_key=True)
+    media_type = sa.Column(sa.String(32), nullable=False)
+    size = sa.Column(sa.Integer, nullable=False)
+    thumbnail_digest = sa.Column(sa.String(64))
+    uploaded_by = sa.Column(sa.String(120), nullable=False)
+    uploaded_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)

@@ -4,24 +4,22 @@ and the records and files it rests on, the agency may answer each score once (�
 buyer approves, holds or reduces the milestone's payment with a reason.
 
 Every act is an event in evaluation's outbox, and the review's tables are what those events
-say: each act appends its event and applies it through the same function a replay uses
-(`replay`), so the log rebuilds them exactly. What people write is kept in review_note by
-its SHA-256, which is all the event carries."""
-import hashlib
-from datetime import date, datetime
+say (own_events.py: each act applies its event through the function a replay uses). What
+people write is kept in review_note by its SHA-256, which is all the event carries."""
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
 
-from shared import outbox
 from shared.errors import ApiError
 from shared.events import Event
 from shared.i18n import bilingual
 
-from . import scorecard, sheets
+from . import own_events, scorecard, sheets
 from .milestones import card_for, known_as_of, milestone_of
 from .models import (ClosedScorecard, EvaluationSheet, EvidenceFileFact, RecordEvent,
-                     ReviewDecision, ReviewItem, ReviewNote, db, event_store)
+                     ReviewDecision, ReviewItem, ReviewNote, db)
+from .own_events import note, when
 
 ABOVE_MAX = bilingual("More points than the item's maximum", "超过该评分项的满分")
 NOT_OF_CONTRACT = bilingual("Not a record of the contract's communities",
@@ -34,25 +32,13 @@ AMOUNT_NEEDED = bilingual("A reduction needs the amount to pay", "减付须填�
 FINAL = ("approve", "reduce")  # a hold waits for another decision
 
 
-def _when(event: Event) -> datetime:
-    return datetime.fromisoformat(event.time.replace("Z", "+00:00"))
-
-
-def note(text: str, by: str) -> str:
-    """Keep a text by its digest (the first writer of the same words is kept)."""
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    if db.session.get(ReviewNote, digest) is None:
-        db.session.add(ReviewNote(digest=digest, text=text, written_by=by))
-    return digest
-
-
 # -- the projection: one function per event, used by the acts and by the replay -----------
 
 def _defined(event: Event) -> None:
     d = event.data
     db.session.add(EvaluationSheet(contract_id=d["contract_id"], version=d["version"],
                                    items=d["items"], bands=d["bands"], defined_by=d["by"],
-                                   defined_at=_when(event)))
+                                   defined_at=when(event)))
 
 
 def _item_row(d: dict) -> ReviewItem:
@@ -69,20 +55,20 @@ def _self_assessed(event: Event) -> None:
     d = event.data
     row = _item_row(d)
     row.self_points, row.self_note, row.self_at = (Decimal(d["points"]), d["note_sha256"],
-                                                   _when(event))
+                                                   when(event))
 
 
 def _scored(event: Event) -> None:
     d = event.data
     row = _item_row(d)
-    row.points, row.note, row.scored_at = Decimal(d["points"]), d["note_sha256"], _when(event)
+    row.points, row.note, row.scored_at = Decimal(d["points"]), d["note_sha256"], when(event)
     row.record_ids, row.file_digests = list(d["record_ids"]), list(d["file_digests"])
 
 
 def _answered(event: Event) -> None:
     d = event.data
     row = db.session.get(ReviewItem, (d["contract_id"], d["milestone_id"], d["item_key"]))
-    row.answer_note, row.answered_at = d["note_sha256"], _when(event)
+    row.answer_note, row.answered_at = d["note_sha256"], when(event)
 
 
 def _decided(event: Event) -> None:
@@ -95,7 +81,7 @@ def _decided(event: Event) -> None:
     row.sheet_version, row.total, row.grade = d["sheet_version"], Decimal(d["total"]), d["grade"]
     row.recommended, row.decision = Decimal(d["recommended"]), d["decision"]
     row.amount, row.reason_note = Decimal(d["amount"]), d["reason_sha256"]
-    row.decided_at, row.holds = _when(event), holds
+    row.decided_at, row.holds = when(event), holds
 
 
 APPLY = {"review.sheet_defined": _defined, "review.item_self_assessed": _self_assessed,
@@ -104,22 +90,12 @@ APPLY = {"review.sheet_defined": _defined, "review.item_self_assessed": _self_as
 
 
 def _publish(short_type: str, subject: str, data: dict) -> None:
-    APPLY[short_type](outbox.append(event_store, short_type, subject, data))
-    db.session.flush()
+    own_events.publish(APPLY, short_type, subject, data)
 
 
 def replay() -> int:
     """The review's tables again from evaluation's own review events, in sequence order."""
-    for table in (ReviewDecision, ReviewItem, EvaluationSheet):
-        db.session.execute(sa.delete(table))
-    log = event_store.OutboxEvent
-    bodies = db.session.scalars(sa.select(log.body).where(log.type.in_(APPLY)).order_by(
-        log.seq)).all()
-    for body in bodies:
-        event = Event.from_json(body)
-        APPLY[event.short_type](event)
-        db.session.flush()
-    return len(bodies)
+    return own_events.replay(APPLY, (ReviewDecision, ReviewItem, EvaluationSheet))
 
 
 # -- the acts -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ of the weighted sums, whose weights are then renormalised: no figure is invented
 indicators (weight 0) are scored and shown, never summed."""
 from decimal import Decimal
 
-from . import fund_measures, measures, surveys, verification
+from . import fund_measures, ledger, measures, surveys, verification
 from .framework import MEASURES
 from .remembered import Remembered
 from .state import projections_state
@@ -60,7 +60,12 @@ SOURCES = {  # indicator -> (the measure computing it, where its figure sits in 
 
 
 def _cost_per_outcome(contract, scope: measures.Scope):
-    spend = measures.spend_in(scope, contract.budget, contract.period_start, contract.period_end)
+    """What was spent (the ledger's expenses in the scope, where the contract keeps one;
+    otherwise the budget prorated to the scope's days) per outcome."""
+    spend = ledger.spent(contract, scope.start, scope.end, scope.as_of)
+    if spend is None:
+        spend = measures.spend_in(scope, contract.budget, contract.period_start,
+                                  contract.period_end)
     return measures.cost_per_outcome(scope, spend, contract.period_start)["per_outcome"]
 
 

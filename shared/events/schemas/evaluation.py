@@ -149,6 +149,45 @@ class MilestoneDecided(EventData):
     reason_sha256 = digest(allow_none=True)
 
 
+PAYEE_KINDS = ("staff", "supplier", "venue", "expert", "volunteer", "other")
+BUDGET_LINES = ("personnel", "activities", "materials", "management", "other")
+
+
+def yuan(**kwargs):
+    return fields.Decimal(as_string=True, validate=validate.Range(min=0),
+                          **{"required": True, **kwargs})
+
+
+class BudgetLine(EventData):
+    key = fields.Str(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,32}$"))
+    label_zh = fields.Str(required=True, validate=validate.Length(1, 50))
+    label_en = fields.Str(required=True, validate=validate.Length(1, 100))
+    amount = yuan()
+
+
+class BudgetSet(EventData):
+    """A version of a contract's budget by line (the labels are the buyer's)."""
+    by = actor()
+    contract_id = ref()
+    version = fields.Int(required=True, validate=validate.Range(min=1))
+    lines = fields.List(fields.Nested(BudgetLine), required=True,
+                        validate=validate.Length(1, 30))
+
+
+class ExpenseRecorded(EventData):
+    """An expenditure the agency recorded against a budget line, with its receipts' digests
+    (its description stays at evaluation: note_sha256)."""
+    by = actor()
+    contract_id = ref()
+    expense_id = ref()
+    spent_on = fields.Date(required=True)
+    amount = yuan()
+    line = fields.Str(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,32}$"))
+    payee_kind = fields.Str(required=True, validate=validate.OneOf(PAYEE_KINDS))
+    receipt_digests = fields.List(fields.Str(validate=DIGEST), required=True)
+    note_sha256 = digest()
+
+
 SCHEMAS = {
     "contract.awarded": ContractAwarded,
     "contract.amended": ContractAmended,
@@ -160,5 +199,7 @@ SCHEMAS = {
     "review.item_scored": ItemScored,
     "review.item_answered": ItemAnswered,
     "review.milestone_decided": MilestoneDecided,
+    "ledger.budget_set": BudgetSet,
+    "ledger.expense_recorded": ExpenseRecorded,
 }
 SUPERSEDED = {"contract.amended": [ContractAmendedV1]}  # earlier versions still accepted
