@@ -195,12 +195,15 @@ class Bench:
                     projector.project(chunk)
                 projector.copy_to(b.env["EVALUATION_DATABASE_URL"] if self.kind == "real"
                                   else app.config["SQLALCHEMY_DATABASE_URI"])
-                if size <= a.rebuild_max:
-                    self.log(f"scorecard: evaluation's rebuild from {logged} events")
+                for run in range(a.repeats if size <= a.rebuild_max else 0):
+                    self.log(f"scorecard: evaluation's rebuild from {logged} events, "
+                             f"run {run + 1}")
                     with b.environ():
                         rebuilt = scorecard.rebuild({**os.environ})
                     self.figures.add(f"rebuild_{size}", rebuilt["rate"], "events/s")
-                    self.memory[f"rebuild-projections at {size} events"] = rebuilt["peak_mb"]
+                    self.memory[f"rebuild-projections at {size} events"] = max(
+                        rebuilt["peak_mb"], self.memory.get(
+                            f"rebuild-projections at {size} events", 0))
                 for run in range(a.repeats):
                     self.log(f"scorecard at {size} events, run {run + 1}")
                     with b.environ():

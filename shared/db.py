@@ -156,57 +156,240 @@ class Recently:
         return True
 
 
-# -- rows by key while autoflush is off ------------------------------------------------------
-# A consumer applying many events in one transaction runs its handlers without autoflush
-# (a flush per lookup is what bounded it). Rows added earlier in that transaction are then
-# neither in the database yet nor in the identity map: the session keeps them here by key,
-# with the rows a batch loaded at once (`prefetch`) and the keys it found absent (None),
-# until the transaction ends.
-_ROWS = "rows_by_key"
+# -- rows by key, written in bulk -----------------------------------------------------------
+# A consumer applying many events in one transaction (a batch of the worker, a chunk of a
+# replay) looks rows up by key and adds many more. Through the ORM's unit of work each row
+# cost more in bookkeeping (instance state, attribute events, the flush's sorting) than its
+# write; so these rows are plain values (`Row`), kept by the session by key with the keys a
+# batch found absent (None), and written with one statement per table and shape
+# (executemany: on PostgreSQL one multi-row INSERT per thousand rows) when the session
+# commits, when `flush` is called, or before any query made with autoflush on: so a query
+# sees them, as it sees the ORM's pending rows.
+_ROWS, _PENDING = "rows_by_key", "rows_pending"
+
+
+class _Plan:
+    """How the rows of one model are read and written: its table, attributes, key, the
+    defaults a new row takes, and the statements, built once."""
+
+    def __init__(self, model):
+        mapper = sa.inspect(model)
+        self.table = mapper.local_table
+        self.columns = dict(_columns_of(model))  # attribute -> column
+        self.attribute_of = {c: a for a, c in self.columns.items()}
+        self.key = tuple(self.attribute_of[c.key] for c in mapper.primary_key)
+        auto = self.table.autoincrement_column
+        self.generated = self.attribute_of[auto.key] if auto is not None else None
+        self.defaults = {a: self.table.c[c].default for a, c in self.columns.items()
+                         if self.table.c[c].default is not None}
+        self._updates: dict = {}
+
+    def new_values(self, values: dict) -> dict:
+        """Every column of a new row, by column name: what was set, else the default (so
+        all rows of a table are one shape and keep their order in one statement)."""
+        out = {}
+        for attribute, column in self.columns.items():
+            if attribute in values:
+                out[column] = values[attribute]
+            elif attribute in self.defaults:
+                default = self.defaults[attribute]
+                out[column] = default.arg(None) if default.is_callable else default.arg
+            elif attribute != self.generated:
+                out[column] = None
+        return out
+
+    def update(self, changed: frozenset):
+        if changed not in self._updates:
+            table = self.table
+            self._updates[changed] = table.update().where(*(
+                table.c[self.columns[a]] == sa.bindparam(f"key_{a}") for a in self.key)
+            ).values({self.columns[a]: sa.bindparam(f"new_{a}") for a in changed})
+        return self._updates[changed]
+
+
+@functools.cache
+def _plan(model) -> _Plan:
+    return _Plan(model)
+
+
+class Row:
+    """A row of `model` as plain values, read and set as the model's attributes (an
+    attribute never set reads None, as on a new ORM object). Its changes are written by
+    `write_rows`: a new row's as an INSERT, a loaded row's as an UPDATE of what changed."""
+
+    __slots__ = ("_model", "_values", "_changed", "_new", "_pending")
+    # one session's lookups cost a scoped session's registry each: functions below take
+    # its `info` once
+
+    def __init__(self, model, values: dict, new: bool, pending: dict):
+        for slot, value in (("_model", model), ("_values", values), ("_changed", set()),
+                            ("_new", new), ("_pending", pending)):
+            object.__setattr__(self, slot, value)
+        if new:
+            pending[id(self)] = self
+
+    def __getattr__(self, name):
+        values = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        if name in _plan(object.__getattribute__(self, "_model")).columns:
+            return None
+        raise AttributeError(name)
+
+    def __setattr__(self, name, value) -> None:
+        if name not in _plan(self._model).columns:
+            raise AttributeError(f"{self._model.__name__} has no column {name}")
+        self._values[name] = value
+        if not self._new:
+            if not self._changed:
+                self._pending[id(self)] = self
+            self._changed.add(name)
+
+    def __repr__(self) -> str:
+        return f"Row({self._model.__name__}, {self._values})"
+
+
+def _pending(info) -> dict:
+    return info.setdefault(_PENDING, {})
+
+
+def _loaded(info, model, mapping) -> Row:
+    plan = _plan(model)
+    values = {plan.attribute_of[c]: v for c, v in mapping.items()}
+    return Row(model, values, False, _pending(info))
 
 
 def find(session, model, *key):
     """The row of `model` with this primary key, if it exists: added or loaded earlier in
     this transaction, or in the database."""
-    rows = session.info.get(_ROWS, {})
+    return _find(session, session.info, model, key)
+
+
+def _find(session, info, model, key: tuple):
+    rows = info.setdefault(_ROWS, {})
     if (model, key) in rows:
         return rows[(model, key)]
-    return session.get(model, key)
+    plan = _plan(model)
+    mapping = session.execute(plan.table.select().where(*(
+        plan.table.c[plan.columns[a]] == k for a, k in zip(plan.key, key)))).mappings().first()
+    rows[(model, key)] = row = _loaded(info, model, mapping) if mapping else None
+    return row
 
 
 def get_or_add(session, model, **key):
     """The row of `model` with this primary key (columns in key order), added if new."""
-    ident = tuple(key.values())
-    row = find(session, model, *ident)
+    ident, info = tuple(key.values()), session.info
+    row = _find(session, info, model, ident)
     if row is None:
-        row = model(**key)
-        session.add(row)
-        session.info.setdefault(_ROWS, {})[(model, ident)] = row
+        row = Row(model, dict(key), True, _pending(info))
+        info[_ROWS][(model, ident)] = row
     return row
+
+
+def add_row(session, model, **values) -> Row:
+    """A new row of `model` no one looks up by key in the transaction (an append: an act,
+    an index entry), written with the others."""
+    return Row(model, values, True, _pending(session.info))
 
 
 def prefetch(session, model, keys) -> None:
     """Load the rows of `model` with these primary keys in one query, so that `find` and
-    `get_or_add` need none for them, whether they exist or not (for the rest of the
-    transaction: every row of `model` it adds must then come through `get_or_add`)."""
-    rows = session.info.setdefault(_ROWS, {})
+    `get_or_add` need none for them, whether they exist or not."""
+    info = session.info
+    rows = info.setdefault(_ROWS, {})
     keys = {tuple(k) for k in keys} - {k for m, k in rows if m is model}
     if not keys:
         return
-    pk = sa.inspect(model).primary_key
+    plan = _plan(model)
+    pk = [plan.table.c[plan.columns[a]] for a in plan.key]
     wanted = pk[0].in_([k[0] for k in keys]) if len(pk) == 1 else sa.tuple_(*pk).in_(keys)
     rows.update(((model, key), None) for key in keys)
     with session.no_autoflush:
-        for row in session.scalars(sa.select(model).where(wanted)):
-            rows[(model, sa.inspect(row).identity)] = row
+        for mapping in session.execute(plan.table.select().where(wanted)).mappings():
+            row = _loaded(info, model, mapping)
+            rows[(model, tuple(getattr(row, a) for a in plan.key))] = row
+
+
+def write_rows(session) -> None:
+    """Write what the rows of this transaction changed: per table, the new rows in the order
+    they were made in one INSERT (executemany), the changed ones in one UPDATE per set of
+    columns changed."""
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    inserts, updates = {}, {}
+    for row in pending.values():
+        plan = _plan(row._model)
+        if row._new:
+            inserts.setdefault(plan, []).append(plan.new_values(row._values))
+        else:
+            changed = frozenset(row._changed)
+            updates.setdefault((plan, changed), []).append(
+                {**{f"key_{a}": row._values[a] for a in plan.key},
+                 **{f"new_{a}": row._values[a] for a in changed}})
+        object.__setattr__(row, "_new", False)
+        row._changed.clear()
+    pending.clear()
+    conn = session.connection()
+    for plan, values in inserts.items():
+        insert_rows(conn, plan.table, values)
+    for (plan, changed), values in updates.items():
+        conn.execute(plan.update(changed), values)
+
+
+def insert_rows(conn, table, rows: list[dict]) -> None:
+    """Rows of one shape (the same columns) appended to `table` in bulk: on PostgreSQL by
+    COPY, on SQLite by the driver's executemany, each value converted as SQLAlchemy would
+    bind it. The statement layer's work per row (parameters, then one protocol message each
+    in psycopg's pipeline) cost several times what the rows cost the database."""
+    if not rows:
+        return
+    dialect, columns = conn.dialect, list(rows[0])
+    convert = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    values = ([v if f is None else f(v) for f, v in zip(convert, map(row.get, columns))]
+              for row in rows)
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    target = dialect.identifier_preparer.format_table(table)
+    raw = conn.connection.dbapi_connection
+    if dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(
+                f"COPY {target} ({names}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+    elif dialect.name == "sqlite":
+        raw.executemany(f"INSERT INTO {target} ({names}) VALUES "
+                        f"({', '.join('?' * len(columns))})", values)
+    else:
+        conn.execute(table.insert(), rows)
+
+
+def flush(session) -> None:
+    """Everything this transaction changed into the database (its rows and the ORM's), for
+    a query made with autoflush off to see it."""
+    write_rows(session)
+    session.flush()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_before_query(state) -> None:
+    if state.session.autoflush:
+        write_rows(state.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session) -> None:
+    write_rows(session)
 
 
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def forget_rows(session) -> None:
-    """Drop what the session keeps by key: at the end of every transaction, and within a
-    long one (a replay of the whole log) once a chunk of it is flushed, to bound memory."""
+    """Drop what the session keeps by key (and, at a rollback, what it had not written): at
+    the end of every transaction, and within a long one (a replay of the whole log) once a
+    chunk of it is written, to bound memory."""
     session.info.pop(_ROWS, None)
+    session.info.pop(_PENDING, None)
 
 
 class UtcDateTime(TypeDecorator):

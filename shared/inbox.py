@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from . import keys
-from .db import find, get_or_add
+from .db import find, get_or_add, prefetch
 from .events import GENESIS_HASH, Event, EnvelopeError, SchemaViolation, check_event
 from .events.envelope import MAX_SEQUENCE
 from .events.catalogue import source_types
@@ -200,12 +200,9 @@ class Inbox:
 
     def _hold(self, event: Event, body: str, via: str, status: str, held=None):
         if held is None:
-            held = self.store.InboxEvent(event_id=event.id, source=event.source,
-                                         seq=event.sequence, type=event.short_type,
-                                         body=body, via=via, status=status)
-            self.session.add(held)
-            self.session.info.setdefault("rows_by_key", {})[
-                (self.store.InboxEvent, (event.id,))] = held
+            held = get_or_add(self.session, self.store.InboxEvent, event_id=event.id)
+            held.source, held.seq, held.type = event.source, event.sequence, event.short_type
+            held.body, held.via, held.status = body, via, status
         else:  # `via` stays how it arrived, but for a replay of what was parked
             held.status, held.via = status, via if via == "replay" else held.via
         return held
@@ -257,8 +254,12 @@ class Inbox:
         any one fails (a conflict, a handler error) nothing is kept and None tells the caller
         to apply them one by one, where each failure gets its own outcome."""
         try:
+            events = [event for event, _, _ in deliveries]
+            # what the inbox itself looks up, for the whole batch: one query per table
+            prefetch(self.session, self.store.InboxEvent, [(e.id,) for e in events])
+            prefetch(self.session, self.store.SourceHead, {(e.source,) for e in events})
             if self.prepare is not None:
-                self.prepare([event for event, _, _ in deliveries])
+                self.prepare(events)
             outcomes = [self._claim_and_handle(event, body, via)
                         for event, body, via in deliveries]
             self.session.commit()

@@ -5,6 +5,8 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from shared.db import flush
+
 from .models import EvidenceFileFact, db
 
 # casework's record types -> the drill-down's record kinds
@@ -33,7 +35,7 @@ def attached(event) -> None:
 
 def hidden(event) -> None:
     d = event.data
-    db.session.flush()  # the file may have come earlier in this batch
+    flush(db.session)  # the file may have come earlier in this batch
     rows = db.session.scalars(sa.select(EvidenceFileFact).where(
         EvidenceFileFact.record_type == d["record_type"],
         EvidenceFileFact.casework_id == d["record_id"],

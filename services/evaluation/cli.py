@@ -3,7 +3,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
-from shared.db import forget_rows
+from shared.db import flush, forget_rows
 from shared.events import Event
 from shared.eventstore import APPLIED
 
@@ -29,7 +29,7 @@ def rebuild() -> int:
         log.source, log.seq).execution_options(yield_per=REPLAY_CHUNK))
     for bodies in rows.partitions():
         count += apply_in_order([Event.from_json(body) for body in bodies])
-        db.session.flush()
+        flush(db.session)
         forget_rows(db.session)
     reviews.replay()  # the milestone reviews and the ledger, from evaluation's own events
     ledger.replay()

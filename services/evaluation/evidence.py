@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from shared.config import service_url
-from shared.db import find
+from shared.db import add_row, find, flush
 from shared.errors import ApiError
 from shared.localtime import instant, local_day
 
@@ -55,7 +55,7 @@ def index(event) -> None:
     """Record which record `event` is about (a correction: the record it corrects)."""
     d = event.data
     if event.short_type == "record.corrected":
-        db.session.flush()  # the original may have come earlier in this batch
+        flush(db.session)  # the original may have come earlier in this batch
         original = db.session.get(RecordEvent, d["corrects_event_id"])
         if original is not None:
             _add(event, original.record_kind, original.record_id, original.community_id,
@@ -79,10 +79,9 @@ def _case_community(case_id: str | None) -> str | None:
 
 
 def _add(event, kind: str, record_id: str, community_id: str, on: date) -> None:
-    db.session.add(RecordEvent(event_id=event.id, type=event.short_type, record_kind=kind,
-                               record_id=record_id, community_id=community_id, on=on,
-                               recorded_on=local_day(event.time),
-                               recorded_at=instant(event.time)))
+    add_row(db.session, RecordEvent, event_id=event.id, type=event.short_type,
+            record_kind=kind, record_id=record_id, community_id=community_id, on=on,
+            recorded_on=local_day(event.time), recorded_at=instant(event.time))
 
 
 # -- the records behind each measure --------------------------------------------------------

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from shared.db import get_or_add
+from shared.db import add_row, flush, get_or_add
 from shared.events import Event
 from shared.localtime import instant, local_day
 from shared.residents import take_demographics
@@ -56,9 +56,9 @@ def _hours(d: dict) -> dict:
 
 def _acts(event, refs, kind: str, community_id: str, on, version: int = 0, **hours) -> None:
     for ref in dict.fromkeys(refs):  # once per resident, in order
-        db.session.add(Act(event_id=event.id, resident_ref=ref, community_id=community_id,
-                           on=on, kind=kind, rung=RUNG_OF[kind], version=version,
-                           recorded_at=recorded(event), **hours))
+        add_row(db.session, Act, event_id=event.id, resident_ref=ref,
+                community_id=community_id, on=on, kind=kind, rung=RUNG_OF[kind],
+                version=version, recorded_at=recorded(event), **hours)
 
 
 def _initiative(event, record_id: str, kind: str, community_id: str, on, resident_led: bool,
@@ -231,10 +231,9 @@ def decision(event, version: int = 0) -> None:
 
 def progressed(event) -> None:
     d = event.data
-    db.session.add(ProgressFact(event_id=event.id, decision_id=d["decision_id"],
-                                community_id=d["community_id"], status=d["status"],
-                                progress=d["progress"], on=_day(d["on"]),
-                                recorded_at=recorded(event)))
+    add_row(db.session, ProgressFact, event_id=event.id, decision_id=d["decision_id"],
+            community_id=d["community_id"], status=d["status"], progress=d["progress"],
+            on=_day(d["on"]), recorded_at=recorded(event))
 
 
 @looks_up(lambda d: [(Jurisdiction, d["buyer_id"])])
@@ -291,7 +290,7 @@ def corrected(event) -> None:
     far merged in order (a second correction adds to the first), under the original event's
     id, as a new version known from the correction's time; the version it replaces stays,
     retracted from then."""
-    db.session.flush()  # the original may have come earlier in this batch
+    flush(db.session)  # the original may have come earlier in this batch
     original = _body(event.data["corrects_event_id"])
     if original is None:
         raise LookupError("the corrected event has not arrived yet")

@@ -9,6 +9,7 @@ Reading is strict and bounded: whatever arrives, it is an Event or an EnvelopeEr
 the reason, never another exception (a consumer parks what it cannot read).
 """
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -63,6 +64,7 @@ def type_name(short: str, version: int = 1) -> str:
     return f"{TYPE_PREFIX}{short}.v{version}"
 
 
+@functools.lru_cache(maxsize=1024)  # a handful of types, asked several times per event
 def short_name(ce_type: str) -> str:
     """`cn.socialwork.need.reported.v1` -> `need.reported` (the routing key)."""
     if not ce_type.startswith(TYPE_PREFIX):
