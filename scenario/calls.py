@@ -34,12 +34,13 @@ class Call:
     path: str                    # "{}" is replaced by the resolved `path_ref`
     body: dict | None = None
     produces: Ref | None = None  # the response's id (or ref) is stored under this
-    path_ref: Ref | None = None
+    path_ref: Ref | tuple | None = None  # a tuple of Refs fills the path's "{}" in order
     upload: dict | None = None   # a roster sheet: {"community_id", "rows"}; rows produce refs
     method: str = "POST"
     fieldwork: dict | None = None  # a survey wave's fieldwork: {"wave", "kind", "size"}
     photo: dict | None = None    # an evidence photo: {"key", "taken"} (scenario/photos.py)
     at: datetime | None = None   # when it is recorded (scenario/recording.py)
+    keeps: dict | None = None    # Ref -> a field of the response that Ref stands for
 
 
 @dataclass

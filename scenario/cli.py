@@ -24,7 +24,7 @@ def knob_arguments(parser: argparse.ArgumentParser) -> None:
 def knobs_from(args) -> Knobs:
     preset = SIZES[args.size or "default"]
     chosen = {k: getattr(args, k) for k in ("residents", "months", "agencies", "communities",
-                                             "seed") if getattr(args, k) is not None}
+                                            "seed") if getattr(args, k) is not None}
     return Knobs(**{**preset.__dict__, **chosen})
 
 

@@ -118,8 +118,10 @@ class Client:
         return value
 
     def call(self, call: Call) -> None:
-        path = call.path.replace("{}", self.resolve(call.path_ref)) if call.path_ref \
-            else call.path
+        path = call.path
+        for ref in (call.path_ref if isinstance(call.path_ref, tuple) else
+                    (call.path_ref,) if call.path_ref else ()):
+            path = path.replace("{}", self.resolve(ref), 1)
         if call.upload:
             return self.upload(call, path)
         if call.fieldwork:
@@ -136,6 +138,8 @@ class Client:
         if call.produces:
             reply = response.json()
             self.ids[call.produces] = reply.get("id") or reply["ref"]
+        for ref, key in (call.keeps or {}).items():
+            self.ids[ref] = response.json()[key]
 
     def upload(self, call: Call, path: str) -> None:
         """A roster sheet, as a clerk's workstation sends it; each row's resident ref."""

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from shared.months import months_back
 from shared.vocabulary import MAX_SEED
 
-from . import capacity, council, groupwork, needs, recording
+from . import capacity, council, fund, groupwork, needs, recording
 from .calls import Call, Knobs, Plan, Ref, milestones
 from .community import Year
 from .fieldwork import survey_chains
@@ -45,7 +45,7 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
               for j, a in enumerate(agencies)}
     served = {a: cs for a, cs in served.items() if cs}
     sizes = _split(knobs.residents, len(communities))
-    reference, setup, roster_calls, homes, needs, work = [], [], [], [], [], []
+    reference, setup, roster_calls, homes, needs, work, funds = [], [], [], [], [], [], []
     roster, years_of = Roster(), {}
     for agency, cs in served.items():
         years = [Year(plan, agency, c, sizes[communities.index(c)], roster, rng) for c in cs]
@@ -61,12 +61,14 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
             live(year)
             needs.extend(year.need_chains)
             work.extend(year.work_chains)
+            funds.append(fund.fund_chain(year))
+    funds = [chain for chain in funds if chain]
     # one sheet at a time: an import holds intake's write lock while it runs (SQLite), so
     # sheets in parallel would only wait for each other
     sheets = [call for calls in roster_calls for call in calls]
     offices = [jurisdiction(communities, list(served))]
     stamper = recording.Stamper(plan)
-    for chains in (reference, offices, setup, homes, [sheets], needs, work):
+    for chains in (reference, offices, setup, homes, [sheets], needs, work, funds):
         stamper.stamp(chains)
     stamper.at_least_one_late(work)
     corrections = stamper.corrections(work)
@@ -85,7 +87,8 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
     plan.phases = [("reference data", reference),
                    ("jurisdiction", offices),
                    ("setup", setup), ("households", homes), ("residents", [sheets]),
-                   ("needs", needs), ("casework", work), ("corrections", corrections),
+                   ("needs", needs), ("casework", work), ("fund", funds),
+                   ("corrections", corrections),
                    ("verification", checks), ("milestones", closings),
                    ("survey waves", draws), ("survey fieldwork", fieldwork)]
     return plan

@@ -26,7 +26,7 @@ LATE_BEYOND = 0.05      # … entered after the allowance has run out
 BEYOND_DAYS = 10        # how long after the allowance the last of them is entered
 CORRECTIONS = 4         # sessions of the window corrected after the due date
 DAY_FIELDS = ("date", "opened_on", "closed_on", "set_on", "proposed_on", "decided_on", "on",
-              "registered_on", "formed_on", "opens_on")
+              "registered_on", "formed_on", "opens_on", "cast_on")
 ADDRESSES = ("社区服务中心二楼活动室", "居委会会议室", "小区广场凉亭", "社区党群服务中心")
 
 
@@ -100,7 +100,9 @@ class Stamper:
             if call.path.startswith("/needs/"):  # a clerk triages within three days
                 return before + timedelta(hours=self.rng.uniform(2, 72))
             return before + timedelta(seconds=self.rng.uniform(1, 60))
-        return self.late(day, self.on_time(call, day, before))
+        moment = self.on_time(call, day, before)
+        # the fund's steps are entered as they happen: each phase waits for the last
+        return moment if call.path.startswith("/funds") else self.late(day, moment)
 
     def on_time(self, call: Call, day: date, before: datetime | None) -> datetime:
         body = call.body

@@ -140,6 +140,28 @@ def milestone_lines(client: Client, contract: dict, actor) -> list[str]:
     return lines
 
 
+def fund_lines(client: Client, contract: dict, actor) -> list[str]:
+    """Each micro-fund of the contract's communities as its notice (公示) shows it: the
+    count online and on paper, each project's votes and outcome, and the money."""
+    lines = []
+    for community in contract["community_ids"]:
+        for fund in client.get("casework", "/funds", actor, community_id=community):
+            shown = client.get("casework", f"/funds/{fund['id']}/results", actor)
+            money = fund["totals"]
+            lines.append(f"  微实事 micro-fund {community} {fund['year']} ({fund['voting_rule']}, "
+                         f"{fund['amount']} yuan, phase {fund['phase']}): voters "
+                         f"{shown['voters']} (online {shown['voters_online']}, paper "
+                         f"{shown['voters_paper']}) · allocated {money['allocated']} · spent "
+                         f"{money['spent']} · remaining {money['remaining']}")
+            lines += [f"    #{o['number']} {o['title']} ({o['category']}): {o['votes']} votes, "
+                      f"{o['cost']} yuan, {o['reason'].replace('_', ' ')}"
+                      for o in shown["outcomes"]]
+            lines += [f"    #{d['number']} {d['title']}: {d['status']}"
+                      + (f" ({d['reason']})" if d.get("reason") else "")
+                      for d in shown["declined"]]
+    return lines
+
+
 def scorecards(client: Client, buyer: str = BUYER) -> str:
     """Every contract of the buyer, scored over its year to date, and by quarter."""
     actor = ("buyer_auditor", buyer)
@@ -151,5 +173,6 @@ def scorecards(client: Client, buyer: str = BUYER) -> str:
         lines = scorecard_lines(card, contract, names)
         lines += trend_lines(client, contract["id"], card["scope"], actor)
         lines += milestone_lines(client, contract, actor)
+        lines += fund_lines(client, contract, actor)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) or "(no contracts yet)"

@@ -24,7 +24,18 @@ EVENT_OF = {  # (service, path) -> the event each successful call publishes
     ("casework", "/council/meetings/{}/decisions"): "council.decision_made",
     ("casework", "/council/decisions/{}/progress"): "council.decision_progressed",
     ("casework", "/corrections"): "record.corrected",
+    ("casework", "/funds"): "fund.set", ("casework", "/funds/{}/phase"): "fund.phase_changed",
+    ("casework", "/funds/{}/projects"): "fund.project_proposed",
+    ("casework", "/funds/{}/projects/{}/supports"): "fund.project_supported",
+    ("casework", "/funds/{}/projects/{}/review"): "fund.project_reviewed",
+    ("casework", "/funds/{}/objections"): "fund.objection_recorded",
+    ("casework", "/funds/{}/ballots"): "fund.ballot_cast",
+    ("casework", "/funds/{}/projects/{}/delivery"): "fund.project_delivered",
 }
+# what else a fund's phase change publishes: the results, and on entering delivery a council
+# topic and an adopted decision for each funded project (every feasible one, scenario/fund.py)
+ENTERING = {"results": {"fund.results_published": 1},
+            "delivery": {"council.topic_proposed": "funded", "council.decision_made": "funded"}}
 
 
 def event_counts(plan: Plan) -> dict[str, int]:
@@ -36,7 +47,16 @@ def event_counts(plan: Plan) -> dict[str, int]:
             counts["evidence.attached"] += 1
         elif (call.service, call.path) in EVENT_OF:
             counts[EVENT_OF[call.service, call.path]] += 1
+        if call.path == "/funds/{}/phase":
+            for kind, n in ENTERING.get(call.body["phase"], {}).items():
+                counts[kind] += n if n != "funded" else len(_feasible(plan, call.path_ref))
     return dict(counts)
+
+
+def _feasible(plan: Plan, fund: Ref) -> list[Ref]:
+    """The fund's projects reviewed feasible, in the order proposed."""
+    return [c.path_ref[1] for c in plan.calls() if c.path == "/funds/{}/projects/{}/review"
+            and c.path_ref[0] == fund and c.body["feasible"]]
 
 
 def _hours(body: dict) -> float:
@@ -54,6 +74,7 @@ class _Year:
         self.cases, self.sessions, self.hours, self.activities = 0, 0, 0.0, 0
         self.topic_kind, self.proposer, self.outcome, self.status = {}, {}, {}, {}
         self.decided: dict[Ref, Ref] = {}  # decision -> its topic
+        self.projects, self.funded = {}, []  # the fund's proposals; those funded
         for call in calls:
             handler = getattr(self, "_" + call.path.strip("/").replace("/", "_")
                               .replace("{}", "x"), None)
@@ -120,6 +141,40 @@ class _Year:
 
     def _council_decisions_x_progress(self, body, call):
         self.status[self.decided[call.path_ref]] = body["status"]
+
+    # the micro-fund (scenario/fund.py): supports and ballots are co-deciding; each funded
+    # project becomes a council topic of its proposer, adopted, its delivery's leaders lead
+
+    def _funds_x_projects(self, body, call):
+        self.projects[call.produces] = body
+
+    def _funds_x_projects_x_supports(self, body, call):
+        self.act([body["resident_ref"]], CO_DECIDER)
+
+    def _funds_x_projects_x_review(self, body, call):
+        if body["feasible"]:
+            self.funded.append(call.path_ref[1])
+
+    def _funds_x_ballots(self, body, call):
+        self.act([body["resident_ref"]], CO_DECIDER)
+
+    def _funds_x_phase(self, body, call):
+        if body["phase"] != "delivery":
+            return
+        for project in self.funded:
+            proposal = self.projects[project]
+            kind = {"agency": "social_worker"}.get(proposal["proposer_kind"],
+                                                   proposal["proposer_kind"])
+            self.topic_kind[project], self.outcome[project] = kind, "adopted"
+            if kind == "resident":
+                self.proposer[project] = proposal["proposer_ref"]
+                self.act([proposal["proposer_ref"]], CONTRIBUTOR)
+            self.initiative(kind == "resident")
+
+    def _funds_x_projects_x_delivery(self, body, call):
+        self.act(body["leader_refs"], LEADER)
+        for decision in call.keeps:
+            self.decided[decision] = call.path_ref[1]
 
 
 def _cases_from_needs(calls: list[Call], needs: dict[Ref, Ref]) -> None:
@@ -206,7 +261,7 @@ def figures(plan: Plan) -> dict:
 
 def _copy(call: Call) -> Call:
     return Call(call.actor, call.service, call.path, dict(call.body or {}), call.produces,
-                call.path_ref)
+                call.path_ref, keeps=call.keeps)
 
 
 def recorded_after(plan: Plan, moment, first, last) -> Counter:

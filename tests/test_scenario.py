@@ -17,6 +17,7 @@ from launcher.welcome import DEV_PASSWORD, PAGE_USERS
 import services.intake
 from scenario import Knobs, build_plan
 from scenario.client import Client
+from scenario.fund import PROJECTS
 from scenario.plan import milestones
 from scenario.truth import event_counts, figures, recorded_after
 from shared import clock
@@ -58,6 +59,9 @@ def test_plan_is_deterministic_and_keeps_to_its_knobs():
         assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(slots, slots[1:]))
 
 
+FUND_MEASURES = ("fund_vote_share", "fund_turnout", "fund_resident_proposed_share",
+                 "fund_delivery_rate", "fund_cost_accuracy",
+                 "fund_voter_representativeness_gap")
 # the platform takes its clock from the scenario (development only)
 SIMULATED = {"SOCIALWORK_CLOCK": "header", "SOCIALWORK_ENV": "development"}
 
@@ -104,6 +108,14 @@ def test_evaluation_arrives_at_what_the_plan_did(isolated, tmp_path):
     early = {i["measure"]: i for d in first_month["dimensions"] for i in d["indicators"]}
     assert early["breadth"]["value"] is not None  # the roster was registered by then
     _check_mid_term(plan, paid, mid_now, on_due)
+    # the micro-fund ran through the API: its measures are on the scorecard
+    fund = {k: values[k] for k in FUND_MEASURES}
+    assert None not in fund.values(), fund
+    # every feasible project funded at its price, two of the three carried out
+    assert fund["fund_vote_share"] == round(sum(p[4] for p in PROJECTS if p[4]), 4)
+    assert fund["fund_delivery_rate"] == round(2 / 3, 4)
+    assert fund["fund_resident_proposed_share"] == round(2 / 3, 4)
+    assert 0 < fund["fund_turnout"] < 1
 
 
 def _check_mid_term(plan, paid, now, on_due):
@@ -195,6 +207,7 @@ def test_make_run_loads_once_and_prints_the_scorecard(embedded, tmp_path):
     first = _serve_once(env, tmp_path / "first.log")
     assert "First start" in first and "Data present" not in first, first
     for part in ("总分 total", "制度赋权 Institutional", "participation ladder", "k-a1",
+                 "付款节点 milestones", "recorded after it was paid", "微实事 micro-fund",
                  "--role buyer_auditor --buyer street-office-1"):
         assert part in first, first
     held = int(first.split("evaluation holds ")[1].split()[0])
