@@ -188,6 +188,8 @@ EVALUATION = {
     ("POST", REVIEW + "/items/{item_key}/score"): {"evaluator": MINE},
     ("POST", REVIEW + "/items/{item_key}/answer"): {"agency_admin": MINE},
     ("POST", REVIEW + "/decision"): BUYER,
+    ("GET", K + "/milestones/{milestone_id}/report"): SURVEY_READERS,
+    ("GET", K + "/milestones/{milestone_id}/report/pdf"): SURVEY_READERS,
     ("POST", K + "/ledger/budget"): BUYER,
     ("GET", K + "/ledger"): SURVEY_READERS,
     ("POST", K + "/ledger/receipts"): {"agency_admin": MINE},

@@ -393,3 +393,82 @@ def test_the_ledger_of_another_contract_is_refused(world):
                       headers=people["other_agency"]).status_code == 404
     assert client.get(f"/contracts/k2/ledger/receipts/{digest}",
                       headers=people["other_agency"]).status_code == 404
+
+
+# -- the report -----------------------------------------------------------------------------
+
+def test_the_report_renders_as_a_pdf_with_grade_total_log_heads_and_an_embedded_cjk_font(world):
+    import io
+    from pypdf import PdfReader
+    app, client, people = world
+    buyer, evaluator, agency = people["buyer"], people["evaluator"], people["agency"]
+    client.post(K + "/sheet", headers=buyer, json={})
+    client.post(LEDGER + "/budget", headers=buyer, json=budget())
+    digest = upload(client, agency, receipt_photo()).json["digest"]
+    assert client.post(LEDGER + "/expenses", headers=agency, json={
+        "spent_on": "2026-03-02", "amount": "880.50", "line": "activities",
+        "payee_kind": "supplier", "description": "小组活动物资",
+        "receipt_digests": [digest]}).status_code == 201
+    for key in ("project_management", "financial_management"):
+        client.post(M1 + f"/items/{key}/self-assessment", headers=agency,
+                    json={"points": "12", "note": "自评说明"})
+    for key, points in (("project_management", "13"), ("professional_practice", "22"),
+                        ("financial_management", "12"), ("satisfaction", "13")):
+        assert client.post(M1 + f"/items/{key}/score", headers=evaluator, json={
+            "points": points, "comment": f"{key} 评语：记录齐全", "record_ids": ["s1"]
+            if key == "professional_practice" else []}).status_code == 200
+    assert client.post(K + "/milestones/m1/close", headers=buyer).status_code == 201
+    assert client.post(M1 + "/decision", headers=buyer, json={
+        "decision": "approve"}).status_code == 200
+
+    # a session recorded after the closing is not in the log the card was computed from
+    apply_events(app, forge("session.delivered", {
+        "session_id": "s-late", "agency_id": "a1", "community_id": "c1", "method": "group_work",
+        "mode": "in_person", "case_id": None, "worker_ids": ["w1"], "led_by": "agency",
+        "leader_refs": [], "attendee_refs": ["r3"], "date": "2026-06-01", "start": "09:00",
+        "end": "10:00", "hours": 1.0}, source="/casework"))
+    data = client.get(K + "/milestones/m1/report", headers=agency).json
+    review = data["review"]
+    heads = {h["source"]: h for h in data["heads"]}
+    # four reference-data events and four residents from intake, one session from casework
+    assert heads["/casework"]["sequence"] == 1 and heads["/intake"]["sequence"] == 8
+    assert all(len(h["hash"]) == 64 for h in data["heads"])
+    assert len(heads["/evaluation"]["hash"]) == 64
+    assert {"record": "expense " + data["spending"]["expenses"][0]["id"][:12],
+            "digest": digest} in data["evidence"]
+
+    got = client.get(K + "/milestones/m1/report/pdf", headers=buyer)
+    assert got.status_code == 200 and got.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(got.data))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "绩效评估报告" in text and review["grade"]["label_zh"] in text
+    assert review["total"] in text and "880.50" in text
+    for head in data["heads"]:
+        assert head["hash"] in text.replace("\n", "") and str(head["sequence"]) in text
+    fonts = {str(font["/BaseFont"]): font for page in reader.pages
+             for font in page["/Resources"]["/Font"].values()}
+    embedded = [name for name, font in fonts.items() if "WenQuanYi" in name]
+    assert embedded, fonts.keys()
+    descendant = fonts[embedded[0]]
+    descriptor = (descendant["/DescendantFonts"][0]["/FontDescriptor"]
+                  if "/DescendantFonts" in descendant else descendant["/FontDescriptor"])
+    assert any(k in descriptor for k in ("/FontFile2", "/FontFile", "/FontFile3"))
+
+    english = client.get(K + "/milestones/m1/report/pdf?lang=en", headers=evaluator)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(english.data)).pages)
+    assert "Evaluation report" in text and review["grade"]["label_en"] in text
+    assert client.get(K + "/milestones/m1/report/pdf",
+                      headers=people["other_buyer"]).status_code == 404
+
+    # the same report as a page, with its PDF one link away
+    from tests.test_pages import add_user, login, text
+    add_user(app, "buyer1", "buyer_auditor", buyer_id="b1")
+    page_client, _ = login(app, "buyer1")
+    page = page_client.get("/ui/contracts/k1/milestones/m1/report")
+    assert page.status_code == 200
+    shown = text(page)
+    assert review["total"] in shown and review["grade"]["label_zh"] in shown
+    assert all(h["hash"] in shown for h in data["heads"]) and digest in shown
+    assert page_client.get("/ui/contracts/k1/milestones/m1/report/pdf").mimetype == \
+        "application/pdf"
+    assert "/ui/contracts/k1/milestones/m1/report" in text(page_client.get("/ui/contracts/k1"))

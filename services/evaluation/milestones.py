@@ -9,6 +9,8 @@ import sqlalchemy as sa
 
 from shared import outbox
 from shared.eventlog import unsettled
+from shared.events import Event
+from shared.eventstore import APPLIED
 from shared.clock import utcnow
 from shared.runtime import current_service
 from shared.errors import ApiError
@@ -52,6 +54,18 @@ def card_for(contract: Contract, period_to: date, as_of: datetime | None) -> dic
     return scorecard.contract_card(contract, scope)
 
 
+def held_heads() -> list[dict]:
+    """Per source in the inbox, the last event held (sequence and hash): the log a card
+    computed now is computed from."""
+    inbox, heads = event_store.InboxEvent, []
+    for source, seq in db.session.execute(sa.select(inbox.source, sa.func.max(inbox.seq)).where(
+            inbox.status == APPLIED).group_by(inbox.source).order_by(inbox.source)):
+        body = db.session.scalar(sa.select(inbox.body).where(inbox.source == source,
+                                                             inbox.seq == seq))
+        heads.append({"source": source, "sequence": seq, "hash": Event.from_json(body).hash()})
+    return heads
+
+
 def close(contract: Contract, milestone_id: str, by: str) -> ClosedScorecard:
     milestone = milestone_of(contract, milestone_id)
     if db.session.get(ClosedScorecard, (contract.id, milestone_id)) is not None:
@@ -68,7 +82,8 @@ def close(contract: Contract, milestone_id: str, by: str) -> ClosedScorecard:
     payment = next(p for p in card["payments"] if p["milestone_id"] == milestone_id)
     closed = ClosedScorecard(contract_id=contract.id, milestone_id=milestone_id,
                              contract_version=contract.version, period_from=contract.period_start,
-                             period_to=due, as_of=as_of, card=card, closed_by=by)
+                             period_to=due, as_of=as_of, card=card, closed_by=by,
+                             log_heads=held_heads())
     db.session.add(closed)
     outbox.append(event_store, "scorecard.published", f"contract/{contract.id}/{milestone_id}", {
         "contract_id": contract.id, "milestone_id": milestone_id, "as_of": due.isoformat(),

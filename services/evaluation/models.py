@@ -241,6 +241,8 @@ class ClosedScorecard(db.Model):
     period_to = sa.Column(sa.Date, nullable=False)
     as_of = sa.Column(UtcDateTime)  # what had been recorded by then: due + late-entry days
     card = sa.Column(sa.JSON, nullable=False)
+    # per consumed source, the head (sequence, hash) of the log the card was computed from
+    log_heads = sa.Column(sa.JSON)
     closed_by = sa.Column(sa.String(120), nullable=False)
     closed_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
 

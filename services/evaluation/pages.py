@@ -15,9 +15,10 @@ from shared.web.forms import form_input, submit
 from shared.vocabulary import RUNGS
 from shared.web.i18n import is_chinese, localized
 
-from . import api, measures, thumbnails, verification
+from . import api, measures, review_api, thumbnails, verification
 from .evidence import BEHIND
 from .framework import MEASURES
+from .review_schemas import ReportQuery
 from .schemas import (AnomaliesQuery, EvidenceExportQuery, EvidenceQuery, ExportQuery,
                       ScorecardQuery, VerificationDrawIn, VerificationResultIn)
 
@@ -110,6 +111,22 @@ def scorecard(contract_id):
         "evaluation/scorecard.html", contract=contract, card=card, errors=errors,
         filters=request.args, charts=_charts(card, scope, trends["months"]),
         cohorts=trends["cohorts"], drillable=BEHIND), 422 if errors else 200
+
+
+@blp.get("/contracts/<contract_id>/milestones/<milestone_id>/report")
+def report(contract_id, milestone_id):
+    """The milestone's evaluation report, as the PDF has it."""
+    found = api_view(review_api.milestone_report)(contract_id, milestone_id)
+    chart = charts.bars([(d["name_zh" if is_chinese() else "name_en"], d["score"], None)
+                         for d in found["card"]["dimensions"]], _("Scorecard as of the due date"))
+    return render_template("evaluation/report.html", r=found, chart=chart)
+
+
+@blp.get("/contracts/<contract_id>/milestones/<milestone_id>/report/pdf")
+def report_pdf(contract_id, milestone_id):
+    args = query(ReportQuery(), lang=request.args.get("lang") or ("zh" if is_chinese()
+                                                                  else "en"))
+    return api_view(review_api.milestone_report_pdf)(args, contract_id, milestone_id)
 
 
 @blp.get("/contracts/<contract_id>/export")

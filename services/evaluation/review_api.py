@@ -8,11 +8,13 @@ from shared import auth
 from shared.api import Blueprint
 from shared.errors import ApiError
 
-from . import access, reviews, sheets
+from shared.uploads import served
+
+from . import access, report, reviews, sheets
 from .access import REVIEW_READERS
 from .models import EvaluationSheet, db
-from .review_schemas import (AnswerIn, DecisionIn, ReviewOut, ScoreIn, SelfAssessmentIn,
-                             SheetIn, SheetOut)
+from .review_schemas import (AnswerIn, DecisionIn, ReportOut, ReportQuery, ReviewOut, ScoreIn,
+                             SelfAssessmentIn, SheetIn, SheetOut)
 
 blp = Blueprint("reviews", __name__, description="Scoring sheets and milestone reviews")
 ITEM = "/contracts/<contract_id>/milestones/<milestone_id>/review/items/<item_key>"
@@ -116,3 +118,24 @@ def decide(data, contract_id, milestone_id):
     contract = access.contract(claims, contract_id)
     reviews.decide(contract, milestone_id, data, claims.sub)
     return _acted(contract, milestone_id)
+
+
+@blp.get("/contracts/<contract_id>/milestones/<milestone_id>/report")
+@blp.response(200, ReportOut)
+def milestone_report(contract_id, milestone_id):
+    """The milestone's evaluation report as data (what the page and the PDF show)."""
+    contract = access.contract(auth.require(*REVIEW_READERS), contract_id)
+    return report.content(contract, milestone_id)
+
+
+@blp.get("/contracts/<contract_id>/milestones/<milestone_id>/report/pdf")
+@blp.arguments(ReportQuery, location="query")
+@blp.response(200, content_type="application/pdf")
+def milestone_report_pdf(args, contract_id, milestone_id):
+    """The report as a PDF, in Chinese (lang=en: English), its CJK font embedded."""
+    contract = access.contract(auth.require(*REVIEW_READERS), contract_id)
+    response = served((report.pdf(report.content(contract, milestone_id), args["lang"]),
+                       "application/pdf"), milestone_id)
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="report-{contract.id}-{milestone_id}.pdf"')
+    return response

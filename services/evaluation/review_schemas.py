@@ -98,3 +98,23 @@ class ReviewOut(Schema):
     recommended = fields.Str()
     full_share = fields.Str()
     decision = fields.Dict(allow_none=True)
+
+
+class ReportQuery(Schema):
+    lang = fields.Str(load_default="zh", validate=validate.OneOf(("zh", "en")))
+
+
+class ReportOut(Schema):
+    contract = fields.Dict()
+    milestone = fields.Dict()
+    as_of = fields.Str()
+    generated_at = fields.Str()
+    card = fields.Dict()
+    review = fields.Dict()
+    spending = fields.Dict(allow_none=True)
+    anomalies = fields.Dict()
+    verification = fields.Dict()
+    evidence = fields.List(fields.Dict())
+    heads = fields.List(fields.Dict(), metadata={
+        "description": "per source, the last event (sequence, hash) the card counted; and "
+                       "evaluation's own log head, which holds the review and ledger"})
