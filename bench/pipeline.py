@@ -212,3 +212,13 @@ def fixed_rate(env: RunningPlatform, url: str, request: dict, rate: float,
                seconds: float) -> dict:
     return env.load_with_cpu({**request, "url": url, "rate": rate, "seconds": seconds,
                               "concurrency": max(8, int(rate // 10))})
+
+
+def minimal_rate(url: str, token: str, n: int, concurrency: int) -> float:
+    """The minimal endpoint (bench/minimal.py) taking the same requests from as many clients
+    as end to end does, as fast as they go: requests/s."""
+    spec = {**need_request(url, token, "minimal"), "count": n, "concurrency": concurrency}
+    load = run_load(spec)
+    if load["errors"]:
+        raise AssertionError(f"the minimal endpoint answered errors: {load['statuses']}")
+    return load["requests"] / load["seconds"]

@@ -31,6 +31,7 @@ def test_the_whole_benchmark_on_the_servers(tmp_path):
     assert results["machine"]["backend"] == "real" and results["machine"]["cpus"] >= 1
     assert_figures(results, [
         "raw_publish", "raw_publish_confirmed", "raw_consume_ack", "relay", "delivery", "e2e",
+        "minimal",
         "e2e.p50_ms", "e2e.p99_ms", "http.record_need_10.p99_ms",
         "http.record_need_10.errors", "http.scorecard_5.p99_ms", "scorecard_500.p99_ms",
         "scorecard_1000.p50_ms"])
@@ -40,9 +41,12 @@ def test_the_whole_benchmark_on_the_servers(tmp_path):
         assert set(detail["counts"].values()) == {20}
         assert detail["http"]["errors"] == 0
     assert set(results["ratios"]) == {"relay/raw_publish", "relay/raw_publish_confirmed",
-                                      "delivery/raw_consume", "e2e/raw_consume"}
+                                      "delivery/raw_consume", "e2e/raw_consume",
+                                      "e2e/minimal"}
     assert {"relay >= 0.5 x raw publish without confirms",
-            "end to end >= 0.5 x raw consume-and-ack"} <= set(results["targets"]) <= set(TARGETS)
+            "delivery >= 0.5 x raw consume-and-ack",
+            "end to end >= 0.5 x the minimal endpoint"} <= set(results["targets"]) <= \
+        set(TARGETS)
     assert any(k.endswith("evaluation-worker") for k in results["peak_memory_mb"])
     # what a recorded need cost each process: the API, the event path, the servers, the load
     for detail in results["figures"]["http.record_need_10.cpu_ms"]["detail"]:
