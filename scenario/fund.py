@@ -47,7 +47,7 @@ def fund_chain(year: Year) -> list[Call]:
         "phases": {p: at[p].isoformat() for p in
                    ("proposing", "review", "notice", "voting", "results", "delivery")}},
         produces=fund)]
-    adults = year.pick(min(len(year.people), 12 + year.size // 100), ADULTS)
+    adults = year.pick(min(len(year.people) // 2, 12 + year.size // 20), ADULTS)
     proposers, backers, voters = adults[:3], adults[3:3 + SUPPORTS], adults[3:]
     projects = []
     for n, (title, category, kind, estimate, price) in enumerate(PROJECTS):

@@ -108,6 +108,10 @@ def _summary(card: dict) -> str:
 SHOWN_LATE = 8  # late entries printed under a milestone (all are counted)
 
 
+def _plain(value) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
 def milestone_lines(client: Client, contract: dict, actor) -> list[str]:
     """Each milestone's card as of its due date, as paid (its due date plus the late-entry
     allowance) and as known now, and what was recorded after it was paid."""
@@ -137,6 +141,11 @@ def milestone_lines(client: Client, contract: dict, actor) -> list[str]:
         lines += [f"        {e['recorded_at'][:10]} {e['kind'].replace('_', ' ')}: "
                   f"{e['record_kind']} {e['record_id']} of {e['on']} ({e['type']})"
                   for e in later["entries"][:SHOWN_LATE]]
+        changed = closed["post_close_changes"]["indicators"]
+        if changed:  # some figures also read what happened after the period (docs/MEASURES.md)
+            lines.append("      indicators since: " + " · ".join(
+                f"{c['measure']} {_plain(c['value_at_close'])}→{_plain(c['value_now'])}"
+                for c in changed))
     return lines
 
 
