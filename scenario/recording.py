@@ -151,8 +151,10 @@ class Stamper:
                         beyond + timedelta(days=self.rng.randint(0, BEYOND_DAYS - 1)))
 
     def corrections(self, work: list[list[Call]]) -> list[list[Call]]:
-        """Sessions of a milestone's last weeks whose venue was written wrong, corrected
-        after the due date: half within the allowance, half beyond it."""
+        """Sessions of a milestone's last weeks corrected after the due date, half within
+        the allowance, half beyond it: one that ran ten minutes over (its hours change; the
+        slots leave a quarter of an hour between sessions), or one whose venue was written
+        down wrong."""
         chains = []
         for due in self.windows:
             candidates = [c for chain in work for c in chain if c.path == "/sessions"
@@ -163,11 +165,19 @@ class Stamper:
                                                         min(CORRECTIONS, len(candidates)))):
                 later = (self.rng.randint(2, ALLOWANCE - 1) if n % 2 == 0
                          else ALLOWANCE + self.rng.randint(1, BEYOND_DAYS))
-                venue = self.rng.choice([a for a in ADDRESSES if a != session.body["location"]])
+                if n < 2:  # one of each, either side of the allowance
+                    ran = datetime.combine(day_of(session), time.fromisoformat(
+                        session.body["end"])) + timedelta(minutes=10)
+                    reason, changes = ("活动超时十分钟 / the session ran ten minutes over",
+                                       {"end": ran.strftime("%H:%M")})
+                else:
+                    reason, changes = ("签到表上的活动地点记错了 / the venue was written down "
+                                       "wrong", {"location": self.rng.choice(
+                                           [a for a in ADDRESSES
+                                            if a != session.body["location"]])})
                 chains.append([Call(session.actor, "casework", "/corrections", {
                     "record_type": "session", "record_id": session.produces,
-                    "reason": "签到表上的活动地点记错了 / the venue was written down wrong",
-                    "changes": {"location": venue}},
+                    "reason": reason, "changes": changes},
                     at=self.entered_on(due + timedelta(days=later)))])
         return chains
 

@@ -2,6 +2,7 @@
 its users did, so the events it caused must add up to these figures (for the whole contract
 year of every contract; one agency per contract, as the plan builds them)."""
 from collections import Counter
+from datetime import date
 
 from shared.vocabulary import CO_DECIDER, CONTRIBUTOR, LEADER, PARTICIPANT, RUNGS, SERVED
 
@@ -75,6 +76,7 @@ class _Year:
         self.topic_kind, self.proposer, self.outcome, self.status = {}, {}, {}, {}
         self.decided: dict[Ref, Ref] = {}  # decision -> its topic
         self.projects, self.funded = {}, []  # the fund's proposals; those funded
+        self.times: dict[Ref, dict] = {}  # a session's start and end, as corrected
         for call in calls:
             handler = getattr(self, "_" + call.path.strip("/").replace("/", "_")
                               .replace("{}", "x"), None)
@@ -102,6 +104,8 @@ class _Year:
     def _sessions(self, body, call):
         self.sessions += 1
         self.hours += _hours(body)
+        if call.produces:
+            self.times[call.produces] = body
         attended = SERVED if body["method"] == "casework" else PARTICIPANT
         self.act(body["attendee_refs"], attended)
         resident_led = body.get("led_by", "agency") != "agency"
@@ -138,6 +142,14 @@ class _Year:
         self.outcome[body["topic_id"]] = body["outcome"]  # a later decision supersedes
         self.decided[call.produces] = body["topic_id"]
         self.act(body["voter_refs"], CO_DECIDER)
+
+    def _corrections(self, body, call):
+        """A corrected end time recomputes the session's hours."""
+        if "end" in body["changes"]:
+            before = self.times[body["record_id"]]
+            after = {**before, **body["changes"]}
+            self.hours += _hours(after) - _hours(before)
+            self.times[body["record_id"]] = after
 
     def _council_decisions_x_progress(self, body, call):
         self.status[self.decided[call.path_ref]] = body["status"]
@@ -285,3 +297,22 @@ def recorded_after(plan: Plan, moment, first, last) -> Counter:
                 if kind and call.at and call.at > moment and first <= day <= last:
                     later[kind] += 1
     return later
+
+
+def hours_recorded_after(plan: Plan, moment, first, last) -> float:
+    """What the service hours of days `first` to `last` gain from what the plan entered
+    after `moment`: the late sessions' hours, and the end times corrected then."""
+    from .recording import day_of
+    sessions = {c.produces: c.body for c in plan.calls() if c.path == "/sessions"
+                and c.produces}
+    gained = 0.0
+    for call in plan.calls():
+        if not call.at or call.at <= moment:
+            continue
+        if call.path == "/sessions" and first <= day_of(call) <= last:
+            gained += _hours(call.body)
+        elif call.path == "/corrections" and "end" in call.body["changes"]:
+            before = sessions[call.body["record_id"]]
+            if first <= date.fromisoformat(before["date"]) <= last:
+                gained += _hours({**before, **call.body["changes"]}) - _hours(before)
+    return round(gained, 2)

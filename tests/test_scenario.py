@@ -19,9 +19,10 @@ from scenario import Knobs, build_plan
 from scenario.client import Client
 from scenario.fund import PROJECTS
 from scenario.plan import milestones
-from scenario.truth import event_counts, figures, recorded_after
+from scenario.truth import event_counts, figures, hours_recorded_after, recorded_after
 from shared import clock
 from shared.config import ConfigError
+from shared.localtime import end_of_day
 from tests.helpers import running_platform, wait_until
 from tests.test_pages import login
 
@@ -135,11 +136,16 @@ def _check_mid_term(plan, paid, now, on_due):
     late = Counter(e["type"] for e in later["entries"] if e["kind"] == "late_entry")
     then, known = paid["card"]["outputs"], now["outputs"]
     assert known["sessions"] - then["sessions"] == late["session.delivered"]
+    assert known["service_hours"] - then["service_hours"] == pytest.approx(
+        hours_recorded_after(plan, as_of, plan.start, date.fromisoformat(paid["period_to"])))
     assert known["activities"] - then["activities"] == late["capacity.activity_held"]
     assert known["cases"] - then["cases"] == late["case.opened"]
     assert sum(late.values()) > 0 and then != known
-    # as of the due date itself, the entries within the allowance were not there yet
-    assert on_due["outputs"]["sessions"] <= then["sessions"]
+    # as of the due date itself, what had been recorded by the end of that day
+    due = date.fromisoformat(paid["period_to"])
+    assert on_due["outputs"]["sessions"] == sum(
+        1 for c in plan.calls() if c.path == "/sessions"
+        and plan.start <= date.fromisoformat(c.body["date"]) <= due and c.at <= end_of_day(due))
 
 
 def test_production_refuses_the_simulated_clock(embedded):
