@@ -167,6 +167,8 @@ class Client:
                      "image/jpeg")})
         if not response.ok and response.status_code != 409:  # 409: a retry, already there
             raise ScenarioError(f"photo {path}: {response.status_code} {response.text[:500]}")
+        if call.produces:  # a receipt: the expense cites it by digest
+            self.ids[call.produces] = response.json()["digest"]
 
     def survey(self, call: Call, path: str) -> None:
         """A wave's fieldwork: the evaluator fetches the sample's contacts from intake (once
@@ -243,8 +245,11 @@ class Client:
                 self.wait_for_evaluation(timeout)
             if name == "casework":
                 self.wait_for_casework(plan, timeout)
-            if name in ("verification", "milestones"):  # drawn, and closed, from what
-                self.wait_for_evaluation(timeout)        # evaluation holds
+            if name in ("verification", "milestones", "evaluations"):  # drawn, closed and
+                self.wait_for_evaluation(timeout)  # scored from what evaluation holds
+            if name == "evaluations" and not self.clock:
+                self.progress("  evaluations: not scored (no milestone was closed)", force=True)
+                continue
             if name == "milestones" and not self.clock:
                 # closed now, a milestone would count nothing recorded after its allowance
                 self.progress("  milestones: not closed (the platform's clock is its own, so "

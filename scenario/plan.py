@@ -14,11 +14,12 @@ case is opened before its sessions); chains of a phase may run in parallel. Ids 
 assign are referred to by `Ref`s, filled in when the call that produces them has run."""
 import random
 from datetime import date, timedelta
+from decimal import Decimal
 
 from shared.months import months_back
 from shared.vocabulary import MAX_SEED
 
-from . import capacity, council, fund, groupwork, needs, recording
+from . import capacity, council, fund, groupwork, needs, recording, review
 from .calls import Call, Knobs, Plan, Ref, milestones
 from .community import Year
 from .fieldwork import survey_chains
@@ -84,12 +85,17 @@ def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
     stamper.stamp(draws)
     closings = [chain for agency in years_of
                 for chain in stamper.closings(f"k-{agency}", ("buyer_auditor", BUYER))]
+    ledgers = [review.ledger_chain(plan, f"k-{agency}", Decimal(100 * sum(
+        y.size for y in years))) for agency, years in years_of.items()]
+    reviews = [chain for agency, years in years_of.items()
+               for chain in review.review_chains(plan, f"k-{agency}", years)]
     plan.phases = [("reference data", reference),
                    ("jurisdiction", offices),
                    ("setup", setup), ("households", homes), ("residents", [sheets]),
                    ("needs", needs), ("casework", work), ("fund", funds),
-                   ("corrections", corrections),
+                   ("corrections", corrections), ("ledger", ledgers),
                    ("verification", checks), ("milestones", closings),
+                   ("evaluations", reviews),
                    ("survey waves", draws), ("survey fieldwork", fieldwork)]
     return plan
 
@@ -149,7 +155,8 @@ def _contract(plan: Plan, agency: str, communities: list[str], years) -> list[Ca
     (_, _, middle), (_, _, last) = milestones(plan)
     body = {"id": contract_id, "agency_id": agency, "community_ids": communities,
             "period_start": plan.start.isoformat(), "period_end": last.isoformat(),
-            "budget": str(100 * residents),  # about 100 yuan per resident and year
+            "budget": str(100 * residents),  # about 100 yuan per resident and year (the
+            # ledger's lines split it: scenario/review.py)
             "late_entry_days": recording.ALLOWANCE,
             "milestones": [{"id": "mid-term", "due": middle.isoformat(), "share": 0.4,
                             "min_score": 60},

@@ -149,6 +149,41 @@ def milestone_lines(client: Client, contract: dict, actor) -> list[str]:
     return lines
 
 
+def evaluation_lines(client: Client, contract: dict, actor) -> list[str]:
+    """Each milestone's expert review (sheet total, grade, payment recommended and decided)
+    with where its report is, and the ledger's execution by line with its flagged entries."""
+    base, lines = f"/contracts/{contract['id']}", []
+    for milestone in contract["milestones"]:
+        response = client.request("GET", "evaluation",
+                                  f"{base}/milestones/{milestone['id']}/review", actor)
+        if not response.ok:  # no sheet defined: nothing reviewed
+            continue
+        review = response.json()
+        grade = review["grade"]
+        decided = review["decision"]
+        lines.append(
+            f"  评估 evaluation {milestone['id']}: total {review['total'] or '—'} "
+            f"{grade['label_zh'] + ' ' + grade['label_en'] if grade else ''} · recommended "
+            f"{review['recommended']} of {review['full_share']} yuan · "
+            + (f"decided: {decided['decision']} {decided['amount']}" if decided else
+               "decision pending" + ("" if review["complete"] else
+                                     f" ({len(review['pending'])} items to score)")))
+        lines += [f"    {item['title_zh']} {item['points'] or '—'}/{item['max_points']}"
+                  + (" · answered 申辩" if item["answer"] else "") for item in review["items"]]
+        lines.append(f"    report: /ui{base}/milestones/{milestone['id']}/report "
+                     f"(PDF: {base}/milestones/{milestone['id']}/report/pdf)")
+    response = client.request("GET", "evaluation", f"{base}/ledger", actor)
+    if response.ok:
+        ledger = response.json()
+        lines.append(f"  经费 ledger: budget {ledger['budget']} · spent {ledger['spent']} · "
+                     f"execution {_figure(float(ledger['execution_rate'] or 0), 'share')} · "
+                     f"flagged {ledger['flagged']}")
+        lines += [f"    {line['label_zh']} {line['spent']}/{line['amount']}"
+                  + (" over budget 超预算" if line["over_budget"] else "")
+                  for line in ledger["lines"]]
+    return lines
+
+
 def fund_lines(client: Client, contract: dict, actor) -> list[str]:
     """Each micro-fund of the contract's communities as its notice (公示) shows it: the
     count online and on paper, each project's votes and outcome, and the money."""
@@ -182,6 +217,7 @@ def scorecards(client: Client, buyer: str = BUYER) -> str:
         lines = scorecard_lines(card, contract, names)
         lines += trend_lines(client, contract["id"], card["scope"], actor)
         lines += milestone_lines(client, contract, actor)
+        lines += evaluation_lines(client, contract, actor)
         lines += fund_lines(client, contract, actor)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) or "(no contracts yet)"

@@ -39,12 +39,18 @@ ENTERING = {"results": {"fund.results_published": 1},
             "delivery": {"council.topic_proposed": "funded", "council.decision_made": "funded"}}
 
 
+def attaches(call) -> bool:
+    """A photo of a casework record (evidence.attached); a receipt photo goes to evaluation's
+    ledger, which publishes nothing about it."""
+    return bool(call.photo) and call.service == "casework"
+
+
 def event_counts(plan: Plan) -> dict[str, int]:
     counts = Counter()
     for call in plan.calls():
         if call.upload:
             counts["resident.registered"] += len(call.upload["rows"])
-        elif call.photo:
+        elif attaches(call):
             counts["evidence.attached"] += 1
         elif (call.service, call.path) in EVENT_OF:
             counts[EVENT_OF[call.service, call.path]] += 1
@@ -292,7 +298,7 @@ def recorded_after(plan: Plan, moment, first, last) -> Counter:
                     day = day_of(made[call.body["record_id"]])
                 elif not call.photo:  # a photo is of the record before it
                     day = day_of(call) or (call.at and call.at.astimezone(COMMUNITY_ZONE).date())
-                kind = "evidence.attached" if call.photo else EVENT_OF.get(
+                kind = "evidence.attached" if attaches(call) else EVENT_OF.get(
                     (call.service, call.path))
                 if kind and call.at and call.at > moment and first <= day <= last:
                     later[kind] += 1

@@ -86,6 +86,11 @@ def test_evaluation_arrives_at_what_the_plan_did(isolated, tmp_path):
         first_month = client.get("evaluation", "/contracts/k-a1/scorecard", auditor, **{
             "from": plan.start.isoformat(), "to": (plan.start + timedelta(days=30)).isoformat()})
         samples = client.get("evaluation", "/contracts/k-a1/verifications", auditor)
+        reviews = {m: client.get("evaluation", f"/contracts/k-a1/milestones/{m}/review",
+                                 auditor) for m in ("mid-term", "final")}
+        ledger = client.get("evaluation", "/contracts/k-a1/ledger", auditor)
+        report = client.request("GET", "evaluation",
+                                "/contracts/k-a1/milestones/mid-term/report/pdf", auditor)
         answered = {wave: Counter(r["instrument_key"] for r in client.get(
             "evaluation", f"/contracts/k-a1/waves/{wave}/scores", auditor))
             for wave in ("k-a1-baseline", "k-a1-follow-up")}
@@ -109,6 +114,7 @@ def test_evaluation_arrives_at_what_the_plan_did(isolated, tmp_path):
     early = {i["measure"]: i for d in first_month["dimensions"] for i in d["indicators"]}
     assert early["breadth"]["value"] is not None  # the roster was registered by then
     _check_mid_term(plan, paid, mid_now, on_due)
+    _check_evaluations(reviews, ledger, report)
     # the micro-fund ran through the API: its measures are on the scorecard
     fund = {k: values[k] for k in FUND_MEASURES}
     assert None not in fund.values(), fund
@@ -146,6 +152,25 @@ def _check_mid_term(plan, paid, now, on_due):
     assert on_due["outputs"]["sessions"] == sum(
         1 for c in plan.calls() if c.path == "/sessions"
         and plan.start <= date.fromisoformat(c.body["date"]) <= due and c.at <= end_of_day(due))
+
+
+def _check_evaluations(reviews, ledger, report):
+    """The interim evaluation scored, answered and decided on the closed card; the final one
+    scored and answered, its payment waiting; the ledger spent with its flags."""
+    mid, final = reviews["mid-term"], reviews["final"]
+    assert mid["card_closed"] and mid["complete"] and mid["grade"] is not None
+    assert mid["decision"]["decision"] == "approve"
+    assert mid["decision"]["amount"] == mid["recommended"]
+    practice = next(i for i in mid["items"] if i["key"] == "professional_practice")
+    assert practice["answer"] and practice["score"]["points"] == "21.50"
+    assert practice["score"]["records"] and all(r.get("event_ids")
+                                                for r in practice["score"]["records"])
+    assert final["complete"] and final["decision"] is None and not final["card_closed"]
+    lines = {line["key"]: line for line in ledger["lines"]}
+    assert lines["materials"]["over_budget"] and 0 < float(ledger["execution_rate"]) < 1
+    flags = [flag for e in ledger["expenses"] for flag in e["flags"]]
+    assert {"over_budget", "outside_period", "no_receipt"} <= set(flags)
+    assert report.status_code == 200 and report.content.startswith(b"%PDF")
 
 
 def test_production_refuses_the_simulated_clock(embedded):
@@ -214,6 +239,7 @@ def test_make_run_loads_once_and_prints_the_scorecard(embedded, tmp_path):
     assert "First start" in first and "Data present" not in first, first
     for part in ("总分 total", "制度赋权 Institutional", "participation ladder", "k-a1",
                  "付款节点 milestones", "recorded after it was paid", "微实事 micro-fund",
+                 "评估 evaluation mid-term", "decided: approve", "经费 ledger",
                  "--role buyer_auditor --buyer street-office-1"):
         assert part in first, first
     held = int(first.split("evaluation holds ")[1].split()[0])
