@@ -124,11 +124,13 @@ def milestone_lines(client: Client, contract: dict, actor) -> list[str]:
                                   actor)
         closed = response.json() if response.ok else None
         known = client.get("evaluation", f"{base}/scorecard", actor, **scope)
-        if closed is None:  # its allowance still runs: nothing can be late yet
-            lines += [f"    {milestone['id']} (due {due}): not closed yet, the late-entry "
-                      "allowance still runs", f"      known now  {_summary(known)}"]
-            continue
         on_due = client.get("evaluation", f"{base}/scorecard", actor, as_of=due, **scope)
+        if closed is None:  # not paid yet (the scenario closes one once its allowance ran out)
+            allowance = date.fromisoformat(due) + timedelta(days=contract["late_entry_days"])
+            lines += [f"    {milestone['id']} (due {due}): not closed; its late-entry allowance "
+                      f"runs to {allowance}", f"      due date   {_summary(on_due)}",
+                      f"      known now  {_summary(known)}"]
+            continue
         later = closed["post_close_changes"]["recorded_later"]
         kinds = sorted({e["kind"] for e in later["entries"]})
         lines += [f"    {milestone['id']} (due {due}, closed as of {closed['as_of'][:16]}):",
