@@ -17,6 +17,7 @@ from launcher.welcome import DEV_PASSWORD, PAGE_USERS
 import services.intake
 from scenario import Knobs, build_plan
 from scenario.client import Client
+from scenario import recording
 from scenario.fund import PROJECTS
 from scenario.plan import milestones
 from scenario.truth import event_counts, figures, hours_recorded_after, recorded_after
@@ -171,6 +172,34 @@ def _check_evaluations(reviews, ledger, report):
     flags = [flag for e in ledger["expenses"] for flag in e["flags"]]
     assert {"over_budget", "outside_period", "no_receipt"} <= set(flags)
     assert report.status_code == 200 and report.content.startswith(b"%PDF")
+
+
+def test_the_plan_enters_each_record_when_it_would_have_been_entered():
+    """Every call says when it is recorded: never before the record's day, never on or
+    after the load day; around the mid-term, late entries within and beyond the allowance
+    and corrections after the due date; the milestone closed after the allowance."""
+    plan = build_plan(Knobs(), date(2026, 12, 2))
+    (_, _, due), _ = milestones(plan)
+    last, paid = recording.cap(plan), end_of_day(due + timedelta(days=recording.ALLOWANCE))
+    calls = [c for c in plan.calls() if not c.fieldwork]
+    assert all(c.at is not None and c.at <= last for c in calls)
+    dated = [c for c in calls if recording.day_of(c)]
+    assert all(c.at >= recording.earliest(recording.day_of(c)) for c in dated)
+    window = [c for c in dated if c.path in ("/sessions", "/activities")
+              and due - timedelta(days=recording.WINDOW) <= recording.day_of(c) <= due]
+    within = [c for c in window if end_of_day(due) < c.at <= paid]
+    beyond = [c for c in window if c.at > paid]
+    assert 0.05 < len(within) / len(window) < 0.25 and 0 < len(beyond) < len(within)
+    fixes = [c for c in calls if c.path == "/corrections"]
+    assert len(fixes) == recording.CORRECTIONS and all(c.at > end_of_day(due) for c in fixes)
+    assert sum(c.at > paid for c in fixes) == 2
+    assert sum("end" in c.body["changes"] for c in fixes) == 2
+    closing = [c for c in calls if c.path.endswith("/milestones/mid-term/close")]
+    assert [c.at for c in closing] == [recording.closing_time(due)] and closing[0].at > paid
+    for _, chains in plan.phases:  # a photo is sent after its session is written up
+        for chain in chains:
+            for before, call in zip(chain, chain[1:]):
+                assert not call.photo or call.at > before.at
 
 
 def test_production_refuses_the_simulated_clock(embedded):
