@@ -269,7 +269,8 @@ def accepted(token: str) -> Claims:
     """The claims of a token this service accepts, here and now: signed, for it, of a kind
     allowed on this endpoint, and of a caller its own records do not refuse."""
     spec = current_service().spec
-    claims = decode(token, spec.name)
+    door = request.blueprint in spec.resident_blueprints
+    claims = decode(token, resident_door(spec.name) if door else spec.name)
     endpoints = spec.token_endpoints.get(claims.kind)
     if endpoints is not None and request.endpoint not in endpoints:
         raise ApiError(403, f"A {claims.kind} token is good for nothing else",

@@ -29,6 +29,9 @@ class ServiceSpec:
     # token kind -> the only endpoints a token of that kind is good for
     token_endpoints: dict = field(default_factory=lambda: {
         "service": {"events.list_events", "events.count_events"}})
+    # blueprints whose endpoints are the service's resident door: they take residents'
+    # tokens (audience `<name>:residents`) and nobody else's (shared/auth.py)
+    resident_blueprints: frozenset = frozenset()
 
     @property
     def source(self) -> str:

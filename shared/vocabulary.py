@@ -64,6 +64,12 @@ PROJECT_STATUSES = ("proposed", "unsupported", "feasible", "declined", "funded",
 RUNGS = ("served", "participant", "contributor", "co_decider", "leader")
 SERVED, PARTICIPANT, CONTRIBUTOR, CO_DECIDER, LEADER = range(1, len(RUNGS) + 1)
 RUNG_NAMES = dict(enumerate(RUNGS, start=1))  # 1 -> "served" … 5 -> "leader"
+# each kind of act and the rung of the ladder it shows (docs/MEASURES.md): evaluation counts
+# the acts from the events, casework shows residents their own
+ACT_RUNGS = {"served": SERVED, "attended": PARTICIPANT, "trained": PARTICIPANT,
+             "volunteered": CONTRIBUTOR, "registered_volunteer": CONTRIBUTOR,
+             "proposed": CONTRIBUTOR, "voted": CO_DECIDER,
+             "supported": CO_DECIDER, "member": CO_DECIDER, "led": LEADER}
 
 # -- jurisdiction: who buys services where (reference data kept at intake) -------------------
 BUYER_KINDS = ("street_office", "civil_affairs_bureau", "other")

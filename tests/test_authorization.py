@@ -136,7 +136,18 @@ CASEWORK = {
     ("GET", FILES + "/{digest}"): RECORD,
     ("GET", FILES + "/{digest}/thumbnail"): RECORD,
     ("POST", FILES + "/{digest}/hide"): RECORDS_ACTION,  # after the reads: it hides the file
+    # the resident door: residents' tokens only (every other role's is a 401 there)
+    ("GET", "/resident/funds"): {"resident": ANY},
+    ("GET", "/resident/funds/{fund_id}"): {"resident": MINE},
+    ("POST", "/resident/funds/{fund_id}/projects"): {"resident": MINE},
+    ("POST", "/resident/funds/{fund_id}/projects/{project_id}/supports"): {"resident": MINE},
+    ("POST", "/resident/funds/{fund_id}/ballot"): {"resident": MINE},
+    ("POST", "/resident/council/topics"): {"resident": ANY},
+    ("GET", "/resident/council/topics"): {"resident": ANY},
+    ("GET", "/resident/participation"): {"resident": ANY},
+    ("GET", "/resident/results"): {"resident": ANY},
 }
+RESIDENT_DOOR = "/resident/"
 
 CONTRACT_READERS = {"buyer_auditor": MINE, "agency_admin": MINE, "social_worker": MINE,
                     "ops_admin": ANY}
@@ -350,13 +361,19 @@ def casework_world(backend):
         ("POST", FILES): lambda: {"content_type": "multipart/form-data", "data": {
             "file": (io.BytesIO(photo(colour=(7, 7, 7))), "b.jpg")}},
         ("POST", FILES + "/{digest}/hide"): {"reason": "无关照片"},
+        ("POST", "/resident/funds/{fund_id}/projects"): {
+            k: v for k, v in project.items() if not k.startswith("propos")},
+        ("POST", "/resident/funds/{fund_id}/ballot"): {"project_ids": [project_id]},
+        ("POST", "/resident/council/topics"): {"title": "矩阵", "description": "矩阵"},
     }
     scopes = {"intake_clerk": ({"community_ids": ["c1"]}, {"community_ids": ["c2"]}),
               "social_worker": ({"agency_id": "a1", "sub": "w1"},
                                 {"agency_id": "a2", "sub": "x1"}),
               "agency_admin": ({"agency_id": "a1"}, {"agency_id": "a2"}),
               "buyer_auditor": ({"buyer_id": "b1"}, {"buyer_id": "b2"}),
-              "evaluator": ({"contract_id": "k1"}, {"contract_id": "k2"})}
+              "evaluator": ({"contract_id": "k1"}, {"contract_id": "k2"}),
+              "resident": ({"community_ids": ["c1"], "sub": RESIDENTS[1]},
+                           {"community_ids": ["c2"], "sub": "r-c2-1"})}
     return SimpleNamespace(app=w.app, table=CASEWORK, params=params, bodies=bodies,
                            scopes=scopes)
 
@@ -454,8 +471,12 @@ def denial_token(kind: str, service: str) -> dict:
     return bearer(sign(claims, service))
 
 
-def token_at(backend, service: str, role: str, claims: dict) -> dict | None:
-    """The token a holder of `role` can present at `service`, or None if it can have none."""
+def token_at(backend, service: str, role: str, claims: dict,
+             door: bool = False) -> dict | None:
+    """The token a holder of `role` can present at `service` (or at its resident door), or
+    None if it can have none."""
+    if door or role == "resident":
+        return bearer(backend.token(role, **claims)) if door and role == "resident" else None
     if service in auth.AUDIENCES[role]:
         issuer = service if role in ("ops_admin", "service") else auth.HOME[role]
         return bearer(backend.token(role, issuer=issuer, **claims))
@@ -500,7 +521,8 @@ def test_the_authorization_matrix(backend, service):
         for role in ROLES:
             for scope, claims in zip(("own", "other"), world.scopes.get(
                     role, DEFAULT_SCOPES.get(role, ({}, {})))):
-                headers = token_at(backend, service, role, claims)
+                headers = token_at(backend, service, role, claims,
+                                   door=path.startswith(RESIDENT_DOOR))
                 if row == PUBLIC:
                     expected = 200
                 elif headers is None:

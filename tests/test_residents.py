@@ -242,3 +242,209 @@ def test_the_production_gateway_posts_to_its_url_with_its_key(monkeypatch):
     finally:
         server.shutdown()
     assert received == [("Bearer k-123", {"to": PHONE, "text": "code 123456"})]
+
+
+# -- acting: a need, the micro-fund, the council, participation, results ---------------------
+
+def invited(app, ref, clerk):
+    """A client signed in as resident `ref` through a clerk's invitation."""
+    url = app.test_client().post(f"/residents/{ref}/invitation", headers=clerk).json["url"]
+    path = url[url.index("/r/invitation/"):]
+    client = app.test_client()
+    assert client.post(path, data={"csrf_token": csrf_of(client, path)}).status_code == 302
+    return client
+
+
+def form_post(client, path, data, page=None):
+    return client.post(path, data={**data, "csrf_token": csrf_of(client, page or path)})
+
+
+@pytest.fixture
+def casework_served(backend, monkeypatch):
+    """Casework's app on this backend, served over HTTP on loopback for intake's pages (the
+    resident door is called server to server)."""
+    import threading
+    from werkzeug.serving import make_server
+    app = backend.app("casework")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("CASEWORK_URL", f"http://127.0.0.1:{server.server_port}")
+    yield app
+    server.shutdown()
+
+
+def outbox_events(app, short_type=None):
+    from shared.events import Event
+    store = app.extensions["socialwork"].store
+    with app.app_context():
+        bodies = store.session.scalars(sa.select(store.OutboxEvent.body).order_by(
+            store.OutboxEvent.seq)).all()
+    return [e for e in map(Event.from_json, bodies)
+            if short_type is None or e.short_type == short_type]
+
+
+def assert_no_personal_data(*apps):
+    """No event of these services carries a resident's name or phone (the suite's own check
+    covers intake's; casework's are checked here, since residents now act there too)."""
+    import json
+    from tests.conftest import ID_NUMBER, MOBILE, PII_SEEN
+    for app in apps:
+        for event in outbox_events(app):
+            data = json.dumps(event.data, ensure_ascii=False)
+            assert not [v for v in PII_SEEN if v in data] and not MOBILE.search(data) \
+                and not ID_NUMBER.search(data), data
+
+
+def test_a_resident_reports_a_need_and_follows_it(intake, casework_served):
+    from services.intake.models import Need, db
+    from tests.streams import apply_events, forge
+    client = invited(intake, intake.ref, intake.clerk)
+    answer = form_post(client, "/r/needs/new", {"category": "elderly_care",
+                                                "description": "楼道灯坏了，老人晚上出门不便"})
+    assert answer.status_code == 302
+    with intake.app_context():
+        need = db.session.scalars(sa.select(Need)).one()
+        assert (need.channel, need.resident_ref, need.community_id, need.reported_by) == (
+            "online", intake.ref, "c1", intake.ref)
+        need_id = need.id
+    reported = outbox_events(intake, "need.reported")[-1].data
+    assert reported["channel"] == "online" and reported["resident_ref"] == intake.ref
+    assert "已收到" in text(client.get("/r/needs"))
+    bad = form_post(client, "/r/needs/new", {"category": "nonsense", "description": ""})
+    assert bad.status_code == 422
+    # casework takes it into a council topic: the resident sees what became of it
+    apply_events(intake, forge("council.topic_proposed", {
+        "topic_id": "t-1", "community_id": "c1", "proposer_kind": "social_worker",
+        "proposer_ref": None, "need_ids": [need_id], "channel": "in_person",
+        "proposed_on": "2026-03-01"}, source="/casework"))
+    assert "已提交居民议事会讨论" in text(client.get("/r/needs"))
+    assert_no_personal_data(intake)
+
+
+def casework_world(casework, intake):
+    """Casework as the platform would hold it: a contract for c1, intake's residents (its
+    real events), a worker of the agency."""
+    from tests.streams import apply_events
+    from tests.test_casework import contract_event
+    apply_events(casework, contract_event("k1", "b1", "a1", "c1", 1),
+                 *outbox_events(intake))
+    admin = bearer(auth.mint("agency_admin", "admin-1", issuer="casework", agency_id="a1"))
+    client = casework.test_client()
+    assert client.post("/workers", json={"id": "w1", "name": "社工"},
+                       headers=admin).status_code == 201
+    return client, bearer(auth.mint("social_worker", "w1", issuer="casework", agency_id="a1"))
+
+
+def test_a_resident_proposes_supports_and_votes_in_the_micro_fund(intake, casework_served):
+    from datetime import date
+    from services.casework.models import FundBallot, FundProject, FundSupport, db
+    casework = casework_served
+    api, worker = casework_world(casework, intake)
+    today = date.today()
+    days = {p: str(today - timedelta(days=n)) for p, n in (
+        ("proposing", 6), ("review", 5), ("notice", 4), ("voting", 2), ("results", 1),
+        ("delivery", 0))}
+    made = api.post("/funds", headers=worker, json={
+        "community_id": "c1", "year": today.year - (today.timetuple().tm_yday <= 6),
+        "amount": "5000.00", "min_supports": 1, "voting_rule": "approval", "notice_days": 2,
+        "phases": days})
+    assert made.status_code == 201, made.json
+    fund_id = made.json["id"]
+    lights = api.post(f"/funds/{fund_id}/projects", headers=worker, json={
+        "title": "楼道照明", "description": "更换楼道灯", "category": "works", "location": "3号楼",
+        "estimated_cost": "1200.00", "beneficiaries": 80, "proposer_kind": "agency",
+        "proposed_on": days["proposing"]}).json["id"]
+    client = invited(intake, intake.ref, intake.clerk)
+    assert "2026" in text(client.get("/r/funds")) or str(today.year) in text(client.get("/r/funds"))
+    fund_page = f"/r/funds/{fund_id}"
+    answer = form_post(client, f"{fund_page}/propose", {
+        "title": "共享工具屋", "description": "邻里共用工具", "category": "goods",
+        "location": "小区花园", "estimated_cost": "800.00", "beneficiaries": "40"})
+    assert answer.status_code == 302, text(answer)
+    assert form_post(client, f"{fund_page}/propose", {"title": "", "estimated_cost": "x"}
+                     ).status_code == 422
+    answer = form_post(client, f"{fund_page}/projects/{lights}/support", {}, page=fund_page)
+    assert answer.status_code == 302
+    again = form_post(client, f"{fund_page}/projects/{lights}/support", {}, page=fund_page)
+    assert again.status_code == 409  # once per project, as the fund's rule has it
+    with casework.app_context():
+        assert db.session.get(FundSupport, (lights, intake.ref)) is not None
+        tools = db.session.scalar(sa.select(FundProject.id).where(
+            FundProject.proposer_ref == intake.ref))
+    for phase in ("review", "notice", "voting"):
+        if phase == "notice":
+            for project in (lights, tools):
+                reviewed = api.post(f"/funds/{fund_id}/projects/{project}/review",
+                                    headers=worker, json={
+                                        "feasible": True, "price": "700.00",
+                                        "price_explanation": "询价", "on": str(today)})
+                assert reviewed.status_code in (200, 409), reviewed.json
+        moved = api.post(f"/funds/{fund_id}/phase", headers=worker,
+                         json={"phase": phase, "on": str(today)})
+        assert moved.status_code == 200, moved.json
+    # the tools project was proposed by the resident and had no support: not reviewed
+    answer = form_post(client, f"{fund_page}/ballot", {"project_ids": [lights]},
+                       page=fund_page)
+    assert answer.status_code == 302, text(answer)
+    assert form_post(client, f"{fund_page}/ballot", {"project_ids": [lights]},
+                     page=fund_page).status_code == 409
+    paper = api.post(f"/funds/{fund_id}/ballots", headers=worker, json={
+        "resident_ref": intake.ref, "channel": "paper", "project_ids": [lights],
+        "cast_on": str(today), "meeting_id": "m-none"})
+    assert paper.status_code in (409, 422)
+    with casework.app_context():
+        ballot = db.session.scalars(sa.select(FundBallot)).one()
+        assert (ballot.resident_ref, ballot.channel, ballot.recorded_by) == (
+            intake.ref, "online", intake.ref)
+    cast = outbox_events(casework, "fund.ballot_cast")[-1].data
+    assert cast["resident_ref"] == intake.ref and cast["channel"] == "online"
+    page = text(client.get(fund_page))
+    assert "您已投票" in page
+    participation = text(client.get("/r/participation"))
+    assert 'data-rung="4"' in participation and "支持项目" in participation
+    moved = api.post(f"/funds/{fund_id}/phase", headers=worker,
+                     json={"phase": "results", "on": str(today)})
+    assert moved.status_code == 200, moved.json
+    results = text(client.get("/r/results"))
+    assert "楼道照明" in results and "网上 1 人" in results
+    assert_no_personal_data(intake, casework)
+
+
+def test_a_resident_puts_a_topic_to_the_council(intake, casework_served):
+    from services.casework.models import CouncilTopic, db
+    casework = casework_served
+    casework_world(casework, intake)
+    client = invited(intake, intake.ref, intake.clerk)
+    answer = form_post(client, "/r/topics", {"title": "停车难", "description": "晚上车位不够"})
+    assert answer.status_code == 200 and "停车难" in text(answer)
+    with casework.app_context():
+        topic = db.session.scalars(sa.select(CouncilTopic)).one()
+        assert (topic.proposer_kind, topic.proposer_ref, topic.channel, topic.agency_id) == (
+            "resident", intake.ref, "online", "a1")
+    proposed = outbox_events(casework, "council.topic_proposed")[-1].data
+    assert proposed["proposer_ref"] == intake.ref and proposed["channel"] == "online"
+    assert form_post(client, "/r/topics", {"title": ""}).status_code == 422
+    assert 'data-rung="3"' in text(client.get("/r/participation"))
+    assert_no_personal_data(intake, casework)
+
+
+def test_casework_s_resident_door_takes_residents_of_its_community_only(backend):
+    from tests.test_casework import World
+    from tests.test_fund import Fund
+    world = World(backend)
+    fund = Fund(world)
+    mine = bearer(auth.mint("resident", "r-c1-1", issuer="intake", community_ids=["c1"]))
+    other = bearer(auth.mint("resident", "r-c2-1", issuer="intake", community_ids=["c2"]))
+    client = world.client
+    assert client.get(f"/resident/funds/{fund.id}", headers=mine).status_code == 200
+    assert client.get(f"/resident/funds/{fund.id}", headers=other).status_code == 404
+    assert client.get("/resident/funds", headers=other).json == []
+    for token in (world.w1, world.buyer, world.admin):  # a door for residents only
+        answer = client.get("/resident/funds", headers=token)
+        assert answer.status_code == 401 and answer.json["error"]["code"] == "token_invalid"
+    assert client.get("/funds", headers=mine).status_code == 401  # and residents only there
+    # a project's proposer is not shown to other residents
+    fund.project("加装扶手", "500.00", ref="r-c1-2")
+    shown = client.get(f"/resident/funds/{fund.id}", headers=mine).json
+    assert "proposer_ref" not in shown["projects"][0] and shown["mine"] == []

@@ -45,7 +45,7 @@ cat > /etc/rabbitmq/definitions.d/20-users.json <<JSON
  "topic_permissions": [
   {
    "exchange": "socialwork.events",
-   "read": "^(case\\\\.closed|case\\\\.opened|contract\\\\.amended|contract\\\\.awarded|intake\\\\.replay|intake\\\\.retry|survey\\\\.sample_drawn|survey\\\\.wave_closed)\$",
+   "read": "^(case\\\\.closed|case\\\\.opened|contract\\\\.amended|contract\\\\.awarded|council\\\\.topic_proposed|intake\\\\.replay|intake\\\\.retry|survey\\\\.sample_drawn|survey\\\\.wave_closed)\$",
    "user": "socialwork-intake",
    "vhost": "/",
    "write": "^(agency\\\\.updated|intake\\\\.replay|intake\\\\.retry|jurisdiction\\\\.updated|need\\\\.reported|need\\\\.triaged|need\\\\.withdrawn|resident\\\\.registered|resident\\\\.updated)\$"

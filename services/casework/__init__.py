@@ -11,12 +11,14 @@ from .handlers import HANDLERS
 from .links import blp as file_links
 from .models import WebUser, db, event_store
 from .pages import blp as pages
+from .resident_api import blp as resident_blp
 from . import fund_pages  # noqa: F401  (the fund's pages, on the same blueprint)
 
 
 def create_app(test_config: dict | None = None):
     spec = ServiceSpec(name="casework", title="Casework 社工服务", db=db, store=event_store,
-                       handlers=HANDLERS, blueprints=[blp, fund_blp])
+                       handlers=HANDLERS, blueprints=[blp, fund_blp, resident_blp],
+                       resident_blueprints=frozenset({resident_blp.name}))
     app = create_service_app(spec, test_config)
     # no request larger than a file and its form: refused before it is read (413)
     app.config["MAX_CONTENT_LENGTH"] = MAX_FILE_BYTES + 1024 * 1024

@@ -16,19 +16,14 @@ from shared.db import add_row, flush, get_or_add
 from shared.events import Event
 from shared.localtime import instant, local_day
 from shared.residents import take_demographics
-from shared.vocabulary import (CO_DECIDER, CONTRIBUTOR, FUND_PHASES, LEADER, PARTICIPANT,
-                               SERVED, TRAINING_KINDS)
+from shared.vocabulary import ACT_RUNGS, FUND_PHASES, TRAINING_KINDS
 
 from .models import (Act, CaseFact, ContractableAgency, DecisionFact, FundBallotFact, FundFact,
                      FundProjectFact, Initiative, Jurisdiction, NeedFact, OrganizationFact,
                      ProgressFact, RecordEvent, ResidentFact, TopicFact, TopicNeed, VolunteerFact,
                      db, event_store)
 
-# each kind of act and the rung of the participation ladder it shows
-RUNG_OF = {"served": SERVED, "attended": PARTICIPANT, "trained": PARTICIPANT,
-           "volunteered": CONTRIBUTOR, "registered_volunteer": CONTRIBUTOR,
-           "proposed": CONTRIBUTOR, "voted": CO_DECIDER,
-           "supported": CO_DECIDER, "member": CO_DECIDER, "led": LEADER}
+RUNG_OF = ACT_RUNGS  # each kind of act and the rung of the participation ladder it shows
 
 
 def looks_up(keys):

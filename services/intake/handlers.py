@@ -1,7 +1,8 @@
-"""What intake consumes: a need's fate at casework; the contracts' communities and periods
+"""What intake consumes: a need's fate at casework (a case, a council topic); the contracts'
+communities and periods
 and the residents drawn for a survey (what bounds a survey's release of contacts)."""
 from .jurisdiction import on_contract
-from .needs import follow_case
+from .needs import follow_case, follow_topic
 from .surveys import on_sample_drawn, on_wave_closed
 
 CLOSED_AS = {"goals_met": "resolved", "partly_met": "resolved", "not_met": "unresolved",
@@ -20,9 +21,14 @@ def on_case_closed(event):
                     event.data["case_id"], f"event:{event.id}")
 
 
+def on_topic_proposed(event):
+    follow_topic(event.data["need_ids"], event.data["topic_id"])
+
+
 HANDLERS = {
     "case.opened": on_case_opened,
     "case.closed": on_case_closed,
+    "council.topic_proposed": on_topic_proposed,
     "contract.awarded": on_contract,
     "contract.amended": on_contract,
     "survey.sample_drawn": on_sample_drawn,

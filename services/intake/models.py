@@ -151,6 +151,7 @@ class Need(db.Model):
     status = sa.Column(sa.String(16), nullable=False, default="reported", index=True)
     referred_to = sa.Column(sa.String(200))
     case_id = sa.Column(sa.String(64))
+    topic_id = sa.Column(sa.String(64))  # the council topic casework took it up in
     reported_by = sa.Column(sa.String(120), nullable=False)
     reported_at = sa.Column(UtcDateTime, nullable=False, default=utcnow, index=True)
 

@@ -130,3 +130,13 @@ def follow_case(need_id: str, status: str, case_id: str, cause: str) -> None:
     need.case_id = case_id
     if status in TRANSITIONS[need.status]:
         move(need, status, cause)
+
+
+def follow_topic(need_ids: list[str], topic_id: str) -> None:
+    """A council topic taken up from needs (handler side): each need shows what became of
+    it. Casework checked the needs against its queue, which intake's own events filled."""
+    for need_id in need_ids:
+        need = db.session.get(Need, need_id)
+        if need is None:
+            raise LookupError(f"need {need_id} is not known here")
+        need.topic_id = topic_id

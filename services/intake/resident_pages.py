@@ -3,16 +3,22 @@ Chinese by default, every form working without JavaScript. A resident signs in w
 phone number and a texted code, or a clerk's one-time invitation; the login session then
 holds the resident token (shared/auth.py), which names only the pseudonymous reference and
 the community. The pages act through the same domain code as the clerks' and workers'."""
+import sqlalchemy as sa
 from flask import (Blueprint, g, redirect, render_template, request, session, url_for)
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from shared import auth
 from shared.errors import ApiError
+from shared.vocabulary import NEED_CATEGORIES
+from shared.web.forms import submit
 from shared.web.i18n import is_chinese, localized
 from shared.web.session import csrf
 
-from . import resident_signin
-from .models import Community, db
+from . import casework_door, resident_signin
+from .models import Community, Need, Resident, db
+from .needs import record_need
+from .schemas import ResidentNeedIn
 
 blp = Blueprint("resident_pages", __name__, url_prefix="/r", template_folder="templates")
 TOKEN = "resident_token"  # the session's key for the resident's token (a clerk's is "token")
@@ -123,6 +129,130 @@ def invitation(token):
 def signout():
     session.pop(TOKEN, None)
     return redirect(url_for(".signin"))
+
+
+# -- my needs ------------------------------------------------------------------------------
+
+def _me() -> Resident:
+    resident = db.session.scalar(sa.select(Resident).where(Resident.ref == g.resident.sub))
+    if resident is None:  # removed from the roster since signing in
+        session.pop(TOKEN, None)
+        raise ApiError(401)
+    return resident
+
+
+@blp.route("/needs/new", methods=["GET", "POST"])
+def report_need():
+    """One need, in my words: it enters intake as the clerks' do, channel `online`."""
+    errors = {}
+    if request.method == "POST":
+        me = _me()
+
+        def report(data):
+            return record_need({**data, "community_id": me.community_id,
+                                "resident_ref": me.ref, "channel": "online"}, me.ref)
+        need, errors = submit(ResidentNeedIn(), report)
+        if need is not None:
+            db.session.commit()
+            return redirect(url_for(".my_needs", reported=need.id))
+    return render_template("residents/need_form.html", errors=errors, form=request.form,
+                           categories=NEED_CATEGORIES), 422 if errors else 200
+
+
+@blp.get("/needs")
+def my_needs():
+    """My needs, newest first, each with what became of it."""
+    needs = db.session.scalars(sa.select(Need).join(Resident).where(
+        Resident.ref == g.resident.sub).order_by(Need.reported_at.desc())
+        .options(selectinload(Need.history))).all()
+    return render_template("residents/needs.html", needs=needs,
+                           reported=request.args.get("reported"))
+
+
+# -- through casework's resident door ---------------------------------------------------------
+
+def _casework(method: str, path: str, body: dict | None = None):
+    return casework_door.call(session[TOKEN], method, path, body)
+
+
+@blp.get("/funds")
+def funds():
+    return render_template("residents/funds.html", funds=_casework("GET", "/funds"))
+
+
+@blp.get("/funds/<fund_id>")
+def fund(fund_id):
+    return render_template("residents/fund.html", **_casework("GET", f"/funds/{fund_id}"),
+                           done=request.args.get("done"))
+
+
+@blp.post("/funds/<fund_id>/projects/<project_id>/support")
+def support(fund_id, project_id):
+    _casework("POST", f"/funds/{fund_id}/projects/{project_id}/supports")
+    return redirect(url_for(".fund", fund_id=fund_id, done="supported"))
+
+
+@blp.post("/funds/<fund_id>/ballot")
+def vote(fund_id):
+    chosen = request.form.getlist("project_ids")
+    try:
+        _casework("POST", f"/funds/{fund_id}/ballot", {"project_ids": chosen})
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        return render_template("residents/fund.html", **_casework("GET", f"/funds/{fund_id}"),
+                               error=_message(exc), chosen=chosen), 422
+    return redirect(url_for(".fund", fund_id=fund_id, done="voted"))
+
+
+@blp.route("/funds/<fund_id>/propose", methods=["GET", "POST"])
+def propose_project(fund_id):
+    error = None
+    if request.method == "POST":
+        body = {k: request.form.get(k, "").strip() for k in
+                ("title", "description", "category", "location", "estimated_cost",
+                 "beneficiaries")}
+        try:
+            _casework("POST", f"/funds/{fund_id}/projects", body)
+        except ApiError as exc:
+            if exc.status != 422:
+                raise
+            error = _message(exc)
+        else:
+            return redirect(url_for(".fund", fund_id=fund_id, done="proposed"))
+    return render_template("residents/project_form.html", fund_id=fund_id, error=error,
+                           form=request.form), 422 if error else 200
+
+
+@blp.route("/topics", methods=["GET", "POST"])
+def topics():
+    """A topic for the residents' council, and the ones I proposed."""
+    error, done = None, None
+    if request.method == "POST":
+        body = {k: request.form.get(k, "").strip() for k in ("title", "description")}
+        try:
+            _casework("POST", "/council/topics", body)
+            done = True
+        except ApiError as exc:
+            if exc.status not in (409, 422):
+                raise
+            error = _message(exc)
+    return render_template("residents/topics.html", topics=_casework("GET", "/council/topics"),
+                           error=error, done=done, form={} if done else request.form), \
+        422 if error else 200
+
+
+@blp.get("/participation")
+def participation():
+    return render_template("residents/participation.html",
+                           **_casework("GET", "/participation"))
+
+
+@blp.get("/results")
+def results():
+    community = db.session.get(Community, g.resident.community_ids[0])
+    return render_template("residents/results.html", community=community,
+                           **_casework("GET", "/results"))
 
 
 def init_app(app) -> None:

@@ -205,6 +205,15 @@ class NeedIn(Schema):
     reported_at = fields.AwareDateTime(load_default=None, default_timezone=None)
 
 
+class ResidentNeedIn(Schema):
+    """A need a resident reports themselves (the residents' pages): their own, in their
+    community, online."""
+    category = fields.Str(required=True, validate=validate.OneOf(NEED_CATEGORIES))
+    urgency = fields.Str(load_default="routine", validate=validate.OneOf(URGENCIES))
+    safety_concern = fields.Bool(load_default=False)
+    description = fields.Str(required=True, validate=validate.Length(1, 4000))
+
+
 class NeedUpdate(Schema):
     description = fields.Str(required=True, validate=validate.Length(1, 4000))
 

@@ -55,6 +55,13 @@ LABELS = {
     "unsupported": _l("Short of supports"), "feasible": _l("Feasible"),
     "declined": _l("Declined"), "funded": _l("Funded"), "unfunded": _l("Not funded"),
     "does_not_fit": _l("Does not fit the money left"), "no_votes": _l("No votes"),
+    # a resident's own acts, in plain words (the residents' pages)
+    "act_served": _l("Helped by a social worker"), "act_attended": _l("Took part"),
+    "act_trained": _l("Took a training"), "act_volunteered": _l("Volunteered"),
+    "act_registered_volunteer": _l("Became a volunteer"),
+    "act_proposed": _l("Proposed a council topic"), "act_voted": _l("Voted"),
+    "act_supported": _l("Supported a project"), "act_member": _l("Joined a residents' group"),
+    "act_led": _l("Led"),
 }
 
 
