@@ -145,14 +145,41 @@ def test_codes_are_rate_limited_per_number_and_per_client(intake, caplog):
     assert answer.status_code == 200  # another address is not held up
 
 
-def test_an_unknown_number_gets_the_same_answer_in_the_same_time(intake, caplog):
-    """No enumeration: the page and its status are the same, and the time is of one class
-    (medians within a few milliseconds, nothing is sent inside the request either way)."""
-    caplog.set_level(logging.WARNING, logger="services.intake.sms")
+@pytest.fixture
+def sms_server():
+    """A carrier's gateway of the test's own on loopback, taking 60 ms to accept a message
+    (a real one takes longer): what it received, and its URL."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(0.06)
+            received.append((self.headers["Authorization"], json.loads(body)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield received, f"http://127.0.0.1:{server.server_port}/sms"
+    server.shutdown()
+
+
+def test_an_unknown_number_gets_the_same_answer_in_the_same_time(intake, sms_server):
+    """No enumeration: the page and its status are the same, and the time is of one class,
+    with the production gateway: its round trip is never inside the request."""
+    from services.intake import sms
     from services.intake.models import ResidentCode, db
+    received, url = sms_server
+    intake.extensions["intake_sms"] = sms.HttpGateway(url, "k")
     times = {PHONE: [], UNKNOWN: []}
     pages = {}
-    for round_ in range(8):
+    for round_ in range(10):
         for phone in times:
             with intake.app_context():  # under the limits: the test measures, not the limit
                 db.session.execute(sa.delete(ResidentCode))
@@ -162,14 +189,15 @@ def test_an_unknown_number_gets_the_same_answer_in_the_same_time(intake, caplog)
             started = time.perf_counter()
             answer = client.post("/r/signin", data=data)
             times[phone].append(time.perf_counter() - started)
-            pages[phone] = (answer.status_code, text(answer).replace(phone, "NUMBER"))
-            pages[phone] = (pages[phone][0], re.sub(r'value="[^"]+" name="csrf_token"|'
-                                                    r'name="csrf_token" value="[^"]+"', "",
-                                                    pages[phone][1]))
+            page = re.sub(r'name="csrf_token" value="[^"]+"', "", text(answer))
+            pages[phone] = (answer.status_code, page.replace(phone, "NUMBER"))
     assert pages[PHONE] == pages[UNKNOWN]
     known, unknown = (statistics.median(times[p]) for p in (PHONE, UNKNOWN))
-    assert abs(known - unknown) < max(0.005, 0.5 * min(known, unknown)), (known, unknown)
-    texted_code(caplog)  # and the known number did get its code
+    # one class: the gateway's 60 ms would show; the bound allows for the shared cores
+    assert abs(known - unknown) < 0.03, (known, unknown)
+    from tests.helpers import wait_until
+    wait_until(lambda: len(received) == 10, 10, "the known number's ten texts")
+    assert {to for _, body in received for to in [body["to"]]} == {PHONE}
 
 
 def test_a_clerk_hands_a_resident_a_one_time_invitation(intake):
@@ -213,34 +241,14 @@ def test_without_a_gateway_the_page_says_to_ask_for_an_invitation(embedded, monk
     assert "邀请" in page and 'name="phone"' not in page
 
 
-def test_the_production_gateway_posts_to_its_url_with_its_key(monkeypatch):
-    """The HTTP backend against a small server of the test's own on loopback."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
+def test_the_production_gateway_posts_to_its_url_with_its_key(monkeypatch, sms_server):
     from services.intake import sms
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.headers["Authorization"], json.loads(body)))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        monkeypatch.setenv("INTAKE_SMS_URL", f"http://127.0.0.1:{server.server_port}/sms")
-        monkeypatch.setenv("INTAKE_SMS_KEY", "k-123")
-        gateway = sms.from_env()
-        assert isinstance(gateway, sms.HttpGateway) and not gateway.development
-        sms.dispatch(gateway, PHONE, "code 123456").result(timeout=10)
-    finally:
-        server.shutdown()
+    received, url = sms_server
+    monkeypatch.setenv("INTAKE_SMS_URL", url)
+    monkeypatch.setenv("INTAKE_SMS_KEY", "k-123")
+    gateway = sms.from_env()
+    assert isinstance(gateway, sms.HttpGateway) and not gateway.development
+    sms.dispatch(gateway, PHONE, "code 123456").result(timeout=10)
     assert received == [("Bearer k-123", {"to": PHONE, "text": "code 123456"})]
 
 

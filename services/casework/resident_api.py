@@ -10,7 +10,7 @@ from datetime import date
 import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 
-from shared import auth
+from shared import auth, clock
 from shared.api import Blueprint
 from shared.errors import ApiError
 from shared.vocabulary import FUND_CATEGORIES
@@ -153,7 +153,7 @@ def propose_project(data, fund_id):
     claims, record = _fund(fund_id)
     return committed(fund.propose(record, {**data, "proposer_kind": "resident",
                                            "proposer_ref": claims.sub,
-                                           "proposed_on": date.today()}))
+                                           "proposed_on": clock.today()}))
 
 
 @blp.post("/funds/<fund_id>/projects/<project_id>/supports")
@@ -162,7 +162,7 @@ def support_project(fund_id, project_id):
     claims, record = _fund(fund_id)
     project = fund.project_of(record, project_id)
     return committed(fund.support(record, project, {"resident_ref": claims.sub,
-                                                    "on": date.today()}))
+                                                    "on": clock.today()}))
 
 
 @blp.post("/funds/<fund_id>/ballot")
@@ -173,7 +173,7 @@ def cast_ballot(data, fund_id):
     claims, record = _fund(fund_id)
     return committed(fund.cast(record, {"resident_ref": claims.sub, "channel": "online",
                                         "project_ids": data["project_ids"],
-                                        "cast_on": date.today()}, claims.sub))
+                                        "cast_on": clock.today()}, claims.sub))
 
 
 # -- the council --------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def serving_agency(community_id: str, on: date) -> str:
 def propose_topic(data):
     """A topic for the residents' council, proposed by me, online."""
     claims, community = resident()
-    today = date.today()
+    today = clock.today()
     proposer = dataclasses.replace(claims, agency_id=serving_agency(community, today))
     return committed(council.propose_topic({
         **data, "community_id": community, "proposer_kind": "resident",

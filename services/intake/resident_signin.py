@@ -16,7 +16,7 @@ from flask import current_app
 
 from shared import auth
 from shared.errors import ApiError
-from shared.eventstore import utcnow
+from shared.clock import utcnow
 from shared.i18n import bilingual
 
 from . import idcard, sms
