@@ -16,6 +16,7 @@ PAGE_USERS = (
     ("casework", "admin-a1", "a1 机构管理员", "agency_admin", ["--agency", "a1"]),
     ("casework", "a1-c1-w1", "社工1", "social_worker", ["--agency", "a1"]),  # its roster id
     ("evaluation", "auditor", "街道办审计员", "buyer_auditor", ["--buyer", BUYER]),
+    ("evaluation", "expert-k-a1", "第三方评估专家", "evaluator", ["--contract", "k-a1"]),
 )
 
 

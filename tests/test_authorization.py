@@ -150,11 +150,12 @@ CASEWORK = {
 RESIDENT_DOOR = "/resident/"
 
 CONTRACT_READERS = {"buyer_auditor": MINE, "agency_admin": MINE, "social_worker": MINE,
-                    "ops_admin": ANY}
+                    "evaluator": MINE, "ops_admin": ANY}
 SURVEY_READERS = {**CONTRACT_READERS, "evaluator": MINE}
 COMMISSIONING = {"evaluator": MINE, "buyer_auditor": MINE}
 BUYER = {"buyer_auditor": MINE}
-LISTS = {"buyer_auditor": ANY, "agency_admin": ANY, "social_worker": ANY, "ops_admin": ANY}
+LISTS = {"buyer_auditor": ANY, "agency_admin": ANY, "social_worker": ANY, "evaluator": ANY,
+         "ops_admin": ANY}
 K = "/contracts/{contract_id}"
 REVIEW = K + "/milestones/{milestone_id}/review"
 

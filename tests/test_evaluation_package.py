@@ -472,3 +472,76 @@ def test_the_report_renders_as_a_pdf_with_grade_total_log_heads_and_an_embedded_
     assert page_client.get("/ui/contracts/k1/milestones/m1/report/pdf").mimetype == \
         "application/pdf"
     assert "/ui/contracts/k1/milestones/m1/report" in text(page_client.get("/ui/contracts/k1"))
+
+
+# -- the pages ------------------------------------------------------------------------------
+
+def test_the_evaluator_scores_beside_the_evidence_and_the_buyer_decides_on_the_pages(world):
+    from tests.test_pages import add_user, login, post, text
+    app, client, people = world
+    add_user(app, "expert1", "evaluator", contract_id="k1")
+    add_user(app, "expert2", "evaluator", contract_id="k2")
+    add_user(app, "buyer1", "buyer_auditor", buyer_id="b1")
+    buyer_page, _ = login(app, "buyer1")
+    none_yet = buyer_page.get("/ui" + M1)
+    assert none_yet.status_code == 409 and "采用默认评分表" in text(none_yet)
+    adopted = post(buyer_page, "/ui" + K + "/sheet", {"next": "/ui" + M1}, form_page="/ui" + M1)
+    assert adopted.status_code == 302 and client.get(K + "/sheet", headers=people[
+        "buyer"]).json["version"] == 1
+
+    expert, _ = login(app, "expert1")
+    page = expert.get("/ui" + M1)
+    assert page.status_code == 200
+    shown = text(page)
+    # professional practice: its sessions beside it, to cite
+    assert 'name="record_ids" value="s1"' in shown and "review-evidence" in shown
+    assert expert.get("/ui/contracts/k1").status_code == 200  # the scorecard it evaluates
+    scored = post(expert, "/ui" + M1 + "/items/professional_practice/score", {
+        "points": "21", "comment": "抽查小组活动记录规范", "record_ids": "s1"},
+        form_page="/ui" + M1)
+    assert scored.status_code == 302
+    review = client.get(M1, headers=people["buyer"]).json
+    practice = item(review, "professional_practice")
+    assert practice["score"]["points"] == "21.00"
+    assert practice["score"]["records"][0]["record_id"] == "s1"
+    too_many = post(expert, "/ui" + M1 + "/items/satisfaction/score", {
+        "points": "16", "comment": "x"}, form_page="/ui" + M1)
+    assert too_many.status_code == 422 and "超过该评分项的满分" in text(too_many)
+    # no decision form for the evaluator; the buyer's is refused when posted by it
+    assert 'name="decision"' not in shown
+    refused = post(expert, "/ui" + M1 + "/decision", {"decision": "approve"},
+                   form_page="/ui" + M1)
+    assert refused.status_code == 422 and client.get(M1, headers=people[
+        "buyer"]).json["decision"] is None
+    other, _ = login(app, "expert2")
+    assert other.get("/ui" + M1).status_code == 404
+    assert other.get("/ui/contracts/k1/ledger").status_code == 404
+
+    # the buyer's decision, with its reason, once every item is scored and the card closed
+    for key in ("project_management", "financial_management"):
+        client.post(M1 + f"/items/{key}/self-assessment", headers=people["agency"],
+                    json={"points": "12", "note": "自评"})
+    for key in ("project_management", "financial_management", "satisfaction"):
+        client.post(M1 + f"/items/{key}/score", headers=people["evaluator"],
+                    json={"points": "10", "comment": "符合要求"})
+    client.post(K + "/milestones/m1/close", headers=people["buyer"])
+    assert 'name="decision"' in text(buyer_page.get("/ui" + M1))
+    missing = post(buyer_page, "/ui" + M1 + "/decision",
+                   {"decision": "reduce", "amount": "100.00"}, form_page="/ui" + M1)
+    assert missing.status_code == 422 and "暂缓或减付须说明理由" in text(missing)
+    decided = post(buyer_page, "/ui" + M1 + "/decision", {
+        "decision": "reduce", "amount": "100.00", "reason": "核减未达标部分"},
+        form_page="/ui" + M1)
+    assert decided.status_code == 302
+    page = text(buyer_page.get("/ui" + M1))
+    assert "核减未达标部分" in page and "100.00" in page and 'name="decision"' not in page
+
+    # the ledger page, for the buyer and the evaluator
+    client.post(LEDGER + "/budget", headers=people["buyer"], json=budget())
+    client.post(LEDGER + "/expenses", headers=people["agency"], json={
+        "spent_on": "2026-02-01", "amount": "66.60", "line": "materials",
+        "payee_kind": "supplier", "description": "彩纸与胶棒"})
+    for reader in (buyer_page, expert):
+        shown = text(reader.get("/ui/contracts/k1/ledger"))
+        assert "物资耗材" in shown and "66.60" in shown and "无凭证" in shown
+        assert 'name="spent_on"' not in shown  # expenses are the agency's to record

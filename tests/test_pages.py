@@ -24,7 +24,8 @@ def add_user(app, user_id, role, **scope):
             "--password", PASSWORD]
     for community in scope.get("community_ids", ()):
         args += ["--community", community]
-    for key, option in (("agency_id", "--agency"), ("buyer_id", "--buyer")):
+    for key, option in (("agency_id", "--agency"), ("buyer_id", "--buyer"),
+                        ("contract_id", "--contract")):
         if scope.get(key):
             args += [option, scope[key]]
     result = app.test_cli_runner().invoke(args=args)

@@ -11,6 +11,7 @@ from .ledger_api import blp as ledger_blp
 from .models import WebUser, db, event_store
 from .pages import blp as pages
 from .review_api import blp as reviews_blp
+from . import review_pages  # noqa: F401  (the review and ledger pages, on the same blueprint)
 from .survey_api import blp as surveys_blp
 
 

@@ -24,7 +24,8 @@ bilingual_pattern(r"^Before the contract period, which starts on (.*)$",
 bilingual_pattern(r"^After the contract period, which ends on (.*)$",
                   r"晚于合同期，合同期止于 \1")
 
-READERS = ("buyer_auditor", "agency_admin", "social_worker", "ops_admin")
+# the contract's evaluator reads what it evaluates: the contract, its figures and evidence
+READERS = ("buyer_auditor", "agency_admin", "social_worker", "evaluator", "ops_admin")
 EVALUATOR = ("evaluator",)
 COMMISSIONING = ("evaluator", "buyer_auditor")  # who runs a contract's surveys
 SURVEY_READERS = ("evaluator", *READERS)

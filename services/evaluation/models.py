@@ -10,7 +10,7 @@ from shared.web.users import web_user_model
 
 db = make_db()
 event_store = EventStore(db, "/evaluation")
-WebUser = web_user_model(db)  # who logs in to the pages
+WebUser = web_user_model(db, contracts=True)  # who logs in to the pages (evaluators too)
 
 
 class Contract(db.Model):

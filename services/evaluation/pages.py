@@ -22,7 +22,8 @@ from .review_schemas import ReportQuery
 from .schemas import (AnomaliesQuery, EvidenceExportQuery, EvidenceQuery, ExportQuery,
                       ScorecardQuery, VerificationDrawIn, VerificationResultIn)
 
-blp = page_blueprint("evaluation_pages", __name__, roles=("buyer_auditor", "ops_admin"))
+blp = page_blueprint("evaluation_pages", __name__,
+                     roles=("buyer_auditor", "evaluator", "ops_admin"))
 PAGE_SIZE = 50
 PERIOD = ("from", "to", "grid_id")  # the filters every contract page passes on
 

@@ -14,9 +14,10 @@ from .users import save_user
               help="intake_clerk: repeat per community.")
 @click.option("--agency", help="social_worker, agency_admin: the agency.")
 @click.option("--buyer", help="buyer_auditor: the buyer.")
+@click.option("--contract", help="evaluator (at evaluation): the contract it evaluates.")
 @click.password_option(help="Prompted (twice) when not given.")
 @with_appcontext
-def create_user(user_id, name, role, communities, agency, buyer, password):
+def create_user(user_id, name, role, communities, agency, buyer, contract, password):
     config = pages_config()
     if role not in config.roles:
         raise click.UsageError(f"role {role} does not log in here; roles: "
@@ -25,7 +26,7 @@ def create_user(user_id, name, role, communities, agency, buyer, password):
         raise click.UsageError("the password needs at least 8 characters")
     try:
         save_user(config.db, config.users, user_id, name, password, role, communities,
-                  agency, buyer)
+                  agency, buyer, contract)
     except ValueError as exc:
         raise click.UsageError(str(exc))
     config.db.session.commit()

@@ -30,7 +30,9 @@ def _dummy_hash() -> str:
     return generate_password_hash("not-a-password")
 
 
-def web_user_model(db):
+def web_user_model(db, contracts: bool = False):
+    """The page users' table; `contracts`: it also holds an evaluator's one contract (only
+    evaluation issues evaluator tokens)."""
     class WebUser(db.Model):
         __tablename__ = "web_user"
         id = sa.Column(sa.String(120), primary_key=True)
@@ -44,22 +46,27 @@ def web_user_model(db):
         failed_logins = sa.Column(sa.Integer, nullable=False, default=0)
         locked_until = sa.Column(UtcDateTime)
         created_at = sa.Column(UtcDateTime, nullable=False, default=utcnow)
+        if contracts:
+            contract_id = sa.Column(sa.String(64))
 
         def scope(self) -> dict:
             return {"community_ids": list(self.community_ids or []),
-                    "agency_id": self.agency_id, "buyer_id": self.buyer_id}
+                    "agency_id": self.agency_id, "buyer_id": self.buyer_id,
+                    "contract_id": getattr(self, "contract_id", None)}
 
     return WebUser
 
 
 def save_user(db, model, user_id: str, name: str, password: str, role: str,
-              community_ids=(), agency_id=None, buyer_id=None):
+              community_ids=(), agency_id=None, buyer_id=None, contract_id=None):
     """Create a user or reset one (new password, role, scope; unlocked)."""
     auth.check_scope(role, community_ids=list(community_ids), agency_id=agency_id,
-                     buyer_id=buyer_id)
+                     buyer_id=buyer_id, contract_id=contract_id)
     user = db.session.get(model, user_id) or model(id=user_id)
     user.name, user.role, user.password_hash = name, role, generate_password_hash(password)
     user.community_ids, user.agency_id, user.buyer_id = list(community_ids), agency_id, buyer_id
+    if hasattr(model, "contract_id"):
+        user.contract_id = contract_id
     user.active, user.failed_logins, user.locked_until = True, 0, None
     db.session.add(user)
     return user
