@@ -545,3 +545,65 @@ def test_the_evaluator_scores_beside_the_evidence_and_the_buyer_decides_on_the_p
         shown = text(reader.get("/ui/contracts/k1/ledger"))
         assert "物资耗材" in shown and "66.60" in shown and "无凭证" in shown
         assert 'name="spent_on"' not in shown  # expenses are the agency's to record
+
+
+def test_the_agency_assesses_itself_answers_and_records_an_expense_on_its_pages(
+        world, backend):
+    """Over HTTP: casework's pages, where the agency signs in, call evaluation's API with
+    the person's own token; evaluation keeps everything and checks the scope."""
+    import threading
+    from werkzeug.serving import make_server
+    from tests.test_pages import add_user, login, post, text
+    app, client, people = world
+    client.post(K + "/sheet", headers=people["buyer"], json={})
+    client.post(LEDGER + "/budget", headers=people["buyer"], json=budget())
+    casework = backend.app("casework")
+    add_user(casework, "admin1", "agency_admin", agency_id="a1")
+    add_user(casework, "admin2", "agency_admin", agency_id="a2")
+    port = int(backend.env["EVALUATION_URL"].rsplit(":", 1)[1])
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = "/ui/evaluation/k1"
+    try:
+        with backend.environ():
+            agency, _ = login(casework, "admin1")
+            listed = text(agency.get("/ui/evaluation"))
+            assert f"{base}/milestones/m1" in listed and f"{base}/ledger" in listed
+            page = agency.get(f"{base}/milestones/m1")
+            assert page.status_code == 200 and "项目管理" in text(page)
+            done = post(agency, f"{base}/milestones/m1/items/project_management/self-assessment",
+                        {"points": "13", "note": "按方案执行"}, form_page=f"{base}/milestones/m1")
+            assert done.status_code == 302
+            too_many = post(agency, f"{base}/milestones/m1/items/financial_management/"
+                            "self-assessment", {"points": "99", "note": "x"},
+                            form_page=f"{base}/milestones/m1")
+            assert too_many.status_code == 422 and "超过该评分项的满分" in text(too_many)
+            client.post(M1 + "/items/project_management/score", headers=people["evaluator"],
+                        json={"points": "12", "comment": "督导记录不全"})
+            answered = post(agency, f"{base}/milestones/m1/items/project_management/answer",
+                            {"text": "督导记录已补交"}, form_page=f"{base}/milestones/m1")
+            assert answered.status_code == 302
+            review = client.get(M1, headers=people["buyer"]).json
+            managed = item(review, "project_management")
+            assert managed["self"]["points"] == "13.00"
+            assert managed["answer"]["text"] == "督导记录已补交"
+            # an expense with its receipt photo, from the phone's camera
+            import io
+            agency.get(f"{base}/ledger")
+            from tests.test_pages import csrf_of
+            recorded = agency.post(f"{base}/ledger/expenses", data={
+                "csrf_token": csrf_of(agency, f"{base}/ledger"), "spent_on": "2026-03-05",
+                "amount": "320.00", "line": "activities", "payee_kind": "venue",
+                "description": "社区活动场地租用",
+                "receipt": (io.BytesIO(receipt_photo()), "IMG_2031.png")},
+                content_type="multipart/form-data")
+            assert recorded.status_code == 302, text(recorded)
+            ledger = client.get(LEDGER, headers=people["buyer"]).json
+            assert ledger["spent"] == "320.00" and len(ledger["expenses"][0]["receipts"]) == 1
+            assert "社区活动场地租用" in text(agency.get(f"{base}/ledger"))
+            # another agency's administrator finds neither
+            other, _ = login(casework, "admin2")
+            assert other.get(f"{base}/milestones/m1").status_code == 404
+            assert other.get(f"{base}/ledger").status_code == 404
+    finally:
+        server.shutdown()

@@ -13,6 +13,7 @@ from .models import WebUser, db, event_store
 from .pages import blp as pages
 from .resident_api import blp as resident_blp
 from . import fund_pages  # noqa: F401  (the fund's pages, on the same blueprint)
+from . import evaluation_pages  # noqa: F401  (the agency's evaluations, kept at evaluation)
 
 
 def create_app(test_config: dict | None = None):

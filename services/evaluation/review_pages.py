@@ -1,21 +1,20 @@
 """The pages of a milestone's review and of the contract's ledger, on evaluation's page
 blueprint: the evaluator's scoring sheet with each item's evidence beside it (large fields,
-one column on a tablet held upright), the agency's self-assessments, answers and expenses
-with a receipt photo, the buyer's sheet and decision. Each form runs the API's own view
+one column on a tablet held upright), the buyer's sheet and decision, the ledger to read.
+The agency's self-assessments, answers and expenses are on casework's pages, where its
+people sign in (services/casework/evaluation_pages.py). Each form runs the API's own view
 (api_view) under the page session, so scope and validation are the API's; what a role may
 not do is not offered, and refused if posted."""
 from flask import g, redirect, render_template, request, url_for
 
 from shared.errors import ApiError
-from shared.events.schemas.evaluation import PAYEE_KINDS
 from shared.web import api_view
 from shared.web.forms import submit
 
 from . import api, ledger_api, review_api, thumbnails
 from .evidence import BEHIND
-from .ledger_schemas import ExpenseIn
 from .pages import blp
-from .review_schemas import AnswerIn, DecisionIn, ScoreIn, SelfAssessmentIn
+from .review_schemas import DecisionIn, ScoreIn
 from .schemas import EvidenceQuery
 
 SHOWN = 12  # records of each measure shown beside an item
@@ -64,7 +63,9 @@ def review(contract_id, milestone_id):
 def define_sheet(contract_id):
     """The buyer adopts the default sheet (its own items go through the API)."""
     api_view(review_api.define_sheet)({}, contract_id)
-    return redirect(request.form.get("next") or url_for(".scorecard", contract_id=contract_id))
+    back = request.form.get("next", "")
+    return redirect(back if back.startswith("/ui/") else url_for(".scorecard",
+                                                                 contract_id=contract_id))
 
 
 def _acted(schema, view, contract_id, milestone_id, *key):
@@ -87,17 +88,6 @@ def score(contract_id, milestone_id, item_key):
     return _acted(ScoreIn(), review_api.score_item, contract_id, milestone_id, item_key)
 
 
-@blp.post(ITEM + "/self-assessment")
-def self_assess(contract_id, milestone_id, item_key):
-    return _acted(SelfAssessmentIn(), review_api.self_assess, contract_id, milestone_id,
-                  item_key)
-
-
-@blp.post(ITEM + "/answer")
-def answer(contract_id, milestone_id, item_key):
-    return _acted(AnswerIn(), review_api.answer_item, contract_id, milestone_id, item_key)
-
-
 @blp.post("/contracts/<contract_id>/milestones/<milestone_id>/review/decision")
 def decide(contract_id, milestone_id):
     return _acted(DecisionIn(), review_api.decide, contract_id, milestone_id)
@@ -105,7 +95,8 @@ def decide(contract_id, milestone_id):
 
 # -- the ledger -----------------------------------------------------------------------------
 
-def _ledger_page(contract_id: str, errors=None, status=200):
+@blp.get("/contracts/<contract_id>/ledger")
+def ledger(contract_id):
     contract = api_view(api.get_contract)(contract_id)
     try:
         summary = api_view(ledger_api.get_ledger)({}, contract_id)
@@ -113,32 +104,9 @@ def _ledger_page(contract_id: str, errors=None, status=200):
         if exc.status != 404:
             raise
         summary = None
-    return render_template("evaluation/ledger.html", contract=contract, ledger=summary,
-                           errors=errors or {}, form=request.form, role=g.claims.role,
-                           payees=PAYEE_KINDS), status
-
-
-@blp.get("/contracts/<contract_id>/ledger")
-def ledger(contract_id):
-    return _ledger_page(contract_id)
+    return render_template("evaluation/ledger.html", contract=contract, ledger=summary)
 
 
 @blp.get("/contracts/<contract_id>/ledger/receipts/<digest>")
 def receipt(contract_id, digest):
     return api_view(ledger_api.get_receipt)(contract_id, digest)
-
-
-@blp.post("/contracts/<contract_id>/ledger/expenses")
-def record_expense(contract_id):
-    """An expense with its receipt photo: the photo is kept first, then the expense cites
-    it."""
-    def record(data):
-        upload = request.files.get("receipt")
-        if upload and upload.filename:
-            kept = api_view(ledger_api.upload_receipt)({"file": upload}, contract_id)
-            data = {**data, "receipt_digests": [*data.get("receipt_digests", []), kept.digest]}
-        return api_view(ledger_api.record_expense)(data, contract_id)
-    _, errors = submit(ExpenseIn(), record)
-    if errors:
-        return _ledger_page(contract_id, errors, 422)
-    return redirect(url_for(".ledger", contract_id=contract_id, _anchor="expenses"))
