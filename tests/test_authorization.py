@@ -136,7 +136,11 @@ CASEWORK = {
     ("GET", FILES + "/{digest}"): RECORD,
     ("GET", FILES + "/{digest}/thumbnail"): RECORD,
     ("POST", FILES + "/{digest}/hide"): RECORDS_ACTION,  # after the reads: it hides the file
+    ("GET", "/records/{record_type}/{record_id}/sign-in"): {
+        "social_worker": MINE, "agency_admin": MINE},
+    ("POST", "/records/{record_type}/{record_id}/sign-in"): RECORDS_ACTION,
     # the resident door: residents' tokens only (every other role's is a 401 there)
+    ("POST", "/resident/sign-ins"): {"resident": IN_SCOPE},  # the record's community only
     ("GET", "/resident/funds"): {"resident": ANY},
     ("GET", "/resident/funds/{fund_id}"): {"resident": MINE},
     ("POST", "/resident/funds/{fund_id}/projects"): {"resident": MINE},
@@ -366,6 +370,9 @@ def casework_world(backend):
             k: v for k, v in project.items() if not k.startswith("propos")},
         ("POST", "/resident/funds/{fund_id}/ballot"): {"project_ids": [project_id]},
         ("POST", "/resident/council/topics"): {"title": "矩阵", "description": "矩阵"},
+        ("POST", "/records/{record_type}/{record_id}/sign-in"): {"resident_ref": RESIDENTS[0]},
+        ("POST", "/resident/sign-ins"): {"record_type": "session", "record_id": sess["id"],
+                                         "code": "0" * 12},
     }
     scopes = {"intake_clerk": ({"community_ids": ["c1"]}, {"community_ids": ["c2"]}),
               "social_worker": ({"agency_id": "a1", "sub": "w1"},

@@ -23,7 +23,8 @@ FUND = {"/casework": ["fund.set", "fund.phase_changed", "fund.project_proposed",
                       "fund.project_supported", "fund.project_reviewed",
                       "fund.objection_recorded", "fund.ballot_cast", "fund.results_published",
                       "fund.project_delivered"]}  # the community micro-fund
-EVIDENCE = {"/casework": ["evidence.attached", "evidence.hidden"]}  # docs/EVIDENCE.md
+EVIDENCE = {"/casework": ["evidence.attached", "evidence.hidden",  # docs/EVIDENCE.md
+                          "attendance.signed_in"]}  # residents' QR sign-in, RESIDENTS.md
 REVIEW = {"/evaluation": ["review.sheet_defined", "review.item_self_assessed",
                           "review.item_scored", "review.item_answered",
                           "review.milestone_decided", "ledger.budget_set",

@@ -456,3 +456,96 @@ def test_casework_s_resident_door_takes_residents_of_its_community_only(backend)
     fund.project("加装扶手", "500.00", ref="r-c1-2")
     shown = client.get(f"/resident/funds/{fund.id}", headers=mine).json
     assert "proposer_ref" not in shown["projects"][0] and shown["mine"] == []
+
+
+# -- QR sign-in to a running session -------------------------------------------------------
+
+def running_session(world, **overrides):
+    """A group session of w1 in c1 running now (an hour either side, within today)."""
+    from datetime import datetime
+    from tests.test_casework import session
+    now = datetime.now()
+    start = max(now - timedelta(hours=1), now.replace(hour=0, minute=0))
+    end = min(now + timedelta(hours=1), now.replace(hour=23, minute=59))
+    made = world.post("/sessions", session(date=str(now.date()), start=start.strftime("%H:%M"),
+                                           end=end.strftime("%H:%M"), attendee_refs=[],
+                                           **overrides), world.w1)
+    assert made.status_code == 201, made.json
+    return made.json["id"]
+
+
+def test_qr_sign_in_rotates_expires_counts_once_and_stays_in_its_community(backend):
+    from services.casework import qr_signin
+    from services.evaluation.models import Act
+    from tests.helpers import count
+    from tests.streams import apply_events
+    from tests.test_casework import World
+    world = World(backend)
+    session_id = running_session(world)
+    live = world.get(f"/records/session/{session_id}/sign-in", world.w1).json
+    assert live["running"] and live["url"].endswith(f"/r/scan/session/{session_id}/" +
+                                                    live["code"])
+    resident = bearer(auth.mint("resident", "r-c1-1", issuer="intake", community_ids=["c1"]))
+    stranger = bearer(auth.mint("resident", "r-c2-1", issuer="intake", community_ids=["c2"]))
+
+    def scan(token, code):
+        return world.client.post("/resident/sign-ins", headers=token, json={
+            "record_type": "session", "record_id": session_id, "code": code})
+    with world.app.app_context():
+        now = qr_signin._window()
+        codes = {w: qr_signin.code("session", session_id, w) for w in (now - 2, now - 1, now)}
+    assert len(set(codes.values())) == 3  # a new code every minute
+    expired = scan(resident, codes[now - 2])  # two minutes old: sent home, no use
+    assert expired.status_code == 409 and expired.json["error"]["code"] == "code_expired"
+    assert scan(resident, "0" * 12).status_code == 409
+    first = scan(resident, codes[now - 1])  # the turn of a minute still works
+    assert first.status_code == 200 and first.json["signed_in"] is True
+    again = scan(resident, live["code"])
+    assert again.status_code == 200 and again.json["signed_in"] is False  # counted once
+    refused = scan(stranger, live["code"])
+    assert refused.status_code == 403
+    by_hand = world.post(f"/records/session/{session_id}/sign-in",
+                         {"resident_ref": "r-c1-2"}, world.w1)
+    assert by_hand.status_code == 200 and by_hand.json["attendee_refs"] == ["r-c1-1", "r-c1-2"]
+    signed = [e.data for e in world.events("attendance.signed_in")]
+    assert [(d["resident_ref"], d["method"]) for d in signed] == [
+        ("r-c1-1", "qr"), ("r-c1-2", "staff")]
+    assert world.get(f"/records/session/{session_id}/sign-in", world.other).status_code == 404
+    past = world.post("/sessions", __import__("tests.test_casework", fromlist=["session"])
+                      .session(attendee_refs=[]), world.w1).json["id"]  # 2026-03-10
+    with world.app.app_context():
+        old_code = qr_signin.code("session", past)
+    late = world.client.post("/resident/sign-ins", headers=resident, json={
+        "record_type": "session", "record_id": past, "code": old_code})
+    assert late.status_code == 409 and late.json["error"]["code"] == "not_running"
+    evaluation = backend.app("evaluation")  # the buyer's side counts both, telling them apart
+    apply_events(evaluation, *world.events())
+    assert count(evaluation, Act, Act.kind == "attended",
+                 Act.resident_ref.in_(["r-c1-1", "r-c1-2"])) == 2
+
+
+def test_a_resident_scans_in_through_the_pages(intake, casework_served):
+    from services.casework import qr_signin
+    casework = casework_served
+    api, worker = casework_world(casework, intake)
+    world = __import__("types").SimpleNamespace(
+        post=lambda path, body, token: api.post(path, json=body, headers=token), w1=worker)
+    session_id = running_session(world, worker_ids=["w1"])
+    with casework.app_context():
+        link = qr_signin.link("session", session_id)
+    path = link[link.index("/r/scan/"):]
+    client = intake.test_client()
+    answer = client.get(path)  # not signed in yet: sign in, then back to the scan
+    assert answer.headers["Location"].endswith("/r/signin")
+    url = intake.test_client().post(f"/residents/{intake.ref}/invitation",
+                                    headers=intake.clerk).json["url"]
+    invitation = url[url.index("/r/invitation/"):]
+    answer = form_post(client, invitation, {})
+    assert answer.headers["Location"].endswith(path)
+    answer = form_post(client, path, {})
+    assert answer.status_code == 200 and 'data-signed-in="new"' in text(answer)
+    answer = form_post(client, path, {})
+    assert 'data-signed-in="already"' in text(answer)
+    live = api.get(f"/records/session/{session_id}/sign-in", headers=worker).json
+    assert live["attendee_refs"] == [intake.ref]
+    assert_no_personal_data(intake, casework)

@@ -8,7 +8,7 @@ from shared import auth
 from shared.api import Blueprint
 from shared.errors import ApiError
 
-from . import access, activities, cases, council, files, signin
+from . import access, activities, cases, council, files, qr_signin, signin
 from .access import AGENCY, READERS, acting_worker, served_today
 from .corrections import correct
 from .models import (CapacityActivity, Case, CaseNote, Correction, CouncilDecision,
@@ -19,7 +19,8 @@ from .schemas import (ActivityIn, ActivityOut, CaseDetail, CaseIn, CaseOut, Clos
                       FileUpload, GoalIn, GoalOut,
                       KnownResidentOut, ListQuery, MeetingIn, MeetingOut, NoteIn, NoteOut,
                       OrganizationIn, OrganizationOut, OrganizationUpdate, ProgressIn,
-                      ProgressOut, QueuedNeedOut, ResidentQuery, SessionIn, SessionOut, TopicIn,
+                      ProgressOut, QueuedNeedOut, ResidentQuery, SessionIn, SessionOut,
+                      SignInListOut, StaffSignInIn, TopicIn,
                       TopicOut, VolunteerIn, VolunteerOut, WorkerIn, WorkerOut, WorkerUpdate)
 
 blp = Blueprint("casework", __name__, description="Cases, sessions, capacity building, council")
@@ -363,3 +364,29 @@ def hide_file(data, record_type, record_id, digest):
     """A correction: the file is hidden from the record, with the reason; never deleted."""
     claims = acting_worker()
     return committed(files.hide(claims, record_type, record_id, digest, data["reason"]))
+
+
+# -- the live sign-in list of a running session or activity (QR codes, docs/RESIDENTS.md) -----
+
+SIGN_IN = "/records/<record_type>/<record_id>/sign-in"
+
+
+@blp.get(SIGN_IN)
+@blp.response(200, SignInListOut)
+def sign_in_list(record_type, record_id):
+    """This minute's QR link and code of a session or activity, and who signed in."""
+    claims = auth.require(*AGENCY)
+    return qr_signin.live_list(record_type, qr_signin.record_of(claims, record_type,
+                                                                record_id))
+
+
+@blp.post(SIGN_IN)
+@blp.arguments(StaffSignInIn)
+@blp.response(200, SignInListOut)
+def add_to_sign_in(data, record_type, record_id):
+    """A worker adds a resident by hand while the record runs (method `staff`)."""
+    claims = acting_worker()
+    record = qr_signin.record_of(claims, record_type, record_id)
+    qr_signin.sign_in(record_type, record, data["resident_ref"], "staff")
+    db.session.commit()
+    return qr_signin.live_list(record_type, record)

@@ -15,13 +15,13 @@ from shared import auth
 from shared.config import public_url
 from shared.vocabulary import (ACTIVITY_KINDS, DECISION_MODES, DECISION_OUTCOMES, LEADS, METHODS,
                                MODES, NOTE_KINDS, PROGRESS_STATUSES, PROPOSERS)
-from shared.web import api_view, page_blueprint
+from shared.web import api_view, page_blueprint, qr
 from shared.web.forms import attempt, submit
 
 from . import api
 from .models import db
 from .schemas import (ActivityIn, CaseIn, DecisionIn, FileHide, GoalIn, MeetingIn, NoteIn,
-                      ProgressIn, SessionIn, TopicIn)
+                      ProgressIn, SessionIn, StaffSignInIn, TopicIn)
 from .access import AGENCY, served_today
 
 blp = page_blueprint("casework_pages", __name__, roles=AGENCY)
@@ -207,6 +207,23 @@ def hide_file(record_type, record_id, digest):
     if errors:
         return _files_page(record_type, record_id, errors)
     return redirect(url_for(".record_files", record_type=record_type, record_id=record_id))
+
+
+# -- the live sign-in list: a QR code that changes every minute --------------------------------
+
+@blp.route("/records/<record_type>/<record_id>/sign-in", methods=["GET", "POST"])
+def live_sign_in(record_type, record_id):
+    """The screen a worker shows at a running session or activity: this minute's QR code
+    (the page reloads itself, no JavaScript), the list as residents scan in, and a box to
+    add a resident by hand by reference."""
+    errors = {}
+    if request.method == "POST":
+        _, errors = submit(StaffSignInIn(), lambda data: api_view(api.add_to_sign_in)(
+            data, record_type, record_id))
+    live = api_view(api.sign_in_list)(record_type, record_id)
+    return render_template("casework/live_sign_in.html", live=live, errors=errors,
+                           qr=qr.svg(live["url"], 320) if live["running"] else None), \
+        422 if errors else 200
 
 
 @blp.get("/sessions/<session_id>/sign-in-sheet")

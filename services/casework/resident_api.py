@@ -15,7 +15,7 @@ from shared.api import Blueprint
 from shared.errors import ApiError
 from shared.vocabulary import FUND_CATEGORIES
 
-from . import council, fund, participation
+from . import council, fund, participation, qr_signin
 from .api import committed
 from .fund_schemas import BallotOut, FundOut, ProjectOut, ResultsOut, SupportOut, money
 from .models import (CouncilDecision, CouncilTopic, DecisionProgress, Fund, FundBallot,
@@ -78,6 +78,20 @@ class ResidentFundOut(Schema):
     supported = fields.List(fields.Str(), metadata={"description": "projects I support"})
     ballot = fields.Nested(BallotOut, allow_none=True)
     results = fields.Nested(ResultsOut, allow_none=True)
+
+
+class ScanIn(Schema):
+    record_type = fields.Str(required=True, validate=validate.OneOf(tuple(qr_signin.RECORDS)))
+    record_id = fields.Str(required=True, validate=ID)
+    code = fields.Str(required=True, validate=validate.Length(1, 64))
+
+
+class ScanOut(Schema):
+    record_type = fields.Str()
+    record_id = fields.Str()
+    topic = fields.Str()
+    date = fields.Date()
+    signed_in = fields.Bool(metadata={"description": "false: I was on the list already"})
 
 
 class ActOut(Schema):
@@ -210,6 +224,24 @@ def my_topics():
     return db.session.scalars(sa.select(CouncilTopic).where(
         CouncilTopic.community_id == community, CouncilTopic.proposer_ref == claims.sub)
         .order_by(CouncilTopic.proposed_on.desc())).all()
+
+
+# -- signing in to a running session or activity by its QR code ---------------------------
+
+@blp.post("/sign-ins")
+@blp.arguments(ScanIn)
+@blp.response(200, ScanOut)
+def scan(data):
+    """I scanned the code on the worker's screen: on the list once, while it runs."""
+    claims, community = resident()
+    model = qr_signin.RECORDS[data["record_type"]]
+    record = db.session.get(model, data["record_id"])
+    if record is None:
+        raise ApiError(404, "No such activity", "未找到该活动")
+    added = qr_signin.scan(data["record_type"], record, data["code"], claims.sub, community)
+    db.session.commit()
+    return {"record_type": data["record_type"], "record_id": record.id, "topic": record.topic,
+            "date": record.date, "signed_in": added}
 
 
 # -- my participation, my community's results ---------------------------------------------------

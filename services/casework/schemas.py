@@ -383,3 +383,21 @@ class FileOut(Schema):
     hidden_at = fields.DateTime(allow_none=True)
     url = fields.Str(allow_none=True, metadata={"description": "opens the file for 5 minutes"})
     thumbnail_url = fields.Str(allow_none=True)
+
+
+class StaffSignInIn(Schema):
+    resident_ref = fields.Str(required=True, validate=ID)
+
+
+class SignInListOut(Schema):
+    record_type = fields.Str()
+    record_id = fields.Str()
+    topic = fields.Str()
+    date = fields.Date()
+    start = fields.Time()
+    end = fields.Time()
+    running = fields.Bool()
+    code = fields.Str(metadata={"description": "this minute's code (the QR link ends with it)"})
+    url = fields.Str()
+    seconds_left = fields.Int()
+    attendee_refs = fields.List(fields.Str())

@@ -49,6 +49,7 @@ HANDLERS = {
     "case.closed": consumed(projections.case_closed),
     "session.delivered": consumed(projections.session),
     "capacity.activity_held": consumed(projections.activity),
+    "attendance.signed_in": consumed(projections.signed_in),
     "volunteer.registered": consumed(projections.volunteer),
     "organization.formed": consumed(projections.organization),
     "organization.updated": consumed(projections.organization),

@@ -128,7 +128,7 @@ def _led(event, d: dict, kind: str, on, version: int) -> None:
 @looks_up(lambda d: [(Initiative, d["session_id"], 0)])
 def session(event, version: int = 0) -> None:
     d, on = event.data, _day(event.data["date"])
-    kind = "served" if d["method"] == "casework" else "attended"
+    kind = _attendee_act("session", d["method"])
     _acts(event, d["attendee_refs"], kind, d["community_id"], on, version, **_hours(d))
     _led(event, d, kind, on, version)
     _initiative(event, d["session_id"], "session", d["community_id"], on,
@@ -138,12 +138,28 @@ def session(event, version: int = 0) -> None:
                 **_hours(d))
 
 
+def signed_in(event) -> None:
+    """A resident signed in to a running session or activity (by its QR code or by a worker
+    on the live list): the act an attendee of that record has."""
+    d = event.data
+    _acts(event, [d["resident_ref"]], _attendee_act(d["record_type"], d["detail"]),
+          d["community_id"], _day(d["date"]), **_hours(d))
+
+
+def _attendee_act(record_type: str, detail: str) -> str:
+    """What attending a session (by its method) or an activity (by its kind) is."""
+    if record_type == "session":
+        return "served" if detail == "casework" else "attended"
+    if detail == "volunteer_service":
+        return "volunteered"
+    return "trained" if detail in TRAINING_KINDS else "attended"
+
+
 @looks_up(lambda d: [(Initiative, d["activity_id"], 0)])
 def activity(event, version: int = 0) -> None:
     d, on = event.data, _day(event.data["date"])
     volunteering = d["kind"] == "volunteer_service"
-    kind = "volunteered" if volunteering else "trained" if d["kind"] in TRAINING_KINDS \
-        else "attended"
+    kind = _attendee_act("capacity_activity", d["kind"])
     _acts(event, d["attendee_refs"], kind, d["community_id"], on, version, **_hours(d))
     _led(event, d, kind, on, version)
     if volunteering and d["led_by"] != "agency":  # leading volunteer service is serving

@@ -22,6 +22,7 @@ from .schemas import ResidentNeedIn
 
 blp = Blueprint("resident_pages", __name__, url_prefix="/r", template_folder="templates")
 TOKEN = "resident_token"  # the session's key for the resident's token (a clerk's is "token")
+NEXT = "resident_next"  # where a resident not yet signed in was going
 OPEN = {"resident_pages.signin", "resident_pages.code", "resident_pages.invitation"}
 
 
@@ -43,6 +44,8 @@ def _signed_in():
         csrf.protect()
     g.resident = resident_claims()
     if g.resident is None and request.endpoint not in OPEN:
+        if request.method == "GET":  # back here once signed in (a scanned QR code)
+            session[NEXT] = request.path
         return redirect(url_for(".signin"))
 
 
@@ -61,12 +64,17 @@ def _message(exc: ApiError) -> str:
 
 def _start(resident) -> None:
     """Sign `resident` in: a fresh session holding only the resident's token."""
-    lang = session.get("lang")
+    lang, onward = session.get("lang"), session.get(NEXT)
     session.clear()
     session.permanent = True
-    if lang:
-        session["lang"] = lang
+    session.update({k: v for k, v in (("lang", lang), (NEXT, onward)) if v})
     session[TOKEN] = resident_signin.token_for(resident)
+
+
+def _onward():
+    """Where a resident goes once signed in: back to the page they came for, or home."""
+    target = session.pop(NEXT, None)
+    return redirect(target if target and target.startswith("/r/") else url_for(".home"))
 
 
 @blp.get("/")
@@ -110,7 +118,7 @@ def code():
         return render_template("residents/code.html", phone=phone, error=error,
                                development=resident_signin.gateway().development), 401
     _start(resident)
-    return redirect(url_for(".home"))
+    return _onward()
 
 
 @blp.route("/invitation/<token>", methods=["GET", "POST"])
@@ -122,7 +130,7 @@ def invitation(token):
     resident = resident_signin.redeem(token)
     db.session.commit()
     _start(resident)
-    return redirect(url_for(".home"))
+    return _onward()
 
 
 @blp.post("/signout")
@@ -240,6 +248,18 @@ def topics():
     return render_template("residents/topics.html", topics=_casework("GET", "/council/topics"),
                            error=error, done=done, form={} if done else request.form), \
         422 if error else 200
+
+
+@blp.route("/scan/<record_type>/<record_id>/<code>", methods=["GET", "POST"])
+def scan(record_type, record_id, code):
+    """The link a worker's QR code holds. Opening it asks; pressing the button signs me in
+    (a link preview signs nobody in). Not signed in yet: sign in first, then scan again."""
+    if request.method == "GET":
+        return render_template("residents/scan.html", record_type=record_type,
+                               record_id=record_id, code=code)
+    done = _casework("POST", "/sign-ins", {"record_type": record_type,
+                                           "record_id": record_id, "code": code})
+    return render_template("residents/scanned.html", **done)
 
 
 @blp.get("/participation")

@@ -328,6 +328,24 @@ class EvidenceHidden(EventData):
     digest = fields.Str(required=True, validate=DIGEST)
 
 
+SIGN_IN_RECORDS = ("session", "capacity_activity")
+SIGN_IN_METHODS = ("qr", "staff")
+
+
+class AttendanceSignedIn(Timed):
+    """A resident signed in to a session or activity while it ran: by scanning its rotating
+    QR code (`qr`, the resident themselves) or added by a worker on the live list (`staff`).
+    `detail` is the record's method (a session) or kind (an activity), what the act is."""
+    record_type = one_of(SIGN_IN_RECORDS)
+    record_id = ref()
+    agency_id = ref()
+    community_id = ref()
+    detail = one_of(METHODS + ACTIVITY_KINDS)
+    resident_ref = ref()
+    method = one_of(SIGN_IN_METHODS)
+    at = fields.DateTime(required=True)
+
+
 SCHEMAS = {
     "case.opened": CaseOpened,
     "case.goal_set": CaseGoalSet,
@@ -342,6 +360,7 @@ SCHEMAS = {
     "council.decision_made": DecisionMade,
     "council.decision_progressed": DecisionProgressed,
     "record.corrected": RecordCorrected,
+    "attendance.signed_in": AttendanceSignedIn,
     "fund.set": FundSet,
     "fund.phase_changed": FundPhaseChanged,
     "fund.project_proposed": FundProjectProposed,
