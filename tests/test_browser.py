@@ -21,7 +21,8 @@ pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is 
 def platform(tmp_path_factory):
     from tests.conftest import Backend
     backend = Backend("embedded", tmp_path_factory.mktemp("browser"))
-    with running_platform(backend, tmp_path_factory.mktemp("platform")):
+    with running_platform(backend, tmp_path_factory.mktemp("platform")) as running:
+        backend.platform = running  # its processes' logs: the development SMS gateway's
         seed(backend)
         yield backend
     backend.drop()
@@ -157,3 +158,117 @@ def test_each_role_does_its_job_in_the_browser(platform, browser):
     assert "k1" in Path(download.value.path()).read_text(encoding="utf-8-sig")
     wrong_place = log_in(browser, platform, "casework", "buyer1")  # a buyer is not a worker
     expect(wrong_place.locator(".error")).to_contain_text("用户名或密码错误")
+
+
+# -- a resident on a phone: sign in, report a need, vote, scan into a session ----------------
+
+PHONE = "13912340001"
+
+
+def texted_code(backend) -> str:
+    """The code the development SMS gateway wrote to intake's log for PHONE."""
+    pattern = re.compile(r"\*\*\*" + PHONE[-4:] + r": \D*?(\d{6})")
+
+    def found():
+        for log in backend.platform.log_dir.glob("intake*.log"):
+            codes = pattern.findall(log.read_text(errors="replace"))
+            if codes:
+                return codes[-1]
+    return wait_until(found, 20, "the texted code in intake's log")
+
+
+def resident_world(backend) -> tuple[str, str, str]:
+    """A resident with a phone, a micro-fund in its voting phase and a session running
+    now, all through the APIs; (the resident's ref, the fund's id, the session's id)."""
+    from datetime import date, datetime, timedelta
+    clerk = bearer(backend.token("intake_clerk", community_ids=["c1"]))
+    worker = bearer(backend.token("social_worker", agency_id="a1", sub="w1"))
+    made = requests.post(url(backend, "intake", "/residents"), headers=clerk, timeout=10, json={
+        "community_id": "c1", "grid_id": "c1-g1", "name": "王阿姨", "gender": "female",
+        "birth_date": "1950-02-03", "phone": PHONE})
+    assert made.status_code == 201, made.text
+    ref = made.json()["ref"]
+
+    def known():
+        answer = requests.get(url(backend, "casework", "/residents"), headers=worker,
+                              timeout=10)
+        return any(r["ref"] == ref for r in answer.json())
+    wait_until(known, 60, "casework to know the resident")
+
+    def casework(path, body):
+        answer = requests.post(url(backend, "casework", path), json=body, headers=worker,
+                               timeout=10)
+        assert answer.status_code in (200, 201), answer.text
+        return answer.json()
+    today = date.today()
+    days = {p: str(today - timedelta(days=n)) for p, n in (
+        ("proposing", 4), ("review", 3), ("notice", 2), ("voting", 0), ("results", -1),
+        ("delivery", -2))}
+    fund = casework("/funds", {"community_id": "c1", "year": today.year, "amount": "3000.00",
+                               "voting_rule": "approval", "notice_days": 2, "phases": days})
+    project = casework(f"/funds/{fund['id']}/projects", {
+        "title": "楼道扶手", "description": "为老人加装扶手", "category": "works",
+        "location": "2号楼", "estimated_cost": "1000.00", "beneficiaries": 60,
+        "proposer_kind": "agency", "proposed_on": days["proposing"]})
+    casework(f"/funds/{fund['id']}/phase", {"phase": "review", "on": days["review"]})
+    casework(f"/funds/{fund['id']}/projects/{project['id']}/review", {
+        "feasible": True, "price": "950.00", "price_explanation": "询价", "on": days["review"]})
+    casework(f"/funds/{fund['id']}/phase", {"phase": "notice", "on": days["notice"]})
+    casework(f"/funds/{fund['id']}/phase", {"phase": "voting", "on": days["voting"]})
+    now = datetime.now()
+    start = max(now - timedelta(hours=1), now.replace(hour=0, minute=0))
+    end = min(now + timedelta(hours=1), now.replace(hour=23, minute=59))
+    session = casework("/sessions", {
+        "community_id": "c1", "method": "group_work", "topic": "健康讲座", "date": str(today),
+        "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M"),
+        "location": "社区活动室", "worker_ids": ["w1"], "attendee_refs": []})
+    return ref, fund["id"], session["id"]
+
+
+def test_a_resident_on_a_phone_signs_in_reports_votes_and_scans_in(platform, browser):
+    from playwright.sync_api import expect
+    ref, fund_id, session_id = resident_world(platform)
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                             is_mobile=True, has_touch=True)
+    phone.set_default_timeout(10_000)
+    phone.goto(url(platform, "intake", "/r/"))
+    expect(phone.locator("h1")).to_have_text("登录")
+    phone.fill("input[name=phone]", PHONE)
+    phone.click("button:text-is('给我发验证码')")
+    expect(phone.locator("[role=note]")).to_contain_text("开发系统")  # the page says so
+    phone.fill("input[name=code]", texted_code(platform))
+    phone.click("button:text-is('登录')")
+    expect(phone.locator("ul.tasks")).to_contain_text("我要求助")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the home page is {width} px wide on a 390 px screen"
+    SHOTS.mkdir(exist_ok=True)
+    phone.screenshot(path=str(SHOTS / "resident-home.png"), full_page=True)
+
+    phone.click("text=我要求助：反映需求")
+    phone.check("input[name=category][value=elderly_care]")
+    phone.fill("textarea[name=description]", "楼道灯坏了，晚上出门不便")
+    phone.click("button:text-is('提交')")
+    expect(phone.locator("[role=status]")).to_contain_text("社区已收到")
+    expect(phone.locator("ul.items")).to_contain_text("养老服务")
+
+    phone.goto(url(platform, "intake", "/r/funds"))
+    phone.locator("ul.tasks a").first.click()
+    phone.check("input[name=project_ids]")
+    phone.click("button:text-is('投票')")
+    expect(phone.locator("[role=status]")).to_contain_text("您的投票已记录")
+    phone.screenshot(path=str(SHOTS / "resident-voted.png"), full_page=True)
+    ballots = requests.get(url(platform, "casework", f"/funds/{fund_id}/ballots"), timeout=10,
+                           headers=bearer(platform.token("social_worker", agency_id="a1",
+                                                         sub="w1"))).json()
+    assert [(b["resident_ref"], b["channel"]) for b in ballots] == [(ref, "online")]
+
+    worker = log_in(browser, platform, "casework", "w1")
+    worker.goto(url(platform, "casework", f"/ui/records/session/{session_id}/sign-in"))
+    expect(worker.locator("#qr svg")).to_have_count(1)
+    link = worker.locator("#sign-in-code").get_attribute("data-url")  # what the QR holds
+    phone.goto(link)
+    phone.click("button:text-is('我已到场')")
+    expect(phone.locator("[role=status]")).to_contain_text("签到成功")
+    phone.screenshot(path=str(SHOTS / "resident-signed-in.png"), full_page=True)
+    worker.reload()
+    expect(worker.locator("#signed-in")).to_contain_text(ref)
