@@ -58,8 +58,9 @@ def _expenses(plan: Plan, lines: list[dict], rng: random.Random) -> list[tuple]:
     materials = next(Decimal(line["amount"]) for line in lines if line["key"] == "materials")
     out.append((last, "materials", (materials * Decimal("0.25")).quantize(Decimal("0.01")),
                 "supplier", "年末补充采购活动物资"))  # takes materials over its budget
-    out.append((plan.start - timedelta(days=3), "other", Decimal("500.00"), "venue",
-                "活动场地押金（合同开始前支付）"))  # outside the period
+    other = next(Decimal(line["amount"]) for line in lines if line["key"] == "other")
+    out.append((plan.start - timedelta(days=3), "other", (other * Decimal("0.1")).quantize(
+        Decimal("0.01")), "venue", "活动场地押金（合同开始前支付）"))  # outside the period
     return sorted(out)
 
 
