@@ -20,6 +20,7 @@ SETTING = "SOCIALWORK_CLOCK"
 HEADER = "X-Socialwork-Clock"
 LEEWAY = timedelta(seconds=5)  # a client's clock a little ahead of the server's is not
 # the future
+EARLIEST_DAY = date(1900, 1, 1)  # no recorded time, and no date any field takes, is before it
 
 _moment: contextvars.ContextVar = contextvars.ContextVar("socialwork_clock", default=None)
 
@@ -27,10 +28,11 @@ NOT_ENABLED = bilingual("This platform takes its time from its own clock: the "
                         f"{HEADER} header is accepted only in development with "
                         f"{SETTING}=header", f"本平台使用自身时钟：仅在开发环境设置 "
                         f"{SETTING}=header 时接受 {HEADER} 请求头")
-NOT_A_TIME = bilingual("must be an RFC 3339 time with its offset, not in the future",
-                       "须为带时区偏移的 RFC 3339 时间，且不得晚于当前时间")
-BAD_TIME = bilingual(f"{HEADER} must be an RFC 3339 time with its offset, not in the future",
-                     f"{HEADER} 须为带时区偏移的 RFC 3339 时间，且不得晚于当前时间")
+NOT_A_TIME = bilingual("must be an RFC 3339 time with its offset, not in the future nor "
+                       "before 1900", "须为带时区偏移的 RFC 3339 时间，不得晚于当前时间或早于1900年")
+BAD_TIME = bilingual(f"{HEADER} must be an RFC 3339 time with its offset, not in the future "
+                     "nor before 1900", f"{HEADER} 须为带时区偏移的 RFC 3339 时间，"
+                     "不得晚于当前时间或早于1900年")
 
 
 def utcnow() -> datetime:
@@ -64,12 +66,13 @@ def check_configured() -> None:
 def _parse(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        moment = moment.astimezone(timezone.utc) if moment.tzinfo else None
+    except (ValueError, OverflowError):  # year 1 at +14:00 is before what a datetime holds
         moment = None
-    if moment is None or moment.tzinfo is None or \
-            moment > datetime.now(timezone.utc) + LEEWAY:
+    if moment is None or moment > datetime.now(timezone.utc) + LEEWAY or \
+            moment.date() < EARLIEST_DAY:
         raise ApiError(422, BAD_TIME, fields={HEADER: [NOT_A_TIME]})
-    return moment.astimezone(timezone.utc)
+    return moment
 
 
 def request_started():

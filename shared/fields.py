@@ -7,7 +7,9 @@ docs/OPERATIONS.md ("Input limits").
 - strings: at most MAX_TEXT characters unless the schema says fewer; no NUL and no lone
   surrogate (shared/inputs.py checks every string of a request, these fields included);
 - integers: within +-MAX_INT (2^53 - 1, what JSON numbers hold exactly);
-- floats and decimals: finite, within +-MAX_AMOUNT;
+- floats and decimals: finite, within +-MAX_AMOUNT; `Fixed` decimals (scores) hold at most
+  their places and `Yuan` (money) is to the fen, from 0 to MAX_YUAN: more decimals are
+  refused, never rounded away;
 - dates and times: between EARLIEST and LATEST; `PastDate` also not after today (a fact
   recorded: goals set, progress, organisation changes, birth dates);
 - lists: at most MAX_ITEMS entries unless the schema says fewer; `unique=True` refuses
@@ -27,8 +29,9 @@ from .i18n import bilingual
 MAX_TEXT = 10_000
 MAX_INT = 2**53 - 1
 MAX_AMOUNT = decimal.Decimal(10) ** 15
+MAX_YUAN = decimal.Decimal("999999999999.99")  # what a Numeric(14, 2) column holds
 MAX_ITEMS = 1_000
-EARLIEST, LATEST = date(1900, 1, 1), date(2200, 12, 31)
+EARLIEST, LATEST = clock.EARLIEST_DAY, date(2200, 12, 31)
 MAX_SPAN_DAYS = 100 * 366  # a contract's period: a century at most
 
 OUT_OF_RANGE_DATE = bilingual(f"The date must be between {EARLIEST} and {LATEST}",
@@ -90,6 +93,67 @@ def _unlisted(validator):
     def check(value):
         return validator(value)
     return check
+
+
+def _decimals(value: decimal.Decimal) -> int:
+    """How many decimals a finite value needs (10.100: 1), read off its digits: normalize()
+    and quantize() work to the context's 28 digits and would round a long one."""
+    _, digits, exponent = value.as_tuple()
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing)) if any(digits) else 0
+
+
+def _at_most_places(places: int, message: str):
+    def check(value: decimal.Decimal) -> None:
+        if value.is_finite() and _decimals(value) > places:
+            raise ValidationError(message)
+    return check
+
+
+class Fixed(Decimal):
+    """A decimal of at most `places` decimals, read and written as a string with exactly
+    them. More decimals are refused: marshmallow's `places` would round 10.005 to 10.00 and
+    store what nobody entered."""
+
+    def __init__(self, places: int = 2, *, too_precise: str | None = None, **kwargs):
+        message = too_precise or bilingual(f"At most {places} decimal places",
+                                           f"最多 {places} 位小数")
+        self.step = decimal.Decimal(1).scaleb(-places)
+        super().__init__(as_string=True, **_with(kwargs, _at_most_places(places, message)))
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None:
+            value = decimal.Decimal(str(value)).quantize(self.step)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+NOT_YUAN = bilingual("Yuan to the fen: at most two decimal places", "金额最多精确到分（两位小数）")
+NEGATIVE = bilingual("The amount must not be negative", "金额不能为负数")
+NOT_ABOVE_ZERO = bilingual("The amount must be more than 0", "金额须大于 0")
+
+
+def _yuan_bounds(positive: bool, maximum: decimal.Decimal):
+    too_much = bilingual(f"The amount must be at most {maximum}", f"金额不得超过 {maximum}")
+
+    def check(value: decimal.Decimal) -> None:
+        if positive and value <= 0:
+            raise ValidationError(NOT_ABOVE_ZERO)
+        if value < 0:
+            raise ValidationError(NEGATIVE)
+        if value > maximum:
+            raise ValidationError(too_much)
+    return check
+
+
+class Yuan(Fixed):
+    """An amount of money: yuan to the fen, not negative (`positive`: above zero), at most
+    `maximum` (MAX_YUAN, what the amount columns hold: more would fail in PostgreSQL and be
+    stored regardless in SQLite)."""
+
+    def __init__(self, *, positive: bool = False, maximum: decimal.Decimal = MAX_YUAN,
+                 **kwargs):
+        super().__init__(2, too_precise=NOT_YUAN,
+                         **_with(kwargs, _yuan_bounds(positive, maximum)))
 
 
 def _in_range(day: date) -> None:

@@ -32,6 +32,8 @@ _PATTERNS = [(re.compile(p), zh) for p, zh in (
     (r"^Must be greater than or equal to (\S+)\.$", r"必须大于或等于 \1"),
     (r"^Must be less than or equal to (\S+)\.$", r"必须小于或等于 \1"),
     (r"^Must be greater than (\S+)\.$", r"必须大于 \1"),
+    (r"^Special numeric values \(nan or infinity\) are not permitted\.$",
+     "不接受特殊数值（NaN 或无穷大）"),
 )]
 _DECLARED: dict[str, str] = {}
 

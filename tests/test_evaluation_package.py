@@ -371,6 +371,58 @@ def test_the_ledger_sums_decimals_flags_entries_and_prices_outcomes_by_actual_sp
     assert client.get(LEDGER, headers=people["evaluator"]).json == summary
 
 
+def outbox_size(app) -> int:
+    store = app.extensions["socialwork"].store
+    with app.app_context():
+        return store.session.scalar(sa.select(sa.func.count()).select_from(store.OutboxEvent))
+
+
+def test_amounts_and_points_are_taken_as_given_or_refused_never_rounded(world):
+    """An amount of more than two decimals was rounded (10.005 yuan recorded as 10.00, a
+    budget line of 99999.995 accepted as the contract's 100000.00) and one above what the
+    columns hold was a 500 on PostgreSQL (stored regardless on SQLite): each is a 422 naming
+    the field now, and nothing is recorded."""
+    app, client, people = world
+    buyer, agency, evaluator = people["buyer"], people["agency"], people["evaluator"]
+    nearly = client.post(LEDGER + "/budget", headers=buyer, json=budget(
+        [("personnel", "人员经费", "99999.995")]))
+    assert nearly.status_code == 422, nearly.json
+    assert "金额最多精确到分" in str(nearly.json["error"]["fields_zh"])
+    assert client.post(LEDGER + "/budget", headers=buyer, json=budget()).status_code == 201
+    expense = {"spent_on": "2026-02-01", "amount": "10.00", "line": "activities",
+               "payee_kind": "supplier", "description": "活动茶歇"}
+    before, events = client.get(LEDGER, headers=buyer).json, outbox_size(app)
+    for amount in ("10.005", "0.001", "1e12", "999999999999.995", "1e15", "-0.01", "0"):
+        refused = client.post(LEDGER + "/expenses", headers=agency,
+                              json={**expense, "amount": amount})
+        assert refused.status_code == 422 and "amount" in refused.json["error"]["fields"], (
+            amount, refused.status_code, refused.json)
+    for budget_text in ("12.345", "1e13", "999999999999.999"):
+        refused = client.post("/contracts", headers=buyer,
+                              json=contract(id="k-big", budget=budget_text))
+        assert refused.status_code == 422 and "budget" in refused.json["error"]["fields"], (
+            budget_text, refused.json)
+    assert client.get("/contracts/k-big", headers=buyer).status_code == 404
+    assert client.get(LEDGER, headers=buyer).json == before and outbox_size(app) == events
+
+    # to the fen as written, trailing zeros or none
+    top = "999999999999.99"
+    for amount, kept in (("10.10", "10.10"), ("10.1000", "10.10"), (top, top)):
+        done = client.post(LEDGER + "/expenses", headers=agency,
+                           json={**expense, "amount": amount})
+        assert done.status_code == 201 and done.json["amount"] == kept, done.json
+    assert client.get(LEDGER, headers=buyer).json["spent"] == "1000000000020.19"
+
+    # a score of more decimals than the sheet's two is refused too
+    assert client.post(K + "/sheet", json={}, headers=buyer).status_code == 201
+    score = M1 + "/items/professional_practice/score"
+    refused = client.post(score, headers=evaluator, json={"points": "20.005", "comment": "x"})
+    assert refused.status_code == 422 and "points" in refused.json["error"]["fields"]
+    assert item(client.get(M1, headers=buyer).json, "professional_practice")["score"] is None
+    kept = client.post(score, headers=evaluator, json={"points": "20.50", "comment": "x"})
+    assert item(kept.json, "professional_practice")["score"]["points"] == "20.50"
+
+
 def test_the_ledger_of_another_contract_is_refused(world):
     app, client, people = world
     client.post(LEDGER + "/budget", headers=people["buyer"], json=budget())

@@ -186,3 +186,67 @@ def test_each_wedge_is_parked_and_the_next_good_event_applied(isolated, tmp_path
         store = evaluation.extensions["socialwork"].store
         wait_until(lambda: count(evaluation, store.ParkedEvent) == len(WEDGES), 30,
                    "every wedge parked")
+
+
+def fund_set(fund_id: str, **changes) -> dict:
+    return {"fund_id": fund_id, "agency_id": "a1", "community_id": "c-fund", "year": 2026,
+            "amount": "50000.00", "proposers": ["resident"], "min_supports": 1,
+            "voting_rule": "approval", "notice_days": 7,
+            "phases": {"proposing": "2026-03-01", "voting": "2026-04-01"}, **changes}
+
+
+def test_forged_fund_review_and_ledger_events_are_parked_and_change_nothing(consumer_of):
+    """The types added with the micro-fund, the expert review and the ledger: evaluation
+    takes fund.* from casework only as casework signed them, in their chain and of their
+    schema, and takes no review.* or ledger.* from the bus at all (its own, kept from its
+    outbox); each is parked with the reason, and the fund and the ledger stay as they were."""
+    from services.evaluation.models import (FundBallotFact, FundFact, LedgerBudget,
+                                            LedgerExpense, ReviewItem)
+    app, consumer = consumer_of("evaluation")
+    casework, evaluation = Chain("/casework"), Chain("/evaluation")
+    ballot = {"ballot_id": "v-1", "fund_id": "f-real", "community_id": "c-fund",
+              "resident_ref": "r-1", "channel": "online", "project_ids": ["p-1"],
+              "cast_on": "2026-04-02"}
+    attempts = {
+        "unsigned": unsigned(copy.copy(casework).event("fund.set", fund_set("f-1"))),
+        "another key": forged(Chain("/casework").event("fund.set", fund_set("f-2"))),
+        "intake's key": forged(Chain("/casework").event("fund.set", fund_set("f-3")),
+                               keys.signing_key("intake")),
+        "changed after signing": dataclasses.replace(
+            Chain("/casework").event("fund.set", fund_set("f-4")),
+            data=fund_set("f-4", amount="99999999.00")),
+        "a link that does not follow": casework.event("fund.set", fund_set("f-5"),
+                                                      tampered=True),
+        "a ballot nobody cast, unsigned": unsigned(copy.copy(casework).event(
+            "fund.ballot_cast", ballot)),
+        "a review score from the bus": evaluation.event("review.item_scored", {
+            "by": "expert-x", "contract_id": "k1", "milestone_id": "m1",
+            "item_key": "outcomes", "sheet_version": 1, "points": "30",
+            "note_sha256": "0" * 64, "record_ids": [], "file_digests": []}),
+        "a ledger entry from the bus": evaluation.event("ledger.expense_recorded", {
+            "by": "admin-x", "contract_id": "k1", "expense_id": "e-x",
+            "spent_on": "2026-02-01", "amount": "1.00", "line": "other",
+            "payee_kind": "other", "receipt_digests": [], "note_sha256": "0" * 64}),
+        "a budget from the bus": evaluation.event("ledger.budget_set", {
+            "by": "auditor-x", "contract_id": "k1", "version": 1, "lines": []}),
+    }
+    for attempt, event in attempts.items():
+        assert consumer.dispatch(event.to_json(), "broker") == "parked", attempt
+    parked = parked_rows(app)
+    assert set(parked) >= {e.id for e in attempts.values()}
+    assert "not signed" in parked[attempts["unsigned"].id][1]
+    assert "does not match" in parked[attempts["changed after signing"].id][1]
+    assert "does not follow" in parked[attempts["a link that does not follow"].id][1]
+    for attempt in ("a review score from the bus", "a ledger entry from the bus"):
+        assert parked[attempts[attempt].id][1], attempt  # a reason is given
+    assert [count(app, t) for t in (FundFact, FundBallotFact, LedgerBudget, LedgerExpense,
+                                    ReviewItem)] == [0] * 5
+
+    # a genuine fund in its place; then one of a wrong schema, signed by casework, in order
+    assert consumer.dispatch(casework.event("fund.set", fund_set("f-real")).to_json(),
+                             "broker") == "applied"
+    for wrong in (fund_set("f-neg", amount="-1.00"), fund_set("f-fen", amount="1.001"),
+                  fund_set("f-extra", unknown="x"), fund_set("f-year", year=10**9)):
+        assert consumer.dispatch(casework.event("fund.set", wrong).to_json(),
+                                 "broker") == "parked", wrong
+    assert count(app, FundFact) == 1

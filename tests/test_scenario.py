@@ -226,9 +226,13 @@ def test_the_simulated_clock_stamps_what_a_request_records(embedded):
     ops = {"Authorization": f"Bearer {embedded.token('ops_admin')}"}
     with mock.patch.dict(os.environ, {"SOCIALWORK_CLOCK": "header"}):
         http = app.test_client()
-        future = http.post("/agencies", json={"id": "a9", "name": "九号社工服务中心"},
-                           headers={**ops, clock.HEADER: "2999-01-01T10:00:00+08:00"})
-        assert future.status_code == 422 and clock.HEADER in future.json["error"]["fields"]
+        # the future, and times no record is at (year 1 at +14:00 overflowed: a 500)
+        for moment in ("2999-01-01T10:00:00+08:00", "0001-01-01T00:00:00+14:00",
+                       "1899-12-31T23:59:59Z", "2026-03-01T10:00:00"):
+            refused = http.post("/agencies", json={"id": "a9", "name": "九号社工服务中心"},
+                                headers={**ops, clock.HEADER: moment})
+            assert refused.status_code == 422, (moment, refused.status_code)
+            assert clock.HEADER in refused.json["error"]["fields"]
         made = http.post("/agencies", json={"id": "a9", "name": "九号社工服务中心"},
                          headers={**ops, clock.HEADER: "2026-03-01T10:00:00+08:00"})
         assert made.status_code == 201, made.json

@@ -9,7 +9,7 @@ LINE_KEY = validate.Regexp(r"^[a-z0-9_]{1,32}$")
 
 
 def yuan(**kwargs):
-    return fields.Decimal(as_string=True, places=2, **kwargs)
+    return fields.Yuan(**kwargs)
 
 
 class BudgetLineIn(Schema):
@@ -17,7 +17,7 @@ class BudgetLineIn(Schema):
         "description": "personnel, activities, materials, management, other, or the buyer's"})
     label_zh = fields.Str(required=True, validate=validate.Length(1, 50))
     label_en = fields.Str(required=True, validate=validate.Length(1, 100))
-    amount = yuan(required=True, validate=validate.Range(min=0))
+    amount = yuan(required=True)
 
 
 class BudgetIn(Schema):
@@ -35,7 +35,7 @@ class BudgetOut(Schema):
 
 class ExpenseIn(Schema):
     spent_on = fields.PastDate(required=True)
-    amount = yuan(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    amount = yuan(required=True, positive=True)
     line = fields.Str(required=True, validate=LINE_KEY)
     payee_kind = fields.Str(required=True, validate=validate.OneOf(PAYEE_KINDS))
     description = fields.Str(required=True, validate=validate.Length(1, 2000))

@@ -11,7 +11,7 @@ NOTE = validate.Length(1, 5000)
 
 
 def points(**kwargs):
-    return fields.Decimal(as_string=True, places=2, validate=POINTS, **kwargs)
+    return fields.Fixed(2, validate=POINTS, **kwargs)
 
 
 class SheetItemIn(Schema):
@@ -76,8 +76,7 @@ class AnswerIn(Schema):
 
 class DecisionIn(Schema):
     decision = fields.Str(required=True, validate=validate.OneOf(DECISIONS))
-    amount = fields.Decimal(as_string=True, places=2, validate=validate.Range(min=0),
-                            metadata={"description": "reduce: what is paid (yuan)"})
+    amount = fields.Yuan(metadata={"description": "reduce: what is paid (yuan)"})
     reason = fields.Str(validate=NOTE, metadata={"description": "needed to hold or reduce"})
 
 

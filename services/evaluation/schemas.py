@@ -61,7 +61,7 @@ class ContractIn(Schema):
                                 validate=validate.Length(1, MAX_COMMUNITIES))
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
-    budget = fields.Decimal(required=True, as_string=True, validate=validate.Range(min=0))
+    budget = fields.Yuan(required=True)
     milestones = fields.List(fields.Nested(MilestoneSchema), load_default=list)
     targets = fields.Nested(TargetsSchema, load_default=dict)
     framework = fields.List(fields.Nested(DimensionSchema), load_default=None,
@@ -85,7 +85,7 @@ class ContractAmend(Schema):
     community_ids = fields.List(fields.Str(validate=ID), unique=True,
                                 validate=validate.Length(1, MAX_COMMUNITIES))
     period_end = fields.Date()
-    budget = fields.Decimal(as_string=True, validate=validate.Range(min=0))
+    budget = fields.Yuan()
     milestones = fields.List(fields.Nested(MilestoneSchema))
     targets = fields.Nested(TargetsSchema)
     framework = fields.List(fields.Nested(DimensionSchema))

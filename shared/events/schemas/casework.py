@@ -1,6 +1,9 @@
 """Events casework publishes: the agency's work and the residents' own participation."""
+from decimal import Decimal
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from shared import fields as bounded
 from shared.vocabulary import (ACTIVITY_KINDS, BALLOT_CHANNELS, CASE_OUTCOMES, DECISION_MODES,
                                DECISION_OUTCOMES, FUND_CATEGORIES, FUND_PHASES, FUND_PROPOSERS,
                                LEADS, METHODS, MODES, NEW_ORGANIZATION_STATUSES,
@@ -181,9 +184,10 @@ class RecordCorrectedV1(RecordCorrected):
 
 
 def money(**kwargs):
-    """An amount of yuan with two decimals, written as a string ("12000.00")."""
-    return fields.Decimal(as_string=True, places=2, validate=validate.Range(min=0, max=10**8),
-                          **{"required": "load_default" not in kwargs, **kwargs})
+    """An amount of yuan to the fen, written as a string ("12000.00"): one of more decimals
+    is malformed (parked), not rounded into the projection."""
+    return bounded.Yuan(maximum=Decimal(10**8),
+                        **{"required": "load_default" not in kwargs, **kwargs})
 
 
 class FundSet(EventData):
