@@ -76,6 +76,9 @@ INTAKE = {
     ("POST", "/needs/{need_id}/triage"): {"intake_clerk": MINE},
     ("POST", "/needs/{need_id}/withdraw"): {"intake_clerk": MINE},
     ("POST", "/needs/{need_id}/close"): {"intake_clerk": MINE},
+    # the resident door: residents' tokens only
+    ("POST", "/resident/needs"): {"resident": MINE},  # a resident on the roster there
+    ("GET", "/resident/needs"): {"resident": MINE},
 }
 
 READERS = {"social_worker": ANY, "agency_admin": ANY, "buyer_auditor": ANY}
@@ -282,7 +285,10 @@ def intake_world(backend):
               "agency_admin": ({"agency_id": "a1", "community_ids": ["c1"]},
                                {"agency_id": "a2", "community_ids": ["c2"]}),
               "buyer_auditor": ({"buyer_id": "b1"}, {"buyer_id": "b2"}),
-              "evaluator": ({"contract_id": "k1"}, {"contract_id": "k2"})}
+              "evaluator": ({"contract_id": "k1"}, {"contract_id": "k2"}),
+              "resident": ({"community_ids": ["c1"], "sub": ref},
+                           {"community_ids": ["c2"], "sub": ref})}
+    bodies[("POST", "/resident/needs")] = {"category": "health", "description": "矩阵"}
     return SimpleNamespace(app=app, table=INTAKE, params=params, bodies=bodies, scopes=scopes)
 
 

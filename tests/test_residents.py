@@ -549,3 +549,21 @@ def test_a_resident_scans_in_through_the_pages(intake, casework_served):
     live = api.get(f"/records/session/{session_id}/sign-in", headers=worker).json
     assert live["attendee_refs"] == [intake.ref]
     assert_no_personal_data(intake, casework)
+
+
+def test_intake_s_resident_door_records_my_own_needs_only(intake):
+    client = intake.test_client()
+    mine = bearer(auth.mint("resident", intake.ref, issuer="intake", community_ids=["c1"]))
+    elsewhere = bearer(auth.mint("resident", intake.ref, issuer="intake",
+                                 community_ids=["c2"]))
+    made = client.post("/resident/needs", headers=mine, json={
+        "category": "health", "description": "想了解慢病随访", "urgency": "priority"})
+    assert made.status_code == 201, made.json
+    assert (made.json["channel"], made.json["resident_ref"]) == ("online", intake.ref)
+    assert client.post("/resident/needs", headers=mine, json={
+        "category": "health", "description": "x", "channel": "walk_in"}).status_code == 422
+    assert [n["id"] for n in client.get("/resident/needs", headers=mine).json] == [
+        made.json["id"]]
+    assert client.get("/resident/needs", headers=elsewhere).status_code == 404
+    answer = client.get("/resident/needs", headers=intake.clerk)
+    assert answer.status_code == 401 and answer.json["error"]["code"] == "token_invalid"

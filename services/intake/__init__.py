@@ -7,6 +7,7 @@ from shared.web import init_pages
 
 from . import resident_pages
 from .api import blp
+from .resident_api import blp as resident_blp
 from .cli import register
 from .handlers import HANDLERS
 from .models import WebUser, db, event_store
@@ -16,7 +17,8 @@ from .privacy import Vault
 
 def create_app(test_config: dict | None = None):
     spec = ServiceSpec(name="intake", title="Intake 受理服务", db=db, store=event_store,
-                       handlers=HANDLERS, blueprints=[blp],
+                       handlers=HANDLERS, blueprints=[blp, resident_blp],
+                       resident_blueprints=frozenset({resident_blp.name}),
                        token_endpoints={"service": {"events.list_events", "events.count_events"},
                                         "name_search": {"intake.search_residents"}})
     app = create_service_app(spec, test_config)

@@ -3,21 +3,19 @@ Chinese by default, every form working without JavaScript. A resident signs in w
 phone number and a texted code, or a clerk's one-time invitation; the login session then
 holds the resident token (shared/auth.py), which names only the pseudonymous reference and
 the community. The pages act through the same domain code as the clerks' and workers'."""
-import sqlalchemy as sa
 from flask import (Blueprint, g, redirect, render_template, request, session, url_for)
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
 
 from shared import auth
 from shared.errors import ApiError
 from shared.vocabulary import NEED_CATEGORIES
+from shared.web import api_view
 from shared.web.forms import submit
 from shared.web.i18n import is_chinese, localized
 from shared.web.session import csrf
 
-from . import casework_door, resident_signin
-from .models import Community, Need, Resident, db
-from .needs import record_need
+from . import casework_door, resident_api, resident_signin
+from .models import Community, db
 from .schemas import ResidentNeedIn
 
 blp = Blueprint("resident_pages", __name__, url_prefix="/r", template_folder="templates")
@@ -42,7 +40,7 @@ def resident_claims():
 def _signed_in():
     if request.method == "POST":
         csrf.protect()
-    g.resident = resident_claims()
+    g.resident = g.claims = resident_claims()  # the door's views read g.claims
     if g.resident is None and request.endpoint not in OPEN:
         if request.method == "GET":  # back here once signed in (a scanned QR code)
             session[NEXT] = request.path
@@ -141,27 +139,13 @@ def signout():
 
 # -- my needs ------------------------------------------------------------------------------
 
-def _me() -> Resident:
-    resident = db.session.scalar(sa.select(Resident).where(Resident.ref == g.resident.sub))
-    if resident is None:  # removed from the roster since signing in
-        session.pop(TOKEN, None)
-        raise ApiError(401)
-    return resident
-
-
 @blp.route("/needs/new", methods=["GET", "POST"])
 def report_need():
     """One need, in my words: it enters intake as the clerks' do, channel `online`."""
     errors = {}
     if request.method == "POST":
-        me = _me()
-
-        def report(data):
-            return record_need({**data, "community_id": me.community_id,
-                                "resident_ref": me.ref, "channel": "online"}, me.ref)
-        need, errors = submit(ResidentNeedIn(), report)
+        need, errors = submit(ResidentNeedIn(), api_view(resident_api.report_need))
         if need is not None:
-            db.session.commit()
             return redirect(url_for(".my_needs", reported=need.id))
     return render_template("residents/need_form.html", errors=errors, form=request.form,
                            categories=NEED_CATEGORIES), 422 if errors else 200
@@ -170,10 +154,7 @@ def report_need():
 @blp.get("/needs")
 def my_needs():
     """My needs, newest first, each with what became of it."""
-    needs = db.session.scalars(sa.select(Need).join(Resident).where(
-        Resident.ref == g.resident.sub).order_by(Need.reported_at.desc())
-        .options(selectinload(Need.history))).all()
-    return render_template("residents/needs.html", needs=needs,
+    return render_template("residents/needs.html", needs=api_view(resident_api.my_needs)(),
                            reported=request.args.get("reported"))
 
 
