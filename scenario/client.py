@@ -29,8 +29,10 @@ def token(actor: tuple) -> str:
               "social_worker": lambda: {"agency_id": scope[0]},
               "agency_admin": lambda: {"agency_id": scope[0]},
               "buyer_auditor": lambda: {"buyer_id": scope[0]},
-              "evaluator": lambda: {"contract_id": scope[0]}}.get(role, dict)()
-    sub = scope[1] if role == "social_worker" else f"scenario-{role}-{'-'.join(scope)}"
+              "evaluator": lambda: {"contract_id": scope[0]},
+              "resident": lambda: {"community_ids": [scope[0]]}}.get(role, dict)()
+    sub = scope[1] if role in ("social_worker", "resident") else \
+        f"scenario-{role}-{'-'.join(scope)}"
     return auth.mint(role, sub.rstrip("-"), issuer=auth.HOME.get(role, "intake"), **claims)
 
 
@@ -75,8 +77,8 @@ class Client:
         return self.local.session
 
     def headers(self, actor: tuple) -> dict:
-        if actor not in self.tokens:
-            self.tokens[actor] = token(actor)
+        if actor not in self.tokens:  # a resident is named by the ref intake gave them
+            self.tokens[actor] = token(tuple(self.resolve(a) for a in actor))
         return {"Authorization": f"Bearer {self.tokens[actor]}"}
 
     def request(self, method: str, service: str, path: str, actor: tuple, at=None, **kw):

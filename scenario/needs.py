@@ -1,11 +1,11 @@
 """Needs the clerks record through the year and what becomes of them: withdrawn,
 referred on, triaged, or taken up as a case with its goals, casework sessions and closing;
 and the cases the workers open for vulnerable residents met on home visits."""
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from shared.vocabulary import OLDER_AGE_BANDS
 
-from .calls import Ref
+from .calls import Call, Ref
 from .people import Person
 
 
@@ -52,7 +52,10 @@ def report_need(year, m: int, growth: float, p: Person | None) -> None:
     else:
         body["grid_id"] = rng.choice(year.grids)
     need_ref = Ref("need", (year.community, index))
-    chain = [year.clerk("/needs", body, produces=need_ref)]
+    if channel == "online" and p is not None:  # the resident reports it on the phone
+        chain = [own_report(year, p, body, need_ref)]
+    else:
+        chain = [year.clerk("/needs", body, produces=need_ref)]
     fate = rng.random()
     if fate < 0.04:  # solved elsewhere before anyone acted
         need["used"] = True
@@ -73,6 +76,15 @@ def report_need(year, m: int, growth: float, p: Person | None) -> None:
         if rng.random() < chance:
             need["used"] = True
             open_case(year, p, day + timedelta(days=rng.randint(1, 12)), need_ref)
+
+
+def own_report(year, p: Person, body: dict, need_ref: Ref) -> Call:
+    """A need a resident reports through the residents' own channel (docs/RESIDENTS.md),
+    with their own token: recorded the moment they send it (so only its words and choices
+    go in the body; the channel is `online` by itself)."""
+    return Call(("resident", year.community, year.ref(p.index)), "intake", "/resident/needs",
+                {k: body[k] for k in ("category", "urgency", "description")},
+                produces=need_ref, at=datetime.fromisoformat(body["reported_at"]))
 
 
 def open_case(year, p: Person, opened: date, need_ref: Ref | None) -> None:

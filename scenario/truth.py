@@ -12,6 +12,7 @@ from .calls import Call, Plan, Ref
 EVENT_OF = {  # (service, path) -> the event each successful call publishes
     ("intake", "/buyers"): "jurisdiction.updated", ("intake", "/agencies"): "agency.updated",
     ("intake", "/needs"): "need.reported", ("intake", "/needs/{}/triage"): "need.triaged",
+    ("intake", "/resident/needs"): "need.reported",  # a resident's own report
     ("intake", "/needs/{}/withdraw"): "need.withdrawn",
     ("casework", "/cases"): "case.opened", ("casework", "/cases/{}/goals"): "case.goal_set",
     ("casework", "/cases/{}/close"): "case.closed",
@@ -220,6 +221,8 @@ def verification(plan: Plan, contract: str) -> tuple[list[tuple], float | None]:
 def _agency_year(plan: Plan, contract: str) -> tuple[_Year, list[Call]]:
     needs = {c.produces: c.body.get("resident_ref") for c in plan.calls()
              if c.path == "/needs"}
+    needs.update({c.produces: c.actor[2] for c in plan.calls()
+                  if c.path == "/resident/needs"})  # reported by the resident themselves
     agency = contract.removeprefix("k-")
     calls = [_copy(c) for c in plan.calls() if c.actor[:2] == ("social_worker", agency)]
     _cases_from_needs(calls, needs)
