@@ -1,7 +1,8 @@
 """The community's micro-fund (民生微实事) in the contract year, through casework's fund API
 (docs/FUND.md): set with the residents' committee a fifth into the year, residents and the
 agency propose projects, residents support them, the review declines one, the list is posted
-and one objection recorded, residents vote online and on paper at a council meeting,
+and one objection recorded, residents vote online (on their phones, through the residents'
+channel) and on paper at a council meeting,
 results come out, and the meeting that takes them up turns the funded projects into council
 decisions, delivered at their actual cost and followed through.
 
@@ -13,6 +14,7 @@ from datetime import timedelta
 
 from .calls import Call, Ref
 from .community import ADULTS, Year
+from .recording import earliest
 
 PROJECTS = (  # title, category, proposer kind, estimated share of the fund, price share
     ("楼道加装扶手", "works", "resident", 0.30, 0.28),
@@ -87,11 +89,15 @@ def fund_chain(year: Year) -> list[Call]:
     for i, r in enumerate(voters):
         # everyone chooses the first two; every other voter the third too (all get votes)
         choice = feasible if i % 2 == 0 else feasible[:2]
-        ballot = {"resident_ref": year.ref(r), "project_ids": choice,
-                  "cast_on": meeting_day.isoformat()}
-        ballot.update({"channel": "paper", "meeting_id": paper_meeting} if r in paper
-                      else {"channel": "online"})
-        calls.append(year.worker(worker, "/funds/{}/ballots", ballot, path_ref=fund))
+        if r in paper:  # the worker enters the paper ballots from the meeting
+            calls.append(year.worker(worker, "/funds/{}/ballots", {
+                "resident_ref": year.ref(r), "project_ids": choice, "channel": "paper",
+                "meeting_id": paper_meeting, "cast_on": meeting_day.isoformat()},
+                path_ref=fund))
+        else:  # the resident votes on the phone, through the residents' own channel
+            calls.append(Call(("resident", year.community, year.ref(r)), "casework",
+                              "/resident/funds/{}/ballot", {"project_ids": choice},
+                              path_ref=fund, at=earliest(meeting_day) + timedelta(minutes=i)))
     calls.append(_phase(year, worker, fund, "results", at))
     takes_up = Ref("meeting", key + ("delivery",))
     calls += _meeting(year, worker, at["delivery"], adults[:6], "微实事结果与实施", takes_up)

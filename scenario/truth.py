@@ -32,6 +32,7 @@ EVENT_OF = {  # (service, path) -> the event each successful call publishes
     ("casework", "/funds/{}/projects/{}/review"): "fund.project_reviewed",
     ("casework", "/funds/{}/objections"): "fund.objection_recorded",
     ("casework", "/funds/{}/ballots"): "fund.ballot_cast",
+    ("casework", "/resident/funds/{}/ballot"): "fund.ballot_cast",  # a resident's own
     ("casework", "/funds/{}/projects/{}/delivery"): "fund.project_delivered",
 }
 # what else a fund's phase change publishes: the results, and on entering delivery a council
@@ -177,6 +178,9 @@ class _Year:
     def _funds_x_ballots(self, body, call):
         self.act([body["resident_ref"]], CO_DECIDER)
 
+    def _resident_funds_x_ballot(self, body, call):  # cast by the resident themselves
+        self.act([call.actor[2]], CO_DECIDER)
+
     def _funds_x_phase(self, body, call):
         if body["phase"] != "delivery":
             return
@@ -225,6 +229,9 @@ def _agency_year(plan: Plan, contract: str) -> tuple[_Year, list[Call]]:
                   if c.path == "/resident/needs"})  # reported by the resident themselves
     agency = contract.removeprefix("k-")
     calls = [_copy(c) for c in plan.calls() if c.actor[:2] == ("social_worker", agency)]
+    funds = {c.produces for c in calls if c.path == "/funds"}
+    calls += [_copy(c) for c in plan.calls()  # the residents' own ballots in those funds
+              if c.actor[0] == "resident" and c.path_ref in funds]
     _cases_from_needs(calls, needs)
     return _Year(calls), calls
 
