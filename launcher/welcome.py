@@ -61,6 +61,8 @@ def banner(platform: Platform, logins: bool = False) -> str:
               f"{platform.url('evaluation')}/contracts/k-a1/scorecard",
               "Pages: <service URL>/ui/login; users: .venv/bin/flask --app services.<name> "
               "create-user (docs/OPERATIONS.md)",
+              f"Residents' own pages (phone number and a texted code; in development the code "
+              f"is in intake's log): {platform.url('intake')}/r/ (docs/RESIDENTS.md)",
               "Press Ctrl-C to stop. 按 Ctrl-C 停止。"]
     if logins:
         lines[-1:-1] = page_logins(platform)
