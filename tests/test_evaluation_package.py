@@ -423,6 +423,30 @@ def test_amounts_and_points_are_taken_as_given_or_refused_never_rounded(world):
     assert item(kept.json, "professional_practice")["score"]["points"] == "20.50"
 
 
+def test_a_line_with_expenses_stays_in_the_budget(world):
+    """A budget version that dropped a line with expenses took them out of the ledger's
+    spending (0.00 of 1000.00 spent) while the cost per outcome still counted them: the line
+    stays, its amount may change, and the two agree."""
+    app, client, people = world
+    buyer, agency = people["buyer"], people["agency"]
+    assert client.post(LEDGER + "/budget", headers=buyer, json=budget()).status_code == 201
+    assert client.post(LEDGER + "/expenses", headers=agency, json={
+        "spent_on": "2026-02-01", "amount": "1000.00", "line": "other", "payee_kind": "other",
+        "description": "场地清洁"}).status_code == 201
+    without_other = [("personnel", "人员经费", "55000.00"), *LINES[1:4]]
+    dropped = client.post(LEDGER + "/budget", headers=buyer, json=budget(without_other))
+    assert dropped.status_code == 422 and "lines" in dropped.json["error"]["fields"]
+    assert "已有支出记录" in str(dropped.json["error"]["fields_zh"])
+    assert client.get(LEDGER, headers=buyer).json["budget_version"] == 1
+    emptied = client.post(LEDGER + "/budget", headers=buyer, json=budget(
+        [*without_other, ("other", "其他", "0.00")]))
+    assert emptied.status_code == 201 and emptied.json["version"] == 2
+    summary = client.get(LEDGER, headers=buyer).json
+    assert summary["spent"] == "1000.00" and summary["expenses"][0]["flags"] == [
+        "over_budget", "no_receipt"]
+    assert cost_per_outcome(client, buyer) == 1000 / 2  # the same 1000.00 over two outcomes
+
+
 def test_the_ledger_of_another_contract_is_refused(world):
     app, client, people = world
     client.post(LEDGER + "/budget", headers=people["buyer"], json=budget())

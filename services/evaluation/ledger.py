@@ -31,6 +31,8 @@ PAYEES_ZH = {"staff": "机构工作人员", "supplier": "供应商", "venue": "�
 NOT_THE_BUDGET = bilingual("The lines must add up to the contract's budget",
                            "各预算科目之和须等于合同预算")
 DUPLICATE_LINE = bilingual("Two lines have the same key", "预算科目编号重复")
+LINE_IN_USE = bilingual("A line with expenses recorded on it stays in the budget (its amount "
+                        "may change)", "已有支出记录的预算科目不能删除（可调整其金额）")
 UNKNOWN_LINE = bilingual("Not a line of the contract's budget", "不是本合同的预算科目")
 NOT_A_RECEIPT = bilingual("Not a receipt uploaded for this contract", "不是为本合同上传的凭证")
 NO_FILE = bilingual("Attach one file in the field 'file'", "请在 file 字段中上传一个文件")
@@ -80,6 +82,12 @@ def set_budget(contract, lines: list[dict], by: str) -> LedgerBudget:
         problems["lines"] = [NOT_THE_BUDGET]
     if len({line["key"] for line in lines}) != len(lines):
         problems["lines"] = [DUPLICATE_LINE]
+    # a line dropped from under its expenses would take them out of the ledger's sums, while
+    # the actual spend (cost per outcome) still counts them
+    if db.session.scalar(sa.select(LedgerExpense.id).where(
+            LedgerExpense.contract_id == contract.id,
+            LedgerExpense.line.not_in([line["key"] for line in lines])).limit(1)):
+        problems["lines"] = [LINE_IN_USE]
     if problems:
         raise ApiError(422, fields=problems)
     latest = budget_of(contract.id)
