@@ -1,12 +1,14 @@
 """The interim and final evaluation: a contract's scoring sheet, the agency's self-assessment,
 the evaluator's scores with their evidence, the agency's answers, the buyer's decision on the
 payment and its grade; every act an event, the review rebuilt from them."""
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from services.evaluation import sheets
+from shared import auth, clock
 from shared.events import Event
 from tests.conftest import bearer
 from tests.streams import apply_events, forge, grant
@@ -447,6 +449,88 @@ def test_a_line_with_expenses_stays_in_the_budget(world):
     assert cost_per_outcome(client, buyer) == 1000 / 2  # the same 1000.00 over two outcomes
 
 
+def recount(events: list[dict], until: str | None = None, as_of: str | None = None) -> dict:
+    """The ledger's figures from evaluation's published log alone (docs/MEASURES.md,
+    docs/EVALUATION.md): the newest budget version set by `as_of`, the expenses spent by
+    `until` and recorded by `as_of`, spent / budget to four decimals."""
+    def known(e):
+        return as_of is None or datetime.fromisoformat(e["time"].replace("Z", "+00:00")) <= \
+            datetime.fromisoformat(as_of)
+    budgets = [e["data"] for e in events if e["type"].endswith(".ledger.budget_set.v1")
+               and known(e)]
+    lines = {line["key"]: Decimal(line["amount"])
+             for line in max(budgets, key=lambda d: d["version"])["lines"]}
+    spent = dict.fromkeys(lines, Decimal(0))
+    for e in events:
+        d = e["data"]
+        if e["type"].endswith(".ledger.expense_recorded.v1") and known(e) and (
+                until is None or d["spent_on"] <= until):
+            spent[d["line"]] += Decimal(d["amount"])
+    total, budget_total = sum(spent.values()), sum(lines.values())
+    return {"budget": str(budget_total), "spent": str(total.quantize(Decimal("0.01"))),
+            "execution_rate": str((total / budget_total).quantize(Decimal("0.0001"))),
+            "lines": {k: str(v.quantize(Decimal("0.01"))) for k, v in spent.items()}}
+
+
+def shown(summary: dict) -> dict:
+    return {"budget": summary["budget"], "spent": summary["spent"],
+            "execution_rate": summary["execution_rate"],
+            "lines": {line["key"]: line["spent"] for line in summary["lines"]}}
+
+
+def test_the_ledger_and_its_cost_per_outcome_recounted_from_the_log(world, monkeypatch):
+    """An outside recount from GET /events agrees with the ledger, the milestone's report and
+    the cost per outcome, now and as of the milestone (its due date and late-entry days): an
+    expense recorded after that allowance is in neither the report's spending nor its card.
+    The report had counted it (its spending by line read the ledger as known now)."""
+    app, client, people = world
+    buyer, agency = people["buyer"], people["agency"]
+    ops = bearer(auth.mint("ops_admin", "recount", issuer="evaluation"))
+    monkeypatch.setenv(clock.SETTING, "header")
+
+    def at(moment: str) -> dict:
+        return {clock.HEADER: moment}
+    assert client.post(LEDGER + "/budget", json=budget(), headers={
+        **buyer, **at("2026-01-05T10:00:00+08:00")}).status_code == 201
+    entries = [("2026-02-01", "3000.00", "activities", "2026-02-02T10:00:00+08:00"),
+               ("2026-03-03", "8000.00", "materials", "2026-03-04T10:00:00+08:00"),
+               ("2026-05-20", "2000.50", "materials", "2026-07-10T10:00:00+08:00"),  # late
+               ("2026-06-10", "999.99", "personnel", "2026-08-01T10:00:00+08:00"),  # too late
+               ("2026-07-05", "500.00", "other", "2026-07-06T10:00:00+08:00")]  # after due
+    for day, amount, line, recorded in entries:
+        assert client.post(LEDGER + "/expenses", headers={**agency, **at(recorded)}, json={
+            "spent_on": day, "amount": amount, "line": line, "payee_kind": "supplier",
+            "description": "按月记账"}).status_code == 201
+    later = [("personnel", "人员经费", "45000.00"), ("activities", "活动经费", "35000.00"),
+             *LINES[2:]]
+    assert client.post(LEDGER + "/budget", json=budget(later), headers={
+        **buyer, **at("2026-09-01T10:00:00+08:00")}).status_code == 201
+    monkeypatch.delenv(clock.SETTING)
+    assert client.post(K + "/sheet", json={}, headers=buyer).status_code == 201
+    events = client.get("/events?limit=5000", headers=ops).json["events"]
+
+    assert shown(client.get(LEDGER, headers=buyer).json) == recount(events)
+    assert shown(client.get(LEDGER + "?to=2026-06-30", headers=buyer).json) == recount(
+        events, "2026-06-30")
+    report = client.get(K + "/milestones/m1/report", headers=buyer).json
+    as_of = report["as_of"]
+    assert as_of.startswith("2026-07-15T15:59:59")  # the allowance's last day, in China
+    by_then = recount(events, "2026-06-30", as_of)
+    assert by_then["spent"] == "13000.50" and by_then["budget"] == "100000.00"
+    assert shown(report["spending"]) == by_then
+    counted = [e["amount"] for e in report["spending"]["expenses"]]
+    assert counted == ["3000.00", "8000.00", "2000.50"]
+
+    # cost per outcome: the recounted spend over the story's two new participants (r1, r2)
+    card = client.get(K + "/scorecard?from=2026-01-01&to=2026-06-30&as_of=2026-07-15",
+                      headers=buyer).json
+    then = next(i for d in card["dimensions"] for i in d["indicators"]
+                if i["measure"] == "cost_per_outcome")
+    assert then["value"] == round(float(by_then["spent"]) / 2, 2)
+    assert cost_per_outcome(client, buyer) == round(
+        float(recount(events, "2026-06-30")["spent"]) / 2, 2)
+
+
 def test_the_ledger_of_another_contract_is_refused(world):
     app, client, people = world
     client.post(LEDGER + "/budget", headers=people["buyer"], json=budget())
@@ -473,18 +557,23 @@ def test_the_ledger_of_another_contract_is_refused(world):
 
 # -- the report -----------------------------------------------------------------------------
 
-def test_the_report_renders_as_a_pdf_with_grade_total_log_heads_and_an_embedded_cjk_font(world):
+def test_the_report_renders_as_a_pdf_with_grade_total_log_heads_and_an_embedded_cjk_font(
+        world, monkeypatch):
     import io
     from pypdf import PdfReader
     app, client, people = world
     buyer, evaluator, agency = people["buyer"], people["evaluator"], people["agency"]
     client.post(K + "/sheet", headers=buyer, json={})
-    client.post(LEDGER + "/budget", headers=buyer, json=budget())
+    # the ledger kept as the year went: recorded in March, well within the card's as_of
+    monkeypatch.setenv(clock.SETTING, "header")
+    march = {clock.HEADER: "2026-03-02T12:00:00+08:00"}
+    client.post(LEDGER + "/budget", headers={**buyer, **march}, json=budget())
     digest = upload(client, agency, receipt_photo()).json["digest"]
-    assert client.post(LEDGER + "/expenses", headers=agency, json={
+    assert client.post(LEDGER + "/expenses", headers={**agency, **march}, json={
         "spent_on": "2026-03-02", "amount": "880.50", "line": "activities",
         "payee_kind": "supplier", "description": "小组活动物资",
         "receipt_digests": [digest]}).status_code == 201
+    monkeypatch.delenv(clock.SETTING)
     for key in ("project_management", "financial_management"):
         client.post(M1 + f"/items/{key}/self-assessment", headers=agency,
                     json={"points": "12", "note": "自评说明"})

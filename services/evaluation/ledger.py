@@ -66,9 +66,13 @@ def replay() -> int:
 
 # -- the acts -------------------------------------------------------------------------------
 
-def budget_of(contract_id: str) -> LedgerBudget | None:
-    return db.session.scalar(sa.select(LedgerBudget).where(
-        LedgerBudget.contract_id == contract_id).order_by(LedgerBudget.version.desc()).limit(1))
+def budget_of(contract_id: str, as_of: datetime | None = None) -> LedgerBudget | None:
+    """The contract's budget version in force (as set by `as_of`, if given)."""
+    where = [LedgerBudget.contract_id == contract_id]
+    if as_of is not None:
+        where.append(LedgerBudget.set_at <= as_of)
+    return db.session.scalar(sa.select(LedgerBudget).where(*where).order_by(
+        LedgerBudget.version.desc()).limit(1))
 
 
 def default_lines() -> list[dict]:
@@ -171,8 +175,8 @@ def _rate(spent: Decimal, budget: Decimal) -> str | None:
 
 def spent(contract, start: date, end: date, as_of: datetime | None = None) -> Decimal | None:
     """What the ledger says was spent on the days from start to end, as recorded by `as_of`;
-    None where the contract keeps no ledger (no budget lines set)."""
-    if budget_of(contract.id) is None:
+    None where the contract kept no ledger by then (no budget lines set)."""
+    if budget_of(contract.id, as_of) is None:
         return None
     where = [LedgerExpense.contract_id == contract.id, LedgerExpense.spent_on >= start,
              LedgerExpense.spent_on <= end]
@@ -203,15 +207,18 @@ def _flagged(contract, expenses: list, lines: dict) -> list[dict]:
     return out
 
 
-def summary(contract, until: date | None = None) -> dict:
+def summary(contract, until: date | None = None, as_of: datetime | None = None) -> dict:
     """Budget, spending and execution rate per line and in all, with every expense (spent by
-    `until`, if given) and its flags."""
-    budget = budget_of(contract.id)
+    `until`, if given) and its flags; as recorded by `as_of`, if given (a report's figures
+    are those its card was computed from, however many entries came later)."""
+    budget = budget_of(contract.id, as_of)
     if budget is None:
         raise ApiError(404, "The contract keeps no ledger yet", "本合同尚未设立经费台账")
     query = sa.select(LedgerExpense).where(LedgerExpense.contract_id == contract.id)
     if until is not None:
         query = query.where(LedgerExpense.spent_on <= until)
+    if as_of is not None:
+        query = query.where(LedgerExpense.recorded_at <= as_of)
     expenses = db.session.scalars(query.order_by(
         LedgerExpense.spent_on, LedgerExpense.recorded_at, LedgerExpense.id)).all()
     amounts = {line["key"]: Decimal(line["amount"]) for line in budget.lines}

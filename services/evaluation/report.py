@@ -123,7 +123,8 @@ def content(contract, milestone_id: str) -> dict:
     card = closed.card if closed is not None else card_for(contract, due, as_of)
     scope = measures.Scope(tuple(contract.community_ids), contract.period_start, due,
                            as_of=as_of)
-    spending = ledger.summary(contract, due) if ledger.budget_of(contract.id) else None
+    spending = ledger.summary(contract, due, as_of) if ledger.budget_of(
+        contract.id, as_of) else None
     found = anomalies.flags(scope, tuple(contract.evidence_required or ()))
     return {"contract": {"id": contract.id, "agency_id": contract.agency_id,
                          "community_ids": list(contract.community_ids),
