@@ -700,6 +700,9 @@ def test_the_evaluator_scores_beside_the_evidence_and_the_buyer_decides_on_the_p
     assert decided.status_code == 302
     page = text(buyer_page.get("/ui" + M1))
     assert "核减未达标部分" in page and "100.00" in page and 'name="decision"' not in page
+    # the payments table: recommended beside decided, and why
+    payments = text(buyer_page.get("/ui/contracts/k1"))
+    assert "减付 100.00" in payments and "核减未达标部分" in payments
 
     # the ledger page, for the buyer and the evaluator
     client.post(LEDGER + "/budget", headers=people["buyer"], json=budget())

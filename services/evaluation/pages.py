@@ -15,7 +15,7 @@ from shared.web.forms import form_input, submit
 from shared.vocabulary import RUNGS
 from shared.web.i18n import is_chinese, localized
 
-from . import api, measures, review_api, thumbnails, verification
+from . import api, measures, review_api, reviews, thumbnails, verification
 from .evidence import BEHIND
 from .framework import MEASURES
 from .review_schemas import ReportQuery
@@ -111,7 +111,8 @@ def scorecard(contract_id):
     return render_template(
         "evaluation/scorecard.html", contract=contract, card=card, errors=errors,
         filters=request.args, charts=_charts(card, scope, trends["months"]),
-        cohorts=trends["cohorts"], drillable=BEHIND), 422 if errors else 200
+        cohorts=trends["cohorts"], drillable=BEHIND,
+        decisions=reviews.decisions(contract)), 422 if errors else 200
 
 
 @blp.get("/contracts/<contract_id>/milestones/<milestone_id>/report")

@@ -349,3 +349,15 @@ def result(contract, milestone_id: str) -> dict:
             "grade": decided.grade, "reason": texts.get(decided.reason_note),
             "reason_sha256": decided.reason_note, "holds": decided.holds,
             "at": decided.decided_at.isoformat()}}
+
+
+def decisions(contract) -> dict:
+    """{milestone: the buyer's latest decision, with the sheet's result and the reason}: what
+    the payments table shows beside what the scorecard recommends."""
+    rows = db.session.scalars(sa.select(ReviewDecision).where(
+        ReviewDecision.contract_id == contract.id)).all()
+    texts = _texts([r.reason_note for r in rows])
+    return {r.milestone_id: {"decision": r.decision, "amount": str(r.amount),
+                             "recommended": str(r.recommended), "total": str(r.total),
+                             "grade": r.grade, "reason": texts.get(r.reason_note)}
+            for r in rows}
