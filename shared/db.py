@@ -301,13 +301,18 @@ def prefetch(session, model, keys) -> None:
     if not keys:
         return
     plan = _plan(model)
-    pk = [plan.table.c[plan.columns[a]] for a in plan.key]
-    wanted = pk[0].in_([k[0] for k in keys]) if len(pk) == 1 else sa.tuple_(*pk).in_(keys)
+    # by the key's first column, which its index leads with: PostgreSQL plans a row-value
+    # IN over a composite key as a scan of the table (quadratic over a replay); the rows
+    # of other keys that come with it are rows all the same
+    first = plan.table.c[plan.columns[plan.key[0]]]
     rows.update(((model, key), None) for key in keys)
     with session.no_autoflush:
-        for mapping in session.execute(plan.table.select().where(wanted)).mappings():
+        for mapping in session.execute(plan.table.select().where(
+                first.in_({k[0] for k in keys}))).mappings():
             row = _loaded(info, model, mapping)
-            rows[(model, tuple(getattr(row, a) for a in plan.key))] = row
+            key = tuple(getattr(row, a) for a in plan.key)
+            if rows.get((model, key)) is None:  # never over a row this transaction holds
+                rows[(model, key)] = row
 
 
 def write_rows(session) -> None:
