@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from . import config
 from .errors import ApiError
 from .i18n import bilingual
+from .localtime import COMMUNITY_ZONE
 
 SETTING = "SOCIALWORK_CLOCK"
 HEADER = "X-Socialwork-Clock"
@@ -42,8 +43,9 @@ def utcnow() -> datetime:
 
 
 def today() -> date:
-    """The server's date of `utcnow()` (what `date.today()` would say at that moment)."""
-    return utcnow().astimezone().date()
+    """The community's date of `utcnow()` (Asia/Shanghai): from 16:00 UTC it is already
+    tomorrow there, and a default day or range end must say so, as every record's day does."""
+    return utcnow().astimezone(COMMUNITY_ZONE).date()
 
 
 def enabled() -> bool:

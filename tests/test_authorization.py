@@ -12,12 +12,12 @@ the records are shared by every cell, in table order); 403, refused; 404, not fo
 (a record outside the scope looks like none at all)."""
 import io
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 
-from shared import auth
+from shared import auth, clock
 from tests.conftest import bearer, sign
 from tests.helpers import seed_community
 from tests.streams import apply_events, forge, grant
@@ -248,7 +248,7 @@ def intake_world(backend):
         "id": "b1", "name": "街道", "kind": "street_office",
         "community_ids": ["c1"]}).status_code == 201
     assert client.post("/agencies", headers=ops, json={"id": "a1", "name": "机构"}).status_code == 201
-    today = date.today()
+    today = clock.today()
     apply_events(app, forge("contract.awarded", {
         "contract_id": "k1", "buyer_id": "b1", "agency_id": "a1", "community_ids": ["c1"],
         "period_start": str(today - timedelta(days=30)),

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from shared import clock
+from shared.localtime import COMMUNITY_ZONE
 from tests.conftest import bearer
 from tests.helpers import register_jurisdiction, running_platform, wait_until
 from tests.test_pages import PASSWORD
@@ -180,7 +182,7 @@ def texted_code(backend) -> str:
 def resident_world(backend) -> tuple[str, str, str]:
     """A resident with a phone, a micro-fund in its voting phase and a session running
     now, all through the APIs; (the resident's ref, the fund's id, the session's id)."""
-    from datetime import date, datetime, timedelta
+    from datetime import timedelta
     clerk = bearer(backend.token("intake_clerk", community_ids=["c1"]))
     worker = bearer(backend.token("social_worker", agency_id="a1", sub="w1"))
     made = requests.post(url(backend, "intake", "/residents"), headers=clerk, timeout=10, json={
@@ -200,7 +202,7 @@ def resident_world(backend) -> tuple[str, str, str]:
                                timeout=10)
         assert answer.status_code in (200, 201), answer.text
         return answer.json()
-    today = date.today()
+    today = clock.today()
     days = {p: str(today - timedelta(days=n)) for p, n in (
         ("proposing", 4), ("review", 3), ("notice", 2), ("voting", 0), ("results", -1),
         ("delivery", -2))}
@@ -215,7 +217,7 @@ def resident_world(backend) -> tuple[str, str, str]:
         "feasible": True, "price": "950.00", "price_explanation": "询价", "on": days["review"]})
     casework(f"/funds/{fund['id']}/phase", {"phase": "notice", "on": days["notice"]})
     casework(f"/funds/{fund['id']}/phase", {"phase": "voting", "on": days["voting"]})
-    now = datetime.now()
+    now = clock.utcnow().astimezone(COMMUNITY_ZONE).replace(tzinfo=None)
     start = max(now - timedelta(hours=1), now.replace(hour=0, minute=0))
     end = min(now + timedelta(hours=1), now.replace(hour=23, minute=59))
     session = casework("/sessions", {

@@ -1,11 +1,14 @@
 """Each figure as docs/MEASURES.md defines it, on small stories worked out by hand: one test
 for each place where the figures once counted something other than what they said."""
+import os
 from datetime import date
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 
 from services.evaluation import measures, scorecard
+from shared import clock
 from tests.conftest import bearer
 from tests.streams import apply_events, forge, grant
 
@@ -199,6 +202,20 @@ def test_a_day_is_the_communitys_date(evaluation):
     assert measured(evaluation, measures.traceability, march)["traced"]["denominator"] == 1
     assert measured(evaluation, measures.traceability, april)["traced"]["denominator"] == 1
     assert measured(evaluation, measures.channels, april)["digital"]["numerator"] == 1
+
+
+def test_today_is_the_communitys_date(evaluation, backend):
+    """At 01:00 on 1 July in China (17:00 UTC on 30 June) a card's default range ends on
+    1 July, so what was recorded that morning is in it (the machine's UTC date left it out)."""
+    client = evaluation.test_client()
+    buyer = {**bearer(backend.token("buyer_auditor", buyer_id="b1")),
+             clock.HEADER: "2026-06-30T17:00:00Z"}
+    with mock.patch.dict(os.environ, {clock.SETTING: "header"}):
+        assert client.post("/contracts", headers=buyer, json={
+            "id": "k1", "agency_id": "a1", "community_ids": ["c1"], "budget": "1000",
+            "period_start": "2026-01-01", "period_end": "2026-12-31"}).status_code == 201
+        card = client.get("/contracts/k1/scorecard", headers=buyer)
+    assert card.status_code == 200 and card.json["scope"]["to"] == "2026-07-01"
 
 
 def test_a_milestone_needs_a_minimum_score_above_zero(evaluation, backend):

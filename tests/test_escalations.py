@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from shared import clock
 from shared.events import Event
 from shared.release import CLOSE_MARGIN, sample_cap
 from tests.conftest import bearer, remember_pii
@@ -15,7 +16,7 @@ from tests.streams import apply_events, forge, grant
 from tests.test_casework import RESIDENTS, World, contract_event, session
 from tests.test_intake import make_id, register
 
-TODAY = date.today()
+TODAY = clock.today()
 
 
 def published(app, short_type: str) -> list[Event]:

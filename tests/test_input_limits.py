@@ -5,18 +5,19 @@ import io
 import re
 import time
 import zipfile
-from datetime import date, timedelta
+from datetime import timedelta
 
 import openpyxl
 import pytest
 
 from services.evaluation import exports
+from shared import clock
 from shared.api import MAX_PAGE
 from shared.inputs import MAX_BODY_BYTES
 from tests.conftest import bearer
 from tests.test_authorization import casework_world, evaluation_world, intake_world
 
-TOMORROW = str(date.today() + timedelta(days=1))
+TOMORROW = str(clock.today() + timedelta(days=1))
 NEED = {"community_id": "c1", "category": "health", "urgency": "routine",
         "channel": "walk_in", "description": "x"}
 

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.intake import idcard
-from shared import idnumber, keys
+from shared import clock, idnumber, keys
 from shared.events import Event
 from tests.conftest import bearer, remember_pii
 from tests.helpers import seed_community
@@ -387,7 +387,7 @@ def test_needs_are_filtered_and_paged(intake):
     assert len(ids("urgency=priority").json) == 3
     assert len(ids(f"resident_ref={ref}").json) == 3
     assert [n["category"] for n in ids("grid_id=c1-g2").json] == ["employment"]
-    cutoff = (date.today() - timedelta(days=10)).isoformat()
+    cutoff = (clock.today() - timedelta(days=10)).isoformat()
     assert [n["category"] for n in ids(f"reported_to={cutoff}").json] == ["health"]
     assert len(ids(f"reported_from={cutoff}").json) == 4
     page = ids("page=2&page_size=2")
@@ -435,7 +435,7 @@ def test_bulk_import_takes_good_rows_and_reports_bad_ones(intake):
 
 def test_a_migrated_roster_keeps_each_residents_registration_date(intake):
     app, client, clerk, _ = intake
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (clock.today() + timedelta(days=1)).isoformat()
     future = register(client, clerk, registered_on=tomorrow)
     assert future.status_code == 422 and "registered_on" in future.json["error"]["fields"]
     assert register(client, clerk, registered_on="1899-12-31").status_code == 422

@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from shared import auth
+from shared import auth, clock
 from shared.errors import ApiError
+from shared.localtime import COMMUNITY_ZONE
 from tests.conftest import bearer, remember_pii
 from tests.helpers import seed_community
 from tests.test_pages import csrf_of, text
@@ -345,11 +346,10 @@ def casework_world(casework, intake):
 
 
 def test_a_resident_proposes_supports_and_votes_in_the_micro_fund(intake, casework_served):
-    from datetime import date
     from services.casework.models import FundBallot, FundProject, FundSupport, db
     casework = casework_served
     api, worker = casework_world(casework, intake)
-    today = date.today()
+    today = clock.today()
     days = {p: str(today - timedelta(days=n)) for p, n in (
         ("proposing", 6), ("review", 5), ("notice", 4), ("voting", 2), ("results", 1),
         ("delivery", 0))}
@@ -462,9 +462,8 @@ def test_casework_s_resident_door_takes_residents_of_its_community_only(backend)
 
 def running_session(world, **overrides):
     """A group session of w1 in c1 running now (an hour either side, within today)."""
-    from datetime import datetime
     from tests.test_casework import session
-    now = datetime.now()
+    now = clock.utcnow().astimezone(COMMUNITY_ZONE).replace(tzinfo=None)
     start = max(now - timedelta(hours=1), now.replace(hour=0, minute=0))
     end = min(now + timedelta(hours=1), now.replace(hour=23, minute=59))
     made = world.post("/sessions", session(date=str(now.date()), start=start.strftime("%H:%M"),

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from scipy import stats
 
 from services.evaluation import instruments, surveys
+from shared import clock
 from shared.events import Event
 from tests.conftest import bearer, remember_pii
 from tests.helpers import register_jurisdiction, running_platform, seed_community, wait_until
@@ -205,7 +206,7 @@ def test_waves_sample_responses_change_and_the_scorecard(evaluation):
     assert late.json["error"]["fields"] == {"answered_on": [surveys.OUTSIDE_WAVE]}
     assert c.post(base + "/close", headers=e.evaluator).status_code == 200
     assert [x.data for x in outbox_events(e.app, "survey.wave_closed")] == [
-        {"contract_id": "k1", "wave_id": "w-b", "closed_on": str(date.today())}]
+        {"contract_id": "k1", "wave_id": "w-b", "closed_on": str(clock.today())}]
     closed = answer(base, third, 4, instrument="service_satisfaction")
     assert closed.status_code == 422 and closed.json["error"]["fields"] == {
         "wave_id": ["The wave is closed"]}
@@ -286,7 +287,7 @@ def test_only_the_contracts_evaluator_runs_its_waves(evaluation):
 
 def test_contacts_reach_the_evaluator_of_that_wave_only(isolated, tmp_path):
     b = isolated
-    today = date.today()
+    today = clock.today()
     buyer = bearer(b.token("buyer_auditor", buyer_id="b1"))
     clerk = bearer(b.token("intake_clerk", community_ids=["c1"]))
     evaluator = bearer(b.token("evaluator", contract_id="k1", sub="eval-firm"))

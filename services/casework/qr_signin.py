@@ -16,6 +16,7 @@ from shared import clock, keys
 from shared.config import public_url
 from shared.errors import ApiError
 from shared.i18n import bilingual
+from shared.localtime import COMMUNITY_ZONE
 
 from . import access
 from .evidence import check_residents, publish
@@ -78,9 +79,9 @@ def _live(given: str, record_type: str, record_id: str) -> bool:
 
 
 def running(record) -> bool:
-    """From a quarter of an hour before the start to the end, on the record's day (the
-    server's days and times, as the records' own checks read them)."""
-    now = clock.utcnow().astimezone().replace(tzinfo=None)
+    """From a quarter of an hour before the start to the end, on the record's day: a
+    record's date and times are the community's (Asia/Shanghai), so is the moment compared."""
+    now = clock.utcnow().astimezone(COMMUNITY_ZONE).replace(tzinfo=None)
     start = datetime.combine(record.date, record.start) - EARLY
     return start <= now <= datetime.combine(record.date, record.end)
 

@@ -215,7 +215,7 @@ def close(wave: SurveyWave, by: str) -> SurveyWave:
     if wave.seed is not None:  # intake stops releasing the sample's contacts
         outbox.append(event_store, "survey.wave_closed", f"survey-wave/{wave.id}", {
             "contract_id": wave.contract_id, "wave_id": wave.id,
-            "closed_on": wave.closed_at.date().isoformat()})
+            "closed_on": clock.today().isoformat()})
     return wave
 
 
