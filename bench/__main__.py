@@ -22,7 +22,7 @@ from launcher.supervisor import ROOT
 from tests.conftest import Backend
 from tests.helpers import wait_until
 
-from . import broker, pipeline, scorecard
+from . import broker, pipeline, portfolio, scorecard
 from .minimal import Minimal
 from .stats import Figures, machine, own_peak_rss_mb, server_versions
 from .synth import Generator, community_ids, typical_message
@@ -38,6 +38,8 @@ TARGETS = {  # name: (figure or ratio, comparison, bound)
     "scorecard computed p99 < 300 ms at 1M events":
         ("scorecard_1000000.computed_ms", "<", 300),
     "scorecard p99 < 100 ms at 1M events": ("scorecard_1000000.p99_ms", "<", 100),
+    "portfolio page computed p99 < 1 s at 1M events":
+        ("portfolio_1000000.page_p99_ms", "<", 1000),
     "recording a need p99 < 50 ms at 200 req/s": ("http.record_need_200.p99_ms", "<", 50),
 }
 
@@ -67,7 +69,15 @@ def parse_args(argv=None):
     p.add_argument("--contract-communities", type=int, default=4,
                    help="of which the scored contract covers this many")
     p.add_argument("--reads", type=int, default=20, help="scorecard reads per size")
-    p.add_argument("--only", default="broker,relay,platform,scorecard",
+    p.add_argument("--portfolio-sizes", default="100000",
+                   help="events in evaluation's projections for the portfolio, ascending")
+    p.add_argument("--portfolio-communities", type=int, default=1000,
+                   help="communities the portfolio's events are spread over")
+    p.add_argument("--portfolio-contracts", type=int, default=200,
+                   help="the buyer's contracts, each over an equal share of the communities")
+    p.add_argument("--portfolio-reads", type=int, default=5,
+                   help="uncached portfolio reads per run, of the page and of the whole")
+    p.add_argument("--only", default="broker,relay,platform,scorecard,portfolio",
                    help="parts to run, comma-separated")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     return p.parse_args(argv)
@@ -228,6 +238,37 @@ class Bench:
                     self.scorecard_over_http(b, buyer, size)
                 self.save()
 
+    # -- 6: a city's portfolio ---------------------------------------------------------------
+
+    def portfolios(self) -> None:
+        a = self.args
+        communities = community_ids(a.portfolio_communities)
+        generator = Generator(communities, seed=25)
+        with self.backend() as b:
+            app = b.app("evaluation")
+            buyer = b.token("buyer_auditor", buyer_id=portfolio.BUYER)
+            generator.chain.heads.update(portfolio.award_contracts(
+                app, buyer, communities, a.portfolio_contracts))
+            (self.tmp / "portfolio").mkdir(exist_ok=True)
+            projector = scorecard.BulkProjector(self.tmp / "portfolio")
+            logged = 0
+            for size in _ints(a.portfolio_sizes):
+                self.log(f"portfolio: generating and projecting events up to {size}")
+                events = generator.events(size - logged)
+                while chunk := list(itertools.islice(events, 50000)):
+                    logged += len(chunk)
+                    projector.project(chunk)
+                projector.copy_to(b.env["EVALUATION_DATABASE_URL"] if self.kind == "real"
+                                  else app.config["SQLALCHEMY_DATABASE_URI"])
+                for run in range(a.repeats):
+                    self.log(f"portfolio at {size} events, run {run + 1}")
+                    with b.environ():
+                        result = portfolio.latencies(app, buyer, a.portfolio_reads,
+                                                     a.portfolio_contracts)
+                    for key, ms in result.items():
+                        self.figures.add(f"portfolio_{size}.{key}", ms, "ms")
+                self.save()
+
     def scorecard_over_http(self, b, buyer: str, size: int) -> None:
         env = pipeline.RunningPlatform(b, ("evaluation",), self.tmp / "logs-scorecard")
         try:
@@ -285,6 +326,8 @@ class Bench:
                 self.save()
             if "scorecard" in parts:
                 self.scorecards()
+            if "portfolio" in parts:
+                self.portfolios()
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
         self.memory["bench runner"] = own_peak_rss_mb()

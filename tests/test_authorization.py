@@ -176,6 +176,7 @@ EVALUATION = {
     ("GET", K + "/scorecard"): CONTRACT_READERS,
     ("GET", K + "/scorecard/export"): CONTRACT_READERS,
     ("GET", K + "/trends"): CONTRACT_READERS,
+    ("GET", "/portfolio"): LISTS,  # a list of one's own contracts, as GET /contracts
     ("GET", K + "/evidence"): CONTRACT_READERS,
     ("GET", K + "/evidence/export"): CONTRACT_READERS,
     ("GET", K + "/events/{event_id}"): CONTRACT_READERS,

@@ -8,7 +8,10 @@ from bench.__main__ import TARGETS, main
 from tests.conftest import require_servers
 
 TINY = ["--repeats", "2", "--messages", "200", "--needs", "20", "--rates", "10",
-        "--scorecard-rates", "5", "--seconds", "1", "--sizes", "500,1000", "--reads", "2"]
+        "--scorecard-rates", "5", "--seconds", "1", "--sizes", "500,1000", "--reads", "2",
+        "--portfolio-sizes", "400", "--portfolio-communities", "12",
+        "--portfolio-contracts", "4", "--portfolio-reads", "2"]
+PORTFOLIO = [f"portfolio_400.{view}_{q}_ms" for view in ("page", "whole") for q in ("p50", "p99")]
 
 
 def run(tmp_path, *args) -> dict:
@@ -34,7 +37,7 @@ def test_the_whole_benchmark_on_the_servers(tmp_path):
         "minimal",
         "e2e.p50_ms", "e2e.p99_ms", "http.record_need_10.p99_ms",
         "http.record_need_10.errors", "http.scorecard_5.p99_ms", "scorecard_500.p99_ms",
-        "scorecard_1000.p50_ms"])
+        "scorecard_1000.p50_ms", *PORTFOLIO])
     assert results["figures"]["rebuild_1000"]["median"] > 0
     # every end-to-end run proved each need's effect exactly once
     for detail in results["figures"]["e2e.p99_ms"]["detail"]:
@@ -59,3 +62,8 @@ def test_the_broker_and_relay_on_the_embedded_default(tmp_path):
     results = run(tmp_path, "--embedded", "--only", "broker,relay")
     assert results["machine"]["backend"] == "embedded"
     assert_figures(results, ["raw_publish", "raw_consume_ack", "relay"])
+
+
+def test_the_portfolio_on_the_embedded_default(tmp_path):
+    results = run(tmp_path, "--embedded", "--only", "portfolio")
+    assert_figures(results, PORTFOLIO)

@@ -13,7 +13,7 @@ from shared.errors import ApiError
 from shared.localtime import end_of_day
 
 from . import (access, anomalies, attachments, evidence, exports, measures, milestones,
-               scorecard, verification)
+               portfolio, scorecard, verification)
 from .access import READERS
 from .contracts import amend, award
 from .framework import MEASURES, default_framework
@@ -22,7 +22,8 @@ from .models import (ClosedScorecard, Contract, ContractVersion, EventTally,
 from .schemas import (AnomaliesOut, AnomaliesQuery, ClosedScorecardOut, ContractAmend,
                       ContractIn, ContractOut, ContractVersionOut, CountsQuery, EventCounts,
                       EvidenceEventOut, EvidenceExportQuery, EvidenceOut, EvidenceQuery,
-                      ExportQuery, ScorecardOut, ScorecardQuery, TemplateOut, TrendsOut,
+                      ExportQuery, PortfolioOut, PortfolioQuery, ScorecardOut,
+                      ScorecardQuery, TemplateOut, TrendsOut,
                       VerificationDrawIn, VerificationItemOut, VerificationResultIn,
                       VerificationSampleOut)
 
@@ -123,6 +124,15 @@ def contract_scorecard(args, contract_id):
     targets and payment recommendations."""
     contract = access.contract(auth.require(*READERS), contract_id)
     return _card(contract, scope_of(contract, args))
+
+
+@blp.get("/portfolio")
+@blp.arguments(PortfolioQuery, location="query")
+@blp.response(200, PortfolioOut)
+def contract_portfolio(args):
+    """Every contract the caller may see (a buyer: its own) with its total, dimensions and
+    monthly trend over its period, as known at `as_of`; sorted and paged."""
+    return portfolio.portfolio(auth.require(*READERS), args)
 
 
 @blp.get("/contracts/<contract_id>/scorecard/export")

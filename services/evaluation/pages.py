@@ -20,7 +20,7 @@ from .evidence import BEHIND
 from .framework import MEASURES
 from .review_schemas import ReportQuery
 from .schemas import (AnomaliesQuery, EvidenceExportQuery, EvidenceQuery, ExportQuery,
-                      ScorecardQuery, VerificationDrawIn, VerificationResultIn)
+                      PortfolioQuery, ScorecardQuery, VerificationDrawIn, VerificationResultIn)
 
 blp = page_blueprint("evaluation_pages", __name__,
                      roles=("buyer_auditor", "evaluator", "ops_admin"))
@@ -57,6 +57,18 @@ def _helpers():
 def contracts():
     return render_template("evaluation/contracts.html",
                            contracts=api_view(api.list_contracts)())
+
+
+PORTFOLIO = ("from", "to", "as_of", "sort", "order", "offset")  # carried on in its links
+
+
+@blp.get("/portfolio")
+def portfolio():
+    """The buyer's contracts with their figures: a page of the API's portfolio."""
+    args = query(PortfolioQuery(), limit=str(PAGE_SIZE))
+    filters = {k: request.args[k] for k in PORTFOLIO if request.args.get(k)}
+    return render_template("evaluation/portfolio.html", errors={}, filters=filters,
+                           found=api_view(api.contract_portfolio)(args))
 
 
 def rung_names() -> dict:

@@ -175,6 +175,28 @@ class ScorecardQuery(PeriodQuery):
     grid_id = fields.Str(validate=ID)
 
 
+class PortfolioQuery(PeriodQuery):
+    """Every contract's card over its period (or the part of it within from-to), as known
+    at a time; sorted and paged."""
+    sort = fields.Str(load_default="contract_id", validate=validate.OneOf(
+        ("contract_id", "agency_id", "period_start", "total")))
+    order = fields.Str(load_default="asc", validate=validate.OneOf(("asc", "desc")))
+    limit = fields.Int(load_default=50, validate=validate.Range(1, 200))
+    offset = fields.Int(load_default=0, validate=validate.Range(0, 10**9))
+
+
+class PortfolioOut(Schema):
+    total_contracts = fields.Int(metadata={"description": "contracts in the portfolio"})
+    offset = fields.Int()
+    limit = fields.Int()
+    sort = fields.Str()
+    order = fields.Str()
+    as_of = fields.Str(allow_none=True)
+    contracts = fields.List(fields.Dict(), metadata={
+        "description": "each contract's total, band, dimensions and monthly trend (the "
+                       "scorecard's and the trends' own figures for the same scope)"})
+
+
 class ScorecardOut(Schema):
     contract_id = fields.Str()
     contract_version = fields.Int()
