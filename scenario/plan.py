@@ -16,6 +16,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from shared import clock
 from shared.months import months_back
 from shared.vocabulary import MAX_SEED
 
@@ -34,9 +35,10 @@ RESULTS = ("confirmed", "not_confirmed", "unreachable")
 
 
 def build_plan(knobs: Knobs, end: date | None = None) -> Plan:
-    """Everything the year's users do; the year ends the day before `end` (today), so no
-    record is dated in the future and the contract is current when the plan is loaded."""
-    end = end or date.today()
+    """Everything the year's users do; the year ends the day before `end` (the community's
+    today), so no record is dated in the future and the contract is current when the plan is
+    loaded."""
+    end = end or clock.today()
     start = months_back(end, knobs.months)
     plan = Plan(knobs, start, end)
     rng = random.Random(knobs.seed)

@@ -36,8 +36,9 @@ def _at(day: date, clock: time) -> datetime:
 
 def cap(plan: Plan) -> datetime:
     """The last moment a record of the plan is entered: before the load day begins, so no
-    event is stamped in the future whenever on that day the plan is loaded."""
-    return datetime.combine(plan.end, time.min).astimezone() - timedelta(minutes=1)
+    event is stamped in the future whenever on that day the plan is loaded (the community's
+    day, as the plan's end is)."""
+    return _at(plan.end, time.min) - timedelta(minutes=1)
 
 
 def earliest(day: date) -> datetime:
@@ -161,11 +162,14 @@ class Stamper:
                           and c.produces and c.body["mode"] == "in_person"
                           and due - timedelta(days=WINDOW) <= day_of(c) <= due
                           and c.at.astimezone(COMMUNITY_ZONE).date() <= due]
-            for n, session in enumerate(self.rng.sample(candidates,
-                                                        min(CORRECTIONS, len(candidates)))):
+            picked = self.rng.sample(candidates, min(CORRECTIONS, len(candidates)))
+            if len(picked) == 1:  # the window's one session: corrected on either side
+                picked *= 2
+            for n, session in enumerate(picked):
                 later = (self.rng.randint(2, ALLOWANCE - 1) if n % 2 == 0
                          else ALLOWANCE + self.rng.randint(1, BEYOND_DAYS))
-                if n < 2:  # one of each, either side of the allowance
+                again = n > 0 and session is picked[n - 1]  # its venue, not its hours again
+                if n < 2 and not again:  # one of each, either side of the allowance
                     ran = datetime.combine(day_of(session), time.fromisoformat(
                         session.body["end"])) + timedelta(minutes=10)
                     reason, changes = ("活动超时十分钟 / the session ran ten minutes over",

@@ -245,6 +245,20 @@ def test_the_simulated_clock_stamps_what_a_request_records(embedded):
         assert event["time"][:10] == date.today().isoformat()  # no header: the machine's
 
 
+def test_the_year_ends_on_the_community_s_today():
+    """From 16:00 UTC it is already tomorrow in China, the platform's today: a plan ending on
+    the machine's date ended its contracts the day before, so casework's agencies had no
+    current contract, saw no residents, and loading waited for them in vain; the last moment
+    a record is entered is the community's midnight too."""
+    token = clock._moment.set(datetime.fromisoformat("2026-03-01T20:00:00+00:00"))
+    try:  # 04:00 on 2 March in China
+        plan = build_plan(Knobs(residents=20, months=1, seed=3))
+        assert plan.end == date(2026, 3, 2)
+        assert recording.cap(plan) == datetime.fromisoformat("2026-03-01T23:59:00+08:00")
+    finally:
+        clock._moment.reset(token)
+
+
 def _start_run(env, log) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "launcher", "--residents", "40",
                              "--months", "2", "--probe-base",
