@@ -416,6 +416,8 @@ def test_a_resident_proposes_supports_and_votes_in_the_micro_fund(intake, casewo
     assert moved.status_code == 200, moved.json
     results = text(client.get("/r/results"))
     assert "楼道照明" in results and "网上 1 人" in results
+    # an id is one segment of the call to casework: a `?` in it starts no query there
+    assert client.get(f"{fund_page}%3Fx=1").status_code == 404
     assert_no_personal_data(intake, casework)
 
 

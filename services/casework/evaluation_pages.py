@@ -11,6 +11,7 @@ from flask import abort, g, redirect, render_template, request, session, url_for
 from shared.config import service_url
 from shared.errors import ApiError
 from shared.events.schemas.evaluation import PAYEE_KINDS
+from shared.paths import path
 from shared.web.i18n import is_chinese
 
 from .pages import blp
@@ -59,8 +60,8 @@ def evaluations():
 
 
 def _review_page(contract_id: str, milestone_id: str, errors=None, failed=None, status=200):
-    review = _answer(_evaluation("GET", f"/contracts/{contract_id}/milestones/{milestone_id}"
-                                        "/review"))
+    review = _answer(_evaluation("GET", path("contracts", contract_id, "milestones",
+                                             milestone_id, "review")))
     return render_template("casework/evaluation_review.html", review=review,
                            errors=errors or {}, failed=failed, form=request.form,
                            role=g.claims.role, zh=is_chinese()), status
@@ -79,8 +80,8 @@ def evaluation_act(contract_id, milestone_id, item_key, act):
     if fields is None:
         abort(404)
     body = _filled(fields)
-    response = _evaluation("POST", f"/contracts/{contract_id}/milestones/{milestone_id}"
-                                   f"/review/items/{item_key}/{act}", json=body)
+    response = _evaluation("POST", path("contracts", contract_id, "milestones", milestone_id,
+                                        "review", "items", item_key, act), json=body)
     if _answer(response) is None:
         return _review_page(contract_id, milestone_id, _field_errors(response), item_key, 422)
     return redirect(url_for(".evaluation_review", contract_id=contract_id,
@@ -88,8 +89,8 @@ def evaluation_act(contract_id, milestone_id, item_key, act):
 
 
 def _ledger_page(contract_id: str, errors=None, status=200):
-    _answer(_evaluation("GET", f"/contracts/{contract_id}"))  # another's: not found
-    response = _evaluation("GET", f"/contracts/{contract_id}/ledger")
+    _answer(_evaluation("GET", path("contracts", contract_id)))  # another's: not found
+    response = _evaluation("GET", path("contracts", contract_id, "ledger"))
     ledger = None if response.status_code == 404 else _answer(response)
     return render_template("casework/evaluation_ledger.html", contract_id=contract_id,
                            ledger=ledger, errors=errors or {}, form=request.form,
@@ -109,13 +110,13 @@ def evaluation_expense(contract_id):
     body = _filled(("spent_on", "amount", "line", "payee_kind", "description"))
     upload = request.files.get("receipt")
     if upload and upload.filename:
-        kept = _evaluation("POST", f"/contracts/{contract_id}/ledger/receipts", files={
+        kept = _evaluation("POST", path("contracts", contract_id, "ledger", "receipts"), files={
             "file": (upload.filename, upload.read(), upload.mimetype)})
         if _answer(kept) is None:
             return _ledger_page(contract_id, {"receipt": _field_errors(kept).get("file", [])},
                                 422)
         body["receipt_digests"] = [kept.json()["digest"]]
-    response = _evaluation("POST", f"/contracts/{contract_id}/ledger/expenses", json=body)
+    response = _evaluation("POST", path("contracts", contract_id, "ledger", "expenses"), json=body)
     if _answer(response) is None:
         return _ledger_page(contract_id, _field_errors(response), 422)
     return redirect(url_for(".evaluation_ledger", contract_id=contract_id,

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from shared import auth
 from shared.errors import ApiError
+from shared.paths import path
 from shared.vocabulary import NEED_CATEGORIES
 from shared.web import api_view
 from shared.web.forms import submit
@@ -171,13 +172,13 @@ def funds():
 
 @blp.get("/funds/<fund_id>")
 def fund(fund_id):
-    return render_template("residents/fund.html", **_casework("GET", f"/funds/{fund_id}"),
+    return render_template("residents/fund.html", **_casework("GET", path("funds", fund_id)),
                            done=request.args.get("done"))
 
 
 @blp.post("/funds/<fund_id>/projects/<project_id>/support")
 def support(fund_id, project_id):
-    _casework("POST", f"/funds/{fund_id}/projects/{project_id}/supports")
+    _casework("POST", path("funds", fund_id, "projects", project_id, "supports"))
     return redirect(url_for(".fund", fund_id=fund_id, done="supported"))
 
 
@@ -185,11 +186,11 @@ def support(fund_id, project_id):
 def vote(fund_id):
     chosen = request.form.getlist("project_ids")
     try:
-        _casework("POST", f"/funds/{fund_id}/ballot", {"project_ids": chosen})
+        _casework("POST", path("funds", fund_id, "ballot"), {"project_ids": chosen})
     except ApiError as exc:
         if exc.status != 422:
             raise
-        return render_template("residents/fund.html", **_casework("GET", f"/funds/{fund_id}"),
+        return render_template("residents/fund.html", **_casework("GET", path("funds", fund_id)),
                                error=_message(exc), chosen=chosen), 422
     return redirect(url_for(".fund", fund_id=fund_id, done="voted"))
 
@@ -202,7 +203,7 @@ def propose_project(fund_id):
                 ("title", "description", "category", "location", "estimated_cost",
                  "beneficiaries")}
         try:
-            _casework("POST", f"/funds/{fund_id}/projects", body)
+            _casework("POST", path("funds", fund_id, "projects"), body)
         except ApiError as exc:
             if exc.status != 422:
                 raise
