@@ -15,14 +15,18 @@ from tests.helpers import count, scalar, seed_community
 FORGED_BASE = 10**9  # forged events sit far above any real sequence
 
 
-def produce_needs(intake_app, community_id: str, n: int, progress: list | None = None):
+def produce_needs(intake_app, community_id: str, n: int, progress: list | None = None,
+                  gate=None, pause_at: int | None = None):
     """Record n needs through intake's own code path (domain row + outbox, one commit each)
-    in a community it creates first."""
+    in a community it creates first; with a gate (a threading.Event), wait for it to open
+    before the need numbered pause_at."""
     from services.intake.models import db
     from services.intake.needs import record_need
     seed_community(intake_app, community_id)
     with intake_app.app_context():
         for i in range(n):
+            if gate is not None and i == pause_at:
+                gate.wait(timeout=300)
             record_need({"community_id": community_id, "category": "health",
                          "urgency": "routine", "channel": "hotline",
                          "description": f"需求 {i}"}, by="test-producer")

@@ -16,10 +16,10 @@ N = 2500  # the broker-restart stream: some before the stop, 1000 during it, the
 N_KILL = 1200
 
 
-def _producer(app, community: str, n: int):
+def _producer(app, community: str, n: int, gate=None, pause_at=None):
     progress = []
-    thread = threading.Thread(target=produce_needs, args=(app, community, n, progress),
-                              daemon=True)
+    thread = threading.Thread(target=produce_needs, args=(app, community, n, progress, gate,
+                                                          pause_at), daemon=True)
     thread.start()
     return thread, progress
 
@@ -65,11 +65,16 @@ def test_broker_stopped_and_started_mid_stream(real, tmp_path):
 def test_consumer_and_relay_killed_mid_stream(isolated, tmp_path):
     apps = _apps(isolated)
     with running_platform(isolated, tmp_path) as platform:
-        thread, progress = _producer(apps[0], "c-kill", N_KILL)
+        # the producer waits at the gate after the first half, so that however the machine's
+        # load sets the pace, the stream still flows when the relay is killed
+        gate = threading.Event()
+        thread, progress = _producer(apps[0], "c-kill", N_KILL, gate, N_KILL // 2)
         wait_until(lambda: tally(apps[2], "c-kill") >= 300, 180, "the stream to flow")
         platform.kill("evaluation-worker")
         platform.kill("casework-worker")
-        wait_until(lambda: unpublished(apps[0]) > 0, 60, "a relay batch in flight")
+        gate.set()
+        wait_until(lambda: unpublished(apps[0]) > 0, 60, "a relay batch in flight",
+                   interval=0.01)
         platform.kill("intake-relay")
         written = len(progress)
         wait_until(lambda: len(progress) >= min(N_KILL, written + 300), 120,
