@@ -9,6 +9,7 @@ import pytest
 
 from services.evaluation import measures, scorecard
 from shared import clock
+from shared.localtime import end_of_day
 from tests.conftest import bearer
 from tests.streams import apply_events, forge, grant
 
@@ -132,6 +133,33 @@ def test_corrections_accumulate_and_corrected_times_recompute_the_hours(evaluati
     assert measured(evaluation, measures.ladder)["residents"] == 2
     assert measured(evaluation, measures.outputs)["service_hours"] == 3.0
     assert measured(evaluation, measures.volunteer_activation)["worker_hours"] == 3.0
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one batch", "one by one"])
+def test_corrections_count_in_the_order_they_were_recorded(evaluation, together):
+    """Two corrections entered at once can take their sequence numbers in the other order
+    than their times: the record as of any time is the original with the corrections
+    recorded by then, never two versions of it at once."""
+    def at(day):
+        return f"{day}T03:00:00.000000Z"
+    s1 = forge(*session("s1", "2026-02-01", ["r1"]), source="/casework", time=at("2026-02-01"))
+    assert apply_events(evaluation, s1) == ["applied"]
+    fix = {"record_type": "session", "record_id": "s1", "corrects_event_id": s1.id}
+    corrections = [  # casework's order: the later-recorded one first
+        forge("record.corrected", {**fix, "changes": {"attendee_refs": ["r1", "r2"]}},
+              source="/casework", time=at("2026-03-20")),
+        forge("record.corrected", {**fix, "changes": {"end": "12:00"}},
+              source="/casework", time=at("2026-03-10"))]
+    batches = [corrections] if together else [[c] for c in corrections]
+    for batch in batches:
+        assert apply_events(evaluation, *batch) == ["applied"] * len(batch)
+    for as_of, hours, residents in (("2026-02-15", 2.0, 1), ("2026-03-15", 3.0, 1),
+                                    ("2026-03-25", 3.0, 2), (None, 3.0, 2)):
+        when = None if as_of is None else end_of_day(date.fromisoformat(as_of))
+        scope = measures.Scope(("c1",), date(2026, 1, 1), date(2026, 6, 30), as_of=when)
+        assert measured(evaluation, measures.outputs, scope) == {
+            "cases": 0, "sessions": 1, "service_hours": hours, "activities": 0}, as_of
+        assert measured(evaluation, measures.ladder, scope)["residents"] == residents, as_of
 
 
 def test_stalled_reads_progress_reported_up_to_the_range_end_only(evaluation):

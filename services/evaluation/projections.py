@@ -269,13 +269,15 @@ def _body(event_id: str) -> Event | None:
     return Event.from_json(body) if body is not None else None
 
 
-def _earlier_corrections(original: Event, record_id: str, correction: Event) -> list[Event]:
-    """The corrections of the same event applied before this one, in their source's order."""
+def _corrections_of(original: Event, record_id: str, correction: Event) -> list[Event]:
+    """Every correction of the event held so far, this one included, in the order they
+    were recorded (their time; the source's order between equal times): concurrent
+    corrections may take their sequence numbers in the other order."""
     ids = db.session.scalars(sa.select(RecordEvent.event_id).where(
         RecordEvent.record_id == record_id, RecordEvent.type == "record.corrected",
         RecordEvent.event_id != correction.id))
     found = [e for e in map(_body, ids) if e and e.data["corrects_event_id"] == original.id]
-    return sorted(found, key=lambda e: e.sequence)
+    return sorted([*found, correction], key=lambda e: (recorded(e), e.sequence))
 
 
 def _with_times_recomputed(data: dict, changes: dict) -> dict:
@@ -287,20 +289,27 @@ def _with_times_recomputed(data: dict, changes: dict) -> dict:
     return data
 
 
-def _retract(original: Event, record_id: str, at: datetime) -> None:
-    """What the record's current version projected stops being known at `at`."""
+def _versions(original: Event, record_id: str):
+    """The rows of each version of the record (its acts, and its versioned row if any)."""
     _, _, record = CORRECTABLE[original.short_type]
-    versioned = [(record.class_, record == record_id)] if record is not None else []
-    for model, where in [(Act, Act.event_id == original.id), *versioned]:
-        db.session.execute(sa.update(model).where(where, model.retracted_at.is_(None)).values(
-            retracted_at=at).execution_options(synchronize_session="fetch"))
+    yield Act, Act.event_id == original.id
+    if record is not None:
+        yield record.class_, record == record_id
+
+
+def _retract(original: Event, record_id: str, version: int, at: datetime) -> None:
+    """What version `version` of the record projected stops being known at `at`."""
+    for model, where in _versions(original, record_id):
+        db.session.execute(sa.update(model).where(where, model.version == version).values(
+            retracted_at=at).execution_options(synchronize_session=False))
 
 
 def corrected(event) -> None:
-    """Re-project the corrected record: the original event with every correction of it so
-    far merged in order (a second correction adds to the first), under the original event's
-    id, as a new version known from the correction's time; the version it replaces stays,
-    retracted from then."""
+    """Re-project the corrected record, every version again: version n is the original event
+    with its first n corrections merged in the order they were recorded (a second correction
+    adds to the first), under the original event's id, known from the nth correction's time
+    and retracted from the next one's. Whatever order the corrections arrive in, the same
+    rows."""
     flush(db.session)  # the original may have come earlier in this batch
     original = _body(event.data["corrects_event_id"])
     if original is None:
@@ -309,14 +318,18 @@ def corrected(event) -> None:
         return
     project, id_field, _ = CORRECTABLE[original.short_type]
     record_id = original.data[id_field]
-    corrections = [*_earlier_corrections(original, record_id, event), event]
+    corrections = _corrections_of(original, record_id, event)
+    db.session.execute(sa.delete(Act).where(Act.event_id == original.id, Act.version > 0)
+                       .execution_options(synchronize_session=False))
     data = dict(original.data)
-    for correction in corrections:
+    for version, correction in enumerate(corrections, start=1):
         data = _with_times_recomputed({**data, **correction.data["changes"]},
                                       correction.data["changes"])
-    _retract(original, record_id, recorded(event))
-    merged = Event(**{**original.__dict__, "data": data, "time": event.time})
-    project(merged, version=len(corrections))
+        project(Event(**{**original.__dict__, "data": data, "time": correction.time}),
+                version=version)
+    flush(db.session)
+    for version, correction in enumerate(corrections):
+        _retract(original, record_id, version, recorded(correction))
 
 
 CORRECTABLE = {  # event type -> (its projector, the field naming its record, its versioned row)
