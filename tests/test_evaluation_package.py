@@ -624,6 +624,13 @@ def test_the_report_renders_as_a_pdf_with_grade_total_log_heads_and_an_embedded_
     assert "Evaluation report" in text and review["grade"]["label_en"] in text
     assert client.get(K + "/milestones/m1/report/pdf",
                       headers=people["other_buyer"]).status_code == 404
+    # a deployment without the font is told so
+    from services.evaluation import report
+    monkeypatch.setattr(report, "FONT", "NotRegisteredYet")
+    monkeypatch.setattr(report, "FONT_FILE", "/nonexistent/font.ttc")
+    missing = client.get(K + "/milestones/m1/report/pdf", headers=buyer)
+    assert missing.status_code == 503 and missing.json["error"]["code"] == "report_font_missing"
+    monkeypatch.undo()
 
     # the same report as a page, with its PDF one link away
     from tests.test_pages import add_user, login, text

@@ -21,6 +21,7 @@ from reportlab.platypus import (PageBreak, Paragraph, SimpleDocTemplate, Spacer,
                                 TableStyle)
 
 from shared.clock import utcnow
+from shared.errors import ApiError
 
 from . import anomalies, attachments, ledger, measures, reviews, verification
 from .milestones import card_for, held_heads, known_as_of, milestone_of
@@ -149,6 +150,11 @@ def content(contract, milestone_id: str) -> dict:
 def _font() -> str:
     """The CJK font, embedded (a subset) in every report."""
     if FONT not in pdfmetrics.getRegisteredFontNames():
+        if not os.path.isfile(FONT_FILE):  # a deployment without it: say so, not a 500
+            raise ApiError(503, f"The report's Chinese font is not installed ({FONT_FILE}: "
+                           "install fonts-wqy-zenhei or set SOCIALWORK_CJK_FONT)",
+                           f"报告所需的中文字体未安装（{FONT_FILE}），请运维安装 fonts-wqy-zenhei "
+                           "或设置 SOCIALWORK_CJK_FONT", code="report_font_missing")
         pdfmetrics.registerFont(TTFont(FONT, FONT_FILE, subfontIndex=0))
     return FONT
 
