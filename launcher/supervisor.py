@@ -186,16 +186,24 @@ class Platform:
                 popen.wait()
 
     def wait_ready(self, timeout: float = 60) -> None:
+        """Until every process started is ready: an API answers /readyz, a worker or relay
+        /healthz (a worker once it consumes: its queue exists, so nothing a relay publishes
+        from then on is routed nowhere and left to the sources' check to repair)."""
         deadline = time.monotonic() + timeout
-        for service in self.ports:
+        for name, proc in self.procs.items():
+            if not proc.popen:
+                continue
+            service, kind = name.split("-")[:2]
+            url = (self.url(service) + "/readyz" if kind == "api"
+                   else self.probe_url(name) + "/healthz")
             while True:
                 try:
-                    if requests.get(self.url(service) + "/readyz", timeout=2).ok:
+                    if requests.get(url, timeout=2).ok:
                         break
                 except requests.RequestException:
                     pass
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{service} not ready after {timeout}s")
+                    raise TimeoutError(f"{name} not ready after {timeout}s")
                 time.sleep(0.2)
 
     def supervise_once(self) -> None:
