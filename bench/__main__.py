@@ -21,6 +21,7 @@ from pathlib import Path
 from launcher.supervisor import ROOT
 from tests.conftest import Backend
 from tests.helpers import wait_until
+from tests.streams import FORGED
 
 from . import broker, pipeline, portfolio, scorecard
 from .minimal import Minimal
@@ -100,6 +101,7 @@ class Bench:
         # empty databases, migrated as they are used: templates are dropped at the end of a
         # test session, which a benchmark run is not
         b = Backend(self.kind, self.tmp, templates=False)
+        FORGED.clear()  # a new log: forged chains start again from its first event
         for key in TEST_ONLY_SETTINGS:
             b.env.pop(key, None)
         try:

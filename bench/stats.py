@@ -79,16 +79,18 @@ SERVERS = {"postgres": "PostgreSQL", "beam.smp": "RabbitMQ"}  # process name -> 
 def servers_cpu_seconds() -> dict[str, float]:
     """CPU time so far of the database's and the broker's processes on this machine. A
     PostgreSQL backend that ends (a connection closed) hands its time to the postmaster's
-    reaped children, so the sum only grows."""
+    reaped children, so the sum only grows: the backends are read before the postmaster
+    (newest process first), so one that ends meanwhile is counted in it, not lost."""
     spent = dict.fromkeys(SERVERS.values(), 0.0)
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                server = SERVERS.get((entry / "comm").read_text().strip())
-            except OSError:
-                continue
-            if server:
-                spent[server] += cpu_seconds(int(entry.name), reaped_children=True)
+    pids = sorted((int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()),
+                  reverse=True)
+    for pid in pids:
+        try:
+            server = SERVERS.get(Path(f"/proc/{pid}/comm").read_text().strip())
+        except OSError:
+            continue
+        if server:
+            spent[server] += cpu_seconds(pid, reaped_children=True)
     return spent
 
 
