@@ -377,3 +377,13 @@ def test_a_flag_names_a_bounded_number_of_its_events(evaluation):
         burst = next(f for f in anomalies.late_entry_bursts(PERIOD))
     assert burst["detail"]["records"] == burst["events"] == anomalies.SHOWN + 5
     assert len(burst["event_ids"]) == anomalies.SHOWN
+
+
+def test_a_records_link_keeps_its_id_one_path_segment(evaluation):
+    """An id from an event holding `/`, `?` or `#` still names one record at casework."""
+    from services.evaluation.evidence import record_link
+    from services.evaluation.models import RecordEvent
+    with evaluation.app_context():
+        link = record_link(RecordEvent(record_kind="session", record_id="s1/../cases?x=1#y",
+                                       community_id="c1", on=date(2026, 3, 1)))
+    assert link["url"].endswith("/sessions/s1%2F..%2Fcases%3Fx%3D1%23y")

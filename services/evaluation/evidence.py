@@ -6,7 +6,7 @@ day and the day the event was recorded; a measure's drill-down lists the records
 figure is computed from, with the fields that decide whether each one counts."""
 import json
 from datetime import date
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 
@@ -299,7 +299,7 @@ def record_link(index: RecordEvent) -> dict:
     link = {"kind": index.record_kind, "id": index.record_id}
     if index.record_kind in RECORD_PAGES:
         service, path = RECORD_PAGES[index.record_kind]
-        url = service_url(service) + path.format(id=index.record_id)
+        url = service_url(service) + path.format(id=quote(index.record_id, safe=""))
         if "{id}" not in path:  # a list: narrowed to the record's community and day
             url += "?" + urlencode({"community_id": index.community_id,
                                     "date_from": index.on, "date_to": index.on})

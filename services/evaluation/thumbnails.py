@@ -10,6 +10,7 @@ import requests
 from flask import session
 
 from shared.config import public_url, service_url
+from shared.paths import path
 
 TIMEOUT = 3
 log = logging.getLogger(__name__)
@@ -22,8 +23,8 @@ def links(records: list[dict]) -> dict[str, dict]:
     with requests.Session() as http:
         for record_type, record_id in sorted(wanted):
             try:
-                answer = http.get(f"{service_url('casework')}/records/{record_type}/"
-                                  f"{record_id}/files", timeout=TIMEOUT,
+                answer = http.get(service_url("casework") + path(
+                    "records", record_type, record_id, "files"), timeout=TIMEOUT,
                                   headers={"Authorization": f"Bearer {token}"})
             except requests.RequestException as exc:
                 log.warning("casework's files of %s/%s: %s", record_type, record_id, exc)
