@@ -1,4 +1,5 @@
 """The envelope, the catalogue and the hash-chain audit, without any server."""
+import dataclasses
 import json
 
 import pytest
@@ -128,7 +129,7 @@ def test_audit_finds_gaps():
 def test_audit_finds_a_rewritten_event():
     events = chain(4)
     data = {**NEED, "need_id": "n2", "urgency": "routine"}
-    rewritten = Event(**{**events[1].__dict__, "data": data})
+    rewritten = dataclasses.replace(events[1], data=data)
     report = audit("/intake", [events[0], rewritten, events[2], events[3]])
     assert report.breaks == [3]  # event 3's prevhash no longer matches event 2
     assert not report.intact
@@ -137,11 +138,11 @@ def test_audit_finds_a_rewritten_event():
 def test_audit_finds_two_histories_for_one_sequence():
     events = chain(3)
     other = chain(2)[1]
-    other = Event(**{**other.__dict__, "id": "another-id"})
+    other = dataclasses.replace(other, id="another-id")
     assert audit("/intake", events + [other]).breaks == [2]
 
 
 def test_traceparent_does_not_change_the_hash():
     event = chain(1)[0]
-    traced = Event(**{**event.__dict__, "traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})
+    traced = dataclasses.replace(event, traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01")
     assert traced.hash() == event.hash()

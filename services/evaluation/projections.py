@@ -7,6 +7,7 @@ Every row carries when it became known (`recorded_at`: the CloudEvents `time` of
 that made it, when its source recorded it), and a row a correction replaces keeps its place
 with `retracted_at` (the correction's time) beside the new version: so the figures can be
 read as of any time (measures.known), and replaying the log gives the same rows."""
+import dataclasses
 from datetime import datetime, time
 from decimal import Decimal
 
@@ -325,7 +326,7 @@ def corrected(event) -> None:
     for version, correction in enumerate(corrections, start=1):
         data = _with_times_recomputed({**data, **correction.data["changes"]},
                                       correction.data["changes"])
-        project(Event(**{**original.__dict__, "data": data, "time": correction.time}),
+        project(dataclasses.replace(original, data=data, time=correction.time),
                 version=version)
     flush(db.session)
     for version, correction in enumerate(corrections):

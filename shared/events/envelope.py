@@ -102,6 +102,7 @@ class Event:
         out["sequence"] = self.sequence_str
         return out
 
+    @functools.cached_property  # the inbox checks the signature and hashes: built once
     def _content(self) -> bytes:
         """What the hash and the signature cover: every attribute but the unsigned ones, so
         re-tracing or re-signing never breaks the chain."""
@@ -112,10 +113,10 @@ class Event:
 
     def hash(self) -> str:
         """What the next event of the source carries as `prevhash`."""
-        return hashlib.sha256(self._content()).hexdigest()
+        return hashlib.sha256(self._content).hexdigest()
 
     def signed(self, private_key, key_id: str) -> "Event":
-        signature = private_key.sign(SIGNING_DOMAIN + self._content())
+        signature = private_key.sign(SIGNING_DOMAIN + self._content)
         return replace(self, signature=base64.urlsafe_b64encode(signature).decode().rstrip("="),
                        signingkey=key_id)
 
@@ -129,7 +130,7 @@ class Event:
             raise EnvelopeError(f"signing key {self.signingkey} is not a key of {self.source}")
         try:
             key.verify(base64.urlsafe_b64decode(self.signature + "=="),
-                       SIGNING_DOMAIN + self._content())
+                       SIGNING_DOMAIN + self._content)
         except InvalidSignature:
             raise EnvelopeError(f"the signature of {self.source} event {self.id} does not "
                                 f"match its content") from None
