@@ -395,6 +395,19 @@ def forget_rows(session) -> None:
     chunk of it is written, to bound memory."""
     session.info.pop(_ROWS, None)
     session.info.pop(_PENDING, None)
+    session.info.pop(_READINGS, None)
+
+
+_READINGS = "readings"
+
+
+def read_once(session, key: tuple, read):
+    """What `read()` returns, read once per transaction for this key: the measures of one
+    card ask for the same reading several times, and nothing they read changes within it."""
+    readings = session.info.setdefault(_READINGS, {})
+    if key not in readings:
+        readings[key] = read()
+    return readings[key]
 
 
 class UtcDateTime(TypeDecorator):

@@ -10,6 +10,7 @@ from statistics import median
 
 import sqlalchemy as sa
 
+from shared.db import read_once
 from shared.months import calendar_months, month_index, sql_month_index
 from shared.months import label as month_label
 from shared.vocabulary import LEADER, PARTICIPANT, RUNG_NAMES, SERVED
@@ -114,10 +115,16 @@ def dependency_ratio(scope: Scope) -> dict:
     return ratio(counts.get(True, 0), sum(counts.values()))
 
 
-def topic_cycles(scope: Scope) -> list[dict]:
+def topic_cycles(scope: Scope) -> tuple[dict, ...]:
     """Every topic of the scope's communities known as of its time, through its cycle: the
     proposal; the decision that stands (the latest decided of its known decisions); and that
-    decision's progress as last reported on or before the range's end."""
+    decision's progress as last reported on or before the range's end. Read once per
+    transaction for the same communities, end and time (a card asks seven measures)."""
+    return read_once(db.session, ("topic_cycles", scope.communities, scope.end, scope.as_of),
+                     lambda: tuple(_read_topic_cycles(scope)))
+
+
+def _read_topic_cycles(scope: Scope) -> list[dict]:
     topics = db.session.scalars(sa.select(TopicFact).where(
         TopicFact.community_id.in_(scope.communities), TopicFact.proposed_on.is_not(None),
         *known(scope, TopicFact)).order_by(TopicFact.topic_id)).all()
