@@ -151,6 +151,8 @@ CASEWORK = {
     ("POST", "/resident/funds/{fund_id}/ballot"): {"resident": MINE},
     ("POST", "/resident/council/topics"): {"resident": ANY},
     ("GET", "/resident/council/topics"): {"resident": ANY},
+    ("GET", "/resident/council/topics/open"): {"resident": ANY},
+    ("POST", "/resident/council/topics/{topic_id}/support"): {"resident": MINE},
     ("GET", "/resident/participation"): {"resident": ANY},
     ("GET", "/resident/results"): {"resident": ANY},
 }
@@ -327,7 +329,7 @@ def casework_world(backend):
     digest = upload(w, photo(), "a.jpg", w.w1).json["digest"]
     params = {"worker_id": "w2", "case_id": case, "session_id": sess["id"],
               "organization_id": org, "meeting_id": meeting, "decision_id": decision,
-              "fund_id": fund_id, "project_id": project_id,
+              "fund_id": fund_id, "project_id": project_id, "topic_id": topic,
               "record_type": "session", "record_id": sess["id"], "digest": digest}
     bodies = {
         ("POST", "/workers"): {"id": "w-new", "name": "新社工"},

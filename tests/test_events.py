@@ -15,7 +15,8 @@ HANDOUT = {
                   "capacity.activity_held", "volunteer.registered", "organization.formed",
                   "organization.updated",
                   "council.topic_proposed", "council.meeting_held", "council.decision_made",
-                  "council.decision_progressed", "record.corrected"],
+                  "council.decision_progressed", "record.corrected",
+                  "council.topic_supported"],  # residents' supports, RESIDENTS.md
     "/evaluation": ["contract.awarded", "contract.amended", "scorecard.published",
                     "survey.sample_drawn", "survey.wave_closed"],
 }

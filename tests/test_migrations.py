@@ -47,3 +47,25 @@ def test_contracts_recorded_before_versions_get_their_history(backend):
         db.session.rollback()
     milestones = row[0] if isinstance(row[0], list) else __import__("json").loads(row[0])
     assert milestones == [] and row[1] == 1 and row[2] == "recorded before versions were kept"
+
+
+def test_topics_recorded_before_supports_start_with_none(backend):
+    """The migration that added residents' supports counts existing topics at zero, not due."""
+    from flask_migrate import downgrade, upgrade
+    import sqlalchemy as sa
+    app = backend.app("casework")
+    db = app.extensions["socialwork"].spec.db
+    with app.app_context():
+        downgrade(revision="a3e1f0c2d4b5")  # evidence files, before supports
+        db.session.execute(sa.text(
+            "INSERT INTO council_topic (id, agency_id, community_id, title, description, "
+            "proposer_kind, need_ids, channel, proposed_on, status) VALUES ('old', 'a1', 'c1', "
+            "'加装电梯', 'x', 'social_worker', '[]', 'in_person', '2026-03-01', 'proposed')"))
+        db.session.commit()
+        upgrade()
+        row = db.session.execute(sa.text(
+            "SELECT supports, qualified_on FROM council_topic WHERE id = 'old'")).one()
+        supports = db.session.execute(sa.text(
+            "SELECT count(*) FROM council_topic_support")).scalar()
+        db.session.rollback()
+    assert tuple(row) == (0, None) and supports == 0

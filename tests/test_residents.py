@@ -460,6 +460,136 @@ def test_casework_s_resident_door_takes_residents_of_its_community_only(backend)
     assert "proposer_ref" not in shown["projects"][0] and shown["mine"] == []
 
 
+# -- supporting one another's council topics ----------------------------------------------
+
+SUPPORT_FIELDS = {"topic_id", "community_id", "supporter_ref", "supported_on", "channel"}
+
+
+def test_residents_support_one_another_s_topics_up_to_the_threshold(backend, monkeypatch):
+    from services.evaluation.models import Act, RecordEvent
+    from tests.helpers import count
+    from tests.streams import apply_events
+    from tests.test_casework import World
+    monkeypatch.setenv("CASEWORK_COUNCIL_SUPPORT_THRESHOLD", "2")
+    world = World(backend)
+    client = world.client
+    proposer, first, second = (bearer(auth.mint("resident", f"r-c1-{i}", issuer="intake",
+                                                community_ids=["c1"])) for i in (1, 2, 3))
+    stranger = bearer(auth.mint("resident", "r-c2-1", issuer="intake", community_ids=["c2"]))
+    topic = client.post("/resident/council/topics", headers=proposer, json={
+        "title": "加装电梯", "description": "老楼上下楼难"}).json["id"]
+    elsewhere = client.post("/resident/council/topics", headers=stranger, json={
+        "title": "垃圾分类", "description": "c2 的议题"}).json["id"]
+    url = f"/resident/council/topics/{topic}/support"
+
+    own = client.post(url, headers=proposer)
+    assert own.status_code == 422 and list(own.json["error"]["fields"]) == ["topic_id"]
+    assert "本人提出" in own.json["error"]["fields_zh"]["topic_id"][0]
+    assert client.post(url, headers=stranger).status_code == 404  # another community's
+    assert client.post(f"/resident/council/topics/{elsewhere}/support",
+                       headers=first).status_code == 404
+    assert client.post("/resident/council/topics/none/support", headers=first).status_code == 404
+    intake_only = bearer(auth.mint("resident", "r-c1-2", issuer="intake", community_ids=["c1"],
+                                   audience=[auth.resident_door("intake")]))
+    for token in (world.w1, world.admin, world.buyer, intake_only):  # the residents' door only
+        for answer in (client.post(url, headers=token),
+                       client.get("/resident/council/topics/open", headers=token)):
+            assert answer.status_code == 401 and answer.json["error"]["code"] == "token_invalid"
+
+    supported = client.post(url, headers=first)
+    assert supported.status_code == 201, supported.json
+    assert supported.json["supports"] == 1 and supported.json["threshold"] == 2
+    assert supported.json["supported"] and not supported.json["threshold_reached"]
+    again = client.post(url, headers=first)
+    assert again.status_code == 200 and again.json["supports"] == 1  # counted once
+    shown = client.get("/resident/council/topics/open", headers=second).json
+    assert [(t["id"], t["supports"], t["supported"], t["mine"]) for t in shown] == [
+        (topic, 1, False, False)]
+    assert set(shown[0]) == {"id", "title", "description", "proposed_on", "status",
+                             "supports", "threshold", "threshold_reached", "supported",
+                             "mine"}
+    assert "r-c1-" not in __import__("json").dumps(shown)  # nobody who proposed or supported
+    mine = client.get("/resident/council/topics/open", headers=proposer).json
+    assert mine[0]["mine"] and not mine[0]["supported"]
+
+    reached = client.post(url, headers=second)
+    assert reached.status_code == 201 and reached.json["threshold_reached"]
+    listed = {t["id"]: t for t in world.get("/council/topics", world.w1).json}
+    assert listed[topic]["supports"] == 2
+    assert listed[topic]["qualified_on"] == str(clock.today())  # due for the agenda
+    from tests.test_pages import add_user, login
+    add_user(world.app, "w1", "social_worker", agency_id="a1")
+    board = text(login(world.app, "w1")[0].get("/ui/council"))
+    assert board.count('data-due="agenda"') == 1 and "应列入议程" in board
+
+    events = world.events("council.topic_supported")
+    assert [e.data["supporter_ref"] for e in events] == ["r-c1-2", "r-c1-3"]
+    assert all(set(e.data) == SUPPORT_FIELDS and e.data["channel"] == "online" and
+               e.data["topic_id"] == topic and e.data["community_id"] == "c1" and
+               e.subject == f"council/{topic}" for e in events)
+    rung = client.get("/resident/participation", headers=first).json
+    assert rung["rung"] == 4 and [a["record"] for a in rung["acts"]] == ["council_topic"]
+
+    evaluation = backend.app("evaluation")  # the buyer's side counts the supporters' acts
+    apply_events(evaluation, *world.events())
+    assert count(evaluation, Act, Act.kind == "supported", Act.rung == 4,
+                 Act.resident_ref.in_(["r-c1-2", "r-c1-3"])) == 2
+    assert count(evaluation, RecordEvent, RecordEvent.record_kind == "topic",
+                 RecordEvent.record_id == topic) == 3  # proposed, and supported twice
+
+
+def test_a_decided_topic_takes_no_more_supports(backend):
+    from tests.test_casework import World, council_cycle, decision
+    world = World(backend)
+    topic, meeting = council_cycle(world)
+    topic = topic["id"]
+    assert world.post(f"/council/meetings/{meeting['id']}/decisions", decision(topic),
+                      world.w1).status_code == 201
+    resident = bearer(auth.mint("resident", "r-c1-7", issuer="intake", community_ids=["c1"]))
+    assert topic not in [t["id"] for t in world.client.get(
+        "/resident/council/topics/open", headers=resident).json]
+    answer = world.client.post(f"/resident/council/topics/{topic}/support", headers=resident)
+    assert answer.status_code == 409 and answer.json["error"]["code"] == "topic_decided"
+
+
+def test_a_resident_supports_a_neighbour_s_topic_on_the_pages(backend, intake,
+                                                              casework_served):
+    from services.evaluation.models import Act
+    from tests.helpers import count
+    from tests.streams import apply_events
+    casework = casework_served
+    casework_world(casework, intake)
+    neighbour = outbox_events(intake, "resident.registered")[0].data["resident_ref"]
+    proposer = invited(intake, neighbour, intake.clerk)
+    assert form_post(proposer, "/r/topics", {"title": "停车难", "description": "晚上车位不够"}
+                     ).status_code == 200
+    client = invited(intake, intake.ref, intake.clerk)
+    page = text(client.get("/r/topics"))
+    assert "停车难" in page and "已有 0 人支持（需 3 人）" in page and ">支持<" in page
+    topic = re.search(r'action="/r/topics/([^/"]+)/support"', page).group(1)
+    answer = form_post(client, f"/r/topics/{topic}/support", {}, page="/r/topics")
+    assert answer.status_code == 302 and "done=supported" in answer.headers["Location"]
+    page = text(client.get("/r/topics?done=supported"))
+    assert "您的支持已记录" in page and "已有 1 人支持（需 3 人）" in page
+    assert f'action="/r/topics/{topic}/support"' not in page  # supported: no second button
+    assert form_post(client, f"/r/topics/{topic}/support", {}, page="/r/topics"
+                     ).status_code == 302  # pressed again: still counted once
+    english = text(client.get("/r/topics?lang=en"))
+    assert "1 of 3 supports" in english and "You support this." in english
+    own = text(proposer.get("/r/topics"))
+    assert "我提出的" in own and f'action="/r/topics/{topic}/support"' not in own
+    refused = form_post(proposer, f"/r/topics/{topic}/support", {}, page="/r/topics")
+    assert refused.status_code == 422 and "本人提出" in text(refused)
+    supports = outbox_events(casework, "council.topic_supported")
+    assert [e.data["supporter_ref"] for e in supports] == [intake.ref]
+    assert set(supports[0].data) == SUPPORT_FIELDS
+    assert_no_personal_data(intake, casework)
+    evaluation = backend.app("evaluation")
+    apply_events(evaluation, *outbox_events(intake), *outbox_events(casework))
+    assert count(evaluation, Act, Act.kind == "supported",
+                 Act.resident_ref == intake.ref) == 1
+
+
 # -- QR sign-in to a running session -------------------------------------------------------
 
 def running_session(world, **overrides):

@@ -1,6 +1,10 @@
 """The residents' consultative council (协商议事会): topics proposed (who proposed matters),
 meetings with agenda, attendance and minutes, decisions with votes and outcome, and the
-follow-through of adopted decisions: 民事民参、民事民议、民事民决, recorded."""
+follow-through of adopted decisions: 民事民参、民事民议、民事民决, recorded. Residents support
+one another's topics (Decidim/Consul-style): a topic enough residents support is due for the
+agenda."""
+import os
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -10,8 +14,8 @@ from shared.i18n import bilingual
 
 from .activities import check_context
 from .evidence import check_residents, check_times, publish, timed_data
-from .models import (CouncilDecision, CouncilMeeting, CouncilTopic, DecisionProgress, QueuedNeed,
-                     db)
+from .models import (CouncilDecision, CouncilMeeting, CouncilTopic, CouncilTopicSupport,
+                     DecisionProgress, QueuedNeed, db)
 from .access import require_served
 
 PROPOSER_NEEDED = bilingual("A resident's topic names the resident who proposed it",
@@ -33,6 +37,9 @@ ONLY_ADOPTED = bilingual("Only an adopted decision is followed through",
 DONE_IS_COMPLETE = bilingual("A decision done is 100% carried out", "已落实的决定进度须为100%")
 BEFORE_MEETING = bilingual("A decision cannot be made before its meeting",
                            "决定日期不能早于会议日期")
+OWN_TOPIC = bilingual("You proposed this topic: support other residents' topics",
+                      "这是您本人提出的议题，只能支持其他居民的议题")
+THRESHOLD_SETTING = "CASEWORK_COUNCIL_SUPPORT_THRESHOLD"
 
 
 def propose_topic(data: dict, claims) -> CouncilTopic:
@@ -57,6 +64,35 @@ def topic_data(t: CouncilTopic) -> dict:
     return {"topic_id": t.id, "community_id": t.community_id, "proposer_kind": t.proposer_kind,
             "proposer_ref": t.proposer_ref, "need_ids": t.need_ids, "channel": t.channel,
             "proposed_on": t.proposed_on.isoformat()}
+
+
+def support_threshold() -> int:
+    """The council's rule: how many residents' supports make a topic due for the agenda.
+    Read at each support, so a changed setting applies from the next one; at least 1."""
+    return max(1, int(os.environ.get(THRESHOLD_SETTING, "3")))
+
+
+def support(topic: CouncilTopic, ref: str, on: date) -> bool:
+    """Resident `ref` supports `topic` (locked by the caller, so concurrent supports count
+    one by one). Once per resident: a second support changes nothing (False). The support
+    that reaches the threshold dates the topic as due for the agenda."""
+    if topic.proposer_ref == ref:
+        raise ApiError(422, fields={"topic_id": [OWN_TOPIC]})
+    if db.session.get(CouncilTopicSupport, (topic.id, ref)) is not None:
+        return False
+    if topic.status == "decided":
+        raise ApiError(409, "The council has decided this topic", "议事会已就该议题作出决定",
+                       code="topic_decided")
+    check_residents(topic.community_id, [ref], "supporter_ref")
+    topic.supports += 1
+    if topic.qualified_on is None and topic.supports >= support_threshold():
+        topic.qualified_on = on
+    publish(CouncilTopicSupport(topic_id=topic.id, resident_ref=ref, on=on),
+            "council.topic_supported", lambda s: {
+                "topic_id": topic.id, "community_id": topic.community_id,
+                "supporter_ref": s.resident_ref, "supported_on": s.on.isoformat(),
+                "channel": "online"})
+    return True
 
 
 def meeting_data(m: CouncilMeeting) -> dict:

@@ -199,6 +199,24 @@ class CouncilTopic(db.Model):
     proposed_on = sa.Column(sa.Date, nullable=False)
     status = sa.Column(sa.String(16), nullable=False, default="proposed")
     event_id = sa.Column(sa.String(64))
+    # residents' supports, and the day they reached the council's threshold: from then on
+    # the topic is due for the agenda (council.support)
+    supports = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    qualified_on = sa.Column(sa.Date)
+
+
+class CouncilTopicSupport(db.Model):
+    """A resident's support for another resident's topic: once per resident and topic."""
+    __tablename__ = "council_topic_support"
+    topic_id = sa.Column(sa.String(36), sa.ForeignKey("council_topic.id"), primary_key=True)
+    resident_ref = sa.Column(sa.String(64), primary_key=True)
+    on = sa.Column(sa.Date, nullable=False)
+    event_id = sa.Column(sa.String(64))
+
+    @property
+    def id(self) -> str:
+        """What the event is about: the topic supported."""
+        return self.topic_id
 
 
 class CouncilMeeting(TimedRecord, db.Model):

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from shared.vocabulary import ACT_RUNGS, RUNG_NAMES, TRAINING_KINDS
 
 from .models import (CapacityActivity, Case, CouncilDecision, CouncilMeeting, CouncilTopic,
-                     Fund, FundBallot, FundProject, FundSupport, Organization, Session,
-                     Volunteer, db)
+                     CouncilTopicSupport, Fund, FundBallot, FundProject, FundSupport,
+                     Organization, Session, Volunteer, db)
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ def acts_of(ref: str, community_id: str) -> list[Act]:
                             "organization", o.name))
     acts += [Act(t.proposed_on, "proposed", "council_topic", t.title)
              for t in _in(community_id, CouncilTopic) if t.proposer_ref == ref]
+    acts += [Act(on, "supported", "council_topic", title) for on, title in db.session.execute(
+        sa.select(CouncilTopicSupport.on, CouncilTopic.title).join(
+            CouncilTopic, CouncilTopic.id == CouncilTopicSupport.topic_id).where(
+            CouncilTopic.community_id == community_id, CouncilTopicSupport.resident_ref == ref))]
     acts += [Act(m.date, "attended", "council_meeting", "") for m in
              _in(community_id, CouncilMeeting) if ref in m.attendee_refs]
     acts += [Act(d.decided_on, "voted", "council_decision", d.summary[:200]) for d in

@@ -1,9 +1,10 @@
 """Casework's resident door (/resident/...): a resident, signed in at intake, acting for
 themselves through the same domain code as the workers' pages: the community's micro-funds
-(propose a project, support others', vote online), a council topic of their own, their own
-participation and their community's public results. The caller is known only by the
-pseudonymous reference in their resident token (shared/auth.py) and acts only in the one
-community it names; the door takes no other token (docs/RESIDENTS.md)."""
+(propose a project, support others', vote online), a council topic of their own and supports
+for others' topics, their own participation and their community's public results. The
+caller is known only by the pseudonymous reference in their resident token (shared/auth.py)
+and acts only in the one community it names; the door takes no other token
+(docs/RESIDENTS.md)."""
 import dataclasses
 from datetime import date
 
@@ -18,8 +19,8 @@ from shared.vocabulary import FUND_CATEGORIES
 from . import council, fund, participation, qr_signin
 from .api import committed
 from .fund_schemas import BallotOut, FundOut, ProjectOut, ResultsOut, SupportOut, money
-from .models import (CouncilDecision, CouncilTopic, DecisionProgress, Fund, FundBallot,
-                     FundSupport, ServedCommunity, db)
+from .models import (CouncilDecision, CouncilTopic, CouncilTopicSupport, DecisionProgress, Fund,
+                     FundBallot, FundSupport, ServedCommunity, db)
 from .schemas import TopicOut
 
 blp = Blueprint("residents", __name__, url_prefix="/resident",
@@ -78,6 +79,21 @@ class ResidentFundOut(Schema):
     supported = fields.List(fields.Str(), metadata={"description": "projects I support"})
     ballot = fields.Nested(BallotOut, allow_none=True)
     results = fields.Nested(ResultsOut, allow_none=True)
+
+
+class OpenTopicOut(Schema):
+    """A topic of my community as residents see it: its supports, never who proposed or
+    supported it."""
+    id = fields.Str()
+    title = fields.Str()
+    description = fields.Str()
+    proposed_on = fields.Date()
+    status = fields.Str()
+    supports = fields.Int()
+    threshold = fields.Int(metadata={"description": "supports that make it due for the agenda"})
+    threshold_reached = fields.Bool()
+    supported = fields.Bool(metadata={"description": "I support it"})
+    mine = fields.Bool(metadata={"description": "I proposed it (I cannot support it)"})
 
 
 class ScanIn(Schema):
@@ -224,6 +240,42 @@ def my_topics():
     return db.session.scalars(sa.select(CouncilTopic).where(
         CouncilTopic.community_id == community, CouncilTopic.proposer_ref == claims.sub)
         .order_by(CouncilTopic.proposed_on.desc())).all()
+
+
+@blp.get("/council/topics/open")
+@blp.response(200, OpenTopicOut(many=True))
+def open_topics():
+    """My community's topics the council has not decided, newest first, with their supports."""
+    claims, community = resident()
+    topics = db.session.scalars(sa.select(CouncilTopic).where(
+        CouncilTopic.community_id == community, CouncilTopic.status != "decided")
+        .order_by(CouncilTopic.proposed_on.desc(), CouncilTopic.id)).all()
+    mine = set(db.session.scalars(sa.select(CouncilTopicSupport.topic_id).where(
+        CouncilTopicSupport.topic_id.in_([t.id for t in topics]),
+        CouncilTopicSupport.resident_ref == claims.sub)))
+    return [_as_seen(t, claims.sub, t.id in mine) for t in topics]
+
+
+@blp.post("/council/topics/<topic_id>/support")
+@blp.response(201, OpenTopicOut)
+@blp.alt_response(200, schema=OpenTopicOut, description="I supported it already: counted once")
+def support_topic(topic_id):
+    """I support another resident's topic, once (a second support answers 200, unchanged)."""
+    claims, community = resident()
+    topic = db.session.get(CouncilTopic, topic_id, with_for_update=True)
+    if topic is None or topic.community_id != community:
+        raise ApiError(404, f"topic {topic_id} not found", f"未找到议题 {topic_id}")
+    added = council.support(topic, claims.sub, clock.today())
+    db.session.commit()
+    return _as_seen(topic, claims.sub, True), 201 if added else 200
+
+
+def _as_seen(topic: CouncilTopic, ref: str, supported: bool) -> dict:
+    return {"id": topic.id, "title": topic.title, "description": topic.description,
+            "proposed_on": topic.proposed_on, "status": topic.status,
+            "supports": topic.supports, "threshold": council.support_threshold(),
+            "threshold_reached": topic.qualified_on is not None, "supported": supported,
+            "mine": topic.proposer_ref == ref}
 
 
 # -- signing in to a running session or activity by its QR code ---------------------------

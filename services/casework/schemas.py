@@ -277,6 +277,10 @@ class TopicOut(Schema):
     channel = fields.Str()
     proposed_on = fields.Date()
     status = fields.Str()
+    supports = fields.Int(metadata={"description": "residents supporting it (not who)"})
+    qualified_on = fields.Date(allow_none=True, metadata={
+        "description": "the day its supports reached the council's threshold: due for the "
+                       "agenda (CASEWORK_COUNCIL_SUPPORT_THRESHOLD)"})
 
 
 class MeetingIn(TimedIn):

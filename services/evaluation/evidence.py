@@ -37,6 +37,7 @@ RECORDS = {  # event -> (the record it is about, the record's id field, its day 
     "organization.formed": ("organization", "organization_id", "formed_on"),
     "organization.updated": ("organization", "organization_id", "on"),
     "council.topic_proposed": ("topic", "topic_id", "proposed_on"),
+    "council.topic_supported": ("topic", "topic_id", "supported_on"),
     "council.meeting_held": ("meeting", "meeting_id", "date"),
     "council.decision_made": ("decision", "decision_id", "decided_on"),
     "council.decision_progressed": ("decision", "decision_id", "on"),

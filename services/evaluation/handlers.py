@@ -54,6 +54,7 @@ HANDLERS = {
     "organization.formed": consumed(projections.organization),
     "organization.updated": consumed(projections.organization),
     "council.topic_proposed": consumed(projections.topic_proposed),
+    "council.topic_supported": consumed(projections.topic_supported),
     "council.meeting_held": consumed(projections.meeting),
     "council.decision_made": consumed(projections.decision),
     "council.decision_progressed": consumed(projections.progressed),

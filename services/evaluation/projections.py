@@ -223,6 +223,13 @@ def topic_proposed(event) -> None:
                 d["proposer_kind"] == "resident", channel=d["channel"])
 
 
+def topic_supported(event) -> None:
+    """A resident's support for another's topic: the same act as a fund project's support."""
+    d = event.data
+    _acts(event, [d["supporter_ref"]], "supported", d["community_id"],
+          _day(d["supported_on"]))
+
+
 def meeting(event, version: int = 0) -> None:
     d = event.data
     _acts(event, d["attendee_refs"], "attended", d["community_id"], _day(d["date"]), version,

@@ -216,7 +216,8 @@ def propose_project(fund_id):
 
 @blp.route("/topics", methods=["GET", "POST"])
 def topics():
-    """A topic for the residents' council, and the ones I proposed."""
+    """A topic for the residents' council, the ones I proposed, and my community's open
+    topics to support."""
     error, done = None, None
     if request.method == "POST":
         body = {k: request.form.get(k, "").strip() for k in ("title", "description")}
@@ -228,8 +229,17 @@ def topics():
                 raise
             error = _message(exc)
     return render_template("residents/topics.html", topics=_casework("GET", "/council/topics"),
+                           open_topics=_casework("GET", "/council/topics/open"),
+                           supported=request.args.get("done") == "supported",
                            error=error, done=done, form={} if done else request.form), \
         422 if error else 200
+
+
+@blp.post("/topics/<topic_id>/support")
+def support_topic(topic_id):
+    """My support for another resident's topic: once, however often the button is pressed."""
+    _casework("POST", path("council", "topics", topic_id, "support"))
+    return redirect(url_for(".topics", done="supported") + "#open")
 
 
 @blp.route("/scan/<record_type>/<record_id>/<code>", methods=["GET", "POST"])

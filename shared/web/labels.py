@@ -60,7 +60,8 @@ LABELS = {
     "act_trained": _l("Took a training"), "act_volunteered": _l("Volunteered"),
     "act_registered_volunteer": _l("Became a volunteer"),
     "act_proposed": _l("Proposed a council topic"), "act_voted": _l("Voted"),
-    "act_supported": _l("Supported a project"), "act_member": _l("Joined a residents' group"),
+    "act_supported": _l("Supported a project or topic"),
+    "act_member": _l("Joined a residents' group"),
     "act_led": _l("Led"),
 }
 

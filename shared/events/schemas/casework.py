@@ -134,6 +134,16 @@ class TopicProposed(EventData):
             raise ValidationError("a resident's topic names its proposer", "proposer_ref")
 
 
+class TopicSupported(EventData):
+    """A resident supports another resident's council topic (Decidim/Consul-style supports):
+    the supporter by their pseudonymous reference alone, online through the resident door."""
+    topic_id = ref()
+    community_id = ref()
+    supporter_ref = ref()
+    supported_on = fields.Date(required=True)
+    channel = one_of(("online",))
+
+
 class MeetingHeld(Timed):
     meeting_id = ref()
     community_id = ref()
@@ -360,6 +370,7 @@ SCHEMAS = {
     "organization.formed": OrganizationFormed,
     "organization.updated": OrganizationUpdated,
     "council.topic_proposed": TopicProposed,
+    "council.topic_supported": TopicSupported,
     "council.meeting_held": MeetingHeld,
     "council.decision_made": DecisionMade,
     "council.decision_progressed": DecisionProgressed,
