@@ -538,6 +538,34 @@ def test_residents_support_one_another_s_topics_up_to_the_threshold(backend, mon
                  RecordEvent.record_id == topic) == 3  # proposed, and supported twice
 
 
+def test_supports_given_at_once_count_one_by_one(backend):
+    """Residents pressing at the same moment, one of them twice: each counted once."""
+    import threading
+    from tests.test_casework import RESIDENTS, World
+    world = World(backend)
+    tokens = {ref: bearer(auth.mint("resident", ref, issuer="intake", community_ids=["c1"]))
+              for ref in RESIDENTS}
+    topic = world.client.post("/resident/council/topics", headers=tokens[RESIDENTS[0]], json={
+        "title": "小区绿化", "description": "补种树木"}).json["id"]
+    pressing = [RESIDENTS[1], *RESIDENTS[1:]]  # the first supporter presses twice
+    barrier, statuses = threading.Barrier(len(pressing)), []
+
+    def press(ref):
+        client = world.app.test_client()
+        barrier.wait()
+        statuses.append(client.post(f"/resident/council/topics/{topic}/support",
+                                    headers=tokens[ref]).status_code)
+    threads = [threading.Thread(target=press, args=(ref,)) for ref in pressing]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == [200] + [201] * (len(RESIDENTS) - 1)
+    shown = world.client.get("/resident/council/topics/open", headers=tokens[RESIDENTS[0]]).json
+    assert shown[0]["supports"] == len(RESIDENTS) - 1 and shown[0]["threshold_reached"]
+    assert len(world.events("council.topic_supported")) == len(RESIDENTS) - 1
+
+
 def test_a_decided_topic_takes_no_more_supports(backend):
     from tests.test_casework import World, council_cycle, decision
     world = World(backend)
