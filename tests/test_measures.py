@@ -1,10 +1,13 @@
 """The buyer's measures on a small hand-made event set whose answers are worked out here."""
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.evaluation import measures
-from tests.streams import apply_events, forge, grant
+from shared.localtime import end_of_day
+from tests.streams import FORGED, apply_events, forge, grant
 
 PERIOD = measures.Scope(("c1",), date(2026, 1, 1), date(2026, 6, 30))
 BASE = {"agency_id": "a1", "community_id": "c1"}
@@ -456,3 +459,79 @@ def test_spend_is_prorated_by_days():
     assert round(measures.spend_in(half, 365000, *year), 2) == 182000.0
     outside = measures.Scope(("c1",), date(2027, 1, 1), date(2027, 3, 1))
     assert measures.spend_in(outside, 365000, *year) == 0.0
+
+
+# -- the month-by-month trend, read for every month at once ---------------------------------
+
+@pytest.fixture
+def empty(backend):
+    """Evaluation, for stories of a test's own (one app for all of a property's examples)."""
+    return backend.app("evaluation")
+
+
+def _reset(app) -> None:
+    """Evaluation's database emptied, for the next story: a new log, forged from its start."""
+    from services.evaluation.models import db
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+    FORGED.clear()
+
+
+def _per_month(scope):
+    """The trend as its definition reads: each measure over each month on its own."""
+    return [{"month": part.start.strftime("%Y-%m"), "ladder": measures.ladder(part)["at_least"],
+             "dependency_ratio": measures.dependency_ratio(part)["value"],
+             "breadth": measures.breadth(part)["value"]} for part in measures.months(scope)]
+
+
+DAYS = st.dates(date(2026, 1, 1), date(2026, 8, 31)).map(date.isoformat)
+REFS = st.lists(st.sampled_from([f"r{i}" for i in range(1, 8)]), max_size=4, unique=True)
+
+
+@st.composite
+def stories(draw):
+    """Residents registered on random days, sessions led by the agency or by residents, and
+    resident topics decided and carried out (or not), each recorded a few days after it
+    happened."""
+    story = []
+    for i in range(1, 8):
+        kind, data = resident(i)
+        story.append((kind, {**data, "registered_on": draw(DAYS)}))
+    for n in range(draw(st.integers(0, 8))):
+        leaders = draw(REFS)
+        story.append(session(f"s{n}", draw(DAYS), draw(REFS), leaders=leaders,
+                             led_by=draw(st.sampled_from(["agency", "resident"]))
+                             if leaders else "agency"))
+    for n in range(draw(st.integers(0, 3))):
+        proposed = date.fromisoformat(draw(DAYS))
+        decided = proposed + timedelta(days=draw(st.integers(0, 12)))
+        done = decided + timedelta(days=draw(st.integers(0, 12)))
+        story += [topic(f"t{n}", proposed.isoformat(), "resident",
+                        draw(st.sampled_from(["r1", "r5"]))),
+                  decision(f"d{n}", f"t{n}", decided.isoformat(), [], draw(st.sampled_from(
+                      ["adopted", "adopted", "rejected"]))),
+                  progress(f"d{n}", done.isoformat(), draw(st.sampled_from(
+                      ["done", "done", "in_progress"])), 100)]
+    return story
+
+
+@given(story=stories(), start=DAYS, months=st.integers(0, 7), grid=st.sampled_from(
+    [None, "g1", "g2"]), as_of=st.one_of(st.none(), DAYS))
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_trend_read_at_once_equals_each_month_measured_alone(
+        empty, story, start, months, grid, as_of):
+    app = empty
+    _reset(app)
+    grant(app)
+    recorded = {}  # each record entered three days after its day
+    for short, data in story:
+        day = date.fromisoformat(on_its_day(short, data)[:10]) + timedelta(days=3)
+        recorded[id(data)] = f"{day.isoformat()}T03:00:00.000000Z"
+    feed(app, story, lambda short, data: recorded[id(data)])
+    first = date.fromisoformat(start)
+    scope = measures.Scope(("c1",), first, first + timedelta(days=31 * months), grid,
+                           end_of_day(date.fromisoformat(as_of)) if as_of else None)
+    assert measured(app, measures.trend, scope) == measured(app, _per_month, scope)

@@ -71,15 +71,25 @@ def of_grid(scope: Scope, query, ref_column=Act.resident_ref):
 def highest_rungs(scope: Scope) -> dict[str, int]:
     """Each resident's highest rung in the period; a resident who proposed a topic that was
     adopted and carried out is a leader."""
-    highest = dict(db.session.execute(of_grid(scope, sa.select(
+    return _with_leaders(scope, dict(db.session.execute(of_grid(scope, sa.select(
         Act.resident_ref, sa.func.max(Act.rung)).where(
-        *within(scope, Act.community_id, Act.on)).group_by(Act.resident_ref))).all())
+        *within(scope, Act.community_id, Act.on)).group_by(Act.resident_ref))).all()))
+
+
+def _with_leaders(scope: Scope, highest: dict[str, int]) -> dict[str, int]:
+    """The highest rungs by acts, with the proposers of the period's topics adopted and
+    carried out as leaders."""
     for cycle in topic_cycles(scope):
         if (cycle["proposer_kind"] == "resident" and cycle["outcome"] == "adopted"
                 and cycle["status"] == "done" and scope.start <= cycle["proposed_on"] <= scope.end
                 and (cycle["proposer_ref"] in highest or not scope.grid_id)):
             highest[cycle["proposer_ref"]] = LEADER
     return highest
+
+
+def _at_least(highest: dict[str, int]) -> dict[int, int]:
+    """Residents at or above each rung."""
+    return {r: sum(1 for h in highest.values() if h >= r) for r in RUNG_NAMES}
 
 
 def _served(scope: Scope) -> set[str]:
@@ -93,7 +103,7 @@ def ladder(scope: Scope) -> dict:
     participant among the residents served in the period; each rung above among those at or
     above the rung before."""
     highest = highest_rungs(scope)
-    at_least = {r: sum(1 for h in highest.values() if h >= r) for r in RUNG_NAMES}
+    at_least = _at_least(highest)
     served = _served(scope)
     conversion = {f"{RUNG_NAMES[r]}_to_{RUNG_NAMES[r + 1]}": ratio(at_least[r + 1], at_least[r])
                   for r in range(2, 5)}
@@ -118,13 +128,18 @@ def dependency_ratio(scope: Scope) -> dict:
 def topic_cycles(scope: Scope) -> tuple[dict, ...]:
     """Every topic of the scope's communities known as of its time, through its cycle: the
     proposal; the decision that stands (the latest decided of its known decisions); and that
-    decision's progress as last reported on or before the range's end. Read once per
-    transaction for the same communities, end and time (a card asks seven measures)."""
-    return read_once(db.session, ("topic_cycles", scope.communities, scope.end, scope.as_of),
-                     lambda: tuple(_read_topic_cycles(scope)))
+    decision's progress as last reported on or before the range's end. The facts are read
+    once per transaction for the same communities and time (a card and its months ask for
+    them over and over); each end picks its progress from them."""
+    topics, standing, reports = read_once(
+        db.session, ("topic facts", scope.communities, scope.as_of), lambda: _topic_facts(scope))
+    return read_once(db.session, ("topic cycles", scope.communities, scope.as_of, scope.end),
+                     lambda: tuple(_cycles(topics, standing, reports, scope.end)))
 
 
-def _read_topic_cycles(scope: Scope) -> list[dict]:
+def _topic_facts(scope: Scope) -> tuple[list, dict, dict]:
+    """The topics, the decision standing on each and each decision's progress reports
+    (newest first), as known at the scope's time."""
     topics = db.session.scalars(sa.select(TopicFact).where(
         TopicFact.community_id.in_(scope.communities), TopicFact.proposed_on.is_not(None),
         *known(scope, TopicFact)).order_by(TopicFact.topic_id)).all()
@@ -135,18 +150,21 @@ def _read_topic_cycles(scope: Scope) -> list[dict]:
         if held is None or (row.decided_on, row.recorded_at, row.decision_id) > (
                 held.decided_on, held.recorded_at, held.decision_id):
             standing[row.topic_id] = row
-    latest: dict[str, ProgressFact] = {}
+    reports: dict[str, list[ProgressFact]] = {}
     for row in db.session.scalars(sa.select(ProgressFact).where(
-            ProgressFact.community_id.in_(scope.communities), ProgressFact.on <= scope.end,
-            *known(scope, ProgressFact))):
-        held = latest.get(row.decision_id)
-        if held is None or (row.on, row.recorded_at, row.event_id) > (
-                held.on, held.recorded_at, held.event_id):
-            latest[row.decision_id] = row
+            ProgressFact.community_id.in_(scope.communities), *known(scope, ProgressFact))):
+        reports.setdefault(row.decision_id, []).append(row)
+    for rows in reports.values():
+        rows.sort(key=lambda r: (r.on, r.recorded_at, r.event_id), reverse=True)
+    return topics, standing, reports
+
+
+def _cycles(topics, standing, reports, end: date) -> list[dict]:
     cycles = []
     for topic in topics:
         decision = standing.get(topic.topic_id)
-        progress = latest.get(decision.decision_id) if decision else None
+        progress = next((r for r in reports.get(decision.decision_id, ()) if r.on <= end),
+                        None) if decision else None
         cycles.append({
             "topic_id": topic.topic_id, "community_id": topic.community_id,
             "proposer_kind": topic.proposer_kind, "proposer_ref": topic.proposer_ref,
@@ -468,10 +486,38 @@ def months(scope: Scope) -> list[Scope]:
 
 def trend(scope: Scope) -> list[dict]:
     """Month by month: residents at or above each rung (the ladder over time), the
-    dependency ratio and breadth."""
-    return [{"month": part.start.strftime("%Y-%m"), "ladder": ladder(part)["at_least"],
-             "dependency_ratio": dependency_ratio(part)["value"],
-             "breadth": breadth(part)["value"]} for part in months(scope)]
+    dependency ratio and breadth; each as the measure over that month, read for every month
+    at once (a query per month and measure made most of a portfolio's time)."""
+    acts, initiatives, registered = {}, {}, _registered_by_day(scope)
+    act_month, led_month = sql_month_index(Act.on), sql_month_index(Initiative.on)
+    for month, ref, rung in db.session.execute(of_grid(scope, sa.select(
+            act_month, Act.resident_ref, sa.func.max(Act.rung)).where(
+            *within(scope, Act.community_id, Act.on)).group_by(act_month, Act.resident_ref))):
+        acts.setdefault(int(month), {})[ref] = rung
+    for month, led, n in db.session.execute(sa.select(
+            led_month, Initiative.resident_led, sa.func.count()).where(
+            *within(scope, Initiative.community_id, Initiative.on)).group_by(
+            led_month, Initiative.resident_led)):
+        initiatives.setdefault(int(month), {})[led] = n
+    out = []
+    for part in months(scope):
+        month = month_index(part.start)
+        by_acts, counts = acts.get(month, {}), initiatives.get(month, {})
+        participants = sum(1 for rung in by_acts.values() if rung >= PARTICIPANT)
+        at_least = _at_least(_with_leaders(part, dict(by_acts)))
+        out.append({"month": part.start.strftime("%Y-%m"),
+                    "ladder": {RUNG_NAMES[r]: at_least[r] for r in RUNG_NAMES},
+                    "dependency_ratio": ratio(counts.get(True, 0), sum(counts.values()))["value"],
+                    "breadth": ratio(participants, sum(
+                        n for day, n in registered if day is None or day <= part.end))["value"]})
+    return out
+
+
+def _registered_by_day(scope: Scope) -> list[tuple[date | None, int]]:
+    """Residents registered by the scope's end, counted by the day they registered."""
+    registered = _registered(scope).subquery()
+    return db.session.execute(sa.select(registered.c.registered_on, sa.func.count()).group_by(
+        registered.c.registered_on)).all()
 
 
 def cohort_retention(scope: Scope) -> list[dict]:
