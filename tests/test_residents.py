@@ -465,6 +465,13 @@ def test_casework_s_resident_door_takes_residents_of_its_community_only(backend)
 SUPPORT_FIELDS = {"topic_id", "community_id", "supporter_ref", "supported_on", "channel"}
 
 
+def test_a_threshold_that_is_no_number_stops_casework_at_its_start(monkeypatch):
+    from services.casework import create_app
+    monkeypatch.setenv("CASEWORK_COUNCIL_SUPPORT_THRESHOLD", "three")
+    with pytest.raises(RuntimeError, match="CASEWORK_COUNCIL_SUPPORT_THRESHOLD"):
+        create_app()
+
+
 def test_residents_support_one_another_s_topics_up_to_the_threshold(backend, monkeypatch):
     from services.evaluation.models import Act, RecordEvent
     from tests.helpers import count

@@ -4,6 +4,7 @@ from shared.service import ServiceSpec, create_service_app
 from shared.web import init_pages
 
 from .access import on_roster
+from .council import support_threshold
 from .api import blp
 from .files import MAX_FILE_BYTES
 from .fund_api import blp as fund_blp
@@ -21,6 +22,7 @@ def create_app(test_config: dict | None = None):
                        handlers=HANDLERS, blueprints=[blp, fund_blp, resident_blp],
                        resident_blueprints=frozenset({resident_blp.name}))
     app = create_service_app(spec, test_config)
+    support_threshold()  # a bad setting stops the start, not a resident's support
     # no request larger than a file and its form: refused before it is read (413)
     app.config["MAX_CONTENT_LENGTH"] = MAX_FILE_BYTES + 1024 * 1024
     app.extensions["filestore"] = folder_store("casework")  # where, as configured at start

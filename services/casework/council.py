@@ -69,7 +69,11 @@ def topic_data(t: CouncilTopic) -> dict:
 def support_threshold() -> int:
     """The council's rule: how many residents' supports make a topic due for the agenda.
     Read at each support, so a changed setting applies from the next one; at least 1."""
-    return max(1, int(os.environ.get(THRESHOLD_SETTING, "3")))
+    raw = os.environ.get(THRESHOLD_SETTING, "3")
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        raise RuntimeError(f"{THRESHOLD_SETTING} must be a whole number, not {raw!r}") from None
 
 
 def support(topic: CouncilTopic, ref: str, on: date) -> bool:
