@@ -108,6 +108,20 @@ def test_schema_violations_name_the_field():
             "date": "2026-03-01", "start": "10:00", "end": "09:00"})
 
 
+@pytest.mark.parametrize("amount", ["12.345", "-1.00", "1000000000000.00", "NaN"])
+def test_an_amount_of_money_in_an_event_is_yuan_to_the_fen_and_bounded(amount):
+    """Every service's events carry money as one field: what a ledger or a fund column
+    holds, never rounded on the way in."""
+    expense = {"by": "u1",
+               "contract_id": "k1", "expense_id": "e1", "spent_on": "2026-03-02",
+               "amount": "880.50", "line": "activities", "payee_kind": "supplier",
+               "receipt_digests": [], "note_sha256": "0" * 64}
+    check_data("ledger.expense_recorded", expense)
+    with pytest.raises(SchemaViolation) as err:
+        check_data("ledger.expense_recorded", {**expense, "amount": amount})
+    assert set(err.value.errors) == {"amount"}
+
+
 def test_an_event_from_the_wrong_source_is_refused():
     forged = Event.new(source="/casework", short_type="need.reported", subject="need/n1",
                        data=NEED, sequence=1, prevhash=GENESIS_HASH)

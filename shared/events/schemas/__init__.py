@@ -1,6 +1,8 @@
 """Versioned marshmallow schemas of every event's `data`, one module per producing service."""
 from marshmallow import RAISE, Schema, fields, validate
 
+from shared import fields as bounded
+
 REF = validate.Length(min=1, max=64)
 
 
@@ -25,6 +27,12 @@ def ref(**kwargs):
 
 def refs(**kwargs):
     return fields.List(fields.Str(validate=REF), **_required_unless_defaulted(kwargs))
+
+
+def money(maximum=bounded.MAX_YUAN, **kwargs):
+    """An amount of yuan to the fen, written as a string ("12000.00"), at most `maximum`:
+    one of more decimals is malformed (parked), not rounded into a projection."""
+    return bounded.Yuan(maximum=maximum, **_required_unless_defaulted(kwargs))
 
 
 def one_of(choices, **kwargs):

@@ -3,14 +3,13 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from shared import fields as bounded
 from shared.vocabulary import (ACTIVITY_KINDS, BALLOT_CHANNELS, CASE_OUTCOMES, DECISION_MODES,
                                DECISION_OUTCOMES, FUND_CATEGORIES, FUND_PHASES, FUND_PROPOSERS,
                                LEADS, METHODS, MODES, NEW_ORGANIZATION_STATUSES,
                                ORGANIZATION_STATUSES, PROGRESS_STATUSES, PROPOSERS,
                                TOPIC_CHANNELS, VOTING_RULES)
 
-from . import EventData, one_of, ref, refs
+from . import EventData, money, one_of, ref, refs
 
 GAS = validate.Range(min=-2, max=2)  # goal attainment scaling: -2 … +2
 
@@ -193,11 +192,7 @@ class RecordCorrectedV1(RecordCorrected):
     reason = fields.Str(required=True, validate=validate.Length(1, 500))
 
 
-def money(**kwargs):
-    """An amount of yuan to the fen, written as a string ("12000.00"): one of more decimals
-    is malformed (parked), not rounded into the projection."""
-    return bounded.Yuan(maximum=Decimal(10**8),
-                        **{"required": "load_default" not in kwargs, **kwargs})
+FUND_MAX = Decimal(10**8)  # a community fund's amounts: at most a hundred million yuan
 
 
 class FundSet(EventData):
@@ -206,7 +201,7 @@ class FundSet(EventData):
     agency_id = ref()
     community_id = ref()
     year = fields.Int(required=True, validate=validate.Range(2000, 2100))
-    amount = money()
+    amount = money(FUND_MAX)
     proposers = fields.List(one_of(FUND_PROPOSERS), required=True,
                             validate=validate.Length(min=1))
     min_supports = fields.Int(required=True, validate=validate.Range(min=0))
@@ -238,7 +233,7 @@ class FundProjectProposed(EventData):
     community_id = ref()
     number = fields.Int(required=True, validate=validate.Range(min=1))
     category = one_of(FUND_CATEGORIES)
-    estimated_cost = money()
+    estimated_cost = money(FUND_MAX)
     beneficiaries = fields.Int(required=True, validate=validate.Range(min=0))
     proposer_kind = one_of(FUND_PROPOSERS)
     proposer_ref = ref(allow_none=True, load_default=None)
@@ -261,7 +256,7 @@ class FundProjectReviewed(EventData):
     fund_id = ref()
     community_id = ref()
     status = one_of(("feasible", "declined", "unsupported"))
-    price = money(allow_none=True, load_default=None)
+    price = money(FUND_MAX, allow_none=True, load_default=None)
     on = fields.Date(required=True)
 
 
@@ -286,7 +281,7 @@ class FundBallotCast(EventData):
 class FundOutcome(EventData):
     project_id = ref()
     votes = fields.Int(required=True, validate=validate.Range(min=0))
-    cost = money()
+    cost = money(FUND_MAX)
     funded = fields.Bool(required=True)
     rank = fields.Int(required=True, validate=validate.Range(min=1))
     reason = one_of(("funded", "does_not_fit", "no_votes"))
@@ -296,8 +291,8 @@ class FundResultsPublished(EventData):
     fund_id = ref()
     community_id = ref()
     on = fields.Date(required=True)
-    amount = money()
-    allocated = money()
+    amount = money(FUND_MAX)
+    allocated = money(FUND_MAX)
     voters_online = fields.Int(required=True, validate=validate.Range(min=0))
     voters_paper = fields.Int(required=True, validate=validate.Range(min=0))
     outcomes = fields.List(fields.Nested(FundOutcome), required=True)
@@ -310,9 +305,11 @@ class FundProjectDelivered(EventData):
     fund_id = ref()
     community_id = ref()
     decision_id = ref()
-    actual_cost = money()
+    actual_cost = money(FUND_MAX)
     leader_refs = refs(load_default=list)
     on = fields.Date(required=True)
+
+
 EVIDENCE_RECORDS = ("session", "capacity_activity", "council_meeting", "council_decision",
                     "decision_progress", "case", "organization")
 DIGEST = validate.Regexp(r"^[0-9a-f]{64}$")

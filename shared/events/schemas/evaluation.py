@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from shared.vocabulary import MAX_SEED
 
-from . import EventData, ref, refs
+from . import EventData, money, ref, refs
 
 
 class ContractAwarded(EventData):
@@ -153,16 +153,11 @@ PAYEE_KINDS = ("staff", "supplier", "venue", "expert", "volunteer", "other")
 BUDGET_LINES = ("personnel", "activities", "materials", "management", "other")
 
 
-def yuan(**kwargs):
-    return fields.Decimal(as_string=True, validate=validate.Range(min=0),
-                          **{"required": True, **kwargs})
-
-
 class BudgetLine(EventData):
     key = fields.Str(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,32}$"))
     label_zh = fields.Str(required=True, validate=validate.Length(1, 50))
     label_en = fields.Str(required=True, validate=validate.Length(1, 100))
-    amount = yuan()
+    amount = money()
 
 
 class BudgetSet(EventData):
@@ -181,7 +176,7 @@ class ExpenseRecorded(EventData):
     contract_id = ref()
     expense_id = ref()
     spent_on = fields.Date(required=True)
-    amount = yuan()
+    amount = money()
     line = fields.Str(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,32}$"))
     payee_kind = fields.Str(required=True, validate=validate.OneOf(PAYEE_KINDS))
     receipt_digests = fields.List(fields.Str(validate=DIGEST), required=True)
