@@ -253,7 +253,8 @@ def open_topics():
     mine = set(db.session.scalars(sa.select(CouncilTopicSupport.topic_id).where(
         CouncilTopicSupport.topic_id.in_([t.id for t in topics]),
         CouncilTopicSupport.resident_ref == claims.sub)))
-    return [_as_seen(t, claims.sub, t.id in mine) for t in topics]
+    threshold = council.support_threshold()
+    return [_as_seen(t, claims.sub, t.id in mine, threshold) for t in topics]
 
 
 @blp.post("/council/topics/<topic_id>/support")
@@ -267,13 +268,14 @@ def support_topic(topic_id):
         raise ApiError(404, f"topic {topic_id} not found", f"未找到议题 {topic_id}")
     added = council.support(topic, claims.sub, clock.today())
     db.session.commit()
-    return _as_seen(topic, claims.sub, True), 201 if added else 200
+    return _as_seen(topic, claims.sub, True, council.support_threshold()), \
+        201 if added else 200
 
 
-def _as_seen(topic: CouncilTopic, ref: str, supported: bool) -> dict:
+def _as_seen(topic: CouncilTopic, ref: str, supported: bool, threshold: int) -> dict:
     return {"id": topic.id, "title": topic.title, "description": topic.description,
             "proposed_on": topic.proposed_on, "status": topic.status,
-            "supports": topic.supports, "threshold": council.support_threshold(),
+            "supports": topic.supports, "threshold": threshold,
             "threshold_reached": topic.qualified_on is not None, "supported": supported,
             "mine": topic.proposer_ref == ref}
 
