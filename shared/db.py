@@ -165,7 +165,7 @@ class Recently:
 # (executemany: on PostgreSQL one multi-row INSERT per thousand rows) when the session
 # commits, when `flush` is called, or before any query made with autoflush on: so a query
 # sees them, as it sees the ORM's pending rows.
-_ROWS, _PENDING = "rows_by_key", "rows_pending"
+_ROWS, _PENDING, _READINGS = "rows_by_key", "rows_pending", "readings"
 
 
 class _Plan:
@@ -390,15 +390,12 @@ def _write_before_commit(session) -> None:
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def forget_rows(session) -> None:
-    """Drop what the session keeps by key (and, at a rollback, what it had not written): at
-    the end of every transaction, and within a long one (a replay of the whole log) once a
-    chunk of it is written, to bound memory."""
+    """Drop what the session keeps by key (and, at a rollback, what it had not written) and
+    what read_once kept: at the end of every transaction, and within a long one (a replay of
+    the whole log) once a chunk of it is written, to bound memory."""
     session.info.pop(_ROWS, None)
     session.info.pop(_PENDING, None)
     session.info.pop(_READINGS, None)
-
-
-_READINGS = "readings"
 
 
 def read_once(session, key: tuple, read):
