@@ -60,38 +60,62 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
-    """A live process's CPU time so far (user + system, all its threads), 0 if it is gone;
-    with `reaped_children`, that of its children that have ended too."""
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _seconds(ticks) -> float:
+    return sum(map(int, ticks)) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """A live process's CPU time so far (user + system, all its threads), 0 if it is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return _seconds(_stat(pid)[11:13])
     except OSError:
         return 0.0
-    ticks = int(fields[11]) + int(fields[12])
-    if reaped_children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 SERVERS = {"postgres": "PostgreSQL", "beam.smp": "RabbitMQ"}  # process name -> server
 
 
-def servers_cpu_seconds() -> dict[str, float]:
-    """CPU time so far of the database's and the broker's processes on this machine. A
-    PostgreSQL backend that ends (a connection closed) hands its time to the postmaster's
-    reaped children, so the sum only grows: the backends are read before the postmaster
-    (newest process first), so one that ends meanwhile is counted in it, not lost."""
-    spent = dict.fromkeys(SERVERS.values(), 0.0)
-    pids = sorted((int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()),
-                  reverse=True)
-    for pid in pids:
+def servers_cpu() -> dict[tuple[int, str], tuple[str, float, float]]:
+    """The database's and the broker's processes on this machine now: (pid, start time) ->
+    (server, its own CPU seconds, those of its children that ended and it reaped)."""
+    reading = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            server = SERVERS.get(Path(f"/proc/{pid}/comm").read_text().strip())
+            server = SERVERS.get((entry / "comm").read_text().strip())
+            fields = _stat(int(entry.name)) if server else None
         except OSError:
             continue
         if server:
-            spent[server] += cpu_seconds(pid, reaped_children=True)
-    return spent
+            reading[int(entry.name), fields[19]] = (
+                server, _seconds(fields[11:13]), _seconds(fields[13:15]))
+    return reading
+
+
+def servers_cpu_spent(before: dict, after: dict) -> dict[str, float]:
+    """The servers' CPU seconds between two readings of `servers_cpu`. A process seen at the
+    second reading counts what it spent since the first (all of it if it is new). One that
+    ended (a PostgreSQL backend whose connection closed) handed its time to its parent's
+    reaped children: their growth, less what the ended ones had at the first reading, is
+    what they spent meanwhile. Never below zero: a process that ends while a reading is
+    taken may be missed or seen twice, and a backend of another client ending is no
+    negative cost of this one's."""
+    spent = dict.fromkeys(SERVERS.values(), 0.0)
+    ended = dict.fromkeys(SERVERS.values(), 0.0)
+    for key, (server, own, reaped) in after.items():
+        _, own_before, reaped_before = before.get(key, (server, 0.0, 0.0))
+        spent[server] += own - own_before
+        ended[server] += reaped - reaped_before
+    for key, (server, own, _) in before.items():
+        if key not in after:
+            ended[server] -= own
+    return {server: spent[server] + max(ended[server], 0.0) for server in spent}
 
 
 def own_peak_rss_mb() -> float:

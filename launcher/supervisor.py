@@ -185,10 +185,11 @@ class Platform:
                 os.killpg(popen.pid, signal.SIGKILL)
                 popen.wait()
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 180) -> None:
         """Until every process started is ready: an API answers /readyz, a worker or relay
         /healthz (a worker once it consumes: its queue exists, so nothing a relay publishes
-        from then on is routed nowhere and left to the sources' check to repair)."""
+        from then on is routed nowhere and left to the sources' check to repair). Nine
+        processes importing the stack at once take a while on a busy two-core machine."""
         deadline = time.monotonic() + timeout
         for name, proc in self.procs.items():
             if not proc.popen:
@@ -196,15 +197,26 @@ class Platform:
             service, kind = name.split("-")[:2]
             url = (self.url(service) + "/readyz" if kind == "api"
                    else self.probe_url(name) + "/healthz")
-            while True:
-                try:
-                    if requests.get(url, timeout=2).ok:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{name} not ready after {timeout}s")
+            while not self._answers(url):
+                if proc.popen.poll() is not None or time.monotonic() > deadline:
+                    raise TimeoutError(self._not_ready(name, timeout))
                 time.sleep(0.2)
+
+    @staticmethod
+    def _answers(url: str) -> bool:
+        try:
+            return requests.get(url, timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    def _not_ready(self, name: str, timeout: float) -> str:
+        """Why a process is not ready: it exited, or it still is not after the timeout;
+        and the end of its log, which says what it was doing."""
+        code = self.procs[name].popen.poll()
+        why = f"exited ({code})" if code is not None else f"not ready after {timeout:g}s"
+        log = self.log_dir / f"{name}.log" if self.log_dir else None
+        tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+        return f"{name} {why}" + (f"; the end of its log:\n{tail}" if tail else "")
 
     def supervise_once(self) -> None:
         """Restart any process that died (not one we stopped)."""

@@ -31,7 +31,7 @@ def running_platform(backend, tmp_path, replicas: int = 1, env: dict | None = No
                                      for k in ("worker", "relay") for r in range(replicas)})
     platform.start_all()
     try:
-        platform.wait_ready(timeout=90)
+        platform.wait_ready()
         yield platform
     except BaseException:
         dump_logs(platform)

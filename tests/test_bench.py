@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bench.__main__ import TARGETS, main
+from bench.stats import servers_cpu, servers_cpu_spent
 from tests.conftest import require_servers
 
 TINY = ["--repeats", "2", "--messages", "200", "--needs", "20", "--rates", "10",
@@ -67,3 +68,28 @@ def test_the_broker_and_relay_on_the_embedded_default(tmp_path):
 def test_the_portfolio_on_the_embedded_default(tmp_path):
     results = run(tmp_path, "--embedded", "--only", "portfolio")
     assert_figures(results, PORTFOLIO)
+
+
+def test_the_servers_cpu_counts_what_ended_backends_spent_and_never_less_than_nothing():
+    postmaster, kept, ended = (1, "s1"), (2, "s2"), (3, "s3")
+    before = {postmaster: ("PostgreSQL", 1.0, 50.0), kept: ("PostgreSQL", 2.0, 0.0),
+              ended: ("PostgreSQL", 40.0, 0.0), (9, "s9"): ("RabbitMQ", 5.0, 0.0)}
+    # the ended backend spent 0.5 s more and handed its 40.5 s to the postmaster; a new
+    # backend started and spent 0.25 s; the broker 1 s
+    after = {postmaster: ("PostgreSQL", 1.0, 90.5), kept: ("PostgreSQL", 2.25, 0.0),
+             (4, "s4"): ("PostgreSQL", 0.25, 0.0), (9, "s9"): ("RabbitMQ", 6.0, 0.0)}
+    assert servers_cpu_spent(before, after) == {"PostgreSQL": 1.0, "RabbitMQ": 1.0}
+    # a backend read at the first reading that ended but was not yet reaped at the second
+    # (or a reading that raced with its end): what it had is no negative cost
+    unreaped = {**after, postmaster: ("PostgreSQL", 1.0, 50.0)}
+    assert servers_cpu_spent(before, unreaped) == {"PostgreSQL": 0.5, "RabbitMQ": 1.0}
+    # a pid used again by a new process is a new process
+    reused = {**after, (3, "s7"): ("PostgreSQL", 0.125, 0.0)}
+    assert servers_cpu_spent(before, reused)["PostgreSQL"] == 1.125
+
+
+def test_the_servers_cpu_reading_sees_this_machines_database():
+    require_servers()
+    reading = servers_cpu()
+    assert "PostgreSQL" in {server for server, _, _ in reading.values()}
+    assert all(own >= 0 and reaped >= 0 for _, own, reaped in reading.values())
