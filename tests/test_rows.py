@@ -104,3 +104,21 @@ def test_a_loaded_row_writes_only_what_changed(evaluation):
     assert rows["s1"]["hours"] == 2.0 and rows["s1"]["retracted_at"] is not None
     assert rows["s2"]["hours"] == 0 and rows["s2"]["retracted_at"] is None
     assert db.session.scalar(sa.select(EventTally.count)) == 5
+
+
+@pytest.mark.parametrize("service", ["intake", "casework", "evaluation"])
+def test_a_statement_run_again_and_again_is_planned_for_its_values_each_time(real, service):
+    """psycopg prepares a statement run five times; PostgreSQL would then plan it once for
+    any values. A generic plan for `community_id IN (...) AND day BETWEEN ...` guesses the
+    range small and walks the date index over every community: a card's queries took 40 ms
+    in place of 1, growing with the whole table."""
+    app = real.app(service)
+    db = app.extensions["socialwork"].spec.db
+    with app.app_context():
+        for day in range(1, 12):
+            db.session.execute(sa.text("SELECT :day + 1"), {"day": day}).scalar_one()
+        plans = db.session.execute(sa.text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'SELECT $1 + 1%'")).one()
+        db.session.rollback()
+    assert plans.generic_plans == 0 and plans.custom_plans >= 5

@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from shared import allocation
+from shared.db import read_once
 
 from .measures import Scope, of_grid, ratio, representativeness, topic_cycles, within
 from .models import FundBallotFact, FundFact, FundProjectFact, ResidentFact, db
@@ -16,16 +17,18 @@ RESIDENTS_OWN = ("resident", "resident_organization")  # a project residents pro
 
 
 def funds_in(scope: Scope) -> list[FundFact]:
-    return db.session.scalars(sa.select(FundFact).where(
-        *within(scope, FundFact.community_id, FundFact.results_on)).order_by(
-        FundFact.fund_id)).all()
+    """The scope's funds, read once per card (four of its measures start from them)."""
+    return read_once(db.session, ("funds in", scope), lambda: db.session.scalars(
+        sa.select(FundFact).where(*within(scope, FundFact.community_id, FundFact.results_on))
+        .order_by(FundFact.fund_id)).all())
 
 
 def _ballots(fund_ids):
-    return db.session.execute(sa.select(
+    fund_ids = tuple(fund_ids)
+    return read_once(db.session, ("ballots", fund_ids), lambda: db.session.execute(sa.select(
         FundBallotFact.fund_id, FundBallotFact.seq, FundBallotFact.resident_ref,
         FundBallotFact.project_ids, FundBallotFact.channel).where(
-        FundBallotFact.fund_id.in_(fund_ids))).all()
+        FundBallotFact.fund_id.in_(fund_ids))).all())
 
 
 def first_ballots(fund: FundFact, ballots) -> dict[str, tuple]:
@@ -41,12 +44,16 @@ def results(fund: FundFact, ballots=None) -> list[allocation.Outcome]:
     ballots = _ballots([fund.fund_id]) if ballots is None else ballots
     votes = allocation.count_votes((b.seq, b.resident_ref, b.project_ids) for b in ballots
                                    if b.fund_id == fund.fund_id)
-    candidates = [allocation.Candidate(p.project_id, p.number, Decimal(p.price)) for p in
-                  db.session.scalars(sa.select(FundProjectFact).where(
-                      FundProjectFact.fund_id == fund.fund_id,
-                      FundProjectFact.status == "feasible",
-                      FundProjectFact.price.is_not(None)))]
-    return allocation.allocate(Decimal(fund.amount or 0), candidates, votes)
+    return allocation.allocate(Decimal(fund.amount or 0), _candidates(fund.fund_id), votes)
+
+
+def _candidates(fund_id: str) -> list[allocation.Candidate]:
+    """A fund's feasible, priced projects: what its results allocate among."""
+    return read_once(db.session, ("candidates", fund_id), lambda: [
+        allocation.Candidate(p.project_id, p.number, Decimal(p.price)) for p in
+        db.session.scalars(sa.select(FundProjectFact).where(
+            FundProjectFact.fund_id == fund_id, FundProjectFact.status == "feasible",
+            FundProjectFact.price.is_not(None)))])
 
 
 def _funded(funds) -> list[FundProjectFact]:

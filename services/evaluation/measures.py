@@ -295,7 +295,8 @@ def representativeness(scope: Scope, group=None) -> dict:
     (0 = participants mirror the community), and the share of participants unknown here.
     `group`: a query of other residents' refs to compare instead (the fund's voters)."""
     group = _participants_query(scope) if group is None else group
-    registered = _profiles(_registered(scope))  # counted in the database, not loaded
+    registered = read_once(db.session, ("registered profiles", scope), lambda: _profiles(
+        _registered(scope)))  # counted in the database, not loaded
     participants = db.session.scalar(sa.select(sa.func.count()).select_from(
         group.subquery()))
     known = _profiles(_registered(scope).where(ResidentFact.ref.in_(group)))
@@ -420,7 +421,11 @@ def channels(scope: Scope) -> dict:
 
 def outputs(scope: Scope) -> dict:
     """What the contract buys, as delivered: cases opened, sessions and their hours,
-    capacity-building activities."""
+    capacity-building activities (read once per card: the cost per outcome counts them too)."""
+    return read_once(db.session, ("outputs", scope), lambda: _outputs(scope))
+
+
+def _outputs(scope: Scope) -> dict:
     cases = db.session.scalar(sa.select(sa.func.count()).select_from(CaseFact).where(
         *within(scope, CaseFact.community_id, CaseFact.opened_on)))
     by_kind = {kind: (n, hours) for kind, n, hours in db.session.execute(sa.select(
