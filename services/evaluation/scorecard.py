@@ -168,4 +168,6 @@ def contract_card(contract, scope: measures.Scope) -> dict:
     return _CARDS.get((contract.id, contract.version, scope, projections_state()), card)
 
 
-_CARDS = Remembered(size=64)  # a card takes seconds with many events in the projections
+# a card takes up to seconds with many events in the projections; a city portfolio shows
+# hundreds of contracts at once, and every one of its cards must stay for its next reader
+_CARDS = Remembered(size=512)
