@@ -14,6 +14,7 @@ from . import auth, bus, config, deadletters, keys, outbox
 import sqlalchemy as sa
 
 from .consumer import EventConsumer
+from .db import plan_generically
 from .inbox import CONFLICT
 from .eventlog import integrity_reports
 from .logging import setup as setup_logging
@@ -54,6 +55,7 @@ def _probe(heartbeat, name: str) -> None:
 def worker_command():
     rt = current_service()
     setup_logging(rt.spec.name, "worker")
+    plan_generically(rt.spec.db.engine)
     consumer = _consumer(rt)
     _probe(consumer.heartbeat, f"{rt.spec.name}-worker")
     on_stop(consumer.stop)

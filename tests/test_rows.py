@@ -122,3 +122,18 @@ def test_a_statement_run_again_and_again_is_planned_for_its_values_each_time(rea
             "WHERE statement LIKE 'SELECT $1 + 1%'")).one()
         db.session.rollback()
     assert plans.generic_plans == 0 and plans.custom_plans >= 5
+
+
+def test_a_consumer_plans_once_what_it_runs_over_and_over(real):
+    from shared.db import plan_generically
+    app = real.app("evaluation")
+    db = app.extensions["socialwork"].spec.db
+    with app.app_context():
+        plan_generically(db.engine)
+        for day in range(1, 12):
+            db.session.execute(sa.text("SELECT :day + 2"), {"day": day}).scalar_one()
+        plans = db.session.execute(sa.text(
+            "SELECT generic_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'SELECT $1 + 2%'")).one()
+        db.session.rollback()
+    assert plans.generic_plans > 0

@@ -3,7 +3,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
-from shared.db import flush, forget_rows
+from shared.db import flush, forget_rows, plan_generically
 from shared.events import Event
 from shared.eventstore import APPLIED
 
@@ -21,6 +21,7 @@ def rebuild() -> int:
     empty projections, in one transaction: the figures come out as if consumed afresh.
     The log is streamed, so memory stays flat however long it is. The milestone reviews and the
     ledger are replayed too, from evaluation's own events."""
+    plan_generically(db.engine)
     for table in (EventTally, *PROJECTION_TABLES):
         db.session.execute(sa.delete(table))
     count = 0
