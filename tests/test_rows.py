@@ -106,34 +106,33 @@ def test_a_loaded_row_writes_only_what_changed(evaluation):
     assert db.session.scalar(sa.select(EventTally.count)) == 5
 
 
+
+def _plans(app, plus: int):
+    """PostgreSQL's count of generic and custom plans of a statement run eleven times."""
+    db = app.extensions["socialwork"].spec.db
+    with app.app_context():
+        for day in range(1, 12):
+            db.session.execute(sa.text(f"SELECT :day + {plus}"), {"day": day}).scalar_one()
+        plans = db.session.execute(sa.text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE :statement"), {"statement": f"SELECT $1 + {plus}%"}).one()
+        db.session.rollback()
+    return plans
+
+
 @pytest.mark.parametrize("service", ["intake", "casework", "evaluation"])
 def test_a_statement_run_again_and_again_is_planned_for_its_values_each_time(real, service):
     """psycopg prepares a statement run five times; PostgreSQL would then plan it once for
     any values. A generic plan for `community_id IN (...) AND day BETWEEN ...` guesses the
     range small and walks the date index over every community: a card's queries took 40 ms
     in place of 1, growing with the whole table."""
-    app = real.app(service)
-    db = app.extensions["socialwork"].spec.db
-    with app.app_context():
-        for day in range(1, 12):
-            db.session.execute(sa.text("SELECT :day + 1"), {"day": day}).scalar_one()
-        plans = db.session.execute(sa.text(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE 'SELECT $1 + 1%'")).one()
-        db.session.rollback()
+    plans = _plans(real.app(service), 1)
     assert plans.generic_plans == 0 and plans.custom_plans >= 5
 
 
 def test_a_consumer_plans_once_what_it_runs_over_and_over(real):
     from shared.db import plan_generically
     app = real.app("evaluation")
-    db = app.extensions["socialwork"].spec.db
     with app.app_context():
-        plan_generically(db.engine)
-        for day in range(1, 12):
-            db.session.execute(sa.text("SELECT :day + 2"), {"day": day}).scalar_one()
-        plans = db.session.execute(sa.text(
-            "SELECT generic_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE 'SELECT $1 + 2%'")).one()
-        db.session.rollback()
-    assert plans.generic_plans > 0
+        plan_generically(app.extensions["socialwork"].spec.db.engine)
+    assert _plans(app, 2).generic_plans > 0
