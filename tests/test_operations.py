@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from unittest import mock
 
+import pytest
 import requests
 
 from tests.conftest import free_port
@@ -180,3 +181,16 @@ def test_launcher_refuses_a_taken_port_naming_it_and_its_holder(embedded, tmp_pa
         assert not (tmp_path / embedded.name / "casework.db").exists()  # nothing started
     finally:
         holder.close()
+
+
+def test_a_process_that_exits_at_start_is_named_with_its_code_and_the_end_of_its_log(tmp_path):
+    from launcher.supervisor import Platform, Proc
+    platform = Platform(ports={"intake": free_port()}, log_dir=tmp_path,
+                        probe_ports={"intake-worker": free_port(), "intake-relay": free_port()})
+    platform.procs = {"intake-worker": Proc("intake-worker", [
+        sys.executable, "-c", "print('no broker here'); raise SystemExit(3)"])}
+    platform.start("intake-worker")
+    with pytest.raises(TimeoutError) as said:
+        platform.wait_ready(timeout=120)  # gives up at its exit, not at the timeout
+    assert str(said.value).startswith("intake-worker exited (3)"), said.value
+    assert "no broker here" in str(said.value), said.value
