@@ -68,12 +68,32 @@ def of_grid(scope: Scope, query, ref_column=Act.resident_ref):
         ResidentFact.grid_id == scope.grid_id)
 
 
+@dataclass(frozen=True)
+class Acted:
+    """What one resident's acts in a period add up to."""
+    highest: int  # the highest rung of the acts
+    served: bool  # served (a case opened, a casework session)
+    months: int   # calendar months with an act as a participant or above
+
+
+def acted(scope: Scope) -> dict[str, Acted]:
+    """Each resident who acted in the period, from one pass over its acts, read once per
+    card: the ladder, the served, breadth and stability all start from it."""
+    def read():
+        participant_month = sa.case((Act.rung >= PARTICIPANT, sql_month_index(Act.on)))
+        return {ref: Acted(highest, bool(served), months) for ref, highest, served, months in
+                db.session.execute(of_grid(scope, sa.select(
+                    Act.resident_ref, sa.func.max(Act.rung),
+                    sa.func.max(sa.case((Act.rung == SERVED, 1), else_=0)),
+                    sa.func.count(sa.distinct(participant_month))).where(
+                    *within(scope, Act.community_id, Act.on)).group_by(Act.resident_ref)))}
+    return read_once(db.session, ("acted", scope), read)
+
+
 def highest_rungs(scope: Scope) -> dict[str, int]:
     """Each resident's highest rung in the period; a resident who proposed a topic that was
     adopted and carried out is a leader."""
-    return _with_leaders(scope, dict(db.session.execute(of_grid(scope, sa.select(
-        Act.resident_ref, sa.func.max(Act.rung)).where(
-        *within(scope, Act.community_id, Act.on)).group_by(Act.resident_ref))).all()))
+    return _with_leaders(scope, {ref: a.highest for ref, a in acted(scope).items()})
 
 
 def _with_leaders(scope: Scope, highest: dict[str, int]) -> dict[str, int]:
@@ -94,8 +114,7 @@ def _at_least(highest: dict[str, int]) -> dict[int, int]:
 
 def _served(scope: Scope) -> set[str]:
     """Residents served (a case opened, a casework session) in the period."""
-    return set(db.session.scalars(of_grid(scope, sa.select(Act.resident_ref).where(
-        *within(scope, Act.community_id, Act.on), Act.rung == SERVED).distinct())))
+    return {ref for ref, a in acted(scope).items() if a.served}
 
 
 def ladder(scope: Scope) -> dict:
@@ -232,7 +251,7 @@ def _participants_query(scope: Scope):
 
 
 def _participants(scope: Scope) -> set[str]:
-    return set(db.session.scalars(_participants_query(scope)))
+    return {ref for ref, a in acted(scope).items() if a.months}
 
 
 def _registered(scope: Scope):
@@ -271,15 +290,8 @@ def breadth(scope: Scope) -> dict:
 
 def stability(scope: Scope) -> dict:
     """Participants active in two or more distinct calendar months of the range."""
-    distinct_months = sa.func.count(sa.distinct(sql_month_index(Act.on)))
-    months = of_grid(scope, sa.select(distinct_months.label("n"))
-                     .where(*within(scope, Act.community_id, Act.on), Act.rung >= PARTICIPANT)
-                     .group_by(Act.resident_ref)).subquery()
-    # counted in the database: the period's acts fetched one row each took most of a card
-    participants, stable = db.session.execute(sa.select(
-        sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((months.c.n >= 2, 1), else_=0)),
-                                          0)).select_from(months)).one()
-    return ratio(stable, participants)
+    months = [a.months for a in acted(scope).values() if a.months]
+    return ratio(sum(1 for n in months if n >= 2), len(months))
 
 
 def _profiles(query) -> Counter:
@@ -294,11 +306,13 @@ def representativeness(scope: Scope, group=None) -> dict:
     """Per demographic: 1/2 × Σ |share among participants − share among registered|
     (0 = participants mirror the community), and the share of participants unknown here.
     `group`: a query of other residents' refs to compare instead (the fund's voters)."""
-    group = _participants_query(scope) if group is None else group
+    if group is None:
+        group, participants = _participants_query(scope), len(_participants(scope))
+    else:
+        participants = db.session.scalar(sa.select(sa.func.count()).select_from(
+            group.subquery()))
     registered = read_once(db.session, ("registered profiles", scope), lambda: _profiles(
         _registered(scope)))  # counted in the database, not loaded
-    participants = db.session.scalar(sa.select(sa.func.count()).select_from(
-        group.subquery()))
     known = _profiles(_registered(scope).where(ResidentFact.ref.in_(group)))
     gaps = {}
     for i, attribute in enumerate(DEMOGRAPHICS):
