@@ -220,12 +220,21 @@ def test_a_correction_re_projects_the_record(evaluation):
 
 
 def test_rebuilding_gives_the_same_figures(evaluation):
+    import sqlalchemy as sa
+
     from services.evaluation.cli import rebuild
+    from services.evaluation.models import db
     figures = (measures.ladder, measures.dependency_ratio, measures.topic_adoption,
                measures.response, measures.follow_through)
     before = [measured(evaluation, fn) for fn in figures]
     with evaluation.app_context():
         assert rebuild() == len(STORY) + 3  # and the reference data grant() gave
+        if db.engine.dialect.name == "postgresql":  # left without dead rows, its statistics new
+            tidied = db.session.execute(sa.text(
+                "SELECT n_dead_tup, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL "
+                "FROM pg_stat_user_tables WHERE relname = 'act'")).one()
+            db.session.rollback()
+            assert tuple(tidied) == (0, True)
     after = [measured(evaluation, fn) for fn in figures]
     assert after == before
 

@@ -35,7 +35,21 @@ def rebuild() -> int:
     reviews.replay()  # the milestone reviews and the ledger, from evaluation's own events
     ledger.replay()
     db.session.commit()
+    _tidy((EventTally, *PROJECTION_TABLES))
     return count
+
+
+def _tidy(models) -> None:
+    """Every row of the projections was deleted and written again: on PostgreSQL the old
+    ones stay as dead rows, and the planner's statistics describe the old tables, until
+    autovacuum comes by (a card read after a few rebuilds took six times as long). VACUUM
+    runs outside a transaction."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    quote = db.engine.dialect.identifier_preparer.quote
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for model in models:
+            conn.exec_driver_sql(f"VACUUM (ANALYZE) {quote(model.__table__.name)}")
 
 
 def apply_in_order(chunk: list) -> int:
