@@ -89,12 +89,13 @@ def servers_cpu() -> dict[tuple[int, str], tuple[str, float, float]]:
             continue
         try:
             server = SERVERS.get((entry / "comm").read_text().strip())
-            fields = _stat(int(entry.name)) if server else None
-        except OSError:
+            if not server:
+                continue
+            fields = _stat(int(entry.name))
+        except OSError:  # it ended meanwhile
             continue
-        if server:
-            reading[int(entry.name), fields[19]] = (
-                server, _seconds(fields[11:13]), _seconds(fields[13:15]))
+        reading[int(entry.name), fields[19]] = (
+            server, _seconds(fields[11:13]), _seconds(fields[13:15]))
     return reading
 
 

@@ -49,14 +49,16 @@ _PLAN_CACHE_MODE = "-c plan_cache_mode=%s"
 def plan_generically(engine) -> None:
     """For a consumer (a worker, a rebuild): the same key lookups and writes over and over,
     which a plan made once serves as well as one made each time (a rebuild planning each
-    statement for its values measured 10% slower). For the connections made from now on."""
-    if engine.dialect.name != "postgresql":
+    statement for its values measured 10% slower). Once per engine: its pool's connections
+    were made planning for values, so they are made again."""
+    if engine.dialect.name != "postgresql" or event.contains(engine, "do_connect", _generic):
         return
+    event.listen(engine, "do_connect", _generic)
+    engine.dispose()
 
-    @event.listens_for(engine, "do_connect")
-    def _generic(_dialect, _record, _cargs, cparams):
-        cparams["options"] = _PLAN_CACHE_MODE % "auto"
-    engine.dispose()  # the pool's connections were made planning for values
+
+def _generic(_dialect, _record, _cargs, cparams) -> None:
+    cparams["options"] = _PLAN_CACHE_MODE % "auto"
 
 
 # A pooled connection may have been cut while it sat idle (a database restart, a firewall's

@@ -22,7 +22,8 @@ def rebuild() -> int:
     The log is streamed, so memory stays flat however long it is. The milestone reviews and the
     ledger are replayed too, from evaluation's own events."""
     plan_generically(db.engine)
-    for table in (EventTally, *PROJECTION_TABLES):
+    tables = (EventTally, *PROJECTION_TABLES)
+    for table in tables:
         db.session.execute(sa.delete(table))
     count = 0
     log = event_store.InboxEvent
@@ -35,7 +36,7 @@ def rebuild() -> int:
     reviews.replay()  # the milestone reviews and the ledger, from evaluation's own events
     ledger.replay()
     db.session.commit()
-    _tidy((EventTally, *PROJECTION_TABLES))
+    _tidy(tables)
     return count
 
 
