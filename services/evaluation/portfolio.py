@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from . import access, measures, scorecard
 from .models import Contract, db
+from .state import projections_state
 
 SORTS = ("contract_id", "agency_id", "period_start", "total")
 COLUMNS = {"contract_id": Contract.id, "agency_id": Contract.agency_id,
@@ -24,8 +25,8 @@ def scope(contract: Contract, start: date | None, end: date | None, as_of) -> \
     return measures.Scope(tuple(contract.community_ids), start, end, None, as_of)
 
 
-def entry(contract: Contract, within: measures.Scope) -> dict:
-    card = scorecard.contract_card(contract, within)
+def entry(contract: Contract, within: measures.Scope, state: tuple) -> dict:
+    card = scorecard.contract_card(contract, within, state)
     return {"contract_id": contract.id, "contract_version": contract.version,
             "agency_id": contract.agency_id, "community_ids": list(contract.community_ids),
             "from": within.start.isoformat(), "to": within.end.isoformat(),
@@ -34,6 +35,12 @@ def entry(contract: Contract, within: measures.Scope) -> dict:
                                                     "score", "band")}
                            for d in card["dimensions"]],
             "trend": measures.trend(within)}
+
+
+def entries(scoped: list[tuple[Contract, measures.Scope]]) -> list[dict]:
+    """Each contract's entry, in order; all read at the projections' state of now."""
+    state = projections_state()  # once for the page, not once a card
+    return [entry(*pair, state) for pair in scoped]
 
 
 def _last_if_none(value, descending: bool):
@@ -56,11 +63,11 @@ def portfolio(claims, args: dict) -> dict:
                              args.get("as_of"))) is not None]
     offset, limit = args["offset"], args["limit"]
     if sort == "total":
-        entries = [entry(c, s) for c, s in scoped]
-        entries.sort(key=lambda e: _last_if_none(e["total"], descending), reverse=descending)
-        page = entries[offset:offset + limit]
+        every = entries(scoped)
+        every.sort(key=lambda e: _last_if_none(e["total"], descending), reverse=descending)
+        page = every[offset:offset + limit]
     else:
-        page = [entry(c, s) for c, s in scoped[offset:offset + limit]]
+        page = entries(scoped[offset:offset + limit])
     return {"total_contracts": len(scoped), "offset": offset, "limit": limit, "sort": sort,
             "order": args["order"],
             "as_of": args["as_of"].isoformat() if args.get("as_of") else None,

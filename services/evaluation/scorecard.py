@@ -154,9 +154,9 @@ def payments(milestones: list[dict], budget: Decimal, total: float | None) -> li
     return out
 
 
-def contract_card(contract, scope: measures.Scope) -> dict:
+def contract_card(contract, scope: measures.Scope, state: tuple | None = None) -> dict:
     """A contract's card for a scope, with the participation ladder, its outputs and payment
-    recommendations."""
+    recommendations; `state`: the projections' as a page of cards read it once."""
     def card():
         measured = _Measured(scope, contract)  # the ladder's indicators and the card share it
         computed = compute(contract.framework, scope, contract, measured)
@@ -165,7 +165,8 @@ def contract_card(contract, scope: measures.Scope) -> dict:
         computed["payments"] = payments(contract.milestones, contract.budget,
                                         computed["total"])
         return computed
-    return _CARDS.get((contract.id, contract.version, scope, projections_state()), card)
+    return _CARDS.get((contract.id, contract.version, scope, state or projections_state()),
+                      card)
 
 
 # a card takes up to seconds with many events in the projections; a city portfolio shows
