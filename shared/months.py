@@ -1,8 +1,11 @@
 """Calendar months, counted as one number (year × 12 + month − 1), so months add, subtract
-and order as integers; every measure by month and the scenario's year use these."""
+and order as integers; every measure by month and the scenario's year use these. And days
+added to a date by the database, for windows a measure checks in SQL."""
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 
 def month_index(day: date) -> int:
@@ -12,6 +15,29 @@ def month_index(day: date) -> int:
 def sql_month_index(day_column):
     """month_index of a date column, computed by the database."""
     return sa.extract("year", day_column) * 12 + sa.extract("month", day_column) - 1
+
+
+class days_after(FunctionElement):
+    """`days_after(day_column, n)`: the date n days after, computed by the database (n a
+    whole number the code fixes, written into the statement)."""
+    type = sa.Date()
+    inherit_cache = True
+    name = "days_after"
+
+    def __init__(self, day_column, days: int):
+        super().__init__(day_column, sa.literal_column(str(int(days))))
+
+
+@compiles(days_after)
+def _date_plus_integer(element, compiler, **kw):  # PostgreSQL: date + integer is a date
+    day, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({day} + {days})"
+
+
+@compiles(days_after, "sqlite")
+def _sqlite_date_modifier(element, compiler, **kw):  # SQLite keeps dates as ISO text
+    day, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"date({day}, '+{days} days')"
 
 
 def first_of(index: int) -> date:

@@ -1,5 +1,6 @@
 """The buyer's measures on a small hand-made event set whose answers are worked out here."""
 from datetime import date, timedelta
+from statistics import median
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -544,3 +545,93 @@ def test_the_trend_read_at_once_equals_each_month_measured_alone(
     scope = measures.Scope(("c1",), first, first + timedelta(days=31 * months), grid,
                            end_of_day(date.fromisoformat(as_of)) if as_of else None)
     assert measured(app, measures.trend, scope) == measured(app, _per_month, scope)
+
+
+# -- windows after a day, matched in the database --------------------------------------------
+
+def _closed_cases_and_trainings(draw) -> list:
+    """Cases closed and trainings held on random days; residents taking part, leading,
+    proposing and joining organisations on random days after them, or not."""
+    story = []
+    for n in range(draw(st.integers(0, 4))):
+        ref, case = draw(st.sampled_from([f"r{i}" for i in range(1, 8)])), f"k{n}"
+        data = {**BASE, "case_id": case, "resident_ref": ref, "need_id": None}
+        story += [("case.opened", {**data, "worker_id": "w1", "opened_on": "2026-01-02"}),
+                  ("case.closed", {**data, "outcome": "goals_met", "goal_outcomes": [],
+                                   "closed_on": draw(DAYS)})]
+    for n in range(draw(st.integers(0, 3))):
+        story.append(("capacity.activity_held", {
+            **BASE, "activity_id": f"a{n}", "kind": "training", "led_by": "agency",
+            "organization_id": None, "leader_refs": [], "attendee_refs": draw(REFS),
+            **timed(draw(DAYS))}))
+    for n in range(draw(st.integers(0, 2))):
+        story.append(organization(f"o{n}", draw(DAYS), draw(REFS), []))
+    for n in range(draw(st.integers(0, 2))):
+        story.append(topic(f"tp{n}", draw(DAYS), "resident", draw(st.sampled_from(
+            ["r1", "r4", "r6"]))))
+    for n in range(draw(st.integers(0, 6))):
+        leaders = draw(REFS)
+        story.append(session(f"s{n}", draw(DAYS), draw(REFS), leaders=leaders,
+                             led_by="resident" if leaders else "agency"))
+    return story
+
+
+@st.composite
+def conversion_stories(draw):
+    return [resident(i) for i in range(1, 8)] + _closed_cases_and_trainings(draw)
+
+
+def _matched_here(scope):
+    """Service to participation and capacity to leadership as their definitions read,
+    matched here over every act known at the scope's time (as they were before the
+    database matched them)."""
+    import sqlalchemy as sa
+
+    from services.evaluation.models import Act, CaseFact, db
+    acts = db.session.execute(sa.select(Act.resident_ref, Act.on, Act.kind, Act.rung).where(
+        *measures.known(scope, Act))).all()
+    closed = db.session.execute(measures.of_grid(scope, sa.select(
+        CaseFact.resident_ref, CaseFact.closed_on).where(*measures.within(
+            scope, CaseFact.community_id, CaseFact.closed_on)), CaseFact.resident_ref)).all()
+    converted = sum(1 for ref, day in closed if any(
+        r == ref and rung >= 2 and day < on <= day + measures.ACTIVE_WINDOW
+        for r, on, _, rung in acts))
+    trained = dict(db.session.execute(measures.of_grid(scope, sa.select(
+        Act.resident_ref, sa.func.min(Act.on)).where(
+        *measures.within(scope, Act.community_id, Act.on), Act.kind == "trained").group_by(
+        Act.resident_ref))).all())
+    days = [min(on for r, on, kind, _ in leads) - trained[ref]
+            for ref in trained if (leads := [a for a in acts if a[0] == ref and a[2] in
+                                             measures.LEADERSHIP_ACTS and trained[ref] <= a[1]
+                                             <= trained[ref] + measures.LEADERSHIP_WINDOW])]
+    days = [d.days for d in days]
+    return {"service_to_participation": measures.ratio(converted, len(closed)),
+            "capacity_to_leadership": {"converted": measures.ratio(len(days), len(trained)),
+                                       "median_days": median(days) if days else None}}
+
+
+def _matched_there(scope):
+    return {"service_to_participation": measures.service_to_participation(scope),
+            "capacity_to_leadership": measures.capacity_to_leadership(scope)}
+
+
+@given(story=conversion_stories(), start=DAYS, months=st.integers(0, 7),
+       grid=st.sampled_from([None, "g1", "g2"]), as_of=st.one_of(st.none(), DAYS))
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_windows_matched_in_the_database_equal_their_definitions(
+        empty, story, start, months, grid, as_of):
+    """The windows after a closed case (90 days) and a training (180), on both databases'
+    own date arithmetic, over random stories, ranges, grids and as-of dates."""
+    app = empty
+    _reset(app)
+    grant(app)
+    recorded = {}  # each record entered three days after its day
+    for short, data in story:
+        day = date.fromisoformat(on_its_day(short, data)[:10]) + timedelta(days=3)
+        recorded[id(data)] = f"{day.isoformat()}T03:00:00.000000Z"
+    feed(app, story, lambda short, data: recorded[id(data)])
+    first = date.fromisoformat(start)
+    scope = measures.Scope(("c1",), first, first + timedelta(days=31 * months), grid,
+                           end_of_day(date.fromisoformat(as_of)) if as_of else None)
+    assert measured(app, _matched_there, scope) == measured(app, _matched_here, scope)

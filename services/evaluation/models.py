@@ -84,7 +84,7 @@ class Act(db.Model):
     __tablename__ = "act"
     id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     event_id = sa.Column(sa.String(64), nullable=False, index=True)
-    resident_ref = sa.Column(sa.String(64), nullable=False, index=True)
+    resident_ref = sa.Column(sa.String(64), nullable=False)
     community_id = sa.Column(sa.String(64), nullable=False, index=True)
     on = sa.Column(sa.Date, nullable=False, index=True)
     kind = sa.Column(sa.String(24), nullable=False)
@@ -97,7 +97,9 @@ class Act(db.Model):
     recorded_at = sa.Column(UtcDateTime, nullable=False)
     retracted_at = sa.Column(UtcDateTime)
     __table_args__ = (sa.UniqueConstraint("event_id", "resident_ref", "kind", "version"),
-                      sa.Index("ix_act_community_on", "community_id", "on"))
+                      sa.Index("ix_act_community_on", "community_id", "on"),
+                      # a resident's acts in a window after a day (a case closed, a training)
+                      sa.Index("ix_act_resident_on", "resident_ref", "on"))
 
 
 class Initiative(db.Model):
