@@ -264,21 +264,24 @@ def _registered(scope: Scope):
 
 def traceability(scope: Scope) -> dict:
     """Needs reported in the period that led to a case or a council topic / needs reported;
-    median days from need to case."""
+    median days from need to case. One statement: each need with its first case's day and
+    whether a topic took it up."""
     reported = within(scope, NeedFact.community_id, NeedFact.reported_on)
-    needs = db.session.execute(sa.select(NeedFact.need_id, NeedFact.reported_on).where(
-        *reported)).all()
-    ids = [n for n, _ in needs]
     # the needs as a subquery, not their ids: a parameter per need cost more than the join
     in_scope = sa.select(NeedFact.need_id).where(*reported)
-    opened = dict(db.session.execute(sa.select(CaseFact.need_id, sa.func.min(
-        CaseFact.opened_on)).where(CaseFact.need_id.in_(in_scope), CaseFact.opened_on.is_not(
-            None), *known(scope, CaseFact, CaseFact.opened_recorded_at)).group_by(
-        CaseFact.need_id)).all())
-    topical = set(db.session.scalars(sa.select(TopicNeed.need_id).where(
-        TopicNeed.need_id.in_(in_scope), *known(scope, TopicNeed))))
-    days = [(opened[n] - day).days for n, day in needs if opened.get(n)]
-    return {"traced": ratio(sum(1 for n in ids if n in opened or n in topical), len(ids)),
+    opened = sa.select(CaseFact.need_id, sa.func.min(CaseFact.opened_on).label("on")).where(
+        CaseFact.need_id.in_(in_scope), CaseFact.opened_on.is_not(None),
+        *known(scope, CaseFact, CaseFact.opened_recorded_at)).group_by(
+        CaseFact.need_id).subquery()
+    topical = sa.select(TopicNeed.need_id).where(
+        TopicNeed.need_id.in_(in_scope), *known(scope, TopicNeed)).distinct().subquery()
+    needs = db.session.execute(sa.select(
+        NeedFact.reported_on, opened.c.on, topical.c.need_id.is_not(None)).outerjoin(
+        opened, opened.c.need_id == NeedFact.need_id).outerjoin(
+        topical, topical.c.need_id == NeedFact.need_id).where(*reported)).all()
+    days = [(case_on - day).days for day, case_on, _ in needs if case_on]
+    return {"traced": ratio(sum(1 for _, case_on, topic in needs if case_on or topic),
+                            len(needs)),
             "median_days_to_case": median(days) if days else None}
 
 
@@ -345,37 +348,44 @@ def capacity_to_leadership(scope: Scope) -> dict:
 
 def organisational_vitality(scope: Scope) -> dict:
     """Organisations with a self-led activity in the 90 days to the period's end / formed."""
-    formed = db.session.scalars(sa.select(OrganizationFact.organization_id).where(
+    active = sa.exists().where(
+        Initiative.organization_id == OrganizationFact.organization_id,
+        Initiative.resident_led, Initiative.on > scope.end - ACTIVE_WINDOW,
+        Initiative.on <= scope.end, *known(scope, Initiative))
+    formed, vital = db.session.execute(sa.select(sa.func.count(), sa.func.coalesce(
+        sa.func.sum(sa.case((active, 1), else_=0)), 0)).where(
         OrganizationFact.community_id.in_(scope.communities),
-        OrganizationFact.formed_on <= scope.end, *known(scope, OrganizationFact))).all()
-    active = set(db.session.scalars(sa.select(Initiative.organization_id).where(
-        Initiative.organization_id.in_(formed), Initiative.resident_led,
-        Initiative.on > scope.end - ACTIVE_WINDOW, Initiative.on <= scope.end,
-        *known(scope, Initiative))))
-    return ratio(len(active), len(formed))
+        OrganizationFact.formed_on <= scope.end, *known(scope, OrganizationFact))).one()
+    return ratio(vital, formed)
 
 
 def volunteer_activation(scope: Scope) -> dict:
     """Registered volunteers (residents) who served (attended or led volunteer service) in
     the 90 days to the period's end / registered volunteers (residents); volunteer hours /
-    social worker hours in the period."""
-    volunteers = set(db.session.scalars(of_grid(scope, sa.select(
-        VolunteerFact.resident_ref).where(
+    social worker hours in the period. One statement: the volunteers, each checked for such
+    an act, beside the hours."""
+    volunteers = of_grid(scope, sa.select(VolunteerFact.resident_ref).where(
         VolunteerFact.community_id.in_(scope.communities),
         VolunteerFact.registered_on <= scope.end, *known(scope, VolunteerFact)),
-        VolunteerFact.resident_ref)))
-    served = set(db.session.scalars(sa.select(Act.resident_ref).where(
-        Act.resident_ref.in_(volunteers), Act.kind == "volunteered",
+        VolunteerFact.resident_ref).distinct().subquery()
+    served = sa.exists().where(
+        Act.resident_ref == volunteers.c.resident_ref, Act.kind == "volunteered",
         Act.community_id.in_(scope.communities), Act.on > scope.end - ACTIVE_WINDOW,
-        Act.on <= scope.end, *known(scope, Act))))
-    volunteer_hours, worker_hours = db.session.execute(sa.select(
+        Act.on <= scope.end, *known(scope, Act))
+    active = sa.select(sa.func.count().label("registered"), sa.func.coalesce(sa.func.sum(
+        sa.case((served, 1), else_=0)), 0).label("served")).select_from(volunteers).subquery()
+    hours = sa.select(
         sa.func.coalesce(sa.func.sum(sa.case((Initiative.detail == "volunteer_service",
                                               Initiative.hours * Initiative.helpers),
-                                             else_=0)), 0),
-        sa.func.coalesce(sa.func.sum(Initiative.hours * Initiative.workers), 0)).where(
+                                             else_=0)), 0).label("volunteers"),
+        sa.func.coalesce(sa.func.sum(Initiative.hours * Initiative.workers), 0).label(
+            "workers")).where(
         *within(scope, Initiative.community_id, Initiative.on),
-        Initiative.kind.in_(("session", "activity")))).one()
-    return {"active": ratio(len(served), len(volunteers)),
+        Initiative.kind.in_(("session", "activity"))).subquery()
+    registered, served, volunteer_hours, worker_hours = db.session.execute(sa.select(
+        active.c.registered, active.c.served, hours.c.volunteers, hours.c.workers).select_from(
+        active.join(hours, sa.true()))).one()
+    return {"active": ratio(served, registered),
             "volunteer_hours": volunteer_hours, "worker_hours": worker_hours,
             "hours_ratio": round(volunteer_hours / worker_hours, 4) if worker_hours else None}
 
@@ -409,17 +419,19 @@ def decision_mode(scope: Scope) -> dict:
 
 
 def channels(scope: Scope) -> dict:
-    """Needs and topics that came in digitally; sessions online and in person."""
-    needs = Counter(dict(db.session.execute(sa.select(
-        NeedFact.channel, sa.func.count()).where(
-        *within(scope, NeedFact.community_id, NeedFact.reported_on)).group_by(
-        NeedFact.channel)).all()))
-    rows = db.session.execute(sa.select(Initiative.kind, Initiative.channel, sa.func.count())
-                              .where(*within(scope, Initiative.community_id, Initiative.on),
-                                     Initiative.kind.in_(("topic", "session")))
-                              .group_by(Initiative.kind, Initiative.channel)).all()
-    topics = Counter({channel: n for kind, channel, n in rows if kind == "topic"})
-    sessions = Counter({channel: n for kind, channel, n in rows if kind == "session"})
+    """Needs and topics that came in digitally; sessions online and in person (the needs
+    and the initiatives counted by channel in one statement)."""
+    rows = db.session.execute(sa.union_all(
+        sa.select(sa.literal("need").label("kind"), NeedFact.channel, sa.func.count()).where(
+            *within(scope, NeedFact.community_id, NeedFact.reported_on)).group_by(
+            NeedFact.channel),
+        sa.select(Initiative.kind, Initiative.channel, sa.func.count()).where(
+            *within(scope, Initiative.community_id, Initiative.on),
+            Initiative.kind.in_(("topic", "session"))).group_by(
+            Initiative.kind, Initiative.channel))).all()
+    needs, topics, sessions = (Counter({channel: n for kind, channel, n in rows
+                                        if kind == wanted})
+                               for wanted in ("need", "topic", "session"))
     return {"digital": ratio(needs["online"] + topics["online"],
                              needs.total() + topics.total()),
             "sessions": {"online": sessions["online"], "in_person": sessions["in_person"]}}
@@ -432,13 +444,15 @@ def outputs(scope: Scope) -> dict:
 
 
 def _outputs(scope: Scope) -> dict:
-    cases = db.session.scalar(sa.select(sa.func.count()).select_from(CaseFact).where(
-        *within(scope, CaseFact.community_id, CaseFact.opened_on)))
-    by_kind = {kind: (n, hours) for kind, n, hours in db.session.execute(sa.select(
-        Initiative.kind, sa.func.count(), sa.func.sum(Initiative.hours)).where(
-        *within(scope, Initiative.community_id, Initiative.on)).group_by(Initiative.kind))}
+    by_kind = {kind: (n, hours) for kind, n, hours in db.session.execute(sa.union_all(
+        sa.select(sa.literal("case").label("kind"), sa.func.count(),
+                  sa.literal(0.0).label("hours")).select_from(CaseFact).where(
+            *within(scope, CaseFact.community_id, CaseFact.opened_on)),
+        sa.select(Initiative.kind, sa.func.count(), sa.func.sum(Initiative.hours)).where(
+            *within(scope, Initiative.community_id, Initiative.on)).group_by(
+            Initiative.kind)))}
     sessions, hours = by_kind.get("session", (0, 0))
-    return {"cases": cases, "sessions": sessions, "service_hours": hours or 0,
+    return {"cases": by_kind["case"][0], "sessions": sessions, "service_hours": hours or 0,
             "activities": by_kind.get("activity", (0, 0))[0]}
 
 
