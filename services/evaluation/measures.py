@@ -98,12 +98,17 @@ def highest_rungs(scope: Scope) -> dict[str, int]:
 
 def _with_leaders(scope: Scope, highest: dict[str, int]) -> dict[str, int]:
     """The highest rungs by acts, with the proposers of the period's topics adopted and
-    carried out as leaders."""
-    for cycle in topic_cycles(scope):
-        if (cycle["proposer_kind"] == "resident" and cycle["outcome"] == "adopted"
-                and cycle["status"] == "done" and scope.start <= cycle["proposed_on"] <= scope.end
-                and (cycle["proposer_ref"] in highest or not scope.grid_id)):
-            highest[cycle["proposer_ref"]] = LEADER
+    carried out as leaders. Only the period's resident topics are followed to their
+    progress (the trend asks this of every month)."""
+    topics, standing, reports = _topic_facts_once(scope)
+    for topic in topics:
+        decision = standing.get(topic.topic_id)
+        if (topic.proposer_kind == "resident" and scope.start <= topic.proposed_on <= scope.end
+                and decision is not None and decision.outcome == "adopted"
+                and (topic.proposer_ref in highest or not scope.grid_id)):
+            progress = _progress_by(reports, decision, scope.end)
+            if progress is not None and progress.status == "done":
+                highest[topic.proposer_ref] = LEADER
     return highest
 
 
@@ -150,10 +155,14 @@ def topic_cycles(scope: Scope) -> tuple[dict, ...]:
     decision's progress as last reported on or before the range's end. The facts are read
     once per transaction for the same communities and time (a card and its months ask for
     them over and over); each end picks its progress from them."""
-    topics, standing, reports = read_once(
-        db.session, ("topic facts", scope.communities, scope.as_of), lambda: _topic_facts(scope))
+    topics, standing, reports = _topic_facts_once(scope)
     return read_once(db.session, ("topic cycles", scope.communities, scope.as_of, scope.end),
                      lambda: tuple(_cycles(topics, standing, reports, scope.end)))
+
+
+def _topic_facts_once(scope: Scope) -> tuple[list, dict, dict]:
+    return read_once(db.session, ("topic facts", scope.communities, scope.as_of),
+                     lambda: _topic_facts(scope))
 
 
 def _topic_facts(scope: Scope) -> tuple[list, dict, dict]:
@@ -182,8 +191,7 @@ def _cycles(topics, standing, reports, end: date) -> list[dict]:
     cycles = []
     for topic in topics:
         decision = standing.get(topic.topic_id)
-        progress = next((r for r in reports.get(decision.decision_id, ()) if r.on <= end),
-                        None) if decision else None
+        progress = decision and _progress_by(reports, decision, end)
         cycles.append({
             "topic_id": topic.topic_id, "community_id": topic.community_id,
             "proposer_kind": topic.proposer_kind, "proposer_ref": topic.proposer_ref,
@@ -195,6 +203,11 @@ def _cycles(topics, standing, reports, end: date) -> list[dict]:
             "progress": progress and progress.progress, "status": progress and progress.status,
             "progress_on": progress and progress.on})
     return cycles
+
+
+def _progress_by(reports: dict, decision, end: date):
+    """The decision's progress as last reported on or before `end` (None: not reported)."""
+    return next((r for r in reports.get(decision.decision_id, ()) if r.on <= end), None)
 
 
 def _in_range(scope: Scope, day) -> bool:
