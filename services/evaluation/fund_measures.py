@@ -25,6 +25,8 @@ def funds_in(scope: Scope) -> list[FundFact]:
 
 def _ballots(fund_ids):
     fund_ids = tuple(fund_ids)
+    if not fund_ids:  # no fund, no ballot: nothing to ask
+        return []
     return read_once(db.session, ("ballots", fund_ids), lambda: db.session.execute(sa.select(
         FundBallotFact.fund_id, FundBallotFact.seq, FundBallotFact.resident_ref,
         FundBallotFact.project_ids, FundBallotFact.channel).where(
@@ -59,6 +61,8 @@ def _candidates(fund_id: str) -> list[allocation.Candidate]:
 def _funded(funds) -> list[FundProjectFact]:
     ballots = _ballots([f.fund_id for f in funds])
     ids = [o.project_id for f in funds for o in results(f, ballots) if o.funded]
+    if not ids:
+        return []
     return db.session.scalars(sa.select(FundProjectFact).where(
         FundProjectFact.project_id.in_(ids)).order_by(FundProjectFact.project_id)).all()
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from shared import clock
 from shared import outbox
-from shared.db import new_id
+from shared.db import new_id, read_once
 from shared.errors import ApiError
 from shared.clock import utcnow
 from shared.i18n import bilingual, bilingual_pattern
@@ -323,7 +323,8 @@ def change(contract: Contract, instrument: str, follow_up: SurveyWave | None = N
     answered both waves, Welch for all respondents of each; for identified instruments the
     paired change of the total by the rung residents reached between the waves and by
     whether they climbed above their rung of the year before the baseline."""
-    baseline = _baseline(contract.id)
+    waves = _waves(contract.id)
+    baseline = next((w for w in waves if w.kind == "baseline"), None)
     follow_up = follow_up or latest_follow_up(contract, upto)
     version = next((i["version"] for i in baseline.instruments if i["key"] == instrument),
                    None) if baseline is not None else None
@@ -369,12 +370,16 @@ def _by_rung(contract, baseline, follow_up, refs, old, new) -> dict:
 
 
 def latest_follow_up(contract: Contract, upto: date | None = None) -> SurveyWave | None:
-    query = sa.select(SurveyWave).where(SurveyWave.contract_id == contract.id,
-                                        SurveyWave.kind == "follow_up")
-    if upto:
-        query = query.where(SurveyWave.opens_on <= upto)
-    return db.session.scalar(query.order_by(SurveyWave.opens_on.desc(),
-                                            SurveyWave.id.desc()).limit(1))
+    return next((w for w in _waves(contract.id) if w.kind == "follow_up"
+                 and (upto is None or w.opens_on <= upto)), None)
+
+
+def _waves(contract_id: str) -> list[SurveyWave]:
+    """The contract's waves, newest first, read once per transaction by what only reads
+    them (a card's three survey indicators asked five times)."""
+    return read_once(db.session, ("survey waves", contract_id), lambda: db.session.scalars(
+        sa.select(SurveyWave).where(SurveyWave.contract_id == contract_id).order_by(
+            SurveyWave.opens_on.desc(), SurveyWave.id.desc())).all())
 
 
 # -- scorecard indicators --------------------------------------------------------------------
@@ -392,10 +397,7 @@ def satisfaction(contract: Contract, scope) -> float | None:
     the latest wave answered by the scope's end; anonymous, so none for one grid."""
     if scope.grid_id:
         return None
-    waves = db.session.scalars(sa.select(SurveyWave).where(
-        SurveyWave.contract_id == contract.id, SurveyWave.opens_on <= scope.end
-    ).order_by(SurveyWave.opens_on.desc(), SurveyWave.id.desc())).all()
-    for wave in waves:
+    for wave in (w for w in _waves(contract.id) if w.opens_on <= scope.end):
         rows = responses(wave, SERVICE_SATISFACTION, scope.end)
         if rows:
             threshold = instruments.stored(SERVICE_SATISFACTION, rows[0].instrument_version
