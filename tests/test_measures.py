@@ -527,23 +527,28 @@ def stories(draw):
     return story
 
 
+def _told(app, story, start, months, grid, as_of):
+    """The story fed to an emptied evaluation, each record entered three days after its
+    day, and the scope drawn: from `start`, about `months` long, of `grid`, known as of."""
+    _reset(app)
+    grant(app)
+    recorded = {}
+    for short, data in story:
+        day = date.fromisoformat(on_its_day(short, data)[:10]) + timedelta(days=3)
+        recorded[id(data)] = f"{day.isoformat()}T03:00:00.000000Z"
+    feed(app, story, lambda short, data: recorded[id(data)])
+    first = date.fromisoformat(start)
+    return app, measures.Scope(("c1",), first, first + timedelta(days=31 * months), grid,
+                               end_of_day(date.fromisoformat(as_of)) if as_of else None)
+
+
 @given(story=stories(), start=DAYS, months=st.integers(0, 7), grid=st.sampled_from(
     [None, "g1", "g2"]), as_of=st.one_of(st.none(), DAYS))
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_the_trend_read_at_once_equals_each_month_measured_alone(
         empty, story, start, months, grid, as_of):
-    app = empty
-    _reset(app)
-    grant(app)
-    recorded = {}  # each record entered three days after its day
-    for short, data in story:
-        day = date.fromisoformat(on_its_day(short, data)[:10]) + timedelta(days=3)
-        recorded[id(data)] = f"{day.isoformat()}T03:00:00.000000Z"
-    feed(app, story, lambda short, data: recorded[id(data)])
-    first = date.fromisoformat(start)
-    scope = measures.Scope(("c1",), first, first + timedelta(days=31 * months), grid,
-                           end_of_day(date.fromisoformat(as_of)) if as_of else None)
+    app, scope = _told(empty, story, start, months, grid, as_of)
     assert measured(app, measures.trend, scope) == measured(app, _per_month, scope)
 
 
@@ -623,15 +628,5 @@ def test_windows_matched_in_the_database_equal_their_definitions(
         empty, story, start, months, grid, as_of):
     """The windows after a closed case (90 days) and a training (180), on both databases'
     own date arithmetic, over random stories, ranges, grids and as-of dates."""
-    app = empty
-    _reset(app)
-    grant(app)
-    recorded = {}  # each record entered three days after its day
-    for short, data in story:
-        day = date.fromisoformat(on_its_day(short, data)[:10]) + timedelta(days=3)
-        recorded[id(data)] = f"{day.isoformat()}T03:00:00.000000Z"
-    feed(app, story, lambda short, data: recorded[id(data)])
-    first = date.fromisoformat(start)
-    scope = measures.Scope(("c1",), first, first + timedelta(days=31 * months), grid,
-                           end_of_day(date.fromisoformat(as_of)) if as_of else None)
+    app, scope = _told(empty, story, start, months, grid, as_of)
     assert measured(app, _matched_there, scope) == measured(app, _matched_here, scope)
