@@ -329,7 +329,8 @@ def representativeness(scope: Scope, group=None) -> dict:
             group.subquery()))
     registered = read_once(db.session, ("registered profiles", scope), lambda: _profiles(
         _registered(scope)))  # counted in the database, not loaded
-    known = _profiles(_registered(scope).where(ResidentFact.ref.in_(group)))
+    known = _profiles(_registered(scope).where(ResidentFact.ref.in_(group))) \
+        if participants else Counter()  # no one in the group: nothing to ask
     gaps = {}
     for i, attribute in enumerate(DEMOGRAPHICS):
         def share(profiles: Counter, group):
