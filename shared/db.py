@@ -430,6 +430,19 @@ def read_once(session, key: tuple, read):
     return readings[key]
 
 
+def read_once_each(session, name: str, keys, read, default=()) -> dict:
+    """read_once for many keys in one reading: `read(keys)` gives {key: value} for the keys
+    not read yet in this transaction (a key it leaves out has `default`). A page of cards
+    reads for all its contracts what each card would read for its own."""
+    readings = session.info.setdefault(_READINGS, {})
+    missing = [key for key in dict.fromkeys(keys) if (name, key) not in readings]
+    if missing:
+        found = read(missing)
+        for key in missing:
+            readings[(name, key)] = found.get(key, default)
+    return {key: readings[(name, key)] for key in keys}
+
+
 class UtcDateTime(TypeDecorator):
     """Timestamps are stored in UTC and always come back timezone-aware, on SQLite too."""
 

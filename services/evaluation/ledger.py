@@ -12,6 +12,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import current_app
 
+from shared.db import read_once_each
 from shared.errors import ApiError
 from shared.events import Event
 from shared.i18n import bilingual
@@ -173,10 +174,24 @@ def _rate(spent: Decimal, budget: Decimal) -> str | None:
     return str((spent / budget).quantize(Decimal("0.0001"))) if budget else None
 
 
+def budgets_set_of(contract_ids) -> dict[str, list[datetime]]:
+    """When each contract's budget versions were set, read once per transaction for every
+    contract asked (a contract without one keeps no ledger)."""
+    def read(ids):
+        found: dict[str, list] = {}
+        for contract_id, set_at in db.session.execute(sa.select(
+                LedgerBudget.contract_id, LedgerBudget.set_at).where(
+                LedgerBudget.contract_id.in_(ids))):
+            found.setdefault(contract_id, []).append(set_at)
+        return found
+    return read_once_each(db.session, "budgets set", contract_ids, read)
+
+
 def spent(contract, start: date, end: date, as_of: datetime | None = None) -> Decimal | None:
     """What the ledger says was spent on the days from start to end, as recorded by `as_of`;
     None where the contract kept no ledger by then (no budget lines set)."""
-    if budget_of(contract.id, as_of) is None:
+    if not any(as_of is None or set_at <= as_of
+               for set_at in budgets_set_of([contract.id])[contract.id]):
         return None
     where = [LedgerExpense.contract_id == contract.id, LedgerExpense.spent_on >= start,
              LedgerExpense.spent_on <= end]

@@ -154,6 +154,14 @@ def payments(milestones: list[dict], budget: Decimal, total: float | None) -> li
     return out
 
 
+def read_ahead(contract_ids: list[str]) -> None:
+    """What each card reads of its own contract alone (survey waves, sampled records, budget
+    versions), read for a page of contracts at once: a statement each, not one a card."""
+    surveys.waves_of(contract_ids)
+    verification.sampled_of(contract_ids)
+    ledger.budgets_set_of(contract_ids)
+
+
 def contract_card(contract, scope: measures.Scope, state: tuple | None = None) -> dict:
     """A contract's card for a scope, with the participation ladder, its outputs and payment
     recommendations; `state`: the projections' as a page of cards read it once."""

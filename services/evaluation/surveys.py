@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from shared import clock
 from shared import outbox
-from shared.db import new_id, read_once
+from shared.db import new_id, read_once_each
 from shared.errors import ApiError
 from shared.clock import utcnow
 from shared.i18n import bilingual, bilingual_pattern
@@ -375,11 +375,20 @@ def latest_follow_up(contract: Contract, upto: date | None = None) -> SurveyWave
 
 
 def _waves(contract_id: str) -> list[SurveyWave]:
-    """The contract's waves, newest first, read once per transaction by what only reads
-    them (a card's three survey indicators asked five times)."""
-    return read_once(db.session, ("survey waves", contract_id), lambda: db.session.scalars(
-        sa.select(SurveyWave).where(SurveyWave.contract_id == contract_id).order_by(
-            SurveyWave.opens_on.desc(), SurveyWave.id.desc())).all())
+    return waves_of([contract_id])[contract_id]
+
+
+def waves_of(contract_ids) -> dict[str, list[SurveyWave]]:
+    """Each contract's waves, newest first, read once per transaction by what only reads
+    them (a card's three survey indicators asked five times), for every contract asked."""
+    def read(ids):
+        found: dict[str, list[SurveyWave]] = {}
+        for wave in db.session.scalars(sa.select(SurveyWave).where(
+                SurveyWave.contract_id.in_(ids)).order_by(
+                SurveyWave.opens_on.desc(), SurveyWave.id.desc())):
+            found.setdefault(wave.contract_id, []).append(wave)
+        return found
+    return read_once_each(db.session, "survey waves", contract_ids, read)
 
 
 # -- scorecard indicators --------------------------------------------------------------------

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from shared.db import new_id
+from shared.db import new_id, read_once_each
 from shared.errors import ApiError
 from shared.clock import utcnow
 from shared.i18n import bilingual
@@ -74,11 +74,23 @@ def record_result(sample: VerificationSample, position: int, result: dict,
     return item
 
 
+def sampled_of(contract_ids) -> dict[str, list[tuple[date, str | None]]]:
+    """Each contract's sampled records as (day, result), read once per transaction for
+    every contract asked."""
+    def read(ids):
+        found: dict[str, list] = {}
+        for contract_id, on, result in db.session.execute(sa.select(
+                VerificationSample.contract_id, VerificationItem.on, VerificationItem.result)
+                .join(VerificationSample).where(VerificationSample.contract_id.in_(ids))):
+            found.setdefault(contract_id, []).append((on, result))
+        return found
+    return read_once_each(db.session, "sampled records", contract_ids, read)
+
+
 def verified_share(contract, scope: Scope) -> dict:
     """Confirmed / reached (confirmed or not) among sampled records dated in the scope."""
-    results = db.session.scalars(sa.select(VerificationItem.result).join(
-        VerificationSample).where(VerificationSample.contract_id == contract.id,
-                                  VerificationItem.on.between(scope.start, scope.end))).all()
+    results = [result for on, result in sampled_of([contract.id])[contract.id]
+               if scope.start <= on <= scope.end]
     confirmed = results.count("confirmed")
     return {**ratio(confirmed, confirmed + results.count("not_confirmed")),
             "unreachable": results.count("unreachable"), "pending": results.count(None)}
