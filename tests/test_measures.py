@@ -630,3 +630,57 @@ def test_windows_matched_in_the_database_equal_their_definitions(
     own date arithmetic, over random stories, ranges, grids and as-of dates."""
     app, scope = _told(empty, story, start, months, grid, as_of)
     assert measured(app, _matched_there, scope) == measured(app, _matched_here, scope)
+
+
+# -- a page of scopes read at once -----------------------------------------------------------
+
+@st.composite
+def spread_stories(draw):
+    """A story of the trend's kind with each record in c1 or c2 (a topic's decision and
+    progress in its topic's community)."""
+    where = {}
+    out = []
+    for short, data in draw(stories()):
+        thread = data.get("topic_id") or (
+            "t" + data["decision_id"][1:] if "decision_id" in data else None)
+        community = where.setdefault(thread, draw(st.sampled_from(["c1", "c2"]))) \
+            if thread else draw(st.sampled_from(["c1", "c2"]))
+        out.append((short, {**data, "community_id": community}))
+    return out
+
+
+SCOPES = st.lists(st.tuples(
+    st.lists(st.sampled_from(["c1", "c2", "c3"]), min_size=1, max_size=3, unique=True),
+    DAYS, st.integers(0, 7), st.sampled_from([None, "g1"]),
+    st.sampled_from([None, "2026-05-15"])), min_size=1, max_size=5)
+
+
+def _scope(communities, start, months, grid, as_of):
+    first = date.fromisoformat(start)
+    return measures.Scope(tuple(communities), first, first + timedelta(days=31 * months),
+                          grid, end_of_day(date.fromisoformat(as_of)) if as_of else None)
+
+
+def _read_by_scope(scope):
+    return {"ladder": measures.ladder(scope), "stability": measures.stability(scope),
+            "breadth": measures.breadth(scope), "adoption": measures.topic_adoption(scope),
+            "response": measures.response(scope), "follow": measures.follow_through(scope),
+            "trend": measures.trend(scope)}
+
+
+@given(story=spread_stories(), drawn=SCOPES)
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_page_of_scopes_read_at_once_equals_each_scope_read_alone(empty, story, drawn):
+    """What a portfolio page reads for all its cards at once (measures.read_ahead: the
+    acts, the trend's months, the topic facts, joined to the scopes as rows) gives each
+    scope what it reads alone, over random stories in two communities and scopes of
+    random communities, ranges, grids and times."""
+    app, _ = _told(empty, story, "2026-01-01", 0, None, None)
+    scopes = [_scope(*args) for args in drawn]
+
+    def at_once(_):
+        measures.read_ahead(scopes)
+        return [_read_by_scope(scope) for scope in scopes]
+    alone = [measured(app, _read_by_scope, scope) for scope in scopes]
+    assert measured(app, at_once, None) == alone

@@ -10,7 +10,7 @@ from statistics import median
 
 import sqlalchemy as sa
 
-from shared.db import read_once
+from shared.db import read_once, read_once_each
 from shared.months import calendar_months, days_after, month_index, sql_month_index
 from shared.months import label as month_label
 from shared.vocabulary import LEADER, PARTICIPANT, RUNG_NAMES, SERVED
@@ -68,6 +68,47 @@ def of_grid(scope: Scope, query, ref_column=Act.resident_ref):
         ResidentFact.grid_id == scope.grid_id)
 
 
+def by_scope(name: str, scopes, read) -> dict:
+    """A reading for each scope, once per transaction: `read(scopes)` reads it for scopes of
+    one grid and time in one statement (a portfolio page's cards share them, so the page asks
+    once what each card would ask for its own scope)."""
+    def read_groups(missing):
+        groups: dict[tuple, list[Scope]] = {}
+        for scope in missing:
+            groups.setdefault((scope.grid_id, scope.as_of), []).append(scope)
+        return {scope: value for group in groups.values()
+                for scope, value in read(group).items()}
+    return read_once_each(db.session, name, scopes, read_groups)
+
+
+def read_ahead(scopes: list[Scope]) -> None:
+    """What each card reads by its scope (each resident's acts, the topic facts, the
+    trend's months), read for a page of cards at once: a statement each, not one a card."""
+    by_scope("acted", scopes, _acted_of)
+    by_scope("trend", scopes, _trend_facts_of)
+    by_scope("topic facts", [_whole(scope) for scope in scopes], _topic_facts_of)
+
+
+def scope_rows(scopes: list[Scope]):
+    """The scopes as rows to join facts to: (k, the scope's index; a community; its range),
+    each community once a scope (none at all: one row that meets nothing)."""
+    rows = [(k, community, scope.start, scope.end) for k, scope in enumerate(scopes)
+            for community in dict.fromkeys(scope.communities)] or [(-1, None, None, None)]
+    return sa.union_all(*(sa.select(
+        sa.literal(k).label("k"), sa.literal(community, sa.String).label("community_id"),
+        sa.literal(start, sa.Date).label("starts"), sa.literal(end, sa.Date).label("ends"))
+        for k, community, start, end in rows)).subquery("scopes")
+
+
+def on_rows(rows, scope: Scope, column, day_column) -> sa.ColumnElement:
+    """`within` for scopes as rows: in a row's community, dated in its range, and known as of
+    the time the scopes share (`scope`: any of them)."""
+    model = column.class_
+    return sa.and_(column == rows.c.community_id, day_column >= rows.c.starts,
+                   day_column <= rows.c.ends,
+                   *known(scope, model, _recorded_by_day(model, day_column)))
+
+
 @dataclass(frozen=True)
 class Acted:
     """What one resident's acts in a period add up to."""
@@ -79,15 +120,21 @@ class Acted:
 def acted(scope: Scope) -> dict[str, Acted]:
     """Each resident who acted in the period, from one pass over its acts, read once per
     card: the ladder, the served, breadth and stability all start from it."""
-    def read():
-        participant_month = sa.case((Act.rung >= PARTICIPANT, sql_month_index(Act.on)))
-        return {ref: Acted(highest, bool(served), months) for ref, highest, served, months in
-                db.session.execute(of_grid(scope, sa.select(
-                    Act.resident_ref, sa.func.max(Act.rung),
-                    sa.func.max(sa.case((Act.rung == SERVED, 1), else_=0)),
-                    sa.func.count(sa.distinct(participant_month))).where(
-                    *within(scope, Act.community_id, Act.on)).group_by(Act.resident_ref)))}
-    return read_once(db.session, ("acted", scope), read)
+    return by_scope("acted", [scope], _acted_of)[scope]
+
+
+def _acted_of(scopes: list[Scope]) -> dict[Scope, dict[str, Acted]]:
+    rows = scope_rows(scopes)
+    participant_month = sa.case((Act.rung >= PARTICIPANT, sql_month_index(Act.on)))
+    found = {scope: {} for scope in scopes}
+    for k, ref, highest, served, months in db.session.execute(of_grid(scopes[0], sa.select(
+            rows.c.k, Act.resident_ref, sa.func.max(Act.rung),
+            sa.func.max(sa.case((Act.rung == SERVED, 1), else_=0)),
+            sa.func.count(sa.distinct(participant_month))).select_from(Act).join(
+            rows, on_rows(rows, scopes[0], Act.community_id, Act.on)).group_by(
+            rows.c.k, Act.resident_ref))):
+        found[scopes[k]][ref] = Acted(highest, bool(served), months)
+    return found
 
 
 def highest_rungs(scope: Scope) -> dict[str, int]:
@@ -161,30 +208,58 @@ def topic_cycles(scope: Scope) -> tuple[dict, ...]:
 
 
 def _topic_facts_once(scope: Scope) -> tuple[list, dict, dict]:
-    return read_once(db.session, ("topic facts", scope.communities, scope.as_of),
-                     lambda: _topic_facts(scope))
+    """The scope's topic facts: they depend on its communities and time alone."""
+    return by_scope("topic facts", [_whole(scope)], _topic_facts_of)[_whole(scope)]
 
 
-def _topic_facts(scope: Scope) -> tuple[list, dict, dict]:
+def _whole(scope: Scope) -> Scope:
+    """What the topic facts depend on: the communities and the time."""
+    return Scope(scope.communities, date.min, date.min, None, scope.as_of)
+
+
+def _topic_facts_of(scopes: list[Scope]) -> dict[Scope, tuple[list, dict, dict]]:
     """The topics, the decision standing on each and each decision's progress reports
-    (newest first), as known at the scope's time."""
+    (newest first), as known at the scopes' time, for each scope's communities: read for all
+    of them at once, then told apart."""
+    every = sorted({c for scope in scopes for c in scope.communities})
     topics = db.session.scalars(sa.select(TopicFact).where(
-        TopicFact.community_id.in_(scope.communities), TopicFact.proposed_on.is_not(None),
-        *known(scope, TopicFact)).order_by(TopicFact.topic_id)).all()
-    standing: dict[str, DecisionFact] = {}
-    for row in db.session.scalars(sa.select(DecisionFact).where(
-            DecisionFact.community_id.in_(scope.communities), *known(scope, DecisionFact))):
-        held = standing.get(row.topic_id)
-        if held is None or (row.decided_on, row.recorded_at, row.decision_id) > (
-                held.decided_on, held.recorded_at, held.decision_id):
-            standing[row.topic_id] = row
-    reports: dict[str, list[ProgressFact]] = {}
-    for row in db.session.scalars(sa.select(ProgressFact).where(
-            ProgressFact.community_id.in_(scope.communities), *known(scope, ProgressFact))):
-        reports.setdefault(row.decision_id, []).append(row)
-    for rows in reports.values():
-        rows.sort(key=lambda r: (r.on, r.recorded_at, r.event_id), reverse=True)
-    return topics, standing, reports
+        TopicFact.community_id.in_(every), TopicFact.proposed_on.is_not(None),
+        *known(scopes[0], TopicFact)).order_by(TopicFact.topic_id)).all()
+    decisions = db.session.scalars(sa.select(DecisionFact).where(
+        DecisionFact.community_id.in_(every), *known(scopes[0], DecisionFact))).all()
+    reports = db.session.scalars(sa.select(ProgressFact).where(
+        ProgressFact.community_id.in_(every), *known(scopes[0], ProgressFact))).all()
+    reports = sorted(reports, key=lambda r: (r.on, r.recorded_at, r.event_id), reverse=True)
+    indexed = [_by_community(facts) for facts in (topics, decisions, reports)]
+    found = {}
+    for scope in scopes:
+        mine, their_decisions, their_reports = (_of_communities(scope, i) for i in indexed)
+        standing: dict[str, DecisionFact] = {}
+        for row in their_decisions:
+            held = standing.get(row.topic_id)
+            if held is None or (row.decided_on, row.recorded_at, row.decision_id) > (
+                    held.decided_on, held.recorded_at, held.decision_id):
+                standing[row.topic_id] = row
+        by_decision: dict[str, list[ProgressFact]] = {}
+        for row in their_reports:
+            by_decision.setdefault(row.decision_id, []).append(row)
+        found[scope] = (mine, standing, by_decision)
+    return found
+
+
+def _by_community(facts: list) -> dict[str, list[tuple[int, object]]]:
+    """Facts by community, each with its place in the list."""
+    out: dict[str, list] = {}
+    for place, fact in enumerate(facts):
+        out.setdefault(fact.community_id, []).append((place, fact))
+    return out
+
+
+def _of_communities(scope: Scope, by_community: dict) -> list:
+    """The facts of the scope's communities, in their list's order."""
+    return [fact for _, fact in sorted(
+        (pair for c in dict.fromkeys(scope.communities) for pair in by_community.get(c, ())),
+        key=lambda pair: pair[0])]
 
 
 def _cycles(topics, standing, reports, end: date) -> list[dict]:
@@ -278,20 +353,14 @@ def _registered(scope: Scope):
 def traceability(scope: Scope) -> dict:
     """Needs reported in the period that led to a case or a council topic / needs reported;
     median days from need to case. One statement: each need with its first case's day and
-    whether a topic took it up."""
-    reported = within(scope, NeedFact.community_id, NeedFact.reported_on)
-    # the needs as a subquery, not their ids: a parameter per need cost more than the join
-    in_scope = sa.select(NeedFact.need_id).where(*reported)
-    opened = sa.select(CaseFact.need_id, sa.func.min(CaseFact.opened_on).label("on")).where(
-        CaseFact.need_id.in_(in_scope), CaseFact.opened_on.is_not(None),
-        *known(scope, CaseFact, CaseFact.opened_recorded_at)).group_by(
-        CaseFact.need_id).subquery()
-    topical = sa.select(TopicNeed.need_id).where(
-        TopicNeed.need_id.in_(in_scope), *known(scope, TopicNeed)).distinct().subquery()
-    needs = db.session.execute(sa.select(
-        NeedFact.reported_on, opened.c.on, topical.c.need_id.is_not(None)).outerjoin(
-        opened, opened.c.need_id == NeedFact.need_id).outerjoin(
-        topical, topical.c.need_id == NeedFact.need_id).where(*reported)).all()
+    whether a topic took it up, each looked up by the need (by index: the work grows with
+    the scope's needs, not with every case and topic held)."""
+    first_case = sa.select(sa.func.min(CaseFact.opened_on)).where(
+        CaseFact.need_id == NeedFact.need_id, CaseFact.opened_on.is_not(None),
+        *known(scope, CaseFact, CaseFact.opened_recorded_at)).scalar_subquery()
+    topical = sa.exists().where(TopicNeed.need_id == NeedFact.need_id, *known(scope, TopicNeed))
+    needs = db.session.execute(sa.select(NeedFact.reported_on, first_case, topical).where(
+        *within(scope, NeedFact.community_id, NeedFact.reported_on))).all()
     days = [(case_on - day).days for day, case_on, _ in needs if case_on]
     return {"traced": ratio(sum(1 for _, case_on, topic in needs if case_on or topic),
                             len(needs)),
@@ -527,17 +596,7 @@ def trend(scope: Scope) -> list[dict]:
     """Month by month: residents at or above each rung (the ladder over time), the
     dependency ratio and breadth; each as the measure over that month, read for every month
     at once (a query per month and measure made most of a portfolio's time)."""
-    acts, initiatives, registered = {}, {}, _registered_by_day(scope)
-    act_month, led_month = sql_month_index(Act.on), sql_month_index(Initiative.on)
-    for month, ref, rung in db.session.execute(of_grid(scope, sa.select(
-            act_month, Act.resident_ref, sa.func.max(Act.rung)).where(
-            *within(scope, Act.community_id, Act.on)).group_by(act_month, Act.resident_ref))):
-        acts.setdefault(int(month), {})[ref] = rung
-    for month, led, n in db.session.execute(sa.select(
-            led_month, Initiative.resident_led, sa.func.count()).where(
-            *within(scope, Initiative.community_id, Initiative.on)).group_by(
-            led_month, Initiative.resident_led)):
-        initiatives.setdefault(int(month), {})[led] = n
+    acts, initiatives, registered = by_scope("trend", [scope], _trend_facts_of)[scope]
     out = []
     for part in months(scope):
         month = month_index(part.start)
@@ -552,11 +611,34 @@ def trend(scope: Scope) -> list[dict]:
     return out
 
 
-def _registered_by_day(scope: Scope) -> list[tuple[date | None, int]]:
-    """Residents registered by the scope's end, counted by the day they registered."""
-    registered = _registered(scope).subquery()
-    return db.session.execute(sa.select(registered.c.registered_on, sa.func.count()).group_by(
-        registered.c.registered_on)).all()
+def _trend_facts_of(scopes: list[Scope]) -> dict[Scope, tuple[dict, dict, list]]:
+    """For each scope: each month's residents with their highest rung by acts; each month's
+    initiatives counted by whether residents led them; the residents registered by the
+    scope's end, counted by the day they registered."""
+    rows, like = scope_rows(scopes), scopes[0]
+    found = {scope: ({}, {}, []) for scope in scopes}
+    act_month, led_month = sql_month_index(Act.on), sql_month_index(Initiative.on)
+    for k, month, ref, rung in db.session.execute(of_grid(like, sa.select(
+            rows.c.k, act_month, Act.resident_ref, sa.func.max(Act.rung)).select_from(
+            Act).join(rows, on_rows(rows, like, Act.community_id, Act.on)).group_by(
+            rows.c.k, act_month, Act.resident_ref))):
+        found[scopes[k]][0].setdefault(int(month), {})[ref] = rung
+    for k, month, led, n in db.session.execute(sa.select(
+            rows.c.k, led_month, Initiative.resident_led, sa.func.count()).select_from(
+            Initiative).join(rows, on_rows(rows, like, Initiative.community_id, Initiative.on))
+            .group_by(rows.c.k, led_month, Initiative.resident_led)):
+        found[scopes[k]][1].setdefault(int(month), {})[led] = n
+    registered = sa.select(rows.c.k, ResidentFact.registered_on, sa.func.count()).select_from(
+        ResidentFact).join(rows, sa.and_(
+            ResidentFact.community_id == rows.c.community_id, sa.or_(
+                ResidentFact.registered_on.is_(None),
+                ResidentFact.registered_on <= rows.c.ends))).where(*known(like, ResidentFact))
+    if like.grid_id:
+        registered = registered.where(ResidentFact.grid_id == like.grid_id)
+    for k, day, n in db.session.execute(registered.group_by(
+            rows.c.k, ResidentFact.registered_on)):
+        found[scopes[k]][2].append((day, n))
+    return found
 
 
 def cohort_retention(scope: Scope) -> list[dict]:

@@ -167,7 +167,7 @@ class CaseFact(db.Model):
     case_id = sa.Column(sa.String(64), primary_key=True)
     community_id = sa.Column(sa.String(64), nullable=False, index=True)
     resident_ref = sa.Column(sa.String(64), nullable=False)
-    need_id = sa.Column(sa.String(64))
+    need_id = sa.Column(sa.String(64), index=True)  # traceability: a need's cases
     opened_on = sa.Column(sa.Date)
     closed_on = sa.Column(sa.Date)
     outcome = sa.Column(sa.String(16))

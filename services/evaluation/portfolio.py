@@ -40,7 +40,7 @@ def entry(contract: Contract, within: measures.Scope, state: tuple) -> dict:
 def entries(scoped: list[tuple[Contract, measures.Scope]]) -> list[dict]:
     """Each contract's entry, in order; all read at the projections' state of now."""
     state = projections_state()  # once for the page, not once a card
-    scorecard.read_ahead([contract.id for contract, _ in scoped])
+    scorecard.read_ahead(scoped)
     return [entry(*pair, state) for pair in scoped]
 
 

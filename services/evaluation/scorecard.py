@@ -154,9 +154,12 @@ def payments(milestones: list[dict], budget: Decimal, total: float | None) -> li
     return out
 
 
-def read_ahead(contract_ids: list[str]) -> None:
-    """What each card reads of its own contract alone (survey waves, sampled records, budget
-    versions), read for a page of contracts at once: a statement each, not one a card."""
+def read_ahead(scoped: list[tuple]) -> None:
+    """What each card of a page of (contract, scope) reads of its own contract (survey waves,
+    sampled records, budget versions) and of its scope (measures.read_ahead), read for the
+    page at once: a statement each, not one a card."""
+    contract_ids = [contract.id for contract, _ in scoped]
+    measures.read_ahead([scope for _, scope in scoped])
     surveys.waves_of(contract_ids)
     verification.sampled_of(contract_ids)
     ledger.budgets_set_of(contract_ids)
