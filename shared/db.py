@@ -1,5 +1,6 @@
 """One SQLAlchemy extension per service, so each owns its tables and its database alone."""
 import functools
+import json
 import os
 import time
 import uuid
@@ -441,6 +442,24 @@ def read_once_each(session, name: str, keys, read, default=()) -> dict:
         for key in missing:
             readings[(name, key)] = found.get(key, default)
     return {key: readings[(name, key)] for key in keys}
+
+
+_PG_TYPES = {sa.Integer: "integer", sa.String: "text", sa.Date: "date"}
+
+
+def json_rows(session, name: str, columns: dict, rows: list[dict]):
+    """`rows` as a table to join (a CTE called `name`, with `columns`: {name: Integer, String
+    or Date}), passed as one JSON parameter: the statement's text is the same however many
+    rows there are, where a parameter per value made every statement new to each cache and
+    a page's statements cost more to build than to run."""
+    if session.get_bind().dialect.name == "postgresql":
+        spec = ", ".join(f"{c} {_PG_TYPES[t]}" for c, t in columns.items())
+        text = f"SELECT * FROM json_to_recordset(CAST(:{name} AS json)) AS r({spec})"
+    else:  # SQLite keeps dates as ISO text: compared as such
+        text = "SELECT " + ", ".join(f"json_extract(value, '$.{c}') AS {c}" for c in columns) \
+            + f" FROM json_each(:{name})"
+    return sa.text(text).bindparams(sa.bindparam(name, json.dumps(rows, default=str))).columns(
+        *(sa.column(c, t) for c, t in columns.items())).cte(name)
 
 
 class UtcDateTime(TypeDecorator):

@@ -636,16 +636,25 @@ def test_windows_matched_in_the_database_equal_their_definitions(
 
 @st.composite
 def spread_stories(draw):
-    """A story of the trend's kind with each record in c1 or c2 (a topic's decision and
-    progress in its topic's community)."""
-    where = {}
-    out = []
-    for short, data in draw(stories()):
+    """The trend's stories and the conversion stories' cases, trainings, organisations and
+    topics, with needs that cases and topics take up, each record in c1 or c2 (a topic's
+    decision and progress in its topic's community)."""
+    needs = [need(f"n{i}", draw(DAYS), draw(st.sampled_from(["online", "walk_in"])))
+             for i in range(draw(st.integers(0, 3)))]
+    story = draw(stories()) + _closed_cases_and_trainings(draw) + needs
+    needed = st.sampled_from([None] + [data["need_id"] for _, data in needs])
+    where, out = {}, []
+    for short, data in story:
         thread = data.get("topic_id") or (
             "t" + data["decision_id"][1:] if "decision_id" in data else None)
         community = where.setdefault(thread, draw(st.sampled_from(["c1", "c2"]))) \
             if thread else draw(st.sampled_from(["c1", "c2"]))
-        out.append((short, {**data, "community_id": community}))
+        data = {**data, "community_id": community}
+        if short == "case.opened" or (short == "council.topic_proposed" and needs):
+            linked = draw(needed)
+            data.update({"need_id": linked} if short == "case.opened" else
+                        {"need_ids": [linked] if linked else []})
+        out.append((short, data))
     return out
 
 
@@ -665,15 +674,21 @@ def _read_by_scope(scope):
     return {"ladder": measures.ladder(scope), "stability": measures.stability(scope),
             "breadth": measures.breadth(scope), "adoption": measures.topic_adoption(scope),
             "response": measures.response(scope), "follow": measures.follow_through(scope),
-            "trend": measures.trend(scope)}
+            "trend": measures.trend(scope), "led": measures.dependency_ratio(scope),
+            "representativeness": measures.representativeness(scope),
+            "outputs": measures.outputs(scope), "channels": measures.channels(scope),
+            "traceability": measures.traceability(scope),
+            "capacity": measures.capacity_to_leadership(scope),
+            "vitality": measures.organisational_vitality(scope),
+            "service": measures.service_to_participation(scope)}
 
 
 @given(story=spread_stories(), drawn=SCOPES)
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_a_page_of_scopes_read_at_once_equals_each_scope_read_alone(empty, story, drawn):
-    """What a portfolio page reads for all its cards at once (measures.read_ahead: the
-    acts, the trend's months, the topic facts, joined to the scopes as rows) gives each
+    """What a portfolio page reads for all its cards at once (measures.read_ahead: each
+    reading of BY_SCOPE and the topic facts, the scopes as rows joined to the facts) gives each
     scope what it reads alone, over random stories in two communities and scopes of
     random communities, ranges, grids and times."""
     app, _ = _told(empty, story, "2026-01-01", 0, None, None)

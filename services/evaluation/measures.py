@@ -10,7 +10,7 @@ from statistics import median
 
 import sqlalchemy as sa
 
-from shared.db import read_once, read_once_each
+from shared.db import json_rows, read_once, read_once_each
 from shared.months import calendar_months, days_after, month_index, sql_month_index
 from shared.months import label as month_label
 from shared.vocabulary import LEADER, PARTICIPANT, RUNG_NAMES, SERVED
@@ -82,31 +82,57 @@ def by_scope(name: str, scopes, read) -> dict:
 
 
 def read_ahead(scopes: list[Scope]) -> None:
-    """What each card reads by its scope (each resident's acts, the topic facts, the
-    trend's months), read for a page of cards at once: a statement each, not one a card."""
-    by_scope("acted", scopes, _acted_of)
-    by_scope("trend", scopes, _trend_facts_of)
+    """What each card reads by its scope (BY_SCOPE: each resident's acts, the trend's
+    months, the registered, outputs, channels; and the topic facts), read for a page of
+    cards at once: a statement each, not one a card."""
+    for name, read in BY_SCOPE.items():
+        by_scope(name, scopes, read)
     by_scope("topic facts", [_whole(scope) for scope in scopes], _topic_facts_of)
 
 
 def scope_rows(scopes: list[Scope]):
     """The scopes as rows to join facts to: (k, the scope's index; a community; its range),
-    each community once a scope (none at all: one row that meets nothing)."""
-    rows = [(k, community, scope.start, scope.end) for k, scope in enumerate(scopes)
-            for community in dict.fromkeys(scope.communities)] or [(-1, None, None, None)]
-    return sa.union_all(*(sa.select(
-        sa.literal(k).label("k"), sa.literal(community, sa.String).label("community_id"),
-        sa.literal(start, sa.Date).label("starts"), sa.literal(end, sa.Date).label("ends"))
-        for k, community, start, end in rows)).subquery("scopes")
+    each community once a scope; made once per transaction for the same scopes."""
+    return read_once(db.session, ("scope rows", tuple(scopes)), lambda: json_rows(
+        db.session, "scopes", SCOPE_COLUMNS, [
+            {"k": k, "community_id": community, "starts": scope.start, "ends": scope.end}
+            for k, scope in enumerate(scopes) for community in dict.fromkeys(scope.communities)]))
 
 
-def on_rows(rows, scope: Scope, column, day_column) -> sa.ColumnElement:
+SCOPE_COLUMNS = {"k": sa.Integer, "community_id": sa.String, "starts": sa.Date,
+                 "ends": sa.Date}
+
+
+def each_scope(scopes: list[Scope], statement):
+    """The statement's rows (its first column a scope's index), each with its scope."""
+    for k, *rest in db.session.execute(statement):
+        yield scopes[k], rest
+
+
+def registered_on_rows(rows, scopes: list[Scope]) -> sa.ColumnElement:
+    """`_registered` for scopes as rows: residents of a row's community registered by its
+    range's end (or on no known day), known as of the scopes' time, of their grid."""
+    like = scopes[0]
+    return sa.and_(ResidentFact.community_id == rows.c.community_id, sa.or_(
+        ResidentFact.registered_on.is_(None), ResidentFact.registered_on <= rows.c.ends),
+        ResidentFact.community_id.in_(_communities(scopes)), *known(like, ResidentFact),
+        *([ResidentFact.grid_id == like.grid_id] if like.grid_id else []))
+
+
+def on_rows(rows, scopes: list[Scope], column, day_column) -> sa.ColumnElement:
     """`within` for scopes as rows: in a row's community, dated in its range, and known as of
-    the time the scopes share (`scope`: any of them)."""
+    the time the scopes share. The communities and days of them all, said again, let the
+    planner read the facts by index (it takes the rows for a hundred)."""
     model = column.class_
     return sa.and_(column == rows.c.community_id, day_column >= rows.c.starts,
-                   day_column <= rows.c.ends,
-                   *known(scope, model, _recorded_by_day(model, day_column)))
+                   day_column <= rows.c.ends, column.in_(_communities(scopes)),
+                   day_column >= min(s.start for s in scopes),
+                   day_column <= max(s.end for s in scopes),
+                   *known(scopes[0], model, _recorded_by_day(model, day_column)))
+
+
+def _communities(scopes: list[Scope]) -> list[str]:
+    return sorted({c for scope in scopes for c in scope.communities})
 
 
 @dataclass(frozen=True)
@@ -131,7 +157,7 @@ def _acted_of(scopes: list[Scope]) -> dict[Scope, dict[str, Acted]]:
             rows.c.k, Act.resident_ref, sa.func.max(Act.rung),
             sa.func.max(sa.case((Act.rung == SERVED, 1), else_=0)),
             sa.func.count(sa.distinct(participant_month))).select_from(Act).join(
-            rows, on_rows(rows, scopes[0], Act.community_id, Act.on)).group_by(
+            rows, on_rows(rows, scopes, Act.community_id, Act.on)).group_by(
             rows.c.k, Act.resident_ref))):
         found[scopes[k]][ref] = Acted(highest, bool(served), months)
     return found
@@ -189,11 +215,19 @@ def ladder(scope: Scope) -> dict:
 
 def dependency_ratio(scope: Scope) -> dict:
     """Topics, sessions and activities initiated or led by residents / all of them."""
-    rows = db.session.execute(sa.select(Initiative.resident_led, sa.func.count()).where(
-        *within(scope, Initiative.community_id, Initiative.on)).group_by(
-        Initiative.resident_led)).all()
-    counts = dict(rows)
+    counts = by_scope("led", [scope], _led_of)[scope]
     return ratio(counts.get(True, 0), sum(counts.values()))
+
+
+def _led_of(scopes: list[Scope]) -> dict[Scope, dict[bool, int]]:
+    rows = scope_rows(scopes)
+    found = {scope: {} for scope in scopes}
+    for scope, (led, n) in each_scope(scopes, sa.select(
+            rows.c.k, Initiative.resident_led, sa.func.count()).select_from(Initiative).join(
+            rows, on_rows(rows, scopes, Initiative.community_id, Initiative.on)).group_by(
+            rows.c.k, Initiative.resident_led)):
+        found[scope][led] = n
+    return found
 
 
 def topic_cycles(scope: Scope) -> tuple[dict, ...]:
@@ -221,7 +255,7 @@ def _topic_facts_of(scopes: list[Scope]) -> dict[Scope, tuple[list, dict, dict]]
     """The topics, the decision standing on each and each decision's progress reports
     (newest first), as known at the scopes' time, for each scope's communities: read for all
     of them at once, then told apart."""
-    every = sorted({c for scope in scopes for c in scope.communities})
+    every = _communities(scopes)
     topics = db.session.scalars(sa.select(TopicFact).where(
         TopicFact.community_id.in_(every), TopicFact.proposed_on.is_not(None),
         *known(scopes[0], TopicFact)).order_by(TopicFact.topic_id)).all()
@@ -330,12 +364,7 @@ ACTIVE_WINDOW = timedelta(days=90)
 LEADERSHIP_WINDOW = timedelta(days=180)
 LEADERSHIP_ACTS = ("proposed", "led", "member")
 DEMOGRAPHICS = ("age_band", "gender", "household_type", "grid_id")
-
-
-def _participants_query(scope: Scope):
-    """Unique residents who acted (rung participant or above) in the period."""
-    return of_grid(scope, sa.select(Act.resident_ref).where(
-        *within(scope, Act.community_id, Act.on), Act.rung >= PARTICIPANT).distinct())
+PROFILE = [getattr(ResidentFact, a) for a in DEMOGRAPHICS]
 
 
 def _participants(scope: Scope) -> set[str]:
@@ -352,25 +381,42 @@ def _registered(scope: Scope):
 
 def traceability(scope: Scope) -> dict:
     """Needs reported in the period that led to a case or a council topic / needs reported;
-    median days from need to case. One statement: each need with its first case's day and
-    whether a topic took it up, each looked up by the need (by index: the work grows with
-    the scope's needs, not with every case and topic held)."""
-    first_case = sa.select(sa.func.min(CaseFact.opened_on)).where(
-        CaseFact.need_id == NeedFact.need_id, CaseFact.opened_on.is_not(None),
-        *known(scope, CaseFact, CaseFact.opened_recorded_at)).scalar_subquery()
-    topical = sa.exists().where(TopicNeed.need_id == NeedFact.need_id, *known(scope, TopicNeed))
-    needs = db.session.execute(sa.select(NeedFact.reported_on, first_case, topical).where(
-        *within(scope, NeedFact.community_id, NeedFact.reported_on))).all()
+    median days from need to case."""
+    needs = by_scope("traced needs", [scope], _traced_needs_of)[scope]
     days = [(case_on - day).days for day, case_on, _ in needs if case_on]
     return {"traced": ratio(sum(1 for _, case_on, topic in needs if case_on or topic),
                             len(needs)),
             "median_days_to_case": median(days) if days else None}
 
 
+def _traced_needs_of(scopes: list[Scope]) -> dict[Scope, list[tuple]]:
+    """Each need reported in a scope with its first case's day and whether a topic took it
+    up, each looked up by the need (by index: the work grows with the scopes' needs, not
+    with every case and topic held)."""
+    rows, like = scope_rows(scopes), scopes[0]
+    first_case = sa.select(sa.func.min(CaseFact.opened_on)).where(
+        CaseFact.need_id == NeedFact.need_id, CaseFact.opened_on.is_not(None),
+        *known(like, CaseFact, CaseFact.opened_recorded_at)).scalar_subquery()
+    topical = sa.exists().where(TopicNeed.need_id == NeedFact.need_id, *known(like, TopicNeed))
+    found = {scope: [] for scope in scopes}
+    for scope, need in each_scope(scopes, sa.select(
+            rows.c.k, NeedFact.reported_on, first_case, topical).select_from(NeedFact).join(
+            rows, on_rows(rows, scopes, NeedFact.community_id, NeedFact.reported_on))):
+        found[scope].append(tuple(need))
+    return found
+
+
 def breadth(scope: Scope) -> dict:
-    registered = db.session.scalar(sa.select(sa.func.count()).select_from(
-        _registered(scope).subquery()))
-    return ratio(len(_participants(scope)), registered)
+    return ratio(len(_participants(scope)), by_scope("registered", [scope], _registered_of)[scope])
+
+
+def _registered_of(scopes: list[Scope]) -> dict[Scope, int]:
+    rows = scope_rows(scopes)
+    found = dict.fromkeys(scopes, 0)
+    for scope, (n,) in each_scope(scopes, sa.select(rows.c.k, sa.func.count()).select_from(
+            ResidentFact).join(rows, registered_on_rows(rows, scopes)).group_by(rows.c.k)):
+        found[scope] = n
+    return found
 
 
 def stability(scope: Scope) -> dict:
@@ -381,25 +427,51 @@ def stability(scope: Scope) -> dict:
 
 def _profiles(query) -> Counter:
     """How many of a query's residents share each combination of the demographics."""
-    columns = [getattr(ResidentFact, a) for a in DEMOGRAPHICS]
-    rows = db.session.execute(query.with_only_columns(*columns, sa.func.count()).group_by(
-        *columns).order_by(None))
+    rows = db.session.execute(query.with_only_columns(*PROFILE, sa.func.count()).group_by(
+        *PROFILE).order_by(None))
     return Counter({tuple(profile): n for *profile, n in rows})
+
+
+def _registered_profiles_of(scopes: list[Scope]) -> dict[Scope, Counter]:
+    """Each scope's registered residents by profile (counted in the database, not loaded)."""
+    rows = scope_rows(scopes)
+    return _profiles_of(scopes, sa.select(rows.c.k).select_from(ResidentFact).join(
+        rows, registered_on_rows(rows, scopes)))
+
+
+def _participant_profiles_of(scopes: list[Scope]) -> dict[Scope, Counter]:
+    """Each scope's registered residents who took part in its range, by profile."""
+    rows, like = scope_rows(scopes), scopes[0]
+    took_part = of_grid(like, sa.select(rows.c.k, Act.resident_ref).select_from(Act).join(
+        rows, on_rows(rows, scopes, Act.community_id, Act.on)).where(
+        Act.rung >= PARTICIPANT)).distinct().subquery("took_part")
+    return _profiles_of(scopes, sa.select(rows.c.k).select_from(ResidentFact).join(
+        rows, registered_on_rows(rows, scopes)).join(took_part, sa.and_(
+            took_part.c.k == rows.c.k, took_part.c.resident_ref == ResidentFact.ref)))
+
+
+def _profiles_of(scopes: list[Scope], query) -> dict[Scope, Counter]:
+    """`_profiles` by scope: `query` selects the scope's index for each of its residents."""
+    found = {scope: Counter() for scope in scopes}
+    for scope, (*profile, n) in each_scope(scopes, query.add_columns(
+            *PROFILE, sa.func.count()).group_by(query.selected_columns[0], *PROFILE)):
+        found[scope][tuple(profile)] = n
+    return found
 
 
 def representativeness(scope: Scope, group=None) -> dict:
     """Per demographic: 1/2 × Σ |share among participants − share among registered|
     (0 = participants mirror the community), and the share of participants unknown here.
     `group`: a query of other residents' refs to compare instead (the fund's voters)."""
+    registered = by_scope("registered profiles", [scope], _registered_profiles_of)[scope]
     if group is None:
-        group, participants = _participants_query(scope), len(_participants(scope))
+        participants = len(_participants(scope))
+        known = by_scope("participant profiles", [scope], _participant_profiles_of)[scope]
     else:
         participants = db.session.scalar(sa.select(sa.func.count()).select_from(
             group.subquery()))
-    registered = read_once(db.session, ("registered profiles", scope), lambda: _profiles(
-        _registered(scope)))  # counted in the database, not loaded
-    known = _profiles(_registered(scope).where(ResidentFact.ref.in_(group))) \
-        if participants else Counter()  # no one in the group: nothing to ask
+        known = _profiles(_registered(scope).where(ResidentFact.ref.in_(group))) \
+            if participants else Counter()  # no one in the group: nothing to ask
     gaps = {}
     for i, attribute in enumerate(DEMOGRAPHICS):
         def share(profiles: Counter, group):
@@ -413,33 +485,55 @@ def representativeness(scope: Scope, group=None) -> dict:
 
 def capacity_to_leadership(scope: Scope) -> dict:
     """Residents trained in the period who within 180 days propose a topic, lead, or found or
-    join a resident organisation / residents trained; median days to that first act. Matched
-    in the database: fetching the trained residents' acts to match here cost a row each."""
-    trained = of_grid(scope, sa.select(
-        Act.resident_ref.label("ref"), sa.func.min(Act.on).label("on")).where(
-        *within(scope, Act.community_id, Act.on), Act.kind == "trained").group_by(
-        Act.resident_ref)).subquery()
-    first_lead = sa.select(sa.func.min(Act.on)).where(  # per trained resident, by index
-        Act.resident_ref == trained.c.ref, Act.kind.in_(LEADERSHIP_ACTS),
-        Act.on >= trained.c.on, Act.on <= days_after(trained.c.on, LEADERSHIP_WINDOW.days),
-        *known(scope, Act)).scalar_subquery()
-    firsts = db.session.execute(sa.select(trained.c.on, first_lead)).all()
+    join a resident organisation / residents trained; median days to that first act."""
+    firsts = by_scope("trained", [scope], _trained_of)[scope]
     days = [(led - on).days for on, led in firsts if led is not None]
     return {"converted": ratio(len(days), len(firsts)),
             "median_days": median(days) if days else None}
 
 
+def _trained_of(scopes: list[Scope]) -> dict[Scope, list[tuple]]:
+    """Each resident trained in a scope: the first training's day and the first leading act
+    within the window after it (None: none). Matched in the database: fetching the trained
+    residents' acts to match here cost a row each."""
+    rows, like = scope_rows(scopes), scopes[0]
+    trained = of_grid(like, sa.select(
+        rows.c.k, Act.resident_ref.label("ref"), sa.func.min(Act.on).label("on")).select_from(
+        Act).join(rows, on_rows(rows, scopes, Act.community_id, Act.on)).where(
+        Act.kind == "trained").group_by(rows.c.k, Act.resident_ref)).subquery()
+    first_lead = sa.select(sa.func.min(Act.on)).where(  # per trained resident, by index
+        Act.resident_ref == trained.c.ref, Act.kind.in_(LEADERSHIP_ACTS),
+        Act.on >= trained.c.on, Act.on <= days_after(trained.c.on, LEADERSHIP_WINDOW.days),
+        *known(like, Act)).scalar_subquery()
+    found = {scope: [] for scope in scopes}
+    for scope, first in each_scope(scopes, sa.select(trained.c.k, trained.c.on, first_lead)):
+        found[scope].append(tuple(first))
+    return found
+
+
 def organisational_vitality(scope: Scope) -> dict:
     """Organisations with a self-led activity in the 90 days to the period's end / formed."""
+    formed, vital = by_scope("organisations", [scope], _organisations_of)[scope]
+    return ratio(vital, formed)
+
+
+def _organisations_of(scopes: list[Scope]) -> dict[Scope, tuple[int, int]]:
+    """Organisations formed by each scope's end, and how many of them are active."""
+    rows, like = scope_rows(scopes), scopes[0]
     active = sa.exists().where(
         Initiative.organization_id == OrganizationFact.organization_id,
-        Initiative.resident_led, Initiative.on > scope.end - ACTIVE_WINDOW,
-        Initiative.on <= scope.end, *known(scope, Initiative))
-    formed, vital = db.session.execute(sa.select(sa.func.count(), sa.func.coalesce(
-        sa.func.sum(sa.case((active, 1), else_=0)), 0)).where(
-        OrganizationFact.community_id.in_(scope.communities),
-        OrganizationFact.formed_on <= scope.end, *known(scope, OrganizationFact))).one()
-    return ratio(vital, formed)
+        Initiative.resident_led, days_after(Initiative.on, ACTIVE_WINDOW.days) > rows.c.ends,
+        Initiative.on <= rows.c.ends, *known(like, Initiative))
+    found = dict.fromkeys(scopes, (0, 0))
+    for scope, counts in each_scope(scopes, sa.select(
+            rows.c.k, sa.func.count(), sa.func.sum(sa.case((active, 1), else_=0))).select_from(
+            OrganizationFact).join(rows, sa.and_(
+                OrganizationFact.community_id == rows.c.community_id,
+                OrganizationFact.formed_on <= rows.c.ends,
+                OrganizationFact.community_id.in_(_communities(scopes)),
+                *known(like, OrganizationFact))).group_by(rows.c.k)):
+        found[scope] = tuple(counts)
+    return found
 
 
 def volunteer_activation(scope: Scope) -> dict:
@@ -475,19 +569,30 @@ def volunteer_activation(scope: Scope) -> dict:
 
 def service_to_participation(scope: Scope) -> dict:
     """Cases closed in the period whose resident takes part, trains or volunteers within
-    90 days of closing / cases closed: the conversion the buyer pays for (matched in the
-    database, as capacity_to_leadership is)."""
-    closed = of_grid(scope, sa.select(CaseFact.resident_ref, CaseFact.closed_on).where(
-        *within(scope, CaseFact.community_id, CaseFact.closed_on)),
+    90 days of closing / cases closed: the conversion the buyer pays for."""
+    cases, converted = by_scope("closed cases", [scope], _closed_cases_of)[scope]
+    return ratio(converted, cases)
+
+
+def _closed_cases_of(scopes: list[Scope]) -> dict[Scope, tuple[int, int]]:
+    """Cases closed in each scope, and how many of their residents took part after (matched
+    in the database, as capacity to leadership is)."""
+    rows, like = scope_rows(scopes), scopes[0]
+    closed = of_grid(like, sa.select(
+        rows.c.k, CaseFact.resident_ref, CaseFact.closed_on).select_from(CaseFact).join(
+        rows, on_rows(rows, scopes, CaseFact.community_id, CaseFact.closed_on)),
         CaseFact.resident_ref).subquery()
     took_part = sa.exists().where(
         Act.resident_ref == closed.c.resident_ref, Act.rung >= PARTICIPANT,
         Act.on > closed.c.closed_on, Act.on <= days_after(closed.c.closed_on,
                                                           ACTIVE_WINDOW.days),
-        *known(scope, Act))
-    cases, converted = db.session.execute(sa.select(sa.func.count(), sa.func.coalesce(
-        sa.func.sum(sa.case((took_part, 1), else_=0)), 0)).select_from(closed)).one()
-    return ratio(converted, cases)
+        *known(like, Act))
+    found = dict.fromkeys(scopes, (0, 0))
+    for scope, counts in each_scope(scopes, sa.select(
+            closed.c.k, sa.func.count(), sa.func.sum(sa.case((took_part, 1), else_=0)))
+            .group_by(closed.c.k)):
+        found[scope] = tuple(counts)
+    return found
 
 
 def decision_mode(scope: Scope) -> dict:
@@ -504,14 +609,7 @@ def decision_mode(scope: Scope) -> dict:
 def channels(scope: Scope) -> dict:
     """Needs and topics that came in digitally; sessions online and in person (the needs
     and the initiatives counted by channel in one statement)."""
-    rows = db.session.execute(sa.union_all(
-        sa.select(sa.literal("need").label("kind"), NeedFact.channel, sa.func.count()).where(
-            *within(scope, NeedFact.community_id, NeedFact.reported_on)).group_by(
-            NeedFact.channel),
-        sa.select(Initiative.kind, Initiative.channel, sa.func.count()).where(
-            *within(scope, Initiative.community_id, Initiative.on),
-            Initiative.kind.in_(("topic", "session"))).group_by(
-            Initiative.kind, Initiative.channel))).all()
+    rows = by_scope("channels", [scope], _channels_of)[scope]
     needs, topics, sessions = (Counter({channel: n for kind, channel, n in rows
                                         if kind == wanted})
                                for wanted in ("need", "topic", "session"))
@@ -520,23 +618,48 @@ def channels(scope: Scope) -> dict:
             "sessions": {"online": sessions["online"], "in_person": sessions["in_person"]}}
 
 
+def _channels_of(scopes: list[Scope]) -> dict[Scope, list[tuple]]:
+    """Needs by channel, topics and sessions by kind and channel, by scope."""
+    rows = scope_rows(scopes)
+    found = {scope: [] for scope in scopes}
+    for scope, row in each_scope(scopes, sa.union_all(
+            sa.select(rows.c.k, sa.literal("need").label("kind"), NeedFact.channel,
+                      sa.func.count()).select_from(NeedFact).join(
+                rows, on_rows(rows, scopes, NeedFact.community_id, NeedFact.reported_on)).group_by(
+                rows.c.k, NeedFact.channel),
+            sa.select(rows.c.k, Initiative.kind, Initiative.channel,
+                      sa.func.count()).select_from(Initiative).join(
+                rows, on_rows(rows, scopes, Initiative.community_id, Initiative.on)).where(
+                Initiative.kind.in_(("topic", "session"))).group_by(
+                rows.c.k, Initiative.kind, Initiative.channel))):
+        found[scope].append(tuple(row))
+    return found
+
+
 def outputs(scope: Scope) -> dict:
     """What the contract buys, as delivered: cases opened, sessions and their hours,
     capacity-building activities (read once per card: the cost per outcome counts them too)."""
-    return read_once(db.session, ("outputs", scope), lambda: _outputs(scope))
-
-
-def _outputs(scope: Scope) -> dict:
-    by_kind = {kind: (n, hours) for kind, n, hours in db.session.execute(sa.union_all(
-        sa.select(sa.literal("case").label("kind"), sa.func.count(),
-                  sa.literal(0.0).label("hours")).select_from(CaseFact).where(
-            *within(scope, CaseFact.community_id, CaseFact.opened_on)),
-        sa.select(Initiative.kind, sa.func.count(), sa.func.sum(Initiative.hours)).where(
-            *within(scope, Initiative.community_id, Initiative.on)).group_by(
-            Initiative.kind)))}
+    by_kind = by_scope("outputs", [scope], _outputs_of)[scope]
     sessions, hours = by_kind.get("session", (0, 0))
-    return {"cases": by_kind["case"][0], "sessions": sessions, "service_hours": hours or 0,
-            "activities": by_kind.get("activity", (0, 0))[0]}
+    return {"cases": by_kind.get("case", (0, 0))[0], "sessions": sessions,
+            "service_hours": hours or 0, "activities": by_kind.get("activity", (0, 0))[0]}
+
+
+def _outputs_of(scopes: list[Scope]) -> dict[Scope, dict[str, tuple]]:
+    """Cases opened and initiatives by kind (how many, their hours), by scope."""
+    rows = scope_rows(scopes)
+    found = {scope: {} for scope in scopes}
+    for scope, (kind, n, hours) in each_scope(scopes, sa.union_all(
+            sa.select(rows.c.k, sa.literal("case").label("kind"), sa.func.count(),
+                      sa.literal(0.0).label("hours")).select_from(CaseFact).join(
+                rows, on_rows(rows, scopes, CaseFact.community_id, CaseFact.opened_on)).group_by(
+                rows.c.k),
+            sa.select(rows.c.k, Initiative.kind, sa.func.count(), sa.func.sum(
+                Initiative.hours)).select_from(Initiative).join(
+                rows, on_rows(rows, scopes, Initiative.community_id, Initiative.on)).group_by(
+                rows.c.k, Initiative.kind))):
+        found[scope][kind] = (n, hours)
+    return found
 
 
 def _newly_active(scope: Scope, *periods: tuple[date, date]) -> list[int]:
@@ -620,24 +743,19 @@ def _trend_facts_of(scopes: list[Scope]) -> dict[Scope, tuple[dict, dict, list]]
     act_month, led_month = sql_month_index(Act.on), sql_month_index(Initiative.on)
     for k, month, ref, rung in db.session.execute(of_grid(like, sa.select(
             rows.c.k, act_month, Act.resident_ref, sa.func.max(Act.rung)).select_from(
-            Act).join(rows, on_rows(rows, like, Act.community_id, Act.on)).group_by(
+            Act).join(rows, on_rows(rows, scopes, Act.community_id, Act.on)).group_by(
             rows.c.k, act_month, Act.resident_ref))):
         found[scopes[k]][0].setdefault(int(month), {})[ref] = rung
     for k, month, led, n in db.session.execute(sa.select(
             rows.c.k, led_month, Initiative.resident_led, sa.func.count()).select_from(
-            Initiative).join(rows, on_rows(rows, like, Initiative.community_id, Initiative.on))
+            Initiative).join(rows, on_rows(rows, scopes, Initiative.community_id, Initiative.on))
             .group_by(rows.c.k, led_month, Initiative.resident_led)):
         found[scopes[k]][1].setdefault(int(month), {})[led] = n
-    registered = sa.select(rows.c.k, ResidentFact.registered_on, sa.func.count()).select_from(
-        ResidentFact).join(rows, sa.and_(
-            ResidentFact.community_id == rows.c.community_id, sa.or_(
-                ResidentFact.registered_on.is_(None),
-                ResidentFact.registered_on <= rows.c.ends))).where(*known(like, ResidentFact))
-    if like.grid_id:
-        registered = registered.where(ResidentFact.grid_id == like.grid_id)
-    for k, day, n in db.session.execute(registered.group_by(
+    for scope, (day, n) in each_scope(scopes, sa.select(
+            rows.c.k, ResidentFact.registered_on, sa.func.count()).select_from(
+            ResidentFact).join(rows, registered_on_rows(rows, scopes)).group_by(
             rows.c.k, ResidentFact.registered_on)):
-        found[scopes[k]][2].append((day, n))
+        found[scope][2].append((day, n))
     return found
 
 
@@ -657,3 +775,11 @@ def cohort_retention(scope: Scope) -> list[dict]:
              "retained": [ratio(sum(1 for m in members if first + k in m), len(members))
                           for k in range(1, last - first + 1)]}
             for first, members in sorted(cohorts.items())]
+
+
+# what a page of cards reads for all its scopes at once (read_ahead)
+BY_SCOPE = {"acted": _acted_of, "trend": _trend_facts_of, "led": _led_of,
+            "registered": _registered_of, "registered profiles": _registered_profiles_of,
+            "participant profiles": _participant_profiles_of, "outputs": _outputs_of,
+            "channels": _channels_of, "traced needs": _traced_needs_of, "trained": _trained_of,
+            "organisations": _organisations_of, "closed cases": _closed_cases_of}
