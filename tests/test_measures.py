@@ -641,7 +641,14 @@ def spread_stories(draw):
     decision and progress in its topic's community)."""
     needs = [need(f"n{i}", draw(DAYS), draw(st.sampled_from(["online", "walk_in"])))
              for i in range(draw(st.integers(0, 3)))]
-    story = draw(stories()) + _closed_cases_and_trainings(draw) + needs
+    volunteering = [("volunteer.registered", {**BASE, "volunteer_id": f"v-{ref}",
+                                              "resident_ref": ref, "registered_on": draw(DAYS)})
+                    for ref in draw(REFS)]
+    volunteering += [("capacity.activity_held", {
+        **BASE, "activity_id": f"av{n}", "kind": "volunteer_service", "led_by": "agency",
+        "organization_id": None, "leader_refs": [], "attendee_refs": draw(REFS),
+        **timed(draw(DAYS))}) for n in range(draw(st.integers(0, 2)))]
+    story = draw(stories()) + _closed_cases_and_trainings(draw) + needs + volunteering
     needed = st.sampled_from([None] + [data["need_id"] for _, data in needs])
     where, out = {}, []
     for short, data in story:
@@ -680,7 +687,8 @@ def _read_by_scope(scope):
             "traceability": measures.traceability(scope),
             "capacity": measures.capacity_to_leadership(scope),
             "vitality": measures.organisational_vitality(scope),
-            "service": measures.service_to_participation(scope)}
+            "service": measures.service_to_participation(scope),
+            "volunteers": measures.volunteer_activation(scope)}
 
 
 @given(story=spread_stories(), drawn=SCOPES)

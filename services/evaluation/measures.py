@@ -539,32 +539,49 @@ def _organisations_of(scopes: list[Scope]) -> dict[Scope, tuple[int, int]]:
 def volunteer_activation(scope: Scope) -> dict:
     """Registered volunteers (residents) who served (attended or led volunteer service) in
     the 90 days to the period's end / registered volunteers (residents); volunteer hours /
-    social worker hours in the period. One statement: the volunteers, each checked for such
-    an act, beside the hours."""
-    volunteers = of_grid(scope, sa.select(VolunteerFact.resident_ref).where(
-        VolunteerFact.community_id.in_(scope.communities),
-        VolunteerFact.registered_on <= scope.end, *known(scope, VolunteerFact)),
-        VolunteerFact.resident_ref).distinct().subquery()
-    served = sa.exists().where(
-        Act.resident_ref == volunteers.c.resident_ref, Act.kind == "volunteered",
-        Act.community_id.in_(scope.communities), Act.on > scope.end - ACTIVE_WINDOW,
-        Act.on <= scope.end, *known(scope, Act))
-    active = sa.select(sa.func.count().label("registered"), sa.func.coalesce(sa.func.sum(
-        sa.case((served, 1), else_=0)), 0).label("served")).select_from(volunteers).subquery()
-    hours = sa.select(
-        sa.func.coalesce(sa.func.sum(sa.case((Initiative.detail == "volunteer_service",
-                                              Initiative.hours * Initiative.helpers),
-                                             else_=0)), 0).label("volunteers"),
-        sa.func.coalesce(sa.func.sum(Initiative.hours * Initiative.workers), 0).label(
-            "workers")).where(
-        *within(scope, Initiative.community_id, Initiative.on),
-        Initiative.kind.in_(("session", "activity"))).subquery()
-    registered, served, volunteer_hours, worker_hours = db.session.execute(sa.select(
-        active.c.registered, active.c.served, hours.c.volunteers, hours.c.workers).select_from(
-        active.join(hours, sa.true()))).one()
+    social worker hours in the period."""
+    (registered, served), (volunteer_hours, worker_hours) = by_scope(
+        "volunteers", [scope], _volunteers_of)[scope]
     return {"active": ratio(served, registered),
             "volunteer_hours": volunteer_hours, "worker_hours": worker_hours,
             "hours_ratio": round(volunteer_hours / worker_hours, 4) if worker_hours else None}
+
+
+def _volunteers_of(scopes: list[Scope]) -> dict[Scope, tuple[tuple, tuple]]:
+    """Each scope's volunteers, each checked for service in the window to its end, and its
+    volunteers' and social workers' hours."""
+    rows, theirs, like = scope_rows(scopes), scope_rows(scopes).alias("theirs"), scopes[0]
+    volunteers = of_grid(like, sa.select(rows.c.k, VolunteerFact.resident_ref).select_from(
+        VolunteerFact).join(rows, sa.and_(
+            VolunteerFact.community_id == rows.c.community_id,
+            VolunteerFact.registered_on <= rows.c.ends,
+            VolunteerFact.community_id.in_(_communities(scopes)),
+            *known(like, VolunteerFact))), VolunteerFact.resident_ref).distinct().subquery()
+    served = sa.exists().where(
+        Act.resident_ref == volunteers.c.resident_ref, Act.kind == "volunteered",
+        theirs.c.k == volunteers.c.k,
+        # through coalesce: matched by the community's index, every probe read its acts
+        sa.func.coalesce(Act.community_id, "") == theirs.c.community_id,
+        days_after(Act.on, ACTIVE_WINDOW.days) > theirs.c.ends, Act.on <= theirs.c.ends,
+        Act.on > min(s.end for s in scopes) - ACTIVE_WINDOW,  # by the resident's days
+        Act.on <= max(s.end for s in scopes), *known(like, Act))
+    active = dict.fromkeys(scopes, (0, 0))
+    for scope, counts in each_scope(scopes, sa.select(
+            volunteers.c.k, sa.func.count(), sa.func.sum(sa.case((served, 1), else_=0)))
+            .group_by(volunteers.c.k)):
+        active[scope] = tuple(counts)
+    hours = dict.fromkeys(scopes, (0, 0))
+    for scope, pair in each_scope(scopes, sa.select(
+            rows.c.k,
+            sa.func.coalesce(sa.func.sum(sa.case((Initiative.detail == "volunteer_service",
+                                                  Initiative.hours * Initiative.helpers),
+                                                 else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(Initiative.hours * Initiative.workers), 0))
+            .select_from(Initiative).join(
+            rows, on_rows(rows, scopes, Initiative.community_id, Initiative.on)).where(
+            Initiative.kind.in_(("session", "activity"))).group_by(rows.c.k)):
+        hours[scope] = tuple(pair)
+    return {scope: (active[scope], hours[scope]) for scope in scopes}
 
 
 def service_to_participation(scope: Scope) -> dict:
@@ -782,4 +799,5 @@ BY_SCOPE = {"acted": _acted_of, "trend": _trend_facts_of, "led": _led_of,
             "registered": _registered_of, "registered profiles": _registered_profiles_of,
             "participant profiles": _participant_profiles_of, "outputs": _outputs_of,
             "channels": _channels_of, "traced needs": _traced_needs_of, "trained": _trained_of,
-            "organisations": _organisations_of, "closed cases": _closed_cases_of}
+            "organisations": _organisations_of, "closed cases": _closed_cases_of,
+            "volunteers": _volunteers_of}
