@@ -68,26 +68,31 @@ def of_grid(scope: Scope, query, ref_column=Act.resident_ref):
         ResidentFact.grid_id == scope.grid_id)
 
 
-def by_scope(name: str, scopes, read) -> dict:
+def by_scope(read, scopes) -> dict:
     """A reading for each scope, once per transaction: `read(scopes)` reads it for scopes of
     one grid and time in one statement (a portfolio page's cards share them, so the page asks
-    once what each card would ask for its own scope)."""
+    once what each card would ask for its own scope). The reader is the reading's name."""
     def read_groups(missing):
         groups: dict[tuple, list[Scope]] = {}
         for scope in missing:
             groups.setdefault((scope.grid_id, scope.as_of), []).append(scope)
         return {scope: value for group in groups.values()
                 for scope, value in read(group).items()}
-    return read_once_each(db.session, name, scopes, read_groups)
+    return read_once_each(db.session, read, scopes, read_groups)
+
+
+def for_scope(read, scope: Scope):
+    """A reading of `by_scope` for one scope (a card's, or one a page read ahead)."""
+    return by_scope(read, [scope])[scope]
 
 
 def read_ahead(scopes: list[Scope]) -> None:
-    """What each card reads by its scope (BY_SCOPE: each resident's acts, the trend's
-    months, the registered, outputs, channels; and the topic facts), read for a page of
-    cards at once: a statement each, not one a card."""
-    for name, read in BY_SCOPE.items():
-        by_scope(name, scopes, read)
-    by_scope("topic facts", [_whole(scope) for scope in scopes], _topic_facts_of)
+    """What each card reads by its scope (every reading of BY_SCOPE; and the topic facts, by
+    the scope's communities), read for a page of cards at once: a statement each, not one a
+    card."""
+    for read in BY_SCOPE:
+        by_scope(read, scopes)
+    by_scope(_topic_facts_of, [_whole(scope) for scope in scopes])
 
 
 def scope_rows(scopes: list[Scope]):
@@ -119,6 +124,13 @@ def registered_on_rows(rows, scopes: list[Scope]) -> sa.ColumnElement:
         *([ResidentFact.grid_id == like.grid_id] if like.grid_id else []))
 
 
+def by_end_of_rows(rows, scopes: list[Scope], column, day_column) -> sa.ColumnElement:
+    """In a row's community, dated by its range's end, and known as of the scopes' time
+    (what stands at the end: organisations formed, volunteers registered)."""
+    return sa.and_(column == rows.c.community_id, day_column <= rows.c.ends,
+                   column.in_(_communities(scopes)), *known(scopes[0], column.class_))
+
+
 def on_rows(rows, scopes: list[Scope], column, day_column) -> sa.ColumnElement:
     """`within` for scopes as rows: in a row's community, dated in its range, and known as of
     the time the scopes share. The communities and days of them all, said again, let the
@@ -146,20 +158,20 @@ class Acted:
 def acted(scope: Scope) -> dict[str, Acted]:
     """Each resident who acted in the period, from one pass over its acts, read once per
     card: the ladder, the served, breadth and stability all start from it."""
-    return by_scope("acted", [scope], _acted_of)[scope]
+    return for_scope(_acted_of, scope)
 
 
 def _acted_of(scopes: list[Scope]) -> dict[Scope, dict[str, Acted]]:
     rows = scope_rows(scopes)
     participant_month = sa.case((Act.rung >= PARTICIPANT, sql_month_index(Act.on)))
     found = {scope: {} for scope in scopes}
-    for k, ref, highest, served, months in db.session.execute(of_grid(scopes[0], sa.select(
+    for scope, (ref, highest, served, months) in each_scope(scopes, of_grid(scopes[0], sa.select(
             rows.c.k, Act.resident_ref, sa.func.max(Act.rung),
             sa.func.max(sa.case((Act.rung == SERVED, 1), else_=0)),
             sa.func.count(sa.distinct(participant_month))).select_from(Act).join(
             rows, on_rows(rows, scopes, Act.community_id, Act.on)).group_by(
             rows.c.k, Act.resident_ref))):
-        found[scopes[k]][ref] = Acted(highest, bool(served), months)
+        found[scope][ref] = Acted(highest, bool(served), months)
     return found
 
 
@@ -215,7 +227,7 @@ def ladder(scope: Scope) -> dict:
 
 def dependency_ratio(scope: Scope) -> dict:
     """Topics, sessions and activities initiated or led by residents / all of them."""
-    counts = by_scope("led", [scope], _led_of)[scope]
+    counts = for_scope(_led_of, scope)
     return ratio(counts.get(True, 0), sum(counts.values()))
 
 
@@ -243,7 +255,7 @@ def topic_cycles(scope: Scope) -> tuple[dict, ...]:
 
 def _topic_facts_once(scope: Scope) -> tuple[list, dict, dict]:
     """The scope's topic facts: they depend on its communities and time alone."""
-    return by_scope("topic facts", [_whole(scope)], _topic_facts_of)[_whole(scope)]
+    return for_scope(_topic_facts_of, _whole(scope))
 
 
 def _whole(scope: Scope) -> Scope:
@@ -382,7 +394,7 @@ def _registered(scope: Scope):
 def traceability(scope: Scope) -> dict:
     """Needs reported in the period that led to a case or a council topic / needs reported;
     median days from need to case."""
-    needs = by_scope("traced needs", [scope], _traced_needs_of)[scope]
+    needs = for_scope(_traced_needs_of, scope)
     days = [(case_on - day).days for day, case_on, _ in needs if case_on]
     return {"traced": ratio(sum(1 for _, case_on, topic in needs if case_on or topic),
                             len(needs)),
@@ -407,7 +419,7 @@ def _traced_needs_of(scopes: list[Scope]) -> dict[Scope, list[tuple]]:
 
 
 def breadth(scope: Scope) -> dict:
-    return ratio(len(_participants(scope)), by_scope("registered", [scope], _registered_of)[scope])
+    return ratio(len(_participants(scope)), for_scope(_registered_of, scope))
 
 
 def _registered_of(scopes: list[Scope]) -> dict[Scope, int]:
@@ -463,10 +475,10 @@ def representativeness(scope: Scope, group=None) -> dict:
     """Per demographic: 1/2 × Σ |share among participants − share among registered|
     (0 = participants mirror the community), and the share of participants unknown here.
     `group`: a query of other residents' refs to compare instead (the fund's voters)."""
-    registered = by_scope("registered profiles", [scope], _registered_profiles_of)[scope]
+    registered = for_scope(_registered_profiles_of, scope)
     if group is None:
         participants = len(_participants(scope))
-        known = by_scope("participant profiles", [scope], _participant_profiles_of)[scope]
+        known = for_scope(_participant_profiles_of, scope)
     else:
         participants = db.session.scalar(sa.select(sa.func.count()).select_from(
             group.subquery()))
@@ -486,7 +498,7 @@ def representativeness(scope: Scope, group=None) -> dict:
 def capacity_to_leadership(scope: Scope) -> dict:
     """Residents trained in the period who within 180 days propose a topic, lead, or found or
     join a resident organisation / residents trained; median days to that first act."""
-    firsts = by_scope("trained", [scope], _trained_of)[scope]
+    firsts = for_scope(_trained_of, scope)
     days = [(led - on).days for on, led in firsts if led is not None]
     return {"converted": ratio(len(days), len(firsts)),
             "median_days": median(days) if days else None}
@@ -513,7 +525,7 @@ def _trained_of(scopes: list[Scope]) -> dict[Scope, list[tuple]]:
 
 def organisational_vitality(scope: Scope) -> dict:
     """Organisations with a self-led activity in the 90 days to the period's end / formed."""
-    formed, vital = by_scope("organisations", [scope], _organisations_of)[scope]
+    formed, vital = for_scope(_organisations_of, scope)
     return ratio(vital, formed)
 
 
@@ -527,11 +539,9 @@ def _organisations_of(scopes: list[Scope]) -> dict[Scope, tuple[int, int]]:
     found = dict.fromkeys(scopes, (0, 0))
     for scope, counts in each_scope(scopes, sa.select(
             rows.c.k, sa.func.count(), sa.func.sum(sa.case((active, 1), else_=0))).select_from(
-            OrganizationFact).join(rows, sa.and_(
-                OrganizationFact.community_id == rows.c.community_id,
-                OrganizationFact.formed_on <= rows.c.ends,
-                OrganizationFact.community_id.in_(_communities(scopes)),
-                *known(like, OrganizationFact))).group_by(rows.c.k)):
+            OrganizationFact).join(rows, by_end_of_rows(
+                rows, scopes, OrganizationFact.community_id, OrganizationFact.formed_on))
+            .group_by(rows.c.k)):
         found[scope] = tuple(counts)
     return found
 
@@ -540,8 +550,7 @@ def volunteer_activation(scope: Scope) -> dict:
     """Registered volunteers (residents) who served (attended or led volunteer service) in
     the 90 days to the period's end / registered volunteers (residents); volunteer hours /
     social worker hours in the period."""
-    (registered, served), (volunteer_hours, worker_hours) = by_scope(
-        "volunteers", [scope], _volunteers_of)[scope]
+    (registered, served), (volunteer_hours, worker_hours) = for_scope(_volunteers_of, scope)
     return {"active": ratio(served, registered),
             "volunteer_hours": volunteer_hours, "worker_hours": worker_hours,
             "hours_ratio": round(volunteer_hours / worker_hours, 4) if worker_hours else None}
@@ -552,11 +561,9 @@ def _volunteers_of(scopes: list[Scope]) -> dict[Scope, tuple[tuple, tuple]]:
     volunteers' and social workers' hours."""
     rows, theirs, like = scope_rows(scopes), scope_rows(scopes).alias("theirs"), scopes[0]
     volunteers = of_grid(like, sa.select(rows.c.k, VolunteerFact.resident_ref).select_from(
-        VolunteerFact).join(rows, sa.and_(
-            VolunteerFact.community_id == rows.c.community_id,
-            VolunteerFact.registered_on <= rows.c.ends,
-            VolunteerFact.community_id.in_(_communities(scopes)),
-            *known(like, VolunteerFact))), VolunteerFact.resident_ref).distinct().subquery()
+        VolunteerFact).join(rows, by_end_of_rows(
+            rows, scopes, VolunteerFact.community_id, VolunteerFact.registered_on)),
+        VolunteerFact.resident_ref).distinct().subquery()
     served = sa.exists().where(
         Act.resident_ref == volunteers.c.resident_ref, Act.kind == "volunteered",
         theirs.c.k == volunteers.c.k,
@@ -587,7 +594,7 @@ def _volunteers_of(scopes: list[Scope]) -> dict[Scope, tuple[tuple, tuple]]:
 def service_to_participation(scope: Scope) -> dict:
     """Cases closed in the period whose resident takes part, trains or volunteers within
     90 days of closing / cases closed: the conversion the buyer pays for."""
-    cases, converted = by_scope("closed cases", [scope], _closed_cases_of)[scope]
+    cases, converted = for_scope(_closed_cases_of, scope)
     return ratio(converted, cases)
 
 
@@ -626,7 +633,7 @@ def decision_mode(scope: Scope) -> dict:
 def channels(scope: Scope) -> dict:
     """Needs and topics that came in digitally; sessions online and in person (the needs
     and the initiatives counted by channel in one statement)."""
-    rows = by_scope("channels", [scope], _channels_of)[scope]
+    rows = for_scope(_channels_of, scope)
     needs, topics, sessions = (Counter({channel: n for kind, channel, n in rows
                                         if kind == wanted})
                                for wanted in ("need", "topic", "session"))
@@ -656,7 +663,7 @@ def _channels_of(scopes: list[Scope]) -> dict[Scope, list[tuple]]:
 def outputs(scope: Scope) -> dict:
     """What the contract buys, as delivered: cases opened, sessions and their hours,
     capacity-building activities (read once per card: the cost per outcome counts them too)."""
-    by_kind = by_scope("outputs", [scope], _outputs_of)[scope]
+    by_kind = for_scope(_outputs_of, scope)
     sessions, hours = by_kind.get("session", (0, 0))
     return {"cases": by_kind.get("case", (0, 0))[0], "sessions": sessions,
             "service_hours": hours or 0, "activities": by_kind.get("activity", (0, 0))[0]}
@@ -736,7 +743,7 @@ def trend(scope: Scope) -> list[dict]:
     """Month by month: residents at or above each rung (the ladder over time), the
     dependency ratio and breadth; each as the measure over that month, read for every month
     at once (a query per month and measure made most of a portfolio's time)."""
-    acts, initiatives, registered = by_scope("trend", [scope], _trend_facts_of)[scope]
+    acts, initiatives, registered = for_scope(_trend_facts_of, scope)
     out = []
     for part in months(scope):
         month = month_index(part.start)
@@ -758,16 +765,16 @@ def _trend_facts_of(scopes: list[Scope]) -> dict[Scope, tuple[dict, dict, list]]
     rows, like = scope_rows(scopes), scopes[0]
     found = {scope: ({}, {}, []) for scope in scopes}
     act_month, led_month = sql_month_index(Act.on), sql_month_index(Initiative.on)
-    for k, month, ref, rung in db.session.execute(of_grid(like, sa.select(
+    for scope, (month, ref, rung) in each_scope(scopes, of_grid(like, sa.select(
             rows.c.k, act_month, Act.resident_ref, sa.func.max(Act.rung)).select_from(
             Act).join(rows, on_rows(rows, scopes, Act.community_id, Act.on)).group_by(
             rows.c.k, act_month, Act.resident_ref))):
-        found[scopes[k]][0].setdefault(int(month), {})[ref] = rung
-    for k, month, led, n in db.session.execute(sa.select(
+        found[scope][0].setdefault(int(month), {})[ref] = rung
+    for scope, (month, led, n) in each_scope(scopes, sa.select(
             rows.c.k, led_month, Initiative.resident_led, sa.func.count()).select_from(
             Initiative).join(rows, on_rows(rows, scopes, Initiative.community_id, Initiative.on))
             .group_by(rows.c.k, led_month, Initiative.resident_led)):
-        found[scopes[k]][1].setdefault(int(month), {})[led] = n
+        found[scope][1].setdefault(int(month), {})[led] = n
     for scope, (day, n) in each_scope(scopes, sa.select(
             rows.c.k, ResidentFact.registered_on, sa.func.count()).select_from(
             ResidentFact).join(rows, registered_on_rows(rows, scopes)).group_by(
@@ -795,9 +802,6 @@ def cohort_retention(scope: Scope) -> list[dict]:
 
 
 # what a page of cards reads for all its scopes at once (read_ahead)
-BY_SCOPE = {"acted": _acted_of, "trend": _trend_facts_of, "led": _led_of,
-            "registered": _registered_of, "registered profiles": _registered_profiles_of,
-            "participant profiles": _participant_profiles_of, "outputs": _outputs_of,
-            "channels": _channels_of, "traced needs": _traced_needs_of, "trained": _trained_of,
-            "organisations": _organisations_of, "closed cases": _closed_cases_of,
-            "volunteers": _volunteers_of}
+BY_SCOPE = (_acted_of, _trend_facts_of, _led_of, _registered_of, _registered_profiles_of,
+            _participant_profiles_of, _outputs_of, _channels_of, _traced_needs_of, _trained_of,
+            _organisations_of, _closed_cases_of, _volunteers_of)
